@@ -1,0 +1,263 @@
+//! The flow key (SPEC S1), direction, and the symmetric flow hash.
+//!
+//! A session is found through one *canonical* key: both directions of a connection map to
+//! the same canonical key, plus a "swapped" bit saying whether the packet travelled against
+//! the canonical orientation. One index entry per session (not two, as nf_conntrack keeps)
+//! halves the index and makes the flow hash symmetric by construction, so both directions of
+//! every flow reach the same core (SPEC P1).
+
+use super::wire::{Addr, Family, ipproto};
+
+/// Which way a packet travels relative to the session's initiator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[repr(u8)]
+pub enum Direction {
+    /// From the initiator (the side that created the session).
+    Orig = 0,
+    /// From the responder.
+    Reply = 1,
+}
+
+impl Direction {
+    #[inline]
+    pub const fn index(self) -> usize {
+        self as usize
+    }
+
+    #[inline]
+    pub const fn flip(self) -> Direction {
+        match self {
+            Direction::Orig => Direction::Reply,
+            Direction::Reply => Direction::Orig,
+        }
+    }
+
+    #[inline]
+    pub const fn from_swapped(swapped: bool) -> Direction {
+        if swapped { Direction::Reply } else { Direction::Orig }
+    }
+
+    pub const fn name(self) -> &'static str {
+        match self {
+            Direction::Orig => "orig",
+            Direction::Reply => "reply",
+        }
+    }
+}
+
+/// A connection tuple: addresses, ports (ICMP: id and type/code), protocol, VPN instance.
+///
+/// For ICMP/ICMPv6 query messages, `sport` holds the identifier and `dport` holds
+/// `type << 8 | code`, as nf_conntrack's tuple does (`src.u.icmp.id`, `dst.u.icmp.type/code`).
+/// For protocols without ports both are zero.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[repr(C)]
+pub struct FlowKey {
+    pub src: Addr,
+    pub dst: Addr,
+    pub sport: u16,
+    pub dport: u16,
+    pub proto: u8,
+    pub family: Family,
+    /// VPN instance index (0 = the public network).
+    pub vpn: u16,
+}
+
+const _: () = assert!(core::mem::size_of::<FlowKey>() == 40);
+
+/// ICMP query types and their answers (RFC 792; RFC 4443 §4 and RFC 4620 for ICMPv6):
+/// the messages that open a session, and what the reply direction carries.
+const ICMP_QUERIES: &[(u8, u8)] = &[(8, 0), (13, 14), (15, 16), (17, 18)];
+const ICMPV6_QUERIES: &[(u8, u8)] = &[(128, 129), (139, 140)];
+
+fn icmp_pairs(proto: u8) -> &'static [(u8, u8)] {
+    match proto {
+        ipproto::ICMP => ICMP_QUERIES,
+        ipproto::ICMPV6 => ICMPV6_QUERIES,
+        _ => &[],
+    }
+}
+
+/// `Some(answer type)` when `ty` is an ICMP query that may open a session.
+pub fn icmp_query_answer(proto: u8, ty: u8) -> Option<u8> {
+    icmp_pairs(proto).iter().find(|p| p.0 == ty).map(|p| p.1)
+}
+
+/// `Some(query type)` when `ty` is the answer to an ICMP query.
+pub fn icmp_answer_query(proto: u8, ty: u8) -> Option<u8> {
+    icmp_pairs(proto).iter().find(|p| p.1 == ty).map(|p| p.0)
+}
+
+impl FlowKey {
+    #[inline]
+    pub fn is_icmp(&self) -> bool {
+        self.proto == ipproto::ICMP || self.proto == ipproto::ICMPV6
+    }
+
+    /// The tuple the responder's packets carry (nf_conntrack's `nf_ct_invert_tuple`).
+    pub fn reversed(&self) -> FlowKey {
+        let mut k = FlowKey {
+            src: self.dst,
+            dst: self.src,
+            sport: self.dport,
+            dport: self.sport,
+            ..*self
+        };
+        if self.is_icmp() {
+            // ICMP keeps the id in `sport`; only the type flips (request <-> reply).
+            let ty = (self.dport >> 8) as u8;
+            let code = self.dport & 0xff;
+            let inv = icmp_query_answer(self.proto, ty)
+                .or_else(|| icmp_answer_query(self.proto, ty))
+                .unwrap_or(ty);
+            k.sport = self.sport;
+            k.dport = (u16::from(inv) << 8) | code;
+        }
+        k
+    }
+
+    /// The canonical key of this tuple and whether the tuple runs against it.
+    ///
+    /// Ported protocols: the (address, port) pairs are ordered, smaller first. ICMP: the
+    /// canonical orientation is requester -> responder with the query type, so an echo reply
+    /// canonicalises onto its request (swapped) while a request from the other side stays a
+    /// different key, exactly as nf_conntrack tells them apart.
+    #[inline]
+    pub fn canonical(&self) -> (FlowKey, bool) {
+        if self.is_icmp() {
+            let ty = (self.dport >> 8) as u8;
+            if icmp_answer_query(self.proto, ty).is_some() {
+                return (self.reversed(), true);
+            }
+            return (*self, false);
+        }
+        if (self.src, self.sport) <= (self.dst, self.dport) {
+            (*self, false)
+        } else {
+            (self.reversed(), true)
+        }
+    }
+}
+
+/// Formats an address of the given family the way operators read it.
+pub fn addr_to_ip(family: Family, a: &Addr) -> std::net::IpAddr {
+    match family {
+        Family::V4 => std::net::IpAddr::V4(std::net::Ipv4Addr::new(a[0], a[1], a[2], a[3])),
+        Family::V6 => std::net::IpAddr::V6(std::net::Ipv6Addr::from(*a)),
+    }
+}
+
+/// The inverse of `addr_to_ip`.
+pub fn ip_to_addr(ip: std::net::IpAddr) -> (Family, Addr) {
+    let mut a = [0u8; 16];
+    match ip {
+        std::net::IpAddr::V4(v4) => {
+            a[..4].copy_from_slice(&v4.octets());
+            (Family::V4, a)
+        }
+        std::net::IpAddr::V6(v6) => (Family::V6, v6.octets()),
+    }
+}
+
+/// The symmetric flow hash: the same value for both directions of a flow (it hashes the
+/// canonical key). ahash with a per-process random seed, so a sender cannot aim collisions.
+#[derive(Clone)]
+pub struct FlowHasher {
+    state: ahash::RandomState,
+}
+
+impl Default for FlowHasher {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl FlowHasher {
+    /// Seeded at random when the engine starts.
+    pub fn new() -> Self {
+        Self { state: ahash::RandomState::new() }
+    }
+
+    /// A fixed seed, for deterministic tests and for spreading flows over cores identically
+    /// across runs of a replay.
+    pub fn with_seed(seed: u64) -> Self {
+        Self {
+            state: ahash::RandomState::with_seeds(seed, seed ^ 0x9e37_79b9_7f4a_7c15, 0x243f_6a88, 0x85a3_08d3),
+        }
+    }
+
+    /// Hash of an already canonical key.
+    #[inline]
+    pub fn hash_canonical(&self, canon: &FlowKey) -> u64 {
+        self.state.hash_one(canon)
+    }
+
+    /// Hash of any tuple: equal for a tuple and its reverse.
+    #[inline]
+    pub fn hash(&self, key: &FlowKey) -> u64 {
+        self.hash_canonical(&key.canonical().0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn v4(a: [u8; 4]) -> Addr {
+        let mut x = [0u8; 16];
+        x[..4].copy_from_slice(&a);
+        x
+    }
+
+    fn udp(s: [u8; 4], sp: u16, d: [u8; 4], dp: u16) -> FlowKey {
+        FlowKey { src: v4(s), dst: v4(d), sport: sp, dport: dp, proto: ipproto::UDP, family: Family::V4, vpn: 0 }
+    }
+
+    #[test]
+    fn both_directions_share_canonical_key_and_hash() {
+        let h = FlowHasher::with_seed(7);
+        let k = udp([198, 18, 0, 2], 40000, [198, 18, 0, 1], 53);
+        let (c1, s1) = k.canonical();
+        let (c2, s2) = k.reversed().canonical();
+        assert_eq!(c1, c2);
+        assert_ne!(s1, s2);
+        assert_eq!(h.hash(&k), h.hash(&k.reversed()));
+    }
+
+    #[test]
+    fn icmp_echo_reply_maps_onto_request_but_reverse_request_does_not() {
+        let req = FlowKey {
+            src: v4([198, 18, 0, 1]),
+            dst: v4([198, 18, 0, 2]),
+            sport: 77,
+            dport: 8 << 8,
+            proto: ipproto::ICMP,
+            family: Family::V4,
+            vpn: 0,
+        };
+        let reply = req.reversed();
+        assert_eq!(reply.dport >> 8, 0);
+        assert_eq!(reply.canonical(), (req, true));
+        assert_eq!(req.canonical(), (req, false));
+        // An echo request from the responder is another conversation.
+        let other = FlowKey { src: req.dst, dst: req.src, ..req };
+        assert_ne!(other.canonical().0, req);
+    }
+
+    #[test]
+    fn vpn_instances_separate_flows() {
+        let a = udp([198, 18, 0, 1], 1, [198, 18, 0, 2], 2);
+        let b = FlowKey { vpn: 3, ..a };
+        assert_ne!(a.canonical().0, b.canonical().0);
+    }
+
+    proptest! {
+        #[test]
+        fn canonical_is_symmetric(s in any::<[u8;4]>(), d in any::<[u8;4]>(), sp in any::<u16>(), dp in any::<u16>(), proto in prop::sample::select(vec![6u8, 17, 132, 33, 136, 47])) {
+            let k = FlowKey { src: v4(s), dst: v4(d), sport: sp, dport: dp, proto, family: Family::V4, vpn: 0 };
+            prop_assert_eq!(k.canonical().0, k.reversed().canonical().0);
+            prop_assert_eq!(k.reversed().reversed(), k);
+        }
+    }
+}
