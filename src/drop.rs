@@ -127,7 +127,9 @@ pub struct DropCounters {
 
 impl Default for DropCounters {
     fn default() -> Self {
-        Self { counts: [0; DropReason::COUNT] }
+        Self {
+            counts: [0; DropReason::COUNT],
+        }
     }
 }
 
@@ -169,7 +171,11 @@ mod tests {
         let mut seen = std::collections::HashSet::new();
         for r in DropReason::ALL {
             assert!(seen.insert(r.name()), "duplicate name {}", r.name());
-            assert!(r.name().bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_'));
+            assert!(
+                r.name()
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+            );
         }
     }
 

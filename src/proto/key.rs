@@ -6,7 +6,7 @@
 //! halves the index and makes the flow hash symmetric by construction, so both directions of
 //! every flow reach the same core (SPEC P1).
 
-use super::wire::{Addr, Family, ipproto};
+use super::wire::{Addr, Family, L4, Packet, ipproto};
 
 /// Which way a packet travels relative to the session's initiator.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -34,7 +34,11 @@ impl Direction {
 
     #[inline]
     pub const fn from_swapped(swapped: bool) -> Direction {
-        if swapped { Direction::Reply } else { Direction::Orig }
+        if swapped {
+            Direction::Reply
+        } else {
+            Direction::Orig
+        }
     }
 
     pub const fn name(self) -> &'static str {
@@ -89,6 +93,28 @@ pub fn icmp_answer_query(proto: u8, ty: u8) -> Option<u8> {
 }
 
 impl FlowKey {
+    /// The tuple of a packet as it travels (its sender is `src`).
+    #[inline]
+    pub fn from_packet(pkt: &Packet<'_>, vpn: u16) -> FlowKey {
+        let (sport, dport) = match pkt.l4 {
+            L4::Tcp(t) => (t.sport, t.dport),
+            L4::Udp(p) | L4::UdpLite(p) => (p.sport, p.dport),
+            L4::Icmp(m) | L4::Icmpv6(m) => (m.id, (u16::from(m.ty) << 8) | u16::from(m.code)),
+            L4::Sctp(h) => (h.sport, h.dport),
+            L4::Dccp(h) => (h.sport, h.dport),
+            L4::Other => (0, 0),
+        };
+        FlowKey {
+            src: pkt.ip.src,
+            dst: pkt.ip.dst,
+            sport,
+            dport,
+            proto: pkt.ip.proto,
+            family: pkt.ip.family,
+            vpn,
+        }
+    }
+
     #[inline]
     pub fn is_icmp(&self) -> bool {
         self.proto == ipproto::ICMP || self.proto == ipproto::ICMPV6
@@ -175,14 +201,21 @@ impl Default for FlowHasher {
 impl FlowHasher {
     /// Seeded at random when the engine starts.
     pub fn new() -> Self {
-        Self { state: ahash::RandomState::new() }
+        Self {
+            state: ahash::RandomState::new(),
+        }
     }
 
     /// A fixed seed, for deterministic tests and for spreading flows over cores identically
     /// across runs of a replay.
     pub fn with_seed(seed: u64) -> Self {
         Self {
-            state: ahash::RandomState::with_seeds(seed, seed ^ 0x9e37_79b9_7f4a_7c15, 0x243f_6a88, 0x85a3_08d3),
+            state: ahash::RandomState::with_seeds(
+                seed,
+                seed ^ 0x9e37_79b9_7f4a_7c15,
+                0x243f_6a88,
+                0x85a3_08d3,
+            ),
         }
     }
 
@@ -211,7 +244,15 @@ mod tests {
     }
 
     fn udp(s: [u8; 4], sp: u16, d: [u8; 4], dp: u16) -> FlowKey {
-        FlowKey { src: v4(s), dst: v4(d), sport: sp, dport: dp, proto: ipproto::UDP, family: Family::V4, vpn: 0 }
+        FlowKey {
+            src: v4(s),
+            dst: v4(d),
+            sport: sp,
+            dport: dp,
+            proto: ipproto::UDP,
+            family: Family::V4,
+            vpn: 0,
+        }
     }
 
     #[test]
@@ -241,7 +282,11 @@ mod tests {
         assert_eq!(reply.canonical(), (req, true));
         assert_eq!(req.canonical(), (req, false));
         // An echo request from the responder is another conversation.
-        let other = FlowKey { src: req.dst, dst: req.src, ..req };
+        let other = FlowKey {
+            src: req.dst,
+            dst: req.src,
+            ..req
+        };
         assert_ne!(other.canonical().0, req);
     }
 

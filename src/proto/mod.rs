@@ -8,4 +8,5 @@ pub mod rawip;
 pub mod sctp;
 pub mod tcp;
 pub mod udp;
+pub mod udplite;
 pub mod wire;
