@@ -1,0 +1,313 @@
+//! config.toml -> a validated configuration. Units are in key names; every error names the
+//! key and the reason.
+
+use crate::acl::Acl;
+use crate::proto::frag::FragLimits;
+use crate::proto::wire::Family;
+use crate::table::aging::{AgingConfig, AgingState};
+use crate::table::apps;
+use crate::table::config::{PERSISTENT_DEFAULT_HOURS, PersistentRule, SessionMode, TableConfig};
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// A configuration error: the key (dotted path) and what is wrong with it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("configuration key `{key}`: {reason}")]
+pub struct ConfigError {
+    pub key: String,
+    pub reason: String,
+}
+
+fn err(key: impl Into<String>, reason: impl Into<String>) -> ConfigError {
+    ConfigError {
+        key: key.into(),
+        reason: reason.into(),
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    #[serde(default)]
+    session: RawSession,
+    #[serde(default)]
+    acl: Vec<RawAcl>,
+    #[serde(default)]
+    fragment: RawFragment,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSession {
+    mode: Option<String>,
+    capacity_sessions: Option<u64>,
+    statistics_enable: Option<bool>,
+    #[serde(default)]
+    aging_time_state_s: BTreeMap<String, i64>,
+    #[serde(default)]
+    aging_time_application_s: BTreeMap<String, i64>,
+    persistent: Option<RawPersistent>,
+    persistent_ipv6: Option<RawPersistent>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPersistent {
+    acl: u32,
+    aging_time_hours: Option<i64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAcl {
+    number: u32,
+    #[serde(default)]
+    ipv6: bool,
+    #[serde(default)]
+    rules: Vec<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFragment {
+    max_datagrams: Option<u64>,
+    max_bytes: Option<u64>,
+    timeout_s: Option<u64>,
+}
+
+/// The validated configuration.
+#[derive(Debug, Clone, Default)]
+pub struct Config {
+    /// Table settings for the whole engine (capacity is the engine total).
+    pub table: TableConfig,
+    pub acls: Vec<Acl>,
+    pub fragment: FragLimits,
+}
+
+/// Aging times accepted by `session aging-time` (comware.md §4.2: 1-100000 s on current V7).
+const AGING_RANGE: std::ops::RangeInclusive<i64> = 1..=100_000;
+
+impl Config {
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| err(path.display().to_string(), format!("cannot read: {e}")))?;
+        Self::parse(&text)
+    }
+
+    pub fn parse(text: &str) -> Result<Config, ConfigError> {
+        let raw: RawConfig = toml::from_str(text).map_err(|e| {
+            let span = e
+                .span()
+                .map(|s| format!(" (bytes {}..{})", s.start, s.end))
+                .unwrap_or_default();
+            err(
+                e.message().split('`').nth(1).unwrap_or("(document)"),
+                format!("{}{span}", e.message().trim()),
+            )
+        })?;
+        let mut cfg = Config::default();
+        let s = raw.session;
+        if let Some(mode) = s.mode {
+            cfg.table.mode = match mode.as_str() {
+                "bidirectional" => SessionMode::Bidirectional,
+                "hybrid" => SessionMode::Hybrid,
+                other => {
+                    return Err(err(
+                        "session.mode",
+                        format!("'{other}' is neither \"bidirectional\" nor \"hybrid\""),
+                    ));
+                }
+            };
+        }
+        if let Some(c) = s.capacity_sessions {
+            if c == 0 || c > 1 << 32 {
+                return Err(err(
+                    "session.capacity_sessions",
+                    "must be between 1 and 4294967296",
+                ));
+            }
+            cfg.table.capacity = c as usize;
+        }
+        cfg.table.statistics = s.statistics_enable.unwrap_or(cfg.table.statistics);
+        cfg.table.aging = aging(&s.aging_time_state_s, &s.aging_time_application_s)?;
+
+        for (i, a) in raw.acl.iter().enumerate() {
+            let family = if a.ipv6 { Family::V6 } else { Family::V4 };
+            let key = format!("acl[{i}]");
+            let mut acl = Acl::new(a.number, family).ok_or_else(|| {
+                err(
+                    format!("{key}.number"),
+                    format!(
+                        "{} is not a basic (2000-2999) or advanced (3000-3999) ACL",
+                        a.number
+                    ),
+                )
+            })?;
+            if cfg
+                .acls
+                .iter()
+                .any(|x: &Acl| x.number == a.number && x.family == family)
+            {
+                return Err(err(
+                    format!("{key}.number"),
+                    format!("ACL {} is defined twice", a.number),
+                ));
+            }
+            for (j, r) in a.rules.iter().enumerate() {
+                acl.add_rule(r)
+                    .map_err(|e| err(format!("{key}.rules[{j}]"), e.to_string()))?;
+            }
+            cfg.acls.push(acl);
+        }
+        cfg.table.persistent_v4 = persistent(
+            &cfg.acls,
+            s.persistent.as_ref(),
+            Family::V4,
+            "session.persistent",
+        )?;
+        cfg.table.persistent_v6 = persistent(
+            &cfg.acls,
+            s.persistent_ipv6.as_ref(),
+            Family::V6,
+            "session.persistent_ipv6",
+        )?;
+
+        let f = raw.fragment;
+        let positive = |v: Option<u64>, key: &str, dflt: u64| match v {
+            Some(0) => Err(err(key, "must be positive")),
+            Some(n) => Ok(n),
+            None => Ok(dflt),
+        };
+        let d = FragLimits::default();
+        cfg.fragment = FragLimits {
+            max_datagrams: positive(
+                f.max_datagrams,
+                "fragment.max_datagrams",
+                d.max_datagrams as u64,
+            )? as usize,
+            max_bytes: positive(f.max_bytes, "fragment.max_bytes", d.max_bytes as u64)? as usize,
+            timeout_ns: positive(
+                f.timeout_s,
+                "fragment.timeout_s",
+                d.timeout_ns / 1_000_000_000,
+            )? * 1_000_000_000,
+        };
+        Ok(cfg)
+    }
+}
+
+fn aging(
+    states: &BTreeMap<String, i64>,
+    apps_s: &BTreeMap<String, i64>,
+) -> Result<AgingConfig, ConfigError> {
+    let mut a = AgingConfig::default();
+    for (kw, &v) in states {
+        let key = format!("session.aging_time_state_s.{kw}");
+        let st = AgingState::by_keyword(kw)
+            .ok_or_else(|| err(&key, "not a state of `session aging-time state`"))?;
+        if !AGING_RANGE.contains(&v) {
+            return Err(err(&key, format!("{v} is outside 1-100000 seconds")));
+        }
+        a.state_s[st as usize] = v as u32;
+    }
+    for (kw, &v) in apps_s {
+        let key = format!("session.aging_time_application_s.{kw}");
+        let app = apps::by_keyword(kw).ok_or_else(|| err(&key, "not a known application"))?;
+        if !AGING_RANGE.contains(&v) {
+            return Err(err(&key, format!("{v} is outside 1-100000 seconds")));
+        }
+        a.app_s[usize::from(app)] = Some(v as u32);
+    }
+    Ok(a)
+}
+
+fn persistent(
+    acls: &[Acl],
+    raw: Option<&RawPersistent>,
+    family: Family,
+    key: &str,
+) -> Result<Option<PersistentRule>, ConfigError> {
+    let Some(p) = raw else { return Ok(None) };
+    let acl = acls
+        .iter()
+        .find(|a| a.number == p.acl && a.family == family)
+        .ok_or_else(|| {
+            err(
+                format!("{key}.acl"),
+                format!(
+                    "no {} ACL {} is defined",
+                    if family == Family::V6 { "IPv6" } else { "IPv4" },
+                    p.acl
+                ),
+            )
+        })?;
+    let hours = p
+        .aging_time_hours
+        .unwrap_or(i64::from(PERSISTENT_DEFAULT_HOURS));
+    if !(0..=360).contains(&hours) {
+        return Err(err(
+            format!("{key}.aging_time_hours"),
+            format!("{hours} is outside 0-360 hours"),
+        ));
+    }
+    Ok(Some(PersistentRule {
+        acl: acl.clone(),
+        hours: hours as u16,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_config_is_the_defaults() {
+        let c = Config::parse("").unwrap();
+        assert_eq!(c.table, TableConfig::default());
+    }
+
+    #[test]
+    fn full_config_parses() {
+        let c = Config::parse(
+            r#"
+[session]
+mode = "hybrid"
+capacity_sessions = 1000
+statistics_enable = true
+aging_time_state_s = { syn = 10, tcp-est = 7200 }
+aging_time_application_s = { dns = 5 }
+persistent = { acl = 3000, aging_time_hours = 0 }
+
+[[acl]]
+number = 3000
+rules = ["rule permit tcp destination-port eq 22"]
+"#,
+        )
+        .unwrap();
+        assert_eq!(c.table.mode, SessionMode::Hybrid);
+        assert_eq!(c.table.capacity, 1000);
+        assert_eq!(c.table.aging.state(AgingState::Syn), 10);
+        assert_eq!(c.table.aging.state(AgingState::TcpEst), 7200);
+        assert_eq!(c.table.persistent_v4.as_ref().map(|p| p.hours), Some(0));
+    }
+
+    #[test]
+    fn errors_name_the_key() {
+        let e = Config::parse("[session]\nmode = \"sideways\"").unwrap_err();
+        assert_eq!(e.key, "session.mode");
+        let e = Config::parse("[session.aging_time_state_s]\nsyn = 0").unwrap_err();
+        assert_eq!(e.key, "session.aging_time_state_s.syn");
+        let e = Config::parse("[session.aging_time_state_s]\nwarp = 3").unwrap_err();
+        assert_eq!(e.key, "session.aging_time_state_s.warp");
+        let e = Config::parse("[session]\npersistent = { acl = 3001 }").unwrap_err();
+        assert_eq!(e.key, "session.persistent.acl");
+        let e = Config::parse("[[acl]]\nnumber = 3000\nrules = [\"rule permit tcp source 1.2.3\"]")
+            .unwrap_err();
+        assert_eq!(e.key, "acl[0].rules[0]");
+        let e = Config::parse("[session]\ncolour = 1").unwrap_err();
+        assert!(e.reason.contains("colour"), "{e}");
+        let e = Config::parse("[fragment]\ntimeout_s = 0").unwrap_err();
+        assert_eq!(e.key, "fragment.timeout_s");
+    }
+}

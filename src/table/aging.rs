@@ -1,0 +1,309 @@
+//! Aging (SPEC A1-A5): per-state aging times, application aging in the stable state,
+//! persistent sessions, and the lazy-expiry timer wheel.
+//!
+//! The packet path only stamps `last_seen`. A session's aging time is derived from its
+//! state, application and persistence whenever it is needed (on lookup, on a wheel tick, for
+//! the TTL display), so a configuration change applies to every session at once.
+
+use super::apps::{self, APPS, OTHERS_AGING_S};
+use super::session::{Session, flag};
+use crate::proto::dccp::DccpState;
+use crate::proto::sctp::SctpState;
+use crate::proto::tcp::TcpState;
+use crate::proto::wire::ipproto;
+
+macro_rules! aging_states {
+    ($( $variant:ident, $keyword:literal, $display:literal, $default:literal; )*) => {
+        /// The aging buckets of `session aging-time state` (comware.md §4.1, §4.2).
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        #[repr(u8)]
+        pub enum AgingState { $( $variant, )* }
+
+        impl AgingState {
+            pub const ALL: &'static [AgingState] = &[$(AgingState::$variant,)*];
+            pub const COUNT: usize = Self::ALL.len();
+            /// Keyword of `session aging-time state KEYWORD`.
+            pub const fn keyword(self) -> &'static str { match self { $(AgingState::$variant => $keyword,)* } }
+            /// Row label of `display session aging-time state`.
+            pub const fn display(self) -> &'static str { match self { $(AgingState::$variant => $display,)* } }
+            /// SPEC A1 default in seconds.
+            pub const fn default_s(self) -> u32 { match self { $(AgingState::$variant => $default,)* } }
+        }
+    };
+}
+
+// Order and defaults: comware.md §4.1 (router-class V7 defaults), SPEC A1.
+aging_states! {
+    Syn, "syn", "SYN", 30;
+    TcpEst, "tcp-est", "TCP-EST", 3600;
+    Fin, "fin", "FIN", 30;
+    UdpOpen, "udp-open", "UDP-OPEN", 30;
+    UdpReady, "udp-ready", "UDP-READY", 60;
+    IcmpRequest, "icmp-request", "ICMP-REQUEST", 60;
+    IcmpReply, "icmp-reply", "ICMP-REPLY", 30;
+    RawipOpen, "rawip-open", "RAWIP-OPEN", 30;
+    RawipReady, "rawip-ready", "RAWIP-READY", 60;
+    UdpliteOpen, "udplite-open", "UDPLITE-OPEN", 30;
+    UdpliteReady, "udplite-ready", "UDPLITE-READY", 60;
+    DccpRequest, "dccp-request", "DCCP-REQUEST", 30;
+    DccpEst, "dccp-est", "DCCP-EST", 3600;
+    DccpCloseReq, "dccp-closereq", "DCCP-CLOSEREQ", 30;
+    SctpInit, "sctp-init", "SCTP-INIT", 30;
+    SctpEst, "sctp-est", "SCTP-EST", 3600;
+    SctpShutdown, "sctp-shutdown", "SCTP-SHUTDOWN", 30;
+    Icmpv6Request, "icmpv6-request", "ICMPV6-REQUEST", 60;
+    Icmpv6Reply, "icmpv6-reply", "ICMPV6-REPLY", 30;
+    TcpTimeWait, "tcp-time-wait", "TCP-TIME-WAIT", 2;
+    TcpClose, "tcp-close", "TCP-CLOSE", 2;
+}
+
+impl AgingState {
+    pub fn by_keyword(kw: &str) -> Option<AgingState> {
+        Self::ALL
+            .iter()
+            .copied()
+            .find(|s| s.keyword().eq_ignore_ascii_case(kw))
+    }
+}
+
+/// Two-state protocols (UDP, UDP-Lite, raw IP, ICMP): first state until the responder has
+/// answered, second state after.
+pub const STATE_FIRST: u8 = 1;
+pub const STATE_ANSWERED: u8 = 2;
+
+/// The aging bucket of a protocol state (comware.md §4.3 mapping).
+pub fn bucket(proto: u8, state: u8) -> AgingState {
+    let answered = state == STATE_ANSWERED;
+    match proto {
+        ipproto::TCP => match TcpState::from_u8(state) {
+            Some(TcpState::Established) => AgingState::TcpEst,
+            Some(TcpState::FinWait | TcpState::CloseWait | TcpState::LastAck) => AgingState::Fin,
+            Some(TcpState::TimeWait) => AgingState::TcpTimeWait,
+            Some(TcpState::Close) => AgingState::TcpClose,
+            _ => AgingState::Syn,
+        },
+        ipproto::UDP if answered => AgingState::UdpReady,
+        ipproto::UDP => AgingState::UdpOpen,
+        ipproto::UDPLITE if answered => AgingState::UdpliteReady,
+        ipproto::UDPLITE => AgingState::UdpliteOpen,
+        ipproto::ICMP if answered => AgingState::IcmpReply,
+        ipproto::ICMP => AgingState::IcmpRequest,
+        ipproto::ICMPV6 if answered => AgingState::Icmpv6Reply,
+        ipproto::ICMPV6 => AgingState::Icmpv6Request,
+        ipproto::SCTP => match SctpState::from_u8(state) {
+            Some(SctpState::Established) => AgingState::SctpEst,
+            Some(SctpState::CookieWait | SctpState::CookieEchoed | SctpState::HeartbeatSent) => {
+                AgingState::SctpInit
+            }
+            _ => AgingState::SctpShutdown,
+        },
+        ipproto::DCCP => match DccpState::from_u8(state) {
+            Some(DccpState::Open) => AgingState::DccpEst,
+            Some(DccpState::Request | DccpState::Respond | DccpState::PartOpen) => {
+                AgingState::DccpRequest
+            }
+            _ => AgingState::DccpCloseReq,
+        },
+        _ if answered => AgingState::RawipReady,
+        _ => AgingState::RawipOpen,
+    }
+}
+
+/// The stable state in which application and persistent aging apply (A2, A4): TCP
+/// ESTABLISHED or UDP READY.
+fn is_stable(proto: u8, state: u8) -> bool {
+    match proto {
+        ipproto::TCP => state == TcpState::Established as u8,
+        ipproto::UDP => state == STATE_ANSWERED,
+        _ => false,
+    }
+}
+
+/// Aging times in force (seconds). One copy per core; replaced whole on a change, so a core
+/// never sees half a change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AgingConfig {
+    pub state_s: [u32; AgingState::COUNT],
+    /// Per application id; `None` = the application has no timer (OTHER keeps state aging,
+    /// identified applications without one get `OTHERS_AGING_S`).
+    pub app_s: Vec<Option<u32>>,
+}
+
+impl Default for AgingConfig {
+    fn default() -> Self {
+        let mut state_s = [0; AgingState::COUNT];
+        for s in AgingState::ALL {
+            state_s[*s as usize] = s.default_s();
+        }
+        let app_s = APPS
+            .iter()
+            .enumerate()
+            .map(|(i, a)| {
+                if i == usize::from(apps::OTHER) {
+                    None
+                } else {
+                    Some(a.aging_s.unwrap_or(OTHERS_AGING_S))
+                }
+            })
+            .collect();
+        Self { state_s, app_s }
+    }
+}
+
+/// "Never ages": a persistent session with aging-time 0 (A3).
+pub const NEVER_MS: u64 = u64::MAX;
+
+impl AgingConfig {
+    pub fn state(&self, s: AgingState) -> u32 {
+        self.state_s[s as usize]
+    }
+
+    /// The aging time of a session in milliseconds, with A4's precedence in the stable state:
+    /// persistent > application > state.
+    pub fn timeout_ms(&self, s: &Session) -> u64 {
+        let proto = s.key.proto;
+        if is_stable(proto, s.state) {
+            if proto == ipproto::TCP && s.has(flag::PERSISTENT) {
+                return match s.persist_hours {
+                    0 => NEVER_MS,
+                    h => u64::from(h) * 3_600_000,
+                };
+            }
+            if let Some(Some(app_s)) = self.app_s.get(usize::from(s.app)) {
+                return u64::from(*app_s) * 1000;
+            }
+        }
+        u64::from(self.state(bucket(proto, s.state))) * 1000
+    }
+}
+
+/// Milliseconds since the session was last matched, on the wrapping 32-bit clock.
+#[inline]
+pub fn age_ms(s: &Session, now_ms: u64) -> u64 {
+    u64::from((now_ms as u32).wrapping_sub(s.last_seen_ms))
+}
+
+/// True when the session has outlived its aging time at `now_ms`.
+#[inline]
+pub fn is_expired(cfg: &AgingConfig, s: &Session, now_ms: u64) -> bool {
+    let t = cfg.timeout_ms(s);
+    t != NEVER_MS && age_ms(s, now_ms) >= t
+}
+
+/// Remaining lifetime in seconds (A5), rounded up; `None` for never-aging sessions.
+pub fn ttl_s(cfg: &AgingConfig, s: &Session, now_ms: u64) -> Option<u64> {
+    let t = cfg.timeout_ms(s);
+    if t == NEVER_MS {
+        return None;
+    }
+    Some(t.saturating_sub(age_ms(s, now_ms)).div_ceil(1000))
+}
+
+/// A one-level timer wheel of 1-second buckets with lazy re-scheduling.
+///
+/// An entry is `(slot, deadline_s)`. It is valid only while the slot's recorded deadline (kept
+/// by the shard) equals the entry's: re-scheduling writes a new entry and the old one is
+/// skipped when it fires. A session whose deadline is beyond the wheel's span sits in the
+/// bucket of `deadline mod span` and is re-examined once per lap. The packet path never
+/// touches the wheel.
+pub struct AgingWheel {
+    buckets: Vec<Vec<(u32, u32)>>,
+    /// The next second to process.
+    cursor_s: u64,
+    started: bool,
+}
+
+/// Seconds covered by one lap of the wheel.
+pub const WHEEL_SPAN_S: u64 = 4096;
+
+impl Default for AgingWheel {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl AgingWheel {
+    pub fn new() -> Self {
+        Self {
+            buckets: (0..WHEEL_SPAN_S).map(|_| Vec::new()).collect(),
+            cursor_s: 0,
+            started: false,
+        }
+    }
+
+    /// Files `slot` to be looked at when `deadline_s` has passed.
+    pub fn schedule(&mut self, slot: u32, deadline_s: u32, now_s: u64) {
+        if !self.started {
+            self.cursor_s = now_s;
+            self.started = true;
+        }
+        // Never file into a bucket already passed in this lap.
+        let at = u64::from(deadline_s).max(self.cursor_s);
+        self.buckets[(at % WHEEL_SPAN_S) as usize].push((slot, deadline_s));
+    }
+
+    /// Walks due buckets up to `now_s`, handing at most `budget` entries to `fire` (bounded
+    /// work per call: a core never pauses long). Returns the number of entries handed out.
+    /// `fire` re-schedules or deletes; it must not call back into the wheel (entries it
+    /// re-files are given to `refile`).
+    pub fn advance(
+        &mut self,
+        now_s: u64,
+        budget: usize,
+        mut fire: impl FnMut(u32, u32) -> Option<u32>,
+    ) -> usize {
+        if !self.started {
+            return 0;
+        }
+        let mut done = 0;
+        while self.cursor_s <= now_s && done < budget {
+            let b = (self.cursor_s % WHEEL_SPAN_S) as usize;
+            while done < budget {
+                let Some((slot, deadline)) = self.buckets[b].pop() else {
+                    break;
+                };
+                done += 1;
+                if u64::from(deadline) > now_s {
+                    // Not yet: filed here from a previous lap or by an early re-schedule.
+                    self.refile(b, slot, deadline, now_s);
+                    continue;
+                }
+                if let Some(next) = fire(slot, deadline) {
+                    self.refile(b, slot, next, now_s);
+                }
+            }
+            if self.buckets[b].is_empty() {
+                self.cursor_s += 1;
+            } else {
+                break;
+            }
+        }
+        done
+    }
+
+    fn refile(&mut self, current: usize, slot: u32, deadline: u32, now_s: u64) {
+        // A deadline in the current second goes one bucket on, so a bucket drains.
+        let at = u64::from(deadline).max(now_s + 1);
+        let mut b = (at % WHEEL_SPAN_S) as usize;
+        if b == current {
+            // A deadline exactly one lap ahead: look again a second later rather than
+            // refilling the bucket being drained.
+            b = (b + 1) % WHEEL_SPAN_S as usize;
+        }
+        self.buckets[b].push((slot, deadline));
+    }
+
+    /// Entries filed (including stale ones not yet skipped).
+    pub fn len(&self) -> usize {
+        self.buckets.iter().map(Vec::len).sum()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Bytes reserved by the wheel (for the memory report).
+    pub fn capacity_bytes(&self) -> usize {
+        self.buckets.iter().map(|b| b.capacity() * 8).sum::<usize>() + self.buckets.len() * 24
+    }
+}

@@ -1,0 +1,13 @@
+//! The per-core session table (SPEC S1-S8, A1-A5).
+
+pub mod aging;
+pub mod apps;
+pub mod config;
+pub mod session;
+pub mod shard;
+pub mod track;
+
+pub use config::{SessionMode, TableConfig};
+pub use session::{Session, SessionId};
+pub use shard::Shard;
+pub use track::{Tracked, Verdict};

@@ -1,0 +1,272 @@
+//! One core's slice of the session table: the slab of records, the index, the capacity
+//! policy (S8) and the aging wheel.
+//!
+//! Ownership: a shard belongs to exactly one core thread; nothing in it is shared or locked.
+
+use super::aging::{AgingWheel, NEVER_MS, WHEEL_SPAN_S, age_ms, is_expired};
+use super::apps::AppMap;
+use super::config::TableConfig;
+use super::session::{Session, SessionId, flag};
+use crate::drop::DropCounters;
+use crate::proto::key::{FlowHasher, FlowKey};
+use hashbrown::HashTable;
+
+/// What only the control plane reads about a slot (kept apart from the hot record).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SlotMeta {
+    /// Bumped every time the slot is reused: a stale `SessionId` never matches.
+    pub generation: u32,
+    /// Start time, seconds on the engine clock.
+    pub created_s: u32,
+    /// The deadline of the slot's one valid wheel entry.
+    pub wheel_deadline_s: u32,
+}
+
+/// Why sessions left the table (per core, summed on read).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ShardStats {
+    pub created: u64,
+    pub aged_out: u64,
+    /// Closed by the protocol (RST answering a SYN, re-opened TCP, ...).
+    pub closed: u64,
+    pub reset: u64,
+    /// New sessions refused at capacity (S8).
+    pub refused: u64,
+}
+
+pub struct Shard {
+    pub core: u8,
+    pub(super) records: Vec<Session>,
+    pub(super) meta: Vec<SlotMeta>,
+    free: Vec<u32>,
+    index: HashTable<u32>,
+    pub(super) hasher: FlowHasher,
+    pub(super) live: usize,
+    pub(super) wheel: AgingWheel,
+    expired_scratch: Vec<u32>,
+    pub(super) apps: AppMap,
+    pub config: TableConfig,
+    pub drops: DropCounters,
+    pub stats: ShardStats,
+    /// The engine clock at the last packet or tick, in milliseconds.
+    pub(super) now_ms: u64,
+}
+
+impl Shard {
+    pub fn new(core: u8, config: TableConfig, hasher: FlowHasher) -> Shard {
+        Shard {
+            core,
+            records: Vec::new(),
+            meta: Vec::new(),
+            free: Vec::new(),
+            index: HashTable::new(),
+            hasher,
+            live: 0,
+            wheel: AgingWheel::new(),
+            expired_scratch: Vec::new(),
+            apps: AppMap::new(),
+            config,
+            drops: DropCounters::default(),
+            stats: ShardStats::default(),
+            now_ms: 0,
+        }
+    }
+
+    /// Reserves room for `n` sessions up front (no reallocation on the packet path below it).
+    pub fn reserve(&mut self, n: usize) {
+        self.records.reserve(n);
+        self.meta.reserve(n);
+        self.index.reserve(n, |_| 0);
+    }
+
+    pub fn len(&self) -> usize {
+        self.live
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.live == 0
+    }
+
+    /// The slot holding the session with canonical key `canon`.
+    #[inline]
+    pub fn find(&self, canon: &FlowKey, hash: u64) -> Option<u32> {
+        let records = &self.records;
+        self.index
+            .find(hash, |&slot| records[slot as usize].key == *canon)
+            .copied()
+    }
+
+    #[inline]
+    pub(super) fn record_mut(&mut self, slot: u32) -> &mut Session {
+        &mut self.records[slot as usize]
+    }
+
+    pub fn id_of(&self, slot: u32) -> SessionId {
+        SessionId {
+            core: self.core,
+            slot,
+            generation: self.meta[slot as usize].generation,
+        }
+    }
+
+    /// The live session an id names, if it still exists.
+    pub fn get(&self, id: SessionId) -> Option<(&Session, &SlotMeta)> {
+        let i = id.slot as usize;
+        let (s, m) = (self.records.get(i)?, self.meta.get(i)?);
+        (id.core == self.core && s.has(flag::LIVE) && m.generation == id.generation)
+            .then_some((s, m))
+    }
+
+    /// Every live session.
+    pub fn iter(&self) -> impl Iterator<Item = (SessionId, &Session, &SlotMeta)> + '_ {
+        self.records
+            .iter()
+            .zip(self.meta.iter())
+            .enumerate()
+            .filter(|(_, (s, _))| s.has(flag::LIVE))
+            .map(move |(i, (s, m))| {
+                (
+                    SessionId {
+                        core: self.core,
+                        slot: i as u32,
+                        generation: m.generation,
+                    },
+                    s,
+                    m,
+                )
+            })
+    }
+
+    /// Inserts a new session (the caller has checked capacity and absence). Returns its slot.
+    pub(super) fn insert(&mut self, session: Session, hash: u64) -> u32 {
+        let now_s = self.now_ms / 1000;
+        let slot = match self.free.pop() {
+            Some(slot) => {
+                self.records[slot as usize] = session;
+                slot
+            }
+            None => {
+                self.records.push(session);
+                self.meta.push(SlotMeta::default());
+                (self.records.len() - 1) as u32
+            }
+        };
+        let m = &mut self.meta[slot as usize];
+        m.generation = m.generation.wrapping_add(1);
+        m.created_s = now_s as u32;
+        let records = &self.records;
+        self.index.insert_unique(hash, slot, |&s| {
+            self.hasher.hash_canonical(&records[s as usize].key)
+        });
+        self.live += 1;
+        self.stats.created += 1;
+        self.schedule(slot);
+        slot
+    }
+
+    /// (Re)files a slot in the wheel at its current deadline.
+    pub(super) fn schedule(&mut self, slot: u32) {
+        let s = &self.records[slot as usize];
+        let t = self.config.aging.timeout_ms(s);
+        let now_s = self.now_ms / 1000;
+        let deadline_s = if t == NEVER_MS {
+            now_s + WHEEL_SPAN_S
+        } else {
+            (self.now_ms - age_ms(s, self.now_ms).min(self.now_ms) + t).div_ceil(1000)
+        };
+        let deadline_s = deadline_s.min(u64::from(u32::MAX)) as u32;
+        if self.meta[slot as usize].wheel_deadline_s == deadline_s {
+            return; // already filed for exactly then
+        }
+        self.meta[slot as usize].wheel_deadline_s = deadline_s;
+        self.wheel.schedule(slot, deadline_s, now_s);
+    }
+
+    /// Removes a live session.
+    pub(super) fn remove(&mut self, slot: u32) {
+        let key = self.records[slot as usize].key;
+        let hash = self.hasher.hash_canonical(&key);
+        if let Ok(entry) = self.index.find_entry(hash, |&s| s == slot) {
+            entry.remove();
+        }
+        let r = &mut self.records[slot as usize];
+        r.flags = 0;
+        self.meta[slot as usize].wheel_deadline_s = 0;
+        self.free.push(slot);
+        self.live -= 1;
+    }
+
+    /// Advances the engine clock and deletes sessions whose aging time has passed, handling
+    /// at most `budget` wheel entries (bounded pause). Returns the number deleted.
+    pub fn expire(&mut self, now_ns: u64, budget: usize) -> usize {
+        self.now_ms = self.now_ms.max(now_ns / 1_000_000);
+        let now_ms = self.now_ms;
+        let records = &self.records;
+        let meta = &mut self.meta;
+        let aging = &self.config.aging;
+        let expired = &mut self.expired_scratch;
+        expired.clear();
+        self.wheel.advance(now_ms / 1000, budget, |slot, deadline| {
+            let (s, m) = (&records[slot as usize], &mut meta[slot as usize]);
+            if !s.has(flag::LIVE) || m.wheel_deadline_s != deadline {
+                return None; // stale entry: the slot was re-filed or freed
+            }
+            if is_expired(aging, s, now_ms) {
+                m.wheel_deadline_s = 0; // any other entry of this slot is now stale
+                expired.push(slot);
+                return None;
+            }
+            let t = aging.timeout_ms(s);
+            let next = if t == NEVER_MS {
+                now_ms / 1000 + WHEEL_SPAN_S
+            } else {
+                (now_ms - age_ms(s, now_ms).min(now_ms) + t).div_ceil(1000)
+            };
+            let next = next.min(u64::from(u32::MAX)) as u32;
+            m.wheel_deadline_s = next;
+            Some(next)
+        });
+        let n = self.expired_scratch.len();
+        for i in 0..n {
+            let slot = self.expired_scratch[i];
+            self.remove(slot);
+        }
+        self.stats.aged_out += n as u64;
+        n
+    }
+
+    /// Deletes every session for which `pred` holds (`reset session table`). Returns the count.
+    pub fn reset_where(&mut self, mut pred: impl FnMut(&Session) -> bool) -> usize {
+        let doomed: Vec<u32> = self
+            .records
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| s.has(flag::LIVE) && pred(s))
+            .map(|(i, _)| i as u32)
+            .collect();
+        for &slot in &doomed {
+            self.remove(slot);
+        }
+        self.stats.reset += doomed.len() as u64;
+        doomed.len()
+    }
+
+    /// The engine clock in milliseconds.
+    pub fn now_ms(&self) -> u64 {
+        self.now_ms
+    }
+
+    /// Wheel entries currently filed (for tests and the memory report).
+    pub fn wheel_len(&self) -> usize {
+        self.wheel.len()
+    }
+
+    /// Bytes held by this shard's structures (records, metadata, index, wheel, free list).
+    pub fn memory_bytes(&self) -> usize {
+        self.records.capacity() * size_of::<Session>()
+            + self.meta.capacity() * size_of::<SlotMeta>()
+            + self.index.capacity() * (size_of::<u32>() + 1)
+            + self.free.capacity() * 4
+            + self.wheel.capacity_bytes()
+    }
+}

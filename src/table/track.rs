@@ -1,0 +1,374 @@
+//! The per-packet session logic: find or create the session, run its protocol's state
+//! machine, count, stamp. Pure: time comes in with the packet.
+//!
+//! Verdicts follow nf_conntrack's packet classes so they can be compared with the kernel:
+//! `New` for a packet that creates a session and for every further initiator packet until the
+//! responder has answered (the kernel's IP_CT_NEW), `Est` after, `Rel` for an ICMP error
+//! mapped to its session (S3), `Invalid` for a packet session management rejects.
+
+use super::aging::{STATE_ANSWERED, STATE_FIRST, is_expired};
+use super::apps;
+use super::config::SessionMode;
+use super::session::{DirCounters, L4Track, Session, SessionId, flag};
+use super::shard::Shard;
+use crate::drop::DropReason;
+use crate::proto::dccp::{self, DccpOutcome, DccpState};
+use crate::proto::icmp::{self, IcmpState};
+use crate::proto::key::{Direction, FlowKey};
+use crate::proto::sctp::{self, SctpOutcome, SctpState};
+use crate::proto::tcp::{self, TcpOutcome, TcpPolicy, TcpState};
+use crate::proto::udp::UdpState;
+use crate::proto::wire::{self, L4, Packet, ipproto};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    New,
+    Est,
+    Rel,
+    Invalid(DropReason),
+}
+
+impl Verdict {
+    pub const fn name(self) -> &'static str {
+        match self {
+            Verdict::New => "new",
+            Verdict::Est => "est",
+            Verdict::Rel => "rel",
+            Verdict::Invalid(_) => "invalid",
+        }
+    }
+}
+
+/// Wheel entries examined to make room when the table is full.
+const RECLAIM_BUDGET: usize = 1024;
+
+/// What happened to one packet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Tracked {
+    pub verdict: Verdict,
+    pub dir: Option<Direction>,
+    pub session: Option<SessionId>,
+    /// The session's protocol and state after the packet (for display).
+    pub proto: u8,
+    pub state: u8,
+}
+
+impl Tracked {
+    fn invalid(reason: DropReason, proto: u8) -> Tracked {
+        Tracked {
+            verdict: Verdict::Invalid(reason),
+            dir: None,
+            session: None,
+            proto,
+            state: 0,
+        }
+    }
+}
+
+/// Display name of a protocol state (SPEC S2).
+pub fn state_name(proto: u8, state: u8) -> &'static str {
+    match proto {
+        ipproto::TCP => TcpState::from_u8(state).map_or("-", TcpState::name),
+        ipproto::SCTP => SctpState::from_u8(state).map_or("-", SctpState::name),
+        ipproto::DCCP => DccpState::from_u8(state).map_or("-", DccpState::name),
+        ipproto::ICMP | ipproto::ICMPV6 => IcmpState::from_u8(state).map_or("-", IcmpState::name),
+        _ => UdpState::from_u8(state).map_or("-", UdpState::name),
+    }
+}
+
+/// The result of running a session's machine on one packet.
+enum Step {
+    Accept,
+    AcceptThenClose,
+    Invalid(DropReason),
+    Reopen,
+}
+
+impl Shard {
+    /// Tracks one whole (reassembled if need be) datagram at `now_ns`.
+    pub fn track(&mut self, pkt: &Packet<'_>, now_ns: u64) -> Tracked {
+        self.now_ms = self.now_ms.max(now_ns / 1_000_000);
+        if let L4::Icmp(m) | L4::Icmpv6(m) = pkt.l4
+            && icmp::is_error(pkt.ip.proto, m.ty)
+        {
+            return self.track_icmp_error(pkt, m.rest);
+        }
+        let key = FlowKey::from_packet(pkt, 0);
+        let (canon, swapped) = key.canonical();
+        let hash = self.hasher.hash_canonical(&canon);
+        if let Some(slot) = self.find(&canon, hash) {
+            if is_expired(
+                &self.config.aging,
+                &self.records[slot as usize],
+                self.now_ms,
+            ) {
+                // Lazy expiry: the wheel has not reached it yet, but it is gone.
+                self.remove(slot);
+                self.stats.aged_out += 1;
+            } else {
+                if let Some(t) = self.track_existing(slot, pkt, swapped) {
+                    return t;
+                }
+                // Re-opened: fall through and create afresh.
+            }
+        }
+        self.create(pkt, &key, canon, swapped, hash)
+    }
+
+    /// Runs the machine of an existing session. `None` = the session was closed to re-open.
+    fn track_existing(&mut self, slot: u32, pkt: &Packet<'_>, swapped: bool) -> Option<Tracked> {
+        let policy = self.tcp_policy();
+        let now_ms = self.now_ms;
+        let statistics = self.config.statistics;
+        let s = self.record_mut(slot);
+        let dir = s.direction(swapped);
+        let seen_reply = s.has(flag::SEEN_REPLY);
+        let old_state = s.state;
+        let proto = s.key.proto;
+        let step = run_machine(s, dir, pkt, seen_reply, &policy);
+        let verdict = match step {
+            Step::Invalid(reason) => {
+                self.drops.count(reason);
+                return Some(Tracked {
+                    verdict: Verdict::Invalid(reason),
+                    dir: Some(dir),
+                    session: Some(self.id_of(slot)),
+                    proto,
+                    state: old_state,
+                });
+            }
+            Step::Reopen => {
+                self.remove(slot);
+                self.stats.closed += 1;
+                return None;
+            }
+            Step::Accept | Step::AcceptThenClose => {
+                if dir == Direction::Orig && !seen_reply {
+                    Verdict::New
+                } else {
+                    Verdict::Est
+                }
+            }
+        };
+        let s = self.record_mut(slot);
+        if dir == Direction::Reply {
+            s.flags |= flag::SEEN_REPLY;
+        }
+        s.last_seen_ms = now_ms as u32;
+        if statistics {
+            count(&mut s.counters[dir.index()], pkt.ip.len);
+        }
+        let state = s.state;
+        let id = self.id_of(slot);
+        if matches!(step, Step::AcceptThenClose) {
+            self.remove(slot);
+            self.stats.closed += 1;
+        } else if state != old_state {
+            // A new state may age sooner than the deadline on file.
+            self.schedule(slot);
+        }
+        Some(Tracked {
+            verdict,
+            dir: Some(dir),
+            session: Some(id),
+            proto,
+            state,
+        })
+    }
+
+    fn create(
+        &mut self,
+        pkt: &Packet<'_>,
+        key: &FlowKey,
+        canon: FlowKey,
+        swapped: bool,
+        hash: u64,
+    ) -> Tracked {
+        let proto = key.proto;
+        let first = match first_state(pkt, key, &self.tcp_policy()) {
+            Ok(f) => f,
+            Err(reason) => {
+                self.drops.count(reason);
+                return Tracked::invalid(reason, proto);
+            }
+        };
+        if self.live >= self.config.capacity {
+            // Reclaim what has aged out before refusing (S8 never evicts live sessions).
+            self.expire(self.now_ms * 1_000_000, RECLAIM_BUDGET);
+        }
+        if self.live >= self.config.capacity {
+            self.drops.count(DropReason::TableFull);
+            self.stats.refused += 1;
+            return Tracked::invalid(DropReason::TableFull, proto);
+        }
+        let mut flags = flag::LIVE;
+        if swapped {
+            flags |= flag::ORIG_SWAPPED;
+        }
+        let mut persist_hours = 0;
+        if proto == ipproto::TCP
+            && let Some(h) = self.config.persistent_hours(key)
+        {
+            flags |= flag::PERSISTENT;
+            persist_hours = h;
+        }
+        let mut counters = [DirCounters::default(); 2];
+        if self.config.statistics {
+            count(&mut counters[0], pkt.ip.len);
+        }
+        let session = Session {
+            key: canon,
+            counters,
+            last_seen_ms: self.now_ms as u32,
+            persist_hours,
+            state: first.0,
+            app: self.apps.identify(proto, key.dport),
+            flags,
+            l4: first.1,
+        };
+        let slot = self.insert(session, hash);
+        Tracked {
+            verdict: Verdict::New,
+            dir: Some(Direction::Orig),
+            session: Some(self.id_of(slot)),
+            proto,
+            state: first.0,
+        }
+    }
+
+    /// S3: an ICMP error belongs to the session of the packet it quotes.
+    fn track_icmp_error(&mut self, pkt: &Packet<'_>, quoted: &[u8]) -> Tracked {
+        let proto = pkt.ip.proto;
+        let inner = match wire::parse_quoted(pkt.ip.family, quoted) {
+            Ok(p) => p,
+            Err(reason) => {
+                self.drops.count(reason);
+                return Tracked::invalid(reason, proto);
+            }
+        };
+        let (canon, swapped) = FlowKey::from_packet(&inner, 0).canonical();
+        let hash = self.hasher.hash_canonical(&canon);
+        let Some(slot) = self
+            .find(&canon, hash)
+            .filter(|&s| !is_expired(&self.config.aging, &self.records[s as usize], self.now_ms))
+        else {
+            self.drops.count(DropReason::IcmpErrorNoSession);
+            return Tracked::invalid(DropReason::IcmpErrorNoSession, proto);
+        };
+        let statistics = self.config.statistics;
+        let s = self.record_mut(slot);
+        // The error travels against the packet it quotes.
+        let dir = s.direction(swapped).flip();
+        if statistics {
+            count(&mut s.counters[dir.index()], pkt.ip.len);
+        }
+        let (sproto, state) = (s.key.proto, s.state);
+        Tracked {
+            verdict: Verdict::Rel,
+            dir: Some(dir),
+            session: Some(self.id_of(slot)),
+            proto: sproto,
+            state,
+        }
+    }
+
+    fn tcp_policy(&self) -> TcpPolicy {
+        TcpPolicy {
+            loose: self.config.mode == SessionMode::Hybrid,
+            be_liberal: false,
+        }
+    }
+}
+
+#[inline]
+fn count(c: &mut DirCounters, bytes: u32) {
+    c.packets += 1;
+    c.bytes += u64::from(bytes);
+}
+
+/// The state of a new session after its first packet, or why it may not start one.
+fn first_state(
+    pkt: &Packet<'_>,
+    key: &FlowKey,
+    policy: &TcpPolicy,
+) -> Result<(u8, L4Track), DropReason> {
+    Ok(match pkt.l4 {
+        L4::Tcp(seg) => {
+            let (st, tr) = tcp::tcp_new(&seg, policy)?;
+            (st as u8, L4Track::Tcp(tr))
+        }
+        L4::Sctp(h) => {
+            let (st, tr) = sctp::sctp_new(&h)?;
+            (st as u8, L4Track::Sctp(tr))
+        }
+        L4::Dccp(h) => {
+            let (st, tr) = dccp::dccp_new(&h)?;
+            (st as u8, L4Track::Dccp(tr))
+        }
+        L4::Icmp(_) | L4::Icmpv6(_) => (icmp::icmp_new(key)? as u8, L4Track::None),
+        L4::Udp(_) | L4::UdpLite(_) | L4::Other => (STATE_FIRST, L4Track::None),
+    })
+}
+
+/// One packet through the session's machine.
+fn run_machine(
+    s: &mut Session,
+    dir: Direction,
+    pkt: &Packet<'_>,
+    seen_reply: bool,
+    policy: &TcpPolicy,
+) -> Step {
+    match (&mut s.l4, pkt.l4) {
+        (L4Track::Tcp(tr), L4::Tcp(seg)) => {
+            let Some(mut st) = TcpState::from_u8(s.state) else {
+                return Step::Invalid(DropReason::TcpInvalidInState);
+            };
+            let out = tcp::tcp_packet(&mut st, tr, dir, &seg, seen_reply, policy);
+            s.state = st as u8;
+            match out {
+                TcpOutcome::Accept => Step::Accept,
+                TcpOutcome::AcceptThenClose => Step::AcceptThenClose,
+                TcpOutcome::Invalid(r) => Step::Invalid(r),
+                TcpOutcome::Reopen => Step::Reopen,
+            }
+        }
+        (L4Track::Sctp(tr), L4::Sctp(h)) => {
+            let Some(mut st) = SctpState::from_u8(s.state) else {
+                return Step::Invalid(DropReason::SctpInvalidInState);
+            };
+            let out = sctp::sctp_packet(&mut st, tr, dir, &h);
+            s.state = st as u8;
+            match out {
+                SctpOutcome::Accept => Step::Accept,
+                SctpOutcome::Invalid(r) => Step::Invalid(r),
+            }
+        }
+        (L4Track::Dccp(tr), L4::Dccp(h)) => {
+            let Some(mut st) = DccpState::from_u8(s.state) else {
+                return Step::Invalid(DropReason::DccpInvalidInState);
+            };
+            let out = dccp::dccp_packet(&mut st, tr, dir, &h);
+            s.state = st as u8;
+            match out {
+                DccpOutcome::Accept => Step::Accept,
+                DccpOutcome::Invalid(r) => Step::Invalid(r),
+                DccpOutcome::Reopen => Step::Reopen,
+            }
+        }
+        (L4Track::None, _) => {
+            // UDP, UDP-Lite, ICMP queries, raw IP: first state until answered.
+            if dir == Direction::Reply {
+                s.state = STATE_ANSWERED;
+            }
+            Step::Accept
+        }
+        // The canonical key includes the protocol, so a session never meets another
+        // protocol's packet; should it, the packet is refused rather than misread.
+        _ => Step::Invalid(DropReason::TcpInvalidInState),
+    }
+}
+
+/// The application name of a session (S5).
+pub fn app_name(s: &Session) -> &'static str {
+    apps::name(s.app)
+}
