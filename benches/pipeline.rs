@@ -1,1 +1,213 @@
-fn main(){}
+//! The DESIGN.md §3 targets, measured (criterion; release build, packets from memory):
+//! established-flow pipeline at 64K / 1M / 10M sessions, new-session rate, memory per
+//! session (RSS / sessions), and aging cost at 10M sessions.
+//!
+//! `SESSMGR_BENCH_MAX_SESSIONS` caps the table sizes (default 10M) for quick runs.
+
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use sessmgr::pipeline::Pipeline;
+use sessmgr::proto::frag::FragLimits;
+use sessmgr::proto::key::FlowHasher;
+use sessmgr::proto::wire::LinkType;
+use sessmgr::table::TableConfig;
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+const S: u64 = 1_000_000_000;
+const T0: u64 = 1_700_000_000 * S;
+
+/// An Ethernet + IPv4 + TCP frame (no payload) for flow number `i`.
+fn tcp_frame(i: u32, reply: bool, flags: u8, seq: u32, ack: u32) -> [u8; 54] {
+    let mut f = [0u8; 54];
+    f[12] = 0x08; // IPv4
+    let ip = &mut f[14..34];
+    ip[0] = 0x45;
+    ip[2..4].copy_from_slice(&40u16.to_be_bytes());
+    ip[8] = 64;
+    ip[9] = 6;
+    // Clients 10.x.y.z (one per flow), one server 198.18.0.1: flows differ by client address and port.
+    let client = [10, (i >> 16) as u8, (i >> 8) as u8, i as u8];
+    let server = [198, 18, 0, 1];
+    let (src, dst) = if reply {
+        (server, client)
+    } else {
+        (client, server)
+    };
+    ip[12..16].copy_from_slice(&src);
+    ip[16..20].copy_from_slice(&dst);
+    let cport = 1024 + (i >> 24) as u16;
+    let (sp, dp) = if reply {
+        (8080u16, cport)
+    } else {
+        (cport, 8080u16)
+    };
+    let tcp = &mut f[34..54];
+    tcp[0..2].copy_from_slice(&sp.to_be_bytes());
+    tcp[2..4].copy_from_slice(&dp.to_be_bytes());
+    tcp[4..8].copy_from_slice(&seq.to_be_bytes());
+    tcp[8..12].copy_from_slice(&ack.to_be_bytes());
+    tcp[12] = 5 << 4;
+    tcp[13] = flags;
+    tcp[14..16].copy_from_slice(&65535u16.to_be_bytes());
+    f
+}
+
+const SYN: u8 = 0x02;
+const SYNACK: u8 = 0x12;
+const ACK: u8 = 0x10;
+
+fn pipeline(capacity: usize) -> Pipeline {
+    let cfg = TableConfig {
+        capacity,
+        statistics: true,
+        ..TableConfig::default()
+    };
+    let mut p = Pipeline::new(0, cfg, FragLimits::default(), FlowHasher::with_seed(9));
+    p.shard.reserve(capacity);
+    p
+}
+
+/// Opens `n` established TCP sessions.
+fn establish(p: &mut Pipeline, n: u32) {
+    for i in 0..n {
+        p.process_frame(LinkType::Ethernet, &tcp_frame(i, false, SYN, 1000, 0), T0);
+        p.process_frame(
+            LinkType::Ethernet,
+            &tcp_frame(i, true, SYNACK, 5000, 1001),
+            T0,
+        );
+        p.process_frame(
+            LinkType::Ethernet,
+            &tcp_frame(i, false, ACK, 1001, 5001),
+            T0,
+        );
+    }
+}
+
+fn max_sessions() -> u32 {
+    std::env::var("SESSMGR_BENCH_MAX_SESSIONS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10_000_000)
+}
+
+fn rss_bytes() -> u64 {
+    let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
+    let pages: u64 = statm
+        .split_whitespace()
+        .nth(1)
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    pages * 4096
+}
+
+fn established(c: &mut Criterion) {
+    let mut g = c.benchmark_group("established_pipeline");
+    g.sample_size(20).measurement_time(Duration::from_secs(5));
+    for &n in &[65_536u32, 1 << 20, 10_000_000] {
+        let n = n.min(max_sessions());
+        let mut p = pipeline(n as usize);
+        let rss0 = rss_bytes();
+        establish(&mut p, n);
+        let rss = rss_bytes().saturating_sub(rss0);
+        eprintln!(
+            "sessions={n}: RSS growth {} MiB = {:.1} B/session (shard accounting {:.1} B/session)",
+            rss >> 20,
+            rss as f64 / f64::from(n),
+            p.shard.memory_bytes() as f64 / f64::from(n)
+        );
+        // 64K pre-built ACK frames on random flows, both directions.
+        let mut x = 0x9e37_79b9u32;
+        let frames: Vec<[u8; 54]> = (0..65_536)
+            .map(|k| {
+                x ^= x << 13;
+                x ^= x >> 17;
+                x ^= x << 5;
+                let i = x % n;
+                if k % 2 == 0 {
+                    tcp_frame(i, false, ACK, 1001, 5001)
+                } else {
+                    tcp_frame(i, true, ACK, 5001, 1001)
+                }
+            })
+            .collect();
+        g.throughput(Throughput::Elements(frames.len() as u64));
+        g.bench_with_input(BenchmarkId::from_parameter(n), &frames, |b, frames| {
+            b.iter(|| {
+                for f in frames {
+                    black_box(p.process_frame(LinkType::Ethernet, f, T0 + S));
+                }
+            })
+        });
+    }
+    g.finish();
+}
+
+fn new_sessions(c: &mut Criterion) {
+    let mut g = c.benchmark_group("new_sessions");
+    g.sample_size(10).measurement_time(Duration::from_secs(5));
+    g.throughput(Throughput::Elements(1));
+    g.bench_function("create+index+aging", |b| {
+        b.iter_custom(|iters| {
+            let mut p = pipeline(iters as usize + 1);
+            let frames: Vec<[u8; 54]> = (0..iters as u32)
+                .map(|i| tcp_frame(i, false, SYN, 1000, 0))
+                .collect();
+            let start = Instant::now();
+            for f in &frames {
+                black_box(p.process_frame(LinkType::Ethernet, f, T0));
+            }
+            start.elapsed()
+        })
+    });
+    g.finish();
+}
+
+fn aging(c: &mut Criterion) {
+    let n = 10_000_000u32.min(max_sessions());
+    let mut g = c.benchmark_group("aging");
+    g.sample_size(10).measurement_time(Duration::from_secs(5));
+    // 10M sessions created over 30 virtual seconds as half-open SYNs (30 s SYN aging), so that
+    // each virtual second about 1/30 of the table falls due: churn of 333K sessions/s.
+    let mut p = pipeline(n as usize);
+    for i in 0..n {
+        let at = T0 + u64::from(i) * 30 * S / u64::from(n);
+        p.process_frame(LinkType::Ethernet, &tcp_frame(i, false, SYN, 1000, 0), at);
+    }
+    let mut now = T0 + 30 * S;
+    let budget = 4096;
+    let mut worst = Duration::ZERO;
+    g.throughput(Throughput::Elements(budget as u64));
+    g.bench_function(BenchmarkId::new("expire_batch_of", budget), |b| {
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                if p.shard.is_empty() {
+                    // Refill: the measurement keeps running on a full table.
+                    for i in 0..n {
+                        p.process_frame(
+                            LinkType::Ethernet,
+                            &tcp_frame(i, false, SYN, 1000, 0),
+                            now,
+                        );
+                    }
+                    now += 30 * S;
+                }
+                let t = Instant::now();
+                let done = p.shard.expire(now, budget);
+                let e = t.elapsed();
+                worst = worst.max(e);
+                total += e;
+                if done == 0 {
+                    now += S;
+                }
+            }
+            total
+        })
+    });
+    eprintln!("aging: worst single expire() call with budget {budget}: {worst:?}");
+    g.finish();
+}
+
+criterion_group!(benches, established, new_sessions, aging);
+criterion_main!(benches);

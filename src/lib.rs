@@ -2,5 +2,12 @@
 //! management"). See ARCHITECTURE.md for the structure and the invariants.
 #![deny(unsafe_code)]
 
+pub mod acl;
+pub mod alg;
+pub mod config;
 pub mod drop;
+pub mod io;
+pub mod pipeline;
 pub mod proto;
+pub mod replay;
+pub mod table;
