@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it (.ci/run calls exactly this):
+#   formatting, lints, unit + integration + property tests (including the replay of every
+#   capture in ../shared/pcaps against the Linux kernel's conntrack verdicts), the benchmarks'
+#   build, and a short fuzzing run of the packet parser.
+# In CI (CI set) a missing prerequisite fails the run; elsewhere such a step says why it skips.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n==> %s\n' "$*"; }
+need_or_skip() {
+  if [ -n "${CI:-}" ]; then echo "FAIL (required in CI): $*" >&2; exit 1; fi
+  echo "SKIPPED: $*"
+}
+
+if ! command -v cargo >/dev/null 2>&1; then
+  echo "cargo not found: install the Rust toolchain (https://rustup.rs) first" >&2
+  exit 1
+fi
+
+if [ ! -d ../shared/pcaps ]; then
+  need_or_skip "../shared/pcaps is not beside the repository: the kernel-conformance test cannot run"
+fi
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+
+step "cargo clippy --all-targets -- -D warnings"
+cargo clippy --all-targets -- -D warnings
+
+step "cargo test (unit, integration, property, conformance)"
+cargo test --all-features
+
+step "cargo bench --no-run (benchmarks build)"
+cargo bench --no-run
+
+step "fuzz: wire parser, 30 s"
+if ! command -v cargo-fuzz >/dev/null 2>&1; then
+  if [ -n "${CI:-}" ]; then
+    cargo install cargo-fuzz --locked
+  fi
+fi
+if command -v cargo-fuzz >/dev/null 2>&1; then
+  (cd fuzz && cargo fuzz run -s none wire -- -max_total_time=30 -rss_limit_mb=2048)
+else
+  need_or_skip "cargo-fuzz is not installed (cargo install cargo-fuzz)"
+fi
+
+printf '\nAll test steps passed.\n'
