@@ -104,8 +104,12 @@ fn rss_bytes() -> u64 {
 fn established(c: &mut Criterion) {
     let mut g = c.benchmark_group("established_pipeline");
     g.sample_size(20).measurement_time(Duration::from_secs(5));
-    for &n in &[65_536u32, 1 << 20, 10_000_000] {
-        let n = n.min(max_sessions());
+    let mut sizes: Vec<u32> = [65_536u32, 1 << 20, 10_000_000]
+        .iter()
+        .map(|&n| n.min(max_sessions()))
+        .collect();
+    sizes.dedup();
+    for n in sizes {
         let mut p = pipeline(n as usize);
         let rss0 = rss_bytes();
         establish(&mut p, n);
@@ -132,10 +136,26 @@ fn established(c: &mut Criterion) {
             })
             .collect();
         g.throughput(Throughput::Elements(frames.len() as u64));
-        g.bench_with_input(BenchmarkId::from_parameter(n), &frames, |b, frames| {
+        g.bench_with_input(
+            BenchmarkId::new("frame_by_frame", n),
+            &frames,
+            |b, frames| {
+                b.iter(|| {
+                    for f in frames {
+                        black_box(p.process_frame(LinkType::Ethernet, f, T0 + S));
+                    }
+                })
+            },
+        );
+        // The way the runtime feeds a core: RX batches of 32 frames.
+        let refs: Vec<&[u8]> = frames.iter().map(|f| &f[..]).collect();
+        let mut out = Vec::with_capacity(64);
+        g.bench_with_input(BenchmarkId::new("batch_32", n), &refs, |b, refs| {
             b.iter(|| {
-                for f in frames {
-                    black_box(p.process_frame(LinkType::Ethernet, f, T0 + S));
+                for batch in refs.chunks(32) {
+                    out.clear();
+                    p.process_batch(LinkType::Ethernet, batch, T0 + S, &mut out);
+                    black_box(&out);
                 }
             })
         });

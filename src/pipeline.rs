@@ -6,8 +6,10 @@
 use crate::drop::DropReason;
 use crate::proto::frag::{FragLimits, FragOutcome, Reassembler};
 use crate::proto::key::FlowHasher;
-use crate::proto::wire::{self, Datagram, Frame, LinkType};
+use crate::proto::wire::{self, Datagram, Frame, LinkType, Packet};
+use crate::table::track::BATCH;
 use crate::table::{Shard, TableConfig, Tracked};
+use smallvec::SmallVec;
 
 /// What became of one frame.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,8 +25,10 @@ pub enum FrameOutcome {
     Dropped(DropReason),
 }
 
-/// Wheel entries examined per frame: bounded expiry work on the packet path's turn.
-const EXPIRE_BUDGET_PER_FRAME: usize = 64;
+/// Wheel entries examined per tick: bounded expiry work on the packet path's turn.
+const EXPIRE_BUDGET_PER_TICK: usize = 256;
+/// How often the packet path gives time to aging (the wheel's resolution is one second).
+const TICK_NS: u64 = 10_000_000;
 
 pub struct Pipeline {
     pub shard: Shard,
@@ -32,6 +36,9 @@ pub struct Pipeline {
     /// Frames that were not IP.
     pub not_ip: u64,
     pub frames: u64,
+    next_tick_ns: u64,
+    /// Reused by `process_batch` (no allocation per batch once warm).
+    batch_scratch: Vec<Tracked>,
 }
 
 impl Pipeline {
@@ -41,13 +48,18 @@ impl Pipeline {
             frag: Reassembler::new(frag),
             not_ip: 0,
             frames: 0,
+            next_tick_ns: 0,
+            batch_scratch: Vec::with_capacity(BATCH),
         }
     }
 
     /// Runs one frame at `now_ns` (engine clock).
     pub fn process_frame(&mut self, link: LinkType, frame: &[u8], now_ns: u64) -> FrameOutcome {
         self.frames += 1;
-        self.tick(now_ns, EXPIRE_BUDGET_PER_FRAME);
+        if now_ns >= self.next_tick_ns {
+            self.tick(now_ns, EXPIRE_BUDGET_PER_TICK);
+            self.next_tick_ns = now_ns + TICK_NS;
+        }
         let datagram = match wire::parse_link(link, frame) {
             Ok(Frame::Ip { datagram, .. }) => datagram,
             Ok(Frame::NonIp { ethertype }) => {
@@ -57,6 +69,72 @@ impl Pipeline {
             Err(reason) => return self.drop(reason),
         };
         self.process_ip(datagram, now_ns)
+    }
+
+    /// Runs a batch of frames received together at `now_ns`, appending one outcome per frame
+    /// in order. Whole datagrams are looked up together (`Shard::track_batch`); anything else
+    /// (non-IP, fragments, malformed) is handled in its place, so the result is exactly what
+    /// `process_frame` frame by frame would give.
+    pub fn process_batch(
+        &mut self,
+        link: LinkType,
+        frames: &[&[u8]],
+        now_ns: u64,
+        out: &mut Vec<FrameOutcome>,
+    ) {
+        if now_ns >= self.next_tick_ns {
+            self.tick(now_ns, EXPIRE_BUDGET_PER_TICK);
+            self.next_tick_ns = now_ns + TICK_NS;
+        }
+        let mut whole: SmallVec<[Packet<'_>; BATCH]> = SmallVec::new();
+        let mut tracked: Vec<Tracked> = std::mem::take(&mut self.batch_scratch);
+        for frame in frames {
+            self.frames += 1;
+            let parsed = match wire::parse_link(link, frame) {
+                Ok(Frame::Ip { datagram, .. }) => wire::parse_ip(datagram).map(|d| (d, datagram)),
+                Ok(Frame::NonIp { ethertype }) => {
+                    self.flush(&mut whole, &mut tracked, now_ns, out);
+                    self.not_ip += 1;
+                    out.push(FrameOutcome::NotIp { ethertype });
+                    continue;
+                }
+                Err(reason) => Err(reason),
+            };
+            match parsed {
+                Ok((Datagram::Whole(pkt), _)) => {
+                    whole.push(pkt);
+                    if whole.len() == BATCH {
+                        self.flush(&mut whole, &mut tracked, now_ns, out);
+                    }
+                }
+                Ok((Datagram::Fragment(_), datagram)) => {
+                    self.flush(&mut whole, &mut tracked, now_ns, out);
+                    out.push(self.process_ip(datagram, now_ns));
+                }
+                Err(reason) => {
+                    self.flush(&mut whole, &mut tracked, now_ns, out);
+                    out.push(self.drop(reason));
+                }
+            }
+        }
+        self.flush(&mut whole, &mut tracked, now_ns, out);
+        self.batch_scratch = tracked;
+    }
+
+    fn flush(
+        &mut self,
+        whole: &mut SmallVec<[Packet<'_>; BATCH]>,
+        tracked: &mut Vec<Tracked>,
+        now_ns: u64,
+        out: &mut Vec<FrameOutcome>,
+    ) {
+        if whole.is_empty() {
+            return;
+        }
+        tracked.clear();
+        self.shard.track_batch(whole, now_ns, tracked);
+        out.extend(tracked.iter().map(|&t| FrameOutcome::Tracked(t)));
+        whole.clear();
     }
 
     /// Runs one IP datagram (raw IP input).

@@ -100,14 +100,13 @@ fn frame_json(number: u64, outcome: &FrameOutcome, shard: &Shard) -> Value {
                 "frame": number,
                 "verdict": t.verdict.name(),
                 "dir": t.dir.map(|d| d.name()),
-                "session": t.session.map(|id| id.to_u64()),
-                "state": t.session.map(|_| state_name(t.proto, t.state)),
+                "session": t.slot.map(|slot| shard.id_of(slot).to_u64()),
+                "state": t.slot.map(|_| state_name(t.proto, t.state)),
                 "expect": [],
             });
             if let Verdict::Invalid(reason) = t.verdict {
                 v["reason"] = json!(reason.name());
             }
-            let _ = shard;
             v
         }
     }
@@ -209,7 +208,68 @@ pub fn summary(r: &ReplayResult, out: &mut dyn Write) -> std::io::Result<()> {
     for ((proto, state), n) in &by_state {
         writeln!(out, "  {proto:<8} {state:<18} {n}")?;
     }
+    write_sessions(shard, out)?;
     write_drops(&shard.drops, out)
+}
+
+/// Sessions listed in the summary at most (the JSON output has them all).
+const SUMMARY_SESSIONS: usize = 40;
+
+/// An endpoint as operators write it: `addr:port`, `[v6]:port`, or the bare address.
+fn endpoint(k: &FlowKey) -> String {
+    let ip = addr_to_ip(k.family, &k.src);
+    match (ip, k.is_icmp() || !has_ports(k.proto)) {
+        (_, true) => ip.to_string(),
+        (std::net::IpAddr::V6(_), false) => format!("[{ip}]:{}", k.sport),
+        (std::net::IpAddr::V4(_), false) => format!("{ip}:{}", k.sport),
+    }
+}
+
+fn has_ports(proto: u8) -> bool {
+    matches!(
+        proto,
+        ipproto::TCP | ipproto::UDP | ipproto::UDPLITE | ipproto::SCTP | ipproto::DCCP
+    )
+}
+
+fn write_sessions(shard: &Shard, out: &mut dyn Write) -> std::io::Result<()> {
+    let now = shard.now_ms();
+    let aging = &shard.config.aging;
+    let live: Vec<_> = shard
+        .iter()
+        .filter(|(_, s, _)| !crate::table::aging::is_expired(aging, s, now))
+        .collect();
+    if live.is_empty() {
+        return Ok(());
+    }
+    writeln!(
+        out,
+        "\n  {:<7} {:<30} {:<30} {:<12} {:<12} {:>6} {:>13}",
+        "Proto", "Initiator", "Responder", "State", "Application", "TTL(s)", "Pkts in/out"
+    )?;
+    for (_, s, _) in live.iter().take(SUMMARY_SESSIONS) {
+        let ttl = ttl_s(aging, s, now).map_or("never".to_string(), |t| t.to_string());
+        let pkts = format!("{}/{}", s.counters[0].packets, s.counters[1].packets);
+        writeln!(
+            out,
+            "  {:<7} {:<30} {:<30} {:<12} {:<12} {:>6} {:>13}",
+            proto_name(s.key.proto),
+            endpoint(&s.orig_key()),
+            endpoint(&s.reply_key()),
+            state_name(s.key.proto, s.state),
+            app_name(s),
+            ttl,
+            pkts
+        )?;
+    }
+    if live.len() > SUMMARY_SESSIONS {
+        writeln!(
+            out,
+            "  ... and {} more (--verdicts prints them all as JSON)",
+            live.len() - SUMMARY_SESSIONS
+        )?;
+    }
+    writeln!(out)
 }
 
 fn write_drops(d: &DropCounters, out: &mut dyn Write) -> std::io::Result<()> {

@@ -28,7 +28,7 @@ fn feed(sh: &mut Shard, pkts: &[Packet<'_>], at: u64) -> Option<SessionId> {
             !matches!(t.verdict, Verdict::Invalid(_)),
             "setup packet rejected: {t:?}"
         );
-        last = t.session;
+        last = t.slot.map(|s| sh.id_of(s));
     }
     last
 }
@@ -47,7 +47,7 @@ fn assert_ages_at(
     assert!(id.is_some(), "{name}: no session");
     let before = sh.track(probe, T0 + (aging_s - 1) * S);
     assert_eq!(
-        before.session,
+        before.slot.map(|s| sh.id_of(s)),
         id,
         "{name}: expired too early (after {} s): {before:?}",
         aging_s - 1
@@ -59,7 +59,8 @@ fn assert_ages_at(
     // The probe refreshed it: measure from the probe.
     let after = sh.track(probe, T0 + (2 * aging_s - 1) * S);
     assert_ne!(
-        after.session, id,
+        after.slot.map(|s| sh.id_of(s)),
+        id,
         "{name}: still alive {aging_s} s after its last packet: {after:?}"
     );
     // The wheel reclaims what lookups did not touch.

@@ -53,6 +53,14 @@ pub const fn is_error(proto: u8, ty: u8) -> bool {
     }
 }
 
+/// ICMPv6 messages that only make sense on the link and that session management leaves
+/// alone (nf_conntrack's `noct_valid_new`): MLD query/report/done (RFC 2710 §3, RFC 3810 §5:
+/// 130-132, 143), router solicitation/advertisement, neighbour solicitation/advertisement and
+/// redirect (RFC 4861 §4: 133-137).
+pub const fn is_link_local_control(ty: u8) -> bool {
+    matches!(ty, 130..=137 | 143)
+}
+
 /// The first message of a session must be a query (nf_conntrack icmp_new /
 /// icmpv6_new: "Can't create a new ICMP conntrack with this type").
 pub fn icmp_new(key: &FlowKey) -> Result<IcmpState, DropReason> {
@@ -115,6 +123,15 @@ mod tests {
             icmp_new(&key(ipproto::ICMPV6, 135)),
             Err(DropReason::IcmpUnexpectedType)
         );
+    }
+
+    #[test]
+    fn neighbour_discovery_is_left_alone() {
+        for t in [130, 131, 132, 133, 134, 135, 136, 137, 143] {
+            assert!(is_link_local_control(t));
+        }
+        assert!(!is_link_local_control(128));
+        assert!(!is_link_local_control(1));
     }
 
     #[test]

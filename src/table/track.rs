@@ -9,7 +9,7 @@
 use super::aging::{STATE_ANSWERED, STATE_FIRST, is_expired};
 use super::apps;
 use super::config::SessionMode;
-use super::session::{DirCounters, L4Track, Session, SessionId, flag};
+use super::session::{DirCounters, L4Track, Session, flag};
 use super::shard::Shard;
 use crate::drop::DropReason;
 use crate::proto::dccp::{self, DccpOutcome, DccpState};
@@ -19,6 +19,7 @@ use crate::proto::sctp::{self, SctpOutcome, SctpState};
 use crate::proto::tcp::{self, TcpOutcome, TcpPolicy, TcpState};
 use crate::proto::udp::UdpState;
 use crate::proto::wire::{self, L4, Packet, ipproto};
+use smallvec::SmallVec;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Verdict {
@@ -26,6 +27,10 @@ pub enum Verdict {
     Est,
     Rel,
     Invalid(DropReason),
+    /// Not for session management, passed untouched: IPv6 neighbour discovery, router
+    /// discovery and multicast listener messages (nf_conntrack leaves them untracked too;
+    /// inline, dropping them would break IPv6 itself).
+    Untracked,
 }
 
 impl Verdict {
@@ -35,7 +40,29 @@ impl Verdict {
             Verdict::Est => "est",
             Verdict::Rel => "rel",
             Verdict::Invalid(_) => "invalid",
+            Verdict::Untracked => "untracked",
         }
+    }
+}
+
+/// Packets looked up together by `track_batch`.
+pub const BATCH: usize = 32;
+
+/// A packet's lookup key, computed once.
+#[derive(Debug, Clone, Copy)]
+pub struct Prepared {
+    pub key: FlowKey,
+    pub canon: FlowKey,
+    pub swapped: bool,
+    pub hash: u64,
+}
+
+/// Packets `track_batch` hands to `track` one by one: ICMP errors and ICMPv6 control.
+fn is_icmp_error(pkt: &Packet<'_>) -> bool {
+    match pkt.l4 {
+        L4::Icmp(m) => icmp::is_error(pkt.ip.proto, m.ty),
+        L4::Icmpv6(m) => icmp::is_error(pkt.ip.proto, m.ty) || icmp::is_link_local_control(m.ty),
+        _ => false,
     }
 }
 
@@ -47,7 +74,9 @@ const RECLAIM_BUDGET: usize = 1024;
 pub struct Tracked {
     pub verdict: Verdict,
     pub dir: Option<Direction>,
-    pub session: Option<SessionId>,
+    /// The session's slot in its shard (`Shard::id_of` names it; reading the generation is
+    /// left to whoever needs an id, off the packet path).
+    pub slot: Option<u32>,
     /// The session's protocol and state after the packet (for display).
     pub proto: u8,
     pub state: u8,
@@ -58,7 +87,7 @@ impl Tracked {
         Tracked {
             verdict: Verdict::Invalid(reason),
             dir: None,
-            session: None,
+            slot: None,
             proto,
             state: 0,
         }
@@ -93,10 +122,69 @@ impl Shard {
         {
             return self.track_icmp_error(pkt, m.rest);
         }
+        if let L4::Icmpv6(m) = pkt.l4
+            && icmp::is_link_local_control(m.ty)
+        {
+            return Tracked {
+                verdict: Verdict::Untracked,
+                dir: None,
+                slot: None,
+                proto: pkt.ip.proto,
+                state: 0,
+            };
+        }
+        let prep = self.prepare(pkt);
+        let hint = self.find(&prep.canon, prep.hash);
+        self.track_prepared(pkt, &prep, hint)
+    }
+
+    /// The lookup key of a packet (not an ICMP error): its tuple, canonical key and hash.
+    #[inline]
+    pub fn prepare(&self, pkt: &Packet<'_>) -> Prepared {
         let key = FlowKey::from_packet(pkt, 0);
         let (canon, swapped) = key.canonical();
-        let hash = self.hasher.hash_canonical(&canon);
-        if let Some(slot) = self.find(&canon, hash) {
+        Prepared {
+            key,
+            canon,
+            swapped,
+            hash: self.hasher.hash_canonical(&canon),
+        }
+    }
+
+    /// Tracks a batch of whole datagrams in order, as `track` would one by one, but looks all
+    /// of them up first: the lookups are independent, so their cache misses overlap instead of
+    /// being paid one after the other (memory-level parallelism without prefetch intrinsics).
+    pub fn track_batch(&mut self, pkts: &[Packet<'_>], now_ns: u64, out: &mut Vec<Tracked>) {
+        self.now_ms = self.now_ms.max(now_ns / 1_000_000);
+        let mut prep: SmallVec<[(Prepared, Option<u32>); BATCH]> = SmallVec::new();
+        for chunk in pkts.chunks(BATCH) {
+            prep.clear();
+            prep.extend(chunk.iter().map(|p| (self.prepare(p), None)));
+            for (p, hint) in prep.iter_mut() {
+                *hint = self.find(&p.canon, p.hash);
+            }
+            for (pkt, (p, hint)) in chunk.iter().zip(prep.iter()) {
+                let t = if is_icmp_error(pkt) {
+                    self.track(pkt, now_ns)
+                } else {
+                    // An earlier packet of this batch may have created, removed or replaced
+                    // the session the hint names: trust it only if it still holds the key.
+                    let hint = hint
+                        .filter(|&slot| {
+                            let r = &self.records[slot as usize];
+                            r.has(flag::LIVE) && r.key == p.canon
+                        })
+                        .or_else(|| self.find(&p.canon, p.hash));
+                    self.track_prepared(pkt, p, hint)
+                };
+                out.push(t);
+            }
+        }
+    }
+
+    /// Tracks a prepared packet; `found` = the slot holding its canonical key, if any.
+    fn track_prepared(&mut self, pkt: &Packet<'_>, prep: &Prepared, found: Option<u32>) -> Tracked {
+        if let Some(slot) = found {
             if is_expired(
                 &self.config.aging,
                 &self.records[slot as usize],
@@ -105,14 +193,12 @@ impl Shard {
                 // Lazy expiry: the wheel has not reached it yet, but it is gone.
                 self.remove(slot);
                 self.stats.aged_out += 1;
-            } else {
-                if let Some(t) = self.track_existing(slot, pkt, swapped) {
-                    return t;
-                }
-                // Re-opened: fall through and create afresh.
+            } else if let Some(t) = self.track_existing(slot, pkt, prep.swapped) {
+                return t;
             }
+            // Expired or re-opened: create afresh.
         }
-        self.create(pkt, &key, canon, swapped, hash)
+        self.create(pkt, &prep.key, prep.canon, prep.swapped, prep.hash)
     }
 
     /// Runs the machine of an existing session. `None` = the session was closed to re-open.
@@ -132,7 +218,7 @@ impl Shard {
                 return Some(Tracked {
                     verdict: Verdict::Invalid(reason),
                     dir: Some(dir),
-                    session: Some(self.id_of(slot)),
+                    slot: Some(slot),
                     proto,
                     state: old_state,
                 });
@@ -159,7 +245,6 @@ impl Shard {
             count(&mut s.counters[dir.index()], pkt.ip.len);
         }
         let state = s.state;
-        let id = self.id_of(slot);
         if matches!(step, Step::AcceptThenClose) {
             self.remove(slot);
             self.stats.closed += 1;
@@ -170,7 +255,7 @@ impl Shard {
         Some(Tracked {
             verdict,
             dir: Some(dir),
-            session: Some(id),
+            slot: Some(slot),
             proto,
             state,
         })
@@ -230,7 +315,7 @@ impl Shard {
         Tracked {
             verdict: Verdict::New,
             dir: Some(Direction::Orig),
-            session: Some(self.id_of(slot)),
+            slot: Some(slot),
             proto,
             state: first.0,
         }
@@ -266,7 +351,7 @@ impl Shard {
         Tracked {
             verdict: Verdict::Rel,
             dir: Some(dir),
-            session: Some(self.id_of(slot)),
+            slot: Some(slot),
             proto: sproto,
             state,
         }
