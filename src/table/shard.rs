@@ -175,8 +175,12 @@ impl Shard {
             (self.now_ms - age_ms(s, self.now_ms).min(self.now_ms) + t).div_ceil(1000)
         };
         let deadline_s = deadline_s.min(u64::from(u32::MAX)) as u32;
-        if self.meta[slot as usize].wheel_deadline_s == deadline_s {
-            return; // already filed for exactly then
+        let filed = self.meta[slot as usize].wheel_deadline_s;
+        if filed != 0 && deadline_s >= filed {
+            // The entry on file fires first and re-files the session at its real deadline
+            // then. Filing only earlier deadlines bounds the entries one session can have in
+            // the wheel, however its packets make its state change.
+            return;
         }
         self.meta[slot as usize].wheel_deadline_s = deadline_s;
         self.wheel.schedule(slot, deadline_s, now_s);
