@@ -3,6 +3,7 @@
 #![deny(unsafe_code)]
 
 pub mod acl;
+pub mod actors;
 pub mod alg;
 pub mod config;
 pub mod drop;

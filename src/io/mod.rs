@@ -1,4 +1,109 @@
-//! Packet sources and sinks. Offline capture files now; AF_PACKET and netmap back-ends join
-//! them behind one trait with the runtime.
+//! Packet sources and sinks behind one trait, one instance per core: capture files (replay),
+//! AF_PACKET (any Linux interface), netmap (appliance NICs), and memory (tests).
 
 pub mod pcap;
+
+use crate::proto::wire::LinkType;
+
+/// A port (interface) of a back-end instance, by its position in the configuration.
+/// Inline ports come in pairs: 0<->1, 2<->3, ...
+pub type PortId = u8;
+
+/// The peer of an inline port.
+pub const fn peer(port: PortId) -> PortId {
+    port ^ 1
+}
+
+/// What the engine decided for one received frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// Send it out of the peer port (inline mode).
+    Forward,
+    /// Do not send it (rejected by session management, or monitor mode).
+    Drop,
+}
+
+/// Inline (bridge port pairs, drop what is rejected) or monitor (observe only), SPEC P3.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum IoMode {
+    Inline,
+    #[default]
+    Monitor,
+}
+
+/// Counters every back-end keeps (per core; summed on read).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct IoStats {
+    pub rx_frames: u64,
+    pub rx_bytes: u64,
+    pub tx_frames: u64,
+    pub tx_bytes: u64,
+    /// Frames the engine forwarded that could not be sent (ring full, send error).
+    pub tx_errors: u64,
+    /// Frames the kernel dropped before we saw them (TPACKET_V3 block status / tp_drops).
+    pub kernel_drops: u64,
+}
+
+/// The engine's view of one batch: `frames[i]` arrived on `ports[i]` at `now_ns`; the engine
+/// fills `actions[i]`.
+pub type BatchHandler<'h> = dyn FnMut(&[&[u8]], &[PortId], u64, &mut [Action]) + 'h;
+
+/// A packet I/O back-end for one core.
+pub trait PacketIo: Send {
+    /// The link layer of every frame this back-end delivers.
+    fn link_type(&self) -> LinkType;
+
+    /// Waits up to `timeout_ms` for frames, then hands at most `max` of them to `handler` as one
+    /// batch, without copying them out of the receive ring. Frames the handler marks `Forward`
+    /// are sent out of the peer port (inline mode only). Returns the number received (0 on
+    /// timeout).
+    fn rx_batch(
+        &mut self,
+        max: usize,
+        timeout_ms: i32,
+        handler: &mut BatchHandler<'_>,
+    ) -> std::io::Result<usize>;
+
+    /// Sends one frame out of `port` (used for frames handed over from another core).
+    fn send(&mut self, port: PortId, frame: &[u8]) -> std::io::Result<()>;
+
+    fn stats(&self) -> IoStats;
+}
+
+/// The core that owns a flow: a symmetric fold of the two IP addresses, so both directions,
+/// every fragment of a datagram and (with the quoted addresses) ICMP errors reach one core.
+/// The AF_PACKET back-end's fanout program computes the same function in the kernel.
+/// `addrs` are the source and destination address bytes (4 or 16 each).
+pub fn owner_core(src: &[u8], dst: &[u8], cores: usize) -> usize {
+    if cores <= 1 {
+        return 0;
+    }
+    let fold = |a: &[u8]| {
+        a.chunks(4).fold(0u32, |acc, w| {
+            acc ^ w.iter().fold(0u32, |x, b| (x << 8) | u32::from(*b))
+        })
+    };
+    ((fold(src) ^ fold(dst)) as usize) % cores
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn owner_is_symmetric_and_in_range() {
+        for cores in 1..5 {
+            for a in 0..50u8 {
+                let s = [198, 18, 0, a];
+                let d = [198, 18, 1, a.wrapping_mul(7)];
+                assert_eq!(owner_core(&s, &d, cores), owner_core(&d, &s, cores));
+                assert!(owner_core(&s, &d, cores) < cores);
+            }
+        }
+        let s6 = [0x20, 1, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1];
+        let d6 = [0x20, 1, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2];
+        assert_eq!(owner_core(&s6, &d6, 2), owner_core(&d6, &s6, 2));
+        assert_eq!(peer(0), 1);
+        assert_eq!(peer(3), 2);
+    }
+}

@@ -1,0 +1,4 @@
+//! The runtime topology: per-core actors (plain pinned threads that own their shard) and the
+//! control plane on an actix System (log, stats; later alarm, sync, ctl).
+
+pub mod events;
