@@ -111,6 +111,8 @@ drop_reasons! {
     DccpBadAck => "dccp_bad_ack",
     /// S8: the session table is at capacity; existing sessions are never evicted.
     TableFull => "table_full",
+    /// A frame for a flow another core owns could not be handed over (its mailbox was full).
+    HandoverQueueFull => "handover_queue_full",
 }
 
 impl std::fmt::Display for DropReason {

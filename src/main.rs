@@ -43,6 +43,9 @@ enum Command {
         /// Print one JSON object per frame, then the final session table.
         #[arg(long)]
         verdicts: bool,
+        /// Run the capture through N per-core actors (flows spread by address).
+        #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=64))]
+        cores: u16,
     },
 }
 
@@ -55,6 +58,7 @@ fn main() -> anyhow::Result<()> {
             mode,
             pps,
             verdicts,
+            cores,
         } => {
             let mut cfg = match &config {
                 Some(path) => {
@@ -76,9 +80,17 @@ fn main() -> anyhow::Result<()> {
             };
             let stdout = std::io::stdout();
             let mut out = std::io::BufWriter::new(stdout.lock());
-            let result = replay(&opts, &mut out)?;
-            if !verdicts {
-                summary(&result, &mut out)?;
+            if cores > 1 {
+                let result =
+                    sessmgr::actors::replay::replay_cores(&opts, usize::from(cores), &mut out)?;
+                if !verdicts {
+                    sessmgr::actors::replay::summary(&result, usize::from(cores), &mut out)?;
+                }
+            } else {
+                let result = replay(&opts, &mut out)?;
+                if !verdicts {
+                    summary(&result, &mut out)?;
+                }
             }
             out.flush()?;
         }

@@ -171,3 +171,34 @@ impl Pipeline {
         FrameOutcome::Dropped(reason)
     }
 }
+
+/// The core that owns the flow of a frame (`io::owner_core` of its addresses; for an ICMP
+/// error, of the packet it quotes, whose session it belongs to). Frames that are not IP or
+/// cannot be parsed go to core 0, which counts them.
+pub fn frame_owner(link: LinkType, frame: &[u8], cores: usize) -> usize {
+    if cores <= 1 {
+        return 0;
+    }
+    let Ok(Frame::Ip { datagram, .. }) = wire::parse_link(link, frame) else {
+        return 0;
+    };
+    let width = |f: wire::Family| if f == wire::Family::V4 { 4 } else { 16 };
+    match wire::parse_ip(datagram) {
+        Ok(Datagram::Whole(pkt)) => {
+            let mut ip = pkt.ip;
+            if let wire::L4::Icmp(m) | wire::L4::Icmpv6(m) = pkt.l4
+                && crate::proto::icmp::is_error(pkt.ip.proto, m.ty)
+                && let Ok(inner) = wire::parse_quoted(pkt.ip.family, m.rest)
+            {
+                ip = inner.ip;
+            }
+            let w = width(ip.family);
+            crate::io::owner_core(&ip.src[..w], &ip.dst[..w], cores)
+        }
+        Ok(Datagram::Fragment(f)) => {
+            let w = width(f.ip.family);
+            crate::io::owner_core(&f.ip.src[..w], &f.ip.dst[..w], cores)
+        }
+        Err(_) => 0,
+    }
+}

@@ -87,7 +87,7 @@ pub fn replay(opts: &ReplayOptions, out: &mut dyn Write) -> Result<ReplayResult,
     })
 }
 
-fn frame_json(number: u64, outcome: &FrameOutcome, shard: &Shard) -> Value {
+pub fn frame_json(number: u64, outcome: &FrameOutcome, shard: &Shard) -> Value {
     let untracked = |why: &str| json!({"frame": number, "verdict": "untracked", "dir": null, "session": null, "state": null, "expect": [], "why": why});
     match outcome {
         FrameOutcome::NotIp { ethertype } => untracked(&format!("ethertype 0x{ethertype:04x}")),
@@ -167,15 +167,19 @@ fn session_json(id: u64, s: &Session, shard: &Shard) -> Value {
     })
 }
 
-/// The final table object of `--verdicts`.
-pub fn table_json(shard: &Shard) -> Value {
+/// The live sessions of one shard as JSON rows (the `table` of `--verdicts`).
+pub fn table_rows(shard: &Shard) -> Vec<Value> {
     let now = shard.now_ms();
-    let rows: Vec<Value> = shard
+    shard
         .iter()
         .filter(|(_, s, _)| !crate::table::aging::is_expired(&shard.config.aging, s, now))
         .map(|(id, s, _)| session_json(id.to_u64(), s, shard))
-        .collect();
-    json!({"table": rows, "relations": []})
+        .collect()
+}
+
+/// The final table object of `--verdicts`.
+pub fn table_json(shard: &Shard) -> Value {
+    json!({"table": table_rows(shard), "relations": []})
 }
 
 /// The human summary: sessions by protocol and state, drops by reason.

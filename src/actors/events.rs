@@ -4,38 +4,9 @@
 
 use crate::drop::DropCounters;
 use crate::io::IoStats;
-use crate::proto::key::FlowKey;
 use crate::table::shard::ShardStats;
 
-/// Why a session left the table.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CloseReason {
-    AgedOut,
-    /// Closed by the protocol (RST answering a SYN, a re-opened connection, ...).
-    Closed,
-    Reset,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum EventKind {
-    Created,
-    StateChanged { from: u8 },
-    Deleted(CloseReason),
-}
-
-/// One session event.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct SessionEvent {
-    pub kind: EventKind,
-    /// `SessionId::to_u64()` of the session.
-    pub session: u64,
-    /// The initiator tuple.
-    pub orig: FlowKey,
-    /// The protocol state after the event.
-    pub state: u8,
-    /// Engine clock, nanoseconds.
-    pub at_ns: u64,
-}
+pub use crate::table::events::{CloseReason, EventKind, SessionEvent};
 
 /// Events travel in batches (one channel message per core batch, never one per packet).
 pub type EventBatch = Vec<SessionEvent>;

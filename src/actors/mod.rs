@@ -1,4 +1,6 @@
 //! The runtime topology: per-core actors (plain pinned threads that own their shard) and the
 //! control plane on an actix System (log, stats; later alarm, sync, ctl).
 
+pub mod core;
 pub mod events;
+pub mod replay;

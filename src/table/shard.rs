@@ -6,6 +6,7 @@
 use super::aging::{AgingWheel, NEVER_MS, WHEEL_SPAN_S, age_ms, is_expired};
 use super::apps::AppMap;
 use super::config::TableConfig;
+use super::events::{CloseReason, EventKind, SessionEvent};
 use super::session::{Session, SessionId, flag};
 use crate::drop::DropCounters;
 use crate::proto::key::{FlowHasher, FlowKey};
@@ -50,6 +51,10 @@ pub struct Shard {
     pub stats: ShardStats,
     /// The engine clock at the last packet or tick, in milliseconds.
     pub(super) now_ms: u64,
+    /// Session events since the owner last took them (`take_events`); collected only when
+    /// `events_enabled`, so offline tools pay nothing.
+    pub events_enabled: bool,
+    pub(super) events: Vec<SessionEvent>,
 }
 
 impl Shard {
@@ -69,6 +74,8 @@ impl Shard {
             drops: DropCounters::default(),
             stats: ShardStats::default(),
             now_ms: 0,
+            events_enabled: false,
+            events: Vec::new(),
         }
     }
 
@@ -161,6 +168,7 @@ impl Shard {
         self.live += 1;
         self.stats.created += 1;
         self.schedule(slot);
+        self.emit(slot, EventKind::Created);
         slot
     }
 
@@ -186,8 +194,34 @@ impl Shard {
         self.wheel.schedule(slot, deadline_s, now_s);
     }
 
-    /// Removes a live session.
-    pub(super) fn remove(&mut self, slot: u32) {
+    /// Records an event about a slot's session (when events are on).
+    #[inline]
+    pub(super) fn emit(&mut self, slot: u32, kind: EventKind) {
+        if self.events_enabled {
+            let s = &self.records[slot as usize];
+            self.events.push(SessionEvent {
+                kind,
+                session: self.id_of(slot).to_u64(),
+                orig: s.orig_key(),
+                state: s.state,
+                at_ns: self.now_ms * 1_000_000,
+            });
+        }
+    }
+
+    /// Moves the pending events into `into` (which the caller ships as one batch).
+    pub fn take_events(&mut self, into: &mut Vec<SessionEvent>) {
+        into.append(&mut self.events);
+    }
+
+    /// Removes a live session, counting why.
+    pub(super) fn remove(&mut self, slot: u32, why: CloseReason) {
+        match why {
+            CloseReason::AgedOut => self.stats.aged_out += 1,
+            CloseReason::Closed => self.stats.closed += 1,
+            CloseReason::Reset => self.stats.reset += 1,
+        }
+        self.emit(slot, EventKind::Deleted(why));
         let key = self.records[slot as usize].key;
         let hash = self.hasher.hash_canonical(&key);
         if let Ok(entry) = self.index.find_entry(hash, |&s| s == slot) {
@@ -233,9 +267,8 @@ impl Shard {
         let n = self.expired_scratch.len();
         for i in 0..n {
             let slot = self.expired_scratch[i];
-            self.remove(slot);
+            self.remove(slot, CloseReason::AgedOut);
         }
-        self.stats.aged_out += n as u64;
         n
     }
 
@@ -249,9 +282,8 @@ impl Shard {
             .map(|(i, _)| i as u32)
             .collect();
         for &slot in &doomed {
-            self.remove(slot);
+            self.remove(slot, CloseReason::Reset);
         }
-        self.stats.reset += doomed.len() as u64;
         doomed.len()
     }
 

@@ -9,6 +9,7 @@
 use super::aging::{STATE_ANSWERED, STATE_FIRST, is_expired};
 use super::apps;
 use super::config::SessionMode;
+use super::events::{CloseReason, EventKind};
 use super::session::{DirCounters, L4Track, Session, flag};
 use super::shard::Shard;
 use crate::drop::DropReason;
@@ -191,8 +192,7 @@ impl Shard {
                 self.now_ms,
             ) {
                 // Lazy expiry: the wheel has not reached it yet, but it is gone.
-                self.remove(slot);
-                self.stats.aged_out += 1;
+                self.remove(slot, CloseReason::AgedOut);
             } else if let Some(t) = self.track_existing(slot, pkt, prep.swapped) {
                 return t;
             }
@@ -224,8 +224,7 @@ impl Shard {
                 });
             }
             Step::Reopen => {
-                self.remove(slot);
-                self.stats.closed += 1;
+                self.remove(slot, CloseReason::Closed);
                 return None;
             }
             Step::Accept | Step::AcceptThenClose => {
@@ -246,9 +245,9 @@ impl Shard {
         }
         let state = s.state;
         if matches!(step, Step::AcceptThenClose) {
-            self.remove(slot);
-            self.stats.closed += 1;
+            self.remove(slot, CloseReason::Closed);
         } else if state != old_state {
+            self.emit(slot, EventKind::StateChanged { from: old_state });
             // A new state may age sooner than the deadline on file.
             self.schedule(slot);
         }

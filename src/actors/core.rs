@@ -1,0 +1,390 @@
+//! The per-core actor: one pinned thread that owns its shard of the session table.
+//!
+//! It is deliberately not an actix actor (DESIGN.md §1: an actix message costs more than the
+//! whole per-packet budget). Its mailbox is a bounded flume channel of *batches* and control
+//! messages, drained once per loop turn; packets are processed run-to-completion in batches,
+//! with no allocation, lock or actix message per packet. Both directions of a flow reach the
+//! same core: the I/O back-ends spread frames by `io::owner_core`, and a frame that lands on
+//! another core anyway (VLAN-tagged, an ICMP error quoting a flow of another core) is handed
+//! over in a batch.
+
+use super::events::{CoreSnapshot, EventBatch};
+use crate::io::{Action, IoMode, PacketIo, PortId, peer};
+use crate::pipeline::{FrameOutcome, Pipeline, frame_owner};
+use crate::proto::wire::LinkType;
+use crate::table::{TableConfig, Verdict};
+use serde_json::Value;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+/// A frame travelling between threads (replay dispatcher, hand-over between cores).
+#[derive(Debug, Clone)]
+pub struct InFrame {
+    /// Position in a capture (replay) or 0.
+    pub number: u64,
+    pub ts_ns: u64,
+    pub port: PortId,
+    pub data: Vec<u8>,
+}
+
+/// What a core answers for one replayed frame (`replay --verdicts` through the cores).
+#[derive(Debug, Clone)]
+pub struct FrameResult {
+    pub number: u64,
+    pub json: Value,
+    pub outcome: FrameOutcome,
+}
+
+pub enum CoreMsg {
+    /// Frames to process in order. `reply` frames' results go to the replay collector.
+    Frames {
+        link: LinkType,
+        frames: Vec<InFrame>,
+    },
+    /// Advance the engine clock (end of a replay; idle time).
+    Advance(u64),
+    /// Replace the table configuration whole: no core ever sees half a change.
+    Config(Box<TableConfig>),
+    /// Send the live sessions as JSON rows.
+    Dump(flume::Sender<Vec<Value>>),
+    /// Finish: process what is queued, flush, exit.
+    Stop,
+}
+
+/// Everything a core thread needs.
+pub struct CoreSetup {
+    pub core: usize,
+    pub cores: usize,
+    pub pipeline: Pipeline,
+    /// Live packet I/O; `None` for replay (frames come through the mailbox).
+    pub io: Option<Box<dyn PacketIo>>,
+    pub io_mode: IoMode,
+    pub mailbox: flume::Receiver<CoreMsg>,
+    /// Mailboxes of every core (index = core), for hand-overs.
+    pub peers: Vec<flume::Sender<CoreMsg>>,
+    pub events: Option<flume::Sender<EventBatch>>,
+    pub snapshots: Option<flume::Sender<CoreSnapshot>>,
+    /// Replay: per-frame results go here.
+    pub results: Option<flume::Sender<Vec<FrameResult>>>,
+    pub stop: Arc<AtomicBool>,
+    /// Pin the thread to CPU `core` (when it exists).
+    pub pin: bool,
+}
+
+/// What a core reports when it ends.
+#[derive(Debug, Clone, Default)]
+pub struct CoreExit {
+    pub snapshot: CoreSnapshot,
+    /// Events produced by this core's shard (delivered + dropped).
+    pub events_produced: u64,
+}
+
+pub struct CoreHandle {
+    pub core: usize,
+    pub mailbox: flume::Sender<CoreMsg>,
+    thread: JoinHandle<CoreExit>,
+}
+
+impl CoreHandle {
+    /// Waits for the thread; a panicked core (a bug) reports an empty exit rather than
+    /// taking the process down with it.
+    pub fn join(self) -> CoreExit {
+        self.thread.join().unwrap_or_default()
+    }
+}
+
+/// Largest receive batch taken from the back-end at once.
+const RX_BATCH: usize = 256;
+/// How long the back-end may wait for frames before the loop looks at its mailbox again.
+const RX_TIMEOUT_MS: i32 = 10;
+/// Counter snapshots to the stats actor.
+const SNAPSHOT_EVERY: Duration = Duration::from_millis(100);
+
+pub fn spawn(setup: CoreSetup) -> std::io::Result<CoreHandle> {
+    let core = setup.core;
+    let mailbox = setup
+        .peers
+        .get(core)
+        .cloned()
+        .ok_or_else(|| std::io::Error::other("core has no mailbox"))?;
+    let thread = std::thread::Builder::new()
+        .name(format!("sessmgr-core{core}"))
+        .spawn(move || run(setup))?;
+    Ok(CoreHandle {
+        core,
+        mailbox,
+        thread,
+    })
+}
+
+struct Core {
+    core: usize,
+    cores: usize,
+    p: Pipeline,
+    io_mode: IoMode,
+    peers: Vec<flume::Sender<CoreMsg>>,
+    events: Option<flume::Sender<EventBatch>>,
+    snapshots: Option<flume::Sender<CoreSnapshot>>,
+    results: Option<flume::Sender<Vec<FrameResult>>>,
+    events_dropped: u64,
+    events_produced: u64,
+    event_buf: EventBatch,
+    // Reused per batch.
+    outcomes: Vec<FrameOutcome>,
+    handover: Vec<Vec<InFrame>>,
+}
+
+fn run(setup: CoreSetup) -> CoreExit {
+    if setup.pin
+        && let Some(id) = core_affinity::get_core_ids().and_then(|ids| ids.get(setup.core).copied())
+    {
+        core_affinity::set_for_current(id);
+    }
+    let mut io = setup.io;
+    let mailbox = setup.mailbox;
+    let stop = setup.stop;
+    let mut c = Core {
+        core: setup.core,
+        cores: setup.cores,
+        p: setup.pipeline,
+        io_mode: setup.io_mode,
+        peers: setup.peers,
+        events: setup.events,
+        snapshots: setup.snapshots,
+        results: setup.results,
+        events_dropped: 0,
+        events_produced: 0,
+        event_buf: Vec::new(),
+        outcomes: Vec::with_capacity(RX_BATCH),
+        handover: (0..setup.cores).map(|_| Vec::new()).collect(),
+    };
+    c.p.shard.events_enabled = c.events.is_some();
+    let mut last_snapshot = Instant::now();
+    'main: loop {
+        // The mailbox first: control messages and handed-over frames.
+        loop {
+            let msg = if io.is_none() {
+                // Replay: nothing else to do but wait for the next batch.
+                match mailbox.recv_timeout(Duration::from_millis(u64::from(RX_TIMEOUT_MS as u32))) {
+                    Ok(m) => m,
+                    Err(flume::RecvTimeoutError::Timeout) => break,
+                    Err(flume::RecvTimeoutError::Disconnected) => break 'main,
+                }
+            } else {
+                match mailbox.try_recv() {
+                    Ok(m) => m,
+                    Err(flume::TryRecvError::Empty) => break,
+                    Err(flume::TryRecvError::Disconnected) => break 'main,
+                }
+            };
+            if !c.handle(msg, io.as_deref_mut()) {
+                break 'main;
+            }
+        }
+        if let Some(io) = io.as_deref_mut() {
+            let link = io.link_type();
+            let mut handler =
+                |frames: &[&[u8]], ports: &[PortId], now: u64, actions: &mut [Action]| {
+                    c.on_batch(link, frames, ports, now, actions);
+                };
+            if io.rx_batch(RX_BATCH, RX_TIMEOUT_MS, &mut handler).is_err() {
+                // A receive error is not a packet's fault: keep going; the back-end counts it.
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            c.flush_handover();
+        }
+        c.flush_events();
+        if last_snapshot.elapsed() >= SNAPSHOT_EVERY {
+            last_snapshot = Instant::now();
+            c.send_snapshot(io.as_deref());
+        }
+        if stop.load(Ordering::Relaxed) {
+            // Finish what is already queued for us, then leave.
+            while let Ok(msg) = mailbox.try_recv() {
+                if !c.handle(msg, io.as_deref_mut()) {
+                    break;
+                }
+            }
+            break;
+        }
+    }
+    c.flush_events();
+    let snapshot = c.snapshot(io.as_deref());
+    if let Some(tx) = &c.snapshots {
+        let _ = tx.try_send(snapshot.clone());
+    }
+    CoreExit {
+        snapshot,
+        events_produced: c.events_produced,
+    }
+}
+
+impl Core {
+    /// Handles one mailbox message; `false` = stop.
+    fn handle(&mut self, msg: CoreMsg, mut io: Option<&mut (dyn PacketIo + 'static)>) -> bool {
+        match msg {
+            CoreMsg::Frames { link, frames } => {
+                let mut results = Vec::new();
+                for f in &frames {
+                    let outcome = self.p.process_frame(link, &f.data, f.ts_ns);
+                    if self.results.is_some() {
+                        let json = crate::replay::frame_json(f.number, &outcome, &self.p.shard);
+                        results.push(FrameResult {
+                            number: f.number,
+                            json,
+                            outcome,
+                        });
+                    }
+                    if let Some(io) = io.as_deref_mut()
+                        && self.io_mode == IoMode::Inline
+                        && decide(&outcome) == Action::Forward
+                    {
+                        // Handed over by another core: we own the flow, so we forward it.
+                        let _ = io.send(peer(f.port), &f.data);
+                    }
+                }
+                if let Some(tx) = &self.results
+                    && !results.is_empty()
+                {
+                    let _ = tx.send(results);
+                }
+                self.flush_events();
+            }
+            CoreMsg::Advance(now) => self.p.tick(now, usize::MAX),
+            CoreMsg::Config(cfg) => self.p.shard.config = *cfg,
+            CoreMsg::Dump(reply) => {
+                let _ = reply.send(crate::replay::table_rows(&self.p.shard));
+            }
+            CoreMsg::Stop => return false,
+        }
+        true
+    }
+
+    fn on_batch(
+        &mut self,
+        link: LinkType,
+        frames: &[&[u8]],
+        ports: &[PortId],
+        now: u64,
+        actions: &mut [Action],
+    ) {
+        self.outcomes.clear();
+        if self.cores > 1
+            && frames
+                .iter()
+                .any(|f| frame_owner(link, f, self.cores) != self.core)
+        {
+            // Rare: process ours one by one, hand the rest over.
+            for (i, f) in frames.iter().enumerate() {
+                let owner = frame_owner(link, f, self.cores);
+                if owner == self.core {
+                    let o = self.p.process_frame(link, f, now);
+                    actions[i] = self.action(&o);
+                } else {
+                    self.handover[owner].push(InFrame {
+                        number: 0,
+                        ts_ns: now,
+                        port: ports[i],
+                        data: f.to_vec(),
+                    });
+                    actions[i] = Action::Drop; // the owner forwards it
+                }
+            }
+            return;
+        }
+        self.p.process_batch(link, frames, now, &mut self.outcomes);
+        for (a, o) in actions.iter_mut().zip(self.outcomes.iter()) {
+            *a = if self.io_mode == IoMode::Inline {
+                decide(o)
+            } else {
+                Action::Drop
+            };
+        }
+    }
+
+    fn action(&self, o: &FrameOutcome) -> Action {
+        if self.io_mode == IoMode::Inline {
+            decide(o)
+        } else {
+            Action::Drop
+        }
+    }
+
+    fn flush_handover(&mut self) {
+        for (owner, frames) in self.handover.iter_mut().enumerate() {
+            if frames.is_empty() {
+                continue;
+            }
+            let batch = std::mem::take(frames);
+            if let Some(tx) = self.peers.get(owner) {
+                // Bounded mailbox: if the owner is saturated the frames are lost, counted.
+                let n = batch.len() as u64;
+                if tx
+                    .try_send(CoreMsg::Frames {
+                        link: LinkType::Ethernet,
+                        frames: batch,
+                    })
+                    .is_err()
+                {
+                    for _ in 0..n {
+                        self.p
+                            .shard
+                            .drops
+                            .count(crate::drop::DropReason::HandoverQueueFull);
+                    }
+                }
+            }
+        }
+    }
+
+    fn flush_events(&mut self) {
+        self.p.shard.take_events(&mut self.event_buf);
+        if self.event_buf.is_empty() {
+            return;
+        }
+        let n = self.event_buf.len() as u64;
+        self.events_produced += n;
+        let batch = std::mem::take(&mut self.event_buf);
+        if let Some(tx) = &self.events
+            && tx.try_send(batch).is_err()
+        {
+            self.events_dropped += n;
+        }
+    }
+
+    fn snapshot(&self, io: Option<&dyn PacketIo>) -> CoreSnapshot {
+        CoreSnapshot {
+            core: self.core as u8,
+            at_ns: self.p.shard.now_ms() * 1_000_000,
+            sessions: self.p.shard.len() as u64,
+            table: self.p.shard.stats,
+            drops: self.p.shard.drops.clone(),
+            io: io.map(|i| i.stats()).unwrap_or_default(),
+            frames: self.p.frames,
+            events_dropped: self.events_dropped,
+        }
+    }
+
+    fn send_snapshot(&self, io: Option<&dyn PacketIo>) {
+        if let Some(tx) = &self.snapshots {
+            let _ = tx.try_send(self.snapshot(io));
+        }
+    }
+}
+
+/// Inline: what passes (SPEC P3, S6, S8). Rejected and malformed frames are dropped; frames
+/// that are not for session management (ARP, IPv6 neighbour discovery) pass; a fragment held
+/// for reassembly passes, and the verdict on its datagram falls on the fragment that completes
+/// it (dropping that one denies the whole datagram to the receiver).
+pub fn decide(o: &FrameOutcome) -> Action {
+    match o {
+        FrameOutcome::Tracked(t) => match t.verdict {
+            Verdict::Invalid(_) => Action::Drop,
+            Verdict::New | Verdict::Est | Verdict::Rel | Verdict::Untracked => Action::Forward,
+        },
+        FrameOutcome::NotIp { .. } | FrameOutcome::FragmentHeld => Action::Forward,
+        FrameOutcome::Dropped(_) => Action::Drop,
+    }
+}

@@ -1,0 +1,197 @@
+//! `replay --cores N`: a capture through N per-core actors. A dispatcher reads the capture
+//! and hands each frame to the core that owns its flow (`pipeline::frame_owner`), in batches;
+//! each core keeps the capture order of its own frames, and the per-frame results are merged
+//! back into capture order, so the output matches a one-core run (session ids aside: they
+//! name the core).
+
+use super::core::{CoreMsg, CoreSetup, FrameResult, InFrame, spawn};
+use crate::drop::{DropCounters, DropReason};
+use crate::io::IoMode;
+use crate::io::pcap::for_each_frame;
+use crate::pipeline::{FrameOutcome, Pipeline, frame_owner};
+use crate::proto::key::FlowHasher;
+use crate::proto::wire::LinkType;
+use crate::replay::{ReplayError, ReplayOptions, frame_json};
+use crate::table::shard::ShardStats;
+use serde_json::{Value, json};
+use std::io::Write;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+
+/// Frames handed to a core per message.
+const DISPATCH_BATCH: usize = 64;
+/// Messages a core's mailbox holds before the dispatcher waits (back-pressure, not loss).
+const MAILBOX_DEPTH: usize = 64;
+
+/// What a multi-core replay leaves behind.
+pub struct MultiCoreResult {
+    pub frames: u64,
+    pub rows: Vec<Value>,
+    pub results: Vec<FrameResult>,
+    pub drops: DropCounters,
+    pub table: ShardStats,
+}
+
+/// The summary of a multi-core replay: sessions by protocol and state, drops by reason.
+pub fn summary(r: &MultiCoreResult, cores: usize, out: &mut dyn Write) -> std::io::Result<()> {
+    let mut by_state: std::collections::BTreeMap<(String, String), u64> = Default::default();
+    for row in &r.rows {
+        let k = (
+            row["proto"].as_str().unwrap_or("").to_string(),
+            row["state"].as_str().unwrap_or("").to_string(),
+        );
+        *by_state.entry(k).or_default() += 1;
+    }
+    writeln!(out, "Frames: {} on {cores} cores", r.frames)?;
+    writeln!(
+        out,
+        "Sessions created: {}  aged out: {}  closed: {}  refused (table full): {}",
+        r.table.created, r.table.aged_out, r.table.closed, r.table.refused
+    )?;
+    writeln!(out, "Sessions at end of capture: {}", r.rows.len())?;
+    for ((proto, state), n) in &by_state {
+        writeln!(out, "  {proto:<8} {state:<18} {n}")?;
+    }
+    writeln!(out, "Dropped or invalid: {}", r.drops.total())?;
+    for (reason, n) in r.drops.nonzero() {
+        writeln!(out, "  {:<34} {n}", reason.name())?;
+    }
+    Ok(())
+}
+
+pub fn replay_cores(
+    opts: &ReplayOptions,
+    cores: usize,
+    out: &mut dyn Write,
+) -> Result<MultiCoreResult, ReplayError> {
+    let cores = cores.max(1);
+    let stop = Arc::new(AtomicBool::new(false));
+    let (results_tx, results_rx) = flume::unbounded::<Vec<FrameResult>>();
+    let channels: Vec<_> = (0..cores)
+        .map(|_| flume::bounded::<CoreMsg>(MAILBOX_DEPTH))
+        .collect();
+    let peers: Vec<_> = channels.iter().map(|(tx, _)| tx.clone()).collect();
+    let mut handles = Vec::new();
+    for (core, (_, rx)) in channels.into_iter().enumerate() {
+        let pipeline = Pipeline::new(
+            core as u8,
+            opts.config.table.clone(),
+            opts.config.fragment,
+            FlowHasher::with_seed(0x5e55),
+        );
+        let setup = CoreSetup {
+            core,
+            cores,
+            pipeline,
+            io: None,
+            io_mode: IoMode::Monitor,
+            mailbox: rx,
+            peers: peers.clone(),
+            events: None,
+            snapshots: None,
+            results: Some(results_tx.clone()),
+            stop: stop.clone(),
+            pin: false,
+        };
+        handles.push(spawn(setup)?);
+    }
+    drop(results_tx);
+
+    let mut pending: Vec<Vec<InFrame>> = (0..cores).map(|_| Vec::new()).collect();
+    let mut pending_link: Option<LinkType> = None;
+    let mut local_results = Vec::new();
+    let mut drops = DropCounters::default();
+    let mut first_ts = None;
+    let mut last_now = 0u64;
+    // Formats results of frames no core sees (they never reach a shard).
+    let no_shard = crate::table::Shard::new(0, Default::default(), FlowHasher::with_seed(0));
+    let send = |core: usize, link: LinkType, frames: Vec<InFrame>| {
+        // A core gone is a bug elsewhere; its frames then have no result and the output says so.
+        let _ = peers[core].send(CoreMsg::Frames { link, frames });
+    };
+    let frames = for_each_frame(&opts.capture, |f| {
+        let base = *first_ts.get_or_insert(f.ts_ns);
+        let now = match opts.pps {
+            Some(pps) => base + (f.number - 1) * 1_000_000_000 / pps.max(1),
+            None => f.ts_ns,
+        };
+        last_now = last_now.max(now);
+        let Some(link) = f.link else {
+            drops.count(DropReason::UnsupportedLinkType);
+            let outcome = FrameOutcome::Dropped(DropReason::UnsupportedLinkType);
+            local_results.push(FrameResult {
+                number: f.number,
+                json: frame_json(f.number, &outcome, &no_shard),
+                outcome,
+            });
+            return;
+        };
+        if pending_link.is_some_and(|l| l != link) {
+            for (core, batch) in pending.iter_mut().enumerate() {
+                if !batch.is_empty() {
+                    send(core, pending_link.unwrap_or(link), std::mem::take(batch));
+                }
+            }
+        }
+        pending_link = Some(link);
+        let owner = frame_owner(link, f.data, cores);
+        pending[owner].push(InFrame {
+            number: f.number,
+            ts_ns: now,
+            port: 0,
+            data: f.data.to_vec(),
+        });
+        if pending[owner].len() >= DISPATCH_BATCH {
+            send(owner, link, std::mem::take(&mut pending[owner]));
+        }
+    })?;
+    if let Some(link) = pending_link {
+        for (core, batch) in pending.iter_mut().enumerate() {
+            if !batch.is_empty() {
+                send(core, link, std::mem::take(batch));
+            }
+        }
+    }
+    // Every core's clock to the end of the capture, then the tables.
+    let mut rows = Vec::new();
+    for tx in &peers {
+        let _ = tx.send(CoreMsg::Advance(last_now));
+    }
+    for tx in &peers {
+        let (rtx, rrx) = flume::bounded(1);
+        if tx.send(CoreMsg::Dump(rtx)).is_ok()
+            && let Ok(mut r) = rrx.recv()
+        {
+            rows.append(&mut r);
+        }
+        let _ = tx.send(CoreMsg::Stop);
+    }
+    drop(peers);
+    let mut table = ShardStats::default();
+    for h in handles {
+        let exit = h.join();
+        drops.merge(&exit.snapshot.drops);
+        let t = exit.snapshot.table;
+        table.created += t.created;
+        table.aged_out += t.aged_out;
+        table.closed += t.closed;
+        table.reset += t.reset;
+        table.refused += t.refused;
+    }
+    let mut results: Vec<FrameResult> = results_rx.into_iter().flatten().collect();
+    results.append(&mut local_results);
+    results.sort_by_key(|r| r.number);
+    if opts.verdicts {
+        for r in &results {
+            writeln!(out, "{}", r.json)?;
+        }
+        writeln!(out, "{}", json!({"table": rows, "relations": []}))?;
+    }
+    Ok(MultiCoreResult {
+        frames,
+        rows,
+        results,
+        drops,
+        table,
+    })
+}

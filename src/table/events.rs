@@ -1,0 +1,34 @@
+//! Session events (created, state changed, deleted) as the table produces them. The core
+//! actor ships them in batches to the log actor.
+
+use crate::proto::key::FlowKey;
+
+/// Why a session left the table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CloseReason {
+    AgedOut,
+    /// Closed by the protocol (RST answering a SYN, a re-opened connection, ...).
+    Closed,
+    Reset,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventKind {
+    Created,
+    StateChanged { from: u8 },
+    Deleted(CloseReason),
+}
+
+/// One session event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SessionEvent {
+    pub kind: EventKind,
+    /// `SessionId::to_u64()` of the session.
+    pub session: u64,
+    /// The initiator tuple.
+    pub orig: FlowKey,
+    /// The protocol state after the event.
+    pub state: u8,
+    /// Engine clock, nanoseconds.
+    pub at_ns: u64,
+}
