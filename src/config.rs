@@ -2,6 +2,7 @@
 //! key and the reason.
 
 use crate::acl::Acl;
+use crate::io::IoMode;
 use crate::proto::frag::FragLimits;
 use crate::proto::wire::Family;
 use crate::table::aging::{AgingConfig, AgingState};
@@ -9,7 +10,7 @@ use crate::table::apps;
 use crate::table::config::{PERSISTENT_DEFAULT_HOURS, PersistentRule, SessionMode, TableConfig};
 use serde::Deserialize;
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// A configuration error: the key (dotted path) and what is wrong with it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -35,7 +36,62 @@ struct RawConfig {
     acl: Vec<RawAcl>,
     #[serde(default)]
     fragment: RawFragment,
+    #[serde(default)]
+    runtime: RawRuntime,
 }
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRuntime {
+    cores: Option<u64>,
+    backend: Option<String>,
+    interfaces: Option<Vec<String>>,
+    io_mode: Option<String>,
+    capture: Option<String>,
+    capture_loop: Option<bool>,
+    control_socket: Option<String>,
+    log_events: Option<bool>,
+}
+
+/// Where `sessmgr run` gets its packets (SPEC P2).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Backend {
+    /// A capture played back in real time (monitor only): the default, which works anywhere.
+    Pcap { capture: PathBuf, looping: bool },
+    /// AF_PACKET on named Linux interfaces.
+    AfPacket { interfaces: Vec<String> },
+    /// netmap on appliance NICs (needs the netmap kernel module).
+    Netmap { interfaces: Vec<String> },
+}
+
+/// `sessmgr run` settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuntimeConfig {
+    pub cores: usize,
+    pub backend: Backend,
+    pub io_mode: IoMode,
+    pub control_socket: PathBuf,
+    /// Write every session event (created, state changed, deleted) to the daemon log.
+    pub log_events: bool,
+}
+
+impl Default for RuntimeConfig {
+    fn default() -> Self {
+        RuntimeConfig {
+            cores: 1,
+            backend: Backend::Pcap {
+                capture: PathBuf::from("captures/demo.pcap"),
+                looping: true,
+            },
+            io_mode: IoMode::Monitor,
+            control_socket: PathBuf::from(DEFAULT_CONTROL_SOCKET),
+            log_events: true,
+        }
+    }
+}
+
+/// Where the control socket lives unless configured.
+pub const DEFAULT_CONTROL_SOCKET: &str = "/tmp/sessmgr.sock";
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -83,6 +139,7 @@ pub struct Config {
     pub table: TableConfig,
     pub acls: Vec<Acl>,
     pub fragment: FragLimits,
+    pub runtime: RuntimeConfig,
 }
 
 /// Aging times accepted by `session aging-time` (comware.md §4.2: 1-100000 s on current V7).
@@ -92,7 +149,15 @@ impl Config {
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| err(path.display().to_string(), format!("cannot read: {e}")))?;
-        Self::parse(&text)
+        let mut cfg = Self::parse(&text)?;
+        // A relative capture path is relative to the configuration file.
+        if let Backend::Pcap { capture, .. } = &mut cfg.runtime.backend
+            && capture.is_relative()
+            && let Some(dir) = path.parent()
+        {
+            *capture = dir.join(&*capture);
+        }
+        Ok(cfg)
     }
 
     pub fn parse(text: &str) -> Result<Config, ConfigError> {
@@ -193,8 +258,94 @@ impl Config {
                 d.timeout_ns / 1_000_000_000,
             )? * 1_000_000_000,
         };
+        cfg.runtime = runtime(raw.runtime)?;
         Ok(cfg)
     }
+}
+
+fn runtime(r: RawRuntime) -> Result<RuntimeConfig, ConfigError> {
+    let mut rt = RuntimeConfig::default();
+    if let Some(c) = r.cores {
+        if !(1..=64).contains(&c) {
+            return Err(err("runtime.cores", format!("{c} is outside 1-64")));
+        }
+        rt.cores = c as usize;
+    }
+    if let Some(m) = r.io_mode {
+        rt.io_mode = match m.as_str() {
+            "inline" => IoMode::Inline,
+            "monitor" => IoMode::Monitor,
+            other => {
+                return Err(err(
+                    "runtime.io_mode",
+                    format!("'{other}' is neither \"inline\" nor \"monitor\""),
+                ));
+            }
+        };
+    }
+    let interfaces = r.interfaces.unwrap_or_default();
+    let backend = r.backend.as_deref().unwrap_or("pcap");
+    rt.backend = match backend {
+        "pcap" => {
+            if !interfaces.is_empty() {
+                return Err(err(
+                    "runtime.interfaces",
+                    "the pcap back-end plays a capture: set runtime.capture instead",
+                ));
+            }
+            if rt.io_mode == IoMode::Inline {
+                return Err(err(
+                    "runtime.io_mode",
+                    "the pcap back-end can only monitor (there is no port to forward to)",
+                ));
+            }
+            Backend::Pcap {
+                capture: r
+                    .capture
+                    .map_or_else(|| PathBuf::from("captures/demo.pcap"), PathBuf::from),
+                looping: r.capture_loop.unwrap_or(true),
+            }
+        }
+        "afpacket" | "netmap" => {
+            if r.capture.is_some() {
+                return Err(err(
+                    "runtime.capture",
+                    format!("the {backend} back-end reads interfaces, not a capture"),
+                ));
+            }
+            if interfaces.is_empty() {
+                return Err(err(
+                    "runtime.interfaces",
+                    format!("the {backend} back-end needs at least one interface"),
+                ));
+            }
+            if rt.io_mode == IoMode::Inline && !interfaces.len().is_multiple_of(2) {
+                return Err(err(
+                    "runtime.interfaces",
+                    "inline mode bridges interfaces in pairs: give an even number",
+                ));
+            }
+            if interfaces.len() > 64 {
+                return Err(err("runtime.interfaces", "at most 64 interfaces"));
+            }
+            if backend == "afpacket" {
+                Backend::AfPacket { interfaces }
+            } else {
+                Backend::Netmap { interfaces }
+            }
+        }
+        other => {
+            return Err(err(
+                "runtime.backend",
+                format!("'{other}' is not one of \"pcap\", \"afpacket\", \"netmap\""),
+            ));
+        }
+    };
+    if let Some(s) = r.control_socket {
+        rt.control_socket = PathBuf::from(s);
+    }
+    rt.log_events = r.log_events.unwrap_or(rt.log_events);
+    Ok(rt)
 }
 
 fn aging(
@@ -309,5 +460,16 @@ rules = ["rule permit tcp destination-port eq 22"]
         assert!(e.reason.contains("colour"), "{e}");
         let e = Config::parse("[fragment]\ntimeout_s = 0").unwrap_err();
         assert_eq!(e.key, "fragment.timeout_s");
+        let e = Config::parse("[runtime]\nbackend = \"dpdk\"").unwrap_err();
+        assert_eq!(e.key, "runtime.backend");
+        let e = Config::parse(
+            "[runtime]\nbackend = \"afpacket\"\nio_mode = \"inline\"\ninterfaces = [\"a\"]",
+        )
+        .unwrap_err();
+        assert_eq!(e.key, "runtime.interfaces");
+        let e = Config::parse("[runtime]\nio_mode = \"inline\"").unwrap_err();
+        assert_eq!(e.key, "runtime.io_mode");
+        let e = Config::parse("[runtime]\ncores = 0").unwrap_err();
+        assert_eq!(e.key, "runtime.cores");
     }
 }

@@ -20,6 +20,12 @@ struct Cli {
 }
 
 #[derive(Clone, Copy, ValueEnum)]
+enum DumpWhat {
+    Sessions,
+    Stats,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
 enum Mode {
     Bidirectional,
     Hybrid,
@@ -27,6 +33,22 @@ enum Mode {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Run the engine (config.toml's [runtime]: back-end, interfaces, cores) until Ctrl-C or
+    /// SIGTERM.
+    Run {
+        /// Configuration file.
+        #[arg(long, default_value = "config.toml")]
+        config: PathBuf,
+    },
+    /// Print the running engine's session table or counters as JSON (control socket).
+    Dump {
+        /// What to print.
+        #[arg(value_enum, default_value = "sessions")]
+        what: DumpWhat,
+        /// The control socket (default: the one config.toml names).
+        #[arg(long)]
+        socket: Option<PathBuf>,
+    },
     /// Run a pcap/pcapng capture through the engine in capture order.
     Replay {
         /// The capture file (pcap or pcapng).
@@ -52,6 +74,42 @@ enum Command {
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
+        Command::Run { config } => {
+            let cfg =
+                Config::load(&config).with_context(|| format!("loading {}", config.display()))?;
+            let report = sessmgr::actors::system::run(cfg)?;
+            eprintln!(
+                "sessmgr stopped: frames {}, events produced {}, delivered {}, dropped {}{}",
+                report.frames,
+                report.events_produced,
+                report.events_delivered,
+                report.events_dropped,
+                if report.complete {
+                    ""
+                } else {
+                    " (shutdown incomplete: a step missed its deadline)"
+                }
+            );
+        }
+        Command::Dump { what, socket } => {
+            let path = match socket {
+                Some(p) => p,
+                None => Config::load(std::path::Path::new("config.toml"))
+                    .map(|c| c.runtime.control_socket)
+                    .unwrap_or_else(|_| PathBuf::from(sessmgr::config::DEFAULT_CONTROL_SOCKET)),
+            };
+            let cmd = match what {
+                DumpWhat::Sessions => "sessions",
+                DumpWhat::Stats => "stats",
+            };
+            let reply = sessmgr::actors::ctlsock::request(&path, cmd).with_context(|| {
+                format!(
+                    "talking to the engine at {} (is `sessmgr run` running?)",
+                    path.display()
+                )
+            })?;
+            print!("{reply}");
+        }
         Command::Replay {
             capture,
             config,

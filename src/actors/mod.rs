@@ -1,6 +1,11 @@
 //! The runtime topology: per-core actors (plain pinned threads that own their shard) and the
 //! control plane on an actix System (log, stats; later alarm, sync, ctl).
 
+pub mod control;
 pub mod core;
+pub mod ctlsock;
 pub mod events;
+pub mod log;
 pub mod replay;
+pub mod stats;
+pub mod system;

@@ -158,3 +158,156 @@ pub fn for_each_frame(
     }
     Ok(number)
 }
+
+/// A capture played back in real time as a live port (the `pcap` back-end of `sessmgr run`):
+/// frames arrive at their recorded spacing, the capture loops with time running on, and each
+/// core receives only the frames of the flows it owns. Monitor mode only: there is nowhere
+/// to forward to.
+pub struct PcapLive {
+    frames: Vec<(u64, Vec<u8>)>,
+    link: LinkType,
+    /// Capture time of the first frame and its length, for looping.
+    first_ts: u64,
+    span_ns: u64,
+    looping: bool,
+    started: std::time::Instant,
+    start_wall_ns: u64,
+    next: usize,
+    lap: u64,
+    stats: super::IoStats,
+    actions: Vec<super::Action>,
+    ports: Vec<super::PortId>,
+}
+
+/// The most a capture may weigh to be played live (it is held in memory).
+pub const LIVE_CAPTURE_MAX_BYTES: u64 = 256 << 20;
+
+impl PcapLive {
+    /// Loads the frames of `path` that core `core` of `cores` owns.
+    pub fn open(
+        path: &Path,
+        core: usize,
+        cores: usize,
+        looping: bool,
+    ) -> Result<PcapLive, CaptureError> {
+        let name = path.display().to_string();
+        let size = std::fs::metadata(path)
+            .map_err(|source| CaptureError::Open {
+                path: name.clone(),
+                source,
+            })?
+            .len();
+        if size > LIVE_CAPTURE_MAX_BYTES {
+            return Err(CaptureError::Format {
+                path: name,
+                detail: format!(
+                    "{size} bytes: live playback holds at most {LIVE_CAPTURE_MAX_BYTES}"
+                ),
+            });
+        }
+        let mut frames = Vec::new();
+        let mut link = None;
+        let mut first = None;
+        let mut last = 0;
+        let mut other_link = false;
+        for_each_frame(path, |f| {
+            let Some(l) = f.link else { return };
+            if *link.get_or_insert(l) != l {
+                other_link = true;
+                return;
+            }
+            first.get_or_insert(f.ts_ns);
+            last = last.max(f.ts_ns);
+            if crate::pipeline::frame_owner(l, f.data, cores) == core {
+                frames.push((f.ts_ns, f.data.to_vec()));
+            }
+        })?;
+        if other_link {
+            return Err(CaptureError::Format {
+                path: name,
+                detail: "frames of several link types: live playback takes one".into(),
+            });
+        }
+        let first_ts = first.unwrap_or(0);
+        let wall = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as u64);
+        Ok(PcapLive {
+            frames,
+            link: link.unwrap_or(LinkType::Ethernet),
+            first_ts,
+            // One second of quiet between laps, so a loop is visible as such.
+            span_ns: last.saturating_sub(first_ts) + 1_000_000_000,
+            looping,
+            started: std::time::Instant::now(),
+            start_wall_ns: wall,
+            next: 0,
+            lap: 0,
+            stats: super::IoStats::default(),
+            actions: Vec::new(),
+            ports: Vec::new(),
+        })
+    }
+
+    /// When frame `i` of lap `lap` is due, relative to the start of playback.
+    fn due_ns(&self, i: usize, lap: u64) -> u64 {
+        self.frames
+            .get(i)
+            .map_or(u64::MAX, |f| f.0 - self.first_ts + lap * self.span_ns)
+    }
+}
+
+impl super::PacketIo for PcapLive {
+    fn link_type(&self) -> LinkType {
+        self.link
+    }
+
+    fn rx_batch(
+        &mut self,
+        max: usize,
+        timeout_ms: i32,
+        handler: &mut super::BatchHandler<'_>,
+    ) -> std::io::Result<usize> {
+        if self.next >= self.frames.len() {
+            if !self.looping || self.frames.is_empty() {
+                std::thread::sleep(std::time::Duration::from_millis(timeout_ms.max(0) as u64));
+                return Ok(0);
+            }
+            self.next = 0;
+            self.lap += 1;
+        }
+        let elapsed = self.started.elapsed().as_nanos() as u64;
+        let due = self.due_ns(self.next, self.lap);
+        if due > elapsed {
+            let wait = (due - elapsed).min(timeout_ms.max(0) as u64 * 1_000_000);
+            std::thread::sleep(std::time::Duration::from_nanos(wait));
+            return Ok(0);
+        }
+        let start = self.next;
+        let mut end = start;
+        while end < self.frames.len() && end - start < max && self.due_ns(end, self.lap) <= elapsed
+        {
+            end += 1;
+        }
+        self.next = end;
+        let now = self.start_wall_ns + elapsed;
+        let batch: Vec<&[u8]> = self.frames[start..end].iter().map(|f| &f.1[..]).collect();
+        self.ports.clear();
+        self.ports.resize(batch.len(), 0);
+        self.actions.clear();
+        self.actions.resize(batch.len(), super::Action::Drop);
+        handler(&batch, &self.ports, now, &mut self.actions);
+        self.stats.rx_frames += batch.len() as u64;
+        self.stats.rx_bytes += batch.iter().map(|f| f.len() as u64).sum::<u64>();
+        Ok(batch.len())
+    }
+
+    fn send(&mut self, _port: super::PortId, _frame: &[u8]) -> std::io::Result<()> {
+        // Playback has no wire to send on.
+        Ok(())
+    }
+
+    fn stats(&self) -> super::IoStats {
+        self.stats
+    }
+}

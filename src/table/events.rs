@@ -12,6 +12,17 @@ pub enum CloseReason {
     Reset,
 }
 
+impl CloseReason {
+    /// The operator-facing name (session log `reason=`).
+    pub const fn name(self) -> &'static str {
+        match self {
+            CloseReason::AgedOut => "aged_out",
+            CloseReason::Closed => "closed",
+            CloseReason::Reset => "reset",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EventKind {
     Created,

@@ -1,0 +1,151 @@
+//! The control socket: a Unix socket (mode 0600) answering one JSON request per line with one
+//! JSON reply per line. Today it serves `sessmgr dump` (the session table and the counters);
+//! the console of the next issue speaks through the same socket.
+//!
+//! A query is a message to every core, answered from its own shard between batches, so a
+//! query never stalls packet processing.
+
+use super::core::CoreMsg;
+use serde_json::{Value, json};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+/// Requests longer than this are refused (a client cannot make us buffer without bound).
+const MAX_REQUEST_BYTES: u64 = 64 * 1024;
+/// How long a core may take to answer a query before it is reported as not answering.
+const CORE_ANSWER_TIMEOUT: Duration = Duration::from_secs(2);
+
+pub struct ControlSocket {
+    path: PathBuf,
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+/// What the socket can ask: every core's mailbox, and a function giving the counters.
+pub struct Backends {
+    pub cores: Vec<flume::Sender<CoreMsg>>,
+    pub stats: Box<dyn Fn() -> Value + Send>,
+}
+
+impl ControlSocket {
+    /// Binds `path` (replacing a stale socket file), mode 0600, and serves it on a thread.
+    pub fn start(path: &Path, backends: Backends) -> std::io::Result<ControlSocket> {
+        if path.exists() {
+            // Only a socket is replaced: never delete a regular file someone pointed us at.
+            let meta = std::fs::symlink_metadata(path)?;
+            if !std::os::unix::fs::FileTypeExt::is_socket(&meta.file_type()) {
+                return Err(std::io::Error::other(format!(
+                    "{} exists and is not a socket",
+                    path.display()
+                )));
+            }
+            std::fs::remove_file(path)?;
+        }
+        let listener = UnixListener::bind(path)?;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+        listener.set_nonblocking(true)?;
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        let thread = std::thread::Builder::new()
+            .name("sessmgr-ctl".into())
+            .spawn(move || serve(listener, backends, flag))?;
+        Ok(ControlSocket {
+            path: path.to_path_buf(),
+            stop,
+            thread: Some(thread),
+        })
+    }
+
+    pub fn stop(mut self) {
+        self.shutdown();
+    }
+
+    fn shutdown(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+impl Drop for ControlSocket {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+fn serve(listener: UnixListener, backends: Backends, stop: Arc<AtomicBool>) {
+    while !stop.load(Ordering::Relaxed) {
+        match listener.accept() {
+            Ok((stream, _)) => {
+                // One client at a time is enough for dumps; replies are small and bounded by
+                // the table, which the cores stream out.
+                let _ = handle(stream, &backends);
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                std::thread::sleep(Duration::from_millis(20))
+            }
+            Err(_) => std::thread::sleep(Duration::from_millis(20)),
+        }
+    }
+}
+
+fn handle(stream: UnixStream, backends: &Backends) -> std::io::Result<()> {
+    stream.set_nonblocking(false)?;
+    stream.set_read_timeout(Some(Duration::from_secs(5)))?;
+    let mut reader = BufReader::new(stream.try_clone()?.take(MAX_REQUEST_BYTES));
+    let mut writer = stream;
+    let mut line = String::new();
+    while reader.read_line(&mut line)? > 0 {
+        let reply = match serde_json::from_str::<Value>(line.trim()) {
+            Ok(req) => answer(&req, backends),
+            Err(e) => json!({"error": format!("not a JSON request: {e}")}),
+        };
+        writeln!(writer, "{reply}")?;
+        line.clear();
+    }
+    Ok(())
+}
+
+fn answer(req: &Value, backends: &Backends) -> Value {
+    match req["cmd"].as_str() {
+        Some("sessions") => {
+            let mut rows = Vec::new();
+            let mut silent = Vec::new();
+            for (core, tx) in backends.cores.iter().enumerate() {
+                let (rtx, rrx) = flume::bounded(1);
+                // try_send: a saturated core is reported, not waited on.
+                if tx.try_send(CoreMsg::Dump(rtx)).is_err() {
+                    silent.push(core);
+                    continue;
+                }
+                match rrx.recv_timeout(CORE_ANSWER_TIMEOUT) {
+                    Ok(mut r) => rows.append(&mut r),
+                    Err(_) => silent.push(core),
+                }
+            }
+            json!({"sessions": rows, "cores_not_answering": silent})
+        }
+        Some("stats") => (backends.stats)(),
+        Some(other) => json!({"error": format!("unknown command '{other}' (sessions, stats)")}),
+        None => json!({"error": "a request is {\"cmd\": \"sessions\"} or {\"cmd\": \"stats\"}"}),
+    }
+}
+
+/// The client side (`sessmgr dump`): sends one request, returns the reply line.
+pub fn request(path: &Path, cmd: &str) -> std::io::Result<String> {
+    let mut s = UnixStream::connect(path)?;
+    s.set_read_timeout(Some(Duration::from_secs(10)))?;
+    writeln!(s, "{}", json!({ "cmd": cmd }))?;
+    s.shutdown(std::net::Shutdown::Write)?;
+    let mut line = String::new();
+    BufReader::new(s).read_line(&mut line)?;
+    Ok(line)
+}

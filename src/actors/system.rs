@@ -1,0 +1,186 @@
+//! `sessmgr run`: the wiring of the runtime and its shutdown (SPEC P1-P4).
+//!
+//! Start: the signal handler, the control plane (actix System with the log and stats actors),
+//! one core actor per configured core with its own packet I/O, the control socket.
+//! Stop (Ctrl-C or SIGTERM): intake stops (every core sees the flag between batches, finishes
+//! what is queued, sends its last events and counters), the control socket closes, the
+//! control plane drains every queue and flushes the log; the process exits 0. Every event a
+//! core produced is accounted for: delivered to the log actor, or counted as dropped.
+
+use super::control::{ControlError, ControlPlane, install_signal_handler};
+use super::core::{CoreExit, CoreMsg, CoreSetup, spawn};
+use super::ctlsock::{Backends, ControlSocket};
+use super::events::{CoreSnapshot, EventBatch};
+use super::log::{discard_logger, terminal_logger_with_guard};
+use crate::config::{Backend, Config};
+use crate::io::PacketIo;
+use crate::io::pcap::PcapLive;
+use crate::pipeline::Pipeline;
+use crate::proto::key::FlowHasher;
+use serde_json::json;
+use slog::{Logger, info};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+/// Event batches the log actor's channel holds (it drains every 10 ms; see log.rs).
+const EVENT_CHANNEL: usize = 4096;
+const SNAPSHOT_CHANNEL: usize = 1024;
+const MAILBOX_DEPTH: usize = 256;
+
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error(transparent)]
+    Control(#[from] ControlError),
+    #[error("core {core}: {what}")]
+    Backend { core: usize, what: String },
+    #[error("control socket {path}: {source}")]
+    Socket {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("starting core threads: {0}")]
+    Spawn(std::io::Error),
+}
+
+/// How a run ended.
+#[derive(Debug, Clone, Default)]
+pub struct RunReport {
+    pub events_produced: u64,
+    pub events_delivered: u64,
+    pub events_dropped: u64,
+    pub frames: u64,
+    pub complete: bool,
+}
+
+/// Opens core `core`'s packet I/O as configured.
+fn open_backend(cfg: &Config, core: usize) -> Result<Box<dyn PacketIo>, RunError> {
+    let rt = &cfg.runtime;
+    let fail = |what: String| RunError::Backend { core, what };
+    match &rt.backend {
+        Backend::Pcap { capture, looping } => Ok(Box::new(
+            PcapLive::open(capture, core, rt.cores, *looping).map_err(|e| fail(e.to_string()))?,
+        )),
+        Backend::AfPacket { interfaces } => open_afpacket(cfg, core, interfaces).map_err(fail),
+        Backend::Netmap { interfaces } => open_netmap(cfg, core, interfaces).map_err(fail),
+    }
+}
+
+fn open_afpacket(
+    _cfg: &Config,
+    _core: usize,
+    _interfaces: &[String],
+) -> Result<Box<dyn PacketIo>, String> {
+    Err("the AF_PACKET back-end is not built into this binary".into())
+}
+
+fn open_netmap(
+    _cfg: &Config,
+    _core: usize,
+    _interfaces: &[String],
+) -> Result<Box<dyn PacketIo>, String> {
+    Err("the netmap back-end is not built into this binary".into())
+}
+
+/// Runs until SIGINT/SIGTERM. `logger` is the daemon's own log.
+pub fn run(cfg: Config) -> Result<RunReport, RunError> {
+    let stop = install_signal_handler()?;
+    let (logger, guard) = terminal_logger_with_guard();
+    let cores = cfg.runtime.cores;
+    info!(logger, "sessmgr starting"; "cores" => cores, "backend" => format!("{:?}", cfg.runtime.backend), "io_mode" => format!("{:?}", cfg.runtime.io_mode), "session_mode" => format!("{:?}", cfg.table.mode));
+
+    let (events_tx, events_rx) = flume::bounded::<EventBatch>(EVENT_CHANNEL);
+    let (snaps_tx, snaps_rx) = flume::bounded::<CoreSnapshot>(SNAPSHOT_CHANNEL);
+    let session_log: Logger = if cfg.runtime.log_events {
+        logger.clone()
+    } else {
+        discard_logger()
+    };
+    let control = Arc::new(ControlPlane::start(
+        (session_log, guard),
+        events_rx,
+        snaps_rx,
+    )?);
+
+    // Every core's I/O first: a back-end that cannot open stops the start cleanly.
+    let mut ios = Vec::new();
+    for core in 0..cores {
+        ios.push(open_backend(&cfg, core)?);
+    }
+    let channels: Vec<_> = (0..cores)
+        .map(|_| flume::bounded::<CoreMsg>(MAILBOX_DEPTH))
+        .collect();
+    let peers: Vec<_> = channels.iter().map(|(tx, _)| tx.clone()).collect();
+    let hasher = FlowHasher::new();
+    let mut table = cfg.table.clone();
+    // The configured capacity is the engine's; each core holds its share.
+    table.capacity = table.capacity.div_ceil(cores);
+    let mut handles = Vec::new();
+    for ((core, (_, rx)), io) in channels.into_iter().enumerate().zip(ios) {
+        let setup = CoreSetup {
+            core,
+            cores,
+            pipeline: Pipeline::new(core as u8, table.clone(), cfg.fragment, hasher.clone()),
+            io: Some(io),
+            io_mode: cfg.runtime.io_mode,
+            mailbox: rx,
+            peers: peers.clone(),
+            events: Some(events_tx.clone()),
+            snapshots: Some(snaps_tx.clone()),
+            results: None,
+            stop: stop.clone(),
+            pin: cores > 1,
+        };
+        handles.push(spawn(setup).map_err(RunError::Spawn)?);
+    }
+    drop(events_tx);
+    drop(snaps_tx);
+
+    let stats_source = control.clone();
+    let socket_path = cfg.runtime.control_socket.clone();
+    let socket = ControlSocket::start(
+        &socket_path,
+        Backends {
+            cores: peers.clone(),
+            stats: Box::new(move || match stats_source.totals() {
+                Ok(t) => json!({
+                    "sessions": t.sessions,
+                    "created": t.table.created,
+                    "aged_out": t.table.aged_out,
+                    "closed": t.table.closed,
+                    "refused": t.table.refused,
+                    "frames": t.frames,
+                    "frames_per_s": t.rates.frames_per_s,
+                    "new_sessions_per_s": t.rates.new_sessions_per_s,
+                    "drops": t.drops.nonzero().map(|(r, n)| (r.name().to_string(), json!(n))).collect::<serde_json::Map<_, _>>(),
+                    "io": {"rx_frames": t.io.rx_frames, "tx_frames": t.io.tx_frames, "tx_errors": t.io.tx_errors, "kernel_drops": t.io.kernel_drops},
+                    "events_dropped": t.events_dropped,
+                }),
+                Err(e) => json!({"error": e.to_string()}),
+            }),
+        },
+    )
+    .map_err(|source| RunError::Socket { path: socket_path.display().to_string(), source })?;
+    info!(logger, "running"; "control_socket" => socket_path.display().to_string());
+
+    while !stop.load(Ordering::Relaxed) {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    info!(logger, "stopping");
+    socket.stop();
+    for tx in &peers {
+        let _ = tx.send_timeout(CoreMsg::Stop, Duration::from_millis(500));
+    }
+    drop(peers);
+    let exits: Vec<CoreExit> = handles.into_iter().map(|h| h.join()).collect();
+    let control = Arc::try_unwrap(control).map_err(|_| ControlError::Stopped)?;
+    let report = control.shutdown();
+    let run = RunReport {
+        events_produced: exits.iter().map(|e| e.events_produced).sum(),
+        events_dropped: exits.iter().map(|e| e.snapshot.events_dropped).sum(),
+        events_delivered: report.events_delivered,
+        frames: exits.iter().map(|e| e.snapshot.frames).sum(),
+        complete: report.complete,
+    };
+    Ok(run)
+}
