@@ -34,7 +34,7 @@ pub enum RunError {
     Control(#[from] ControlError),
     #[error("core {core}: {what}")]
     Backend { core: usize, what: String },
-    #[error("control socket {path}: {source}")]
+    #[error("control socket {path}")]
     Socket {
         path: String,
         source: std::io::Error,
@@ -74,12 +74,29 @@ fn open_afpacket(
     Err("the AF_PACKET back-end is not built into this binary".into())
 }
 
+#[cfg(feature = "netmap")]
+fn open_netmap(
+    cfg: &Config,
+    core: usize,
+    interfaces: &[String],
+) -> Result<Box<dyn PacketIo>, String> {
+    use crate::io::netmap::{Netmap, NetmapConfig};
+    let nc = NetmapConfig {
+        interfaces: interfaces.to_vec(),
+        mode: cfg.runtime.io_mode,
+        core,
+        cores: cfg.runtime.cores,
+    };
+    Ok(Box::new(Netmap::open(&nc).map_err(|e| e.to_string())?))
+}
+
+#[cfg(not(feature = "netmap"))]
 fn open_netmap(
     _cfg: &Config,
     _core: usize,
     _interfaces: &[String],
 ) -> Result<Box<dyn PacketIo>, String> {
-    Err("the netmap back-end is not built into this binary".into())
+    Err("this binary was built without the netmap back-end (cargo feature `netmap`); use backend = \"afpacket\"".into())
 }
 
 /// Runs until SIGINT/SIGTERM. `logger` is the daemon's own log.

@@ -2,6 +2,8 @@
 //! AF_PACKET (any Linux interface), netmap (appliance NICs), and memory (tests).
 
 pub mod mem;
+#[cfg(feature = "netmap")]
+pub mod netmap;
 pub mod pcap;
 
 use crate::proto::wire::LinkType;

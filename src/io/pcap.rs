@@ -22,7 +22,7 @@ pub struct CapturedFrame<'a> {
 
 #[derive(Debug, thiserror::Error)]
 pub enum CaptureError {
-    #[error("cannot open {path}: {source}")]
+    #[error("cannot open {path}")]
     Open {
         path: String,
         source: std::io::Error,
