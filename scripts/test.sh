@@ -18,6 +18,25 @@ if ! command -v cargo >/dev/null 2>&1; then
   exit 1
 fi
 
+# What the end-to-end tests drive: namespaces and veth (iproute2), real clients and servers
+# (curl, ping, python3), offload switches (ethtool). Installed when missing and we are root.
+step "system packages for the end-to-end tests"
+missing=()
+for tool in ip:iproute2 curl:curl ping:iputils-ping python3:python3 ethtool:ethtool; do
+  command -v "${tool%%:*}" >/dev/null 2>&1 || missing+=("${tool##*:}")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ]; then
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq && apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  else
+    need_or_skip "not root: cannot install ${missing[*]} (the end-to-end tests will skip)"
+  fi
+fi
+if [ "$(id -u)" != 0 ]; then
+  need_or_skip "not root: the network-namespace tests (AF_PACKET, inline end to end) will skip"
+fi
+
 if [ ! -d ../shared/pcaps ]; then
   need_or_skip "../shared/pcaps is not beside the repository: the kernel-conformance test cannot run"
 fi

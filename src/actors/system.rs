@@ -67,11 +67,22 @@ fn open_backend(cfg: &Config, core: usize) -> Result<Box<dyn PacketIo>, RunError
 }
 
 fn open_afpacket(
-    _cfg: &Config,
-    _core: usize,
-    _interfaces: &[String],
+    cfg: &Config,
+    core: usize,
+    interfaces: &[String],
 ) -> Result<Box<dyn PacketIo>, String> {
-    Err("the AF_PACKET back-end is not built into this binary".into())
+    use crate::io::afpacket::{AfPacket, AfPacketConfig};
+    let ac = AfPacketConfig {
+        interfaces: interfaces.to_vec(),
+        mode: cfg.runtime.io_mode,
+        core,
+        cores: cfg.runtime.cores,
+        // One fanout group per interface, unique to this process so that two engines in one
+        // network namespace never join each other's groups.
+        fanout_group: (std::process::id() % 1000) as u16 * 64,
+        ..AfPacketConfig::default()
+    };
+    Ok(Box::new(AfPacket::open(&ac).map_err(|e| e.to_string())?))
 }
 
 #[cfg(feature = "netmap")]

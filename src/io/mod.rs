@@ -1,6 +1,7 @@
 //! Packet sources and sinks behind one trait, one instance per core: capture files (replay),
 //! AF_PACKET (any Linux interface), netmap (appliance NICs), and memory (tests).
 
+pub mod afpacket;
 pub mod mem;
 #[cfg(feature = "netmap")]
 pub mod netmap;

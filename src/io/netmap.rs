@@ -818,11 +818,7 @@ impl RingKernel for SysKernel {
     fn rx_sync(&mut self, timeout_ms: i32) -> io::Result<()> {
         if timeout_ms == 0 {
             for p in 0..self.fds.len() {
-                self.ioctl(
-                    p,
-                    netmap_sys::netmap::NIOCRXSYNC as libc::c_ulong,
-                    "NIOCRXSYNC",
-                )?;
+                self.ioctl(p, sys::NIOCRXSYNC as libc::c_ulong, "NIOCRXSYNC")?;
             }
             return Ok(());
         }
@@ -852,11 +848,7 @@ impl RingKernel for SysKernel {
     }
 
     fn tx_sync(&mut self, port: usize) -> io::Result<()> {
-        self.ioctl(
-            port,
-            netmap_sys::netmap::NIOCTXSYNC as libc::c_ulong,
-            "NIOCTXSYNC",
-        )
+        self.ioctl(port, sys::NIOCTXSYNC as libc::c_ulong, "NIOCTXSYNC")
     }
 }
 
@@ -899,11 +891,11 @@ fn validate(cfg: &NetmapConfig) -> Result<(), NetmapError> {
         return err(format!("core {} of {} cores", cfg.core, cfg.cores));
     }
     // The legacy nr_ringid carries the ring in its low 12 bits (NETMAP_RING_MASK).
-    if cfg.core > netmap_sys::netmap::NETMAP_RING_MASK as usize {
+    if cfg.core > sys::NETMAP_RING_MASK as usize {
         return err(format!("core {} is above netmap's ring limit", cfg.core));
     }
     for name in &cfg.interfaces {
-        if name.is_empty() || name.len() >= netmap_sys::netmap::IFNAMSIZ || name.contains('\0') {
+        if name.is_empty() || name.len() >= sys::IFNAMSIZ || name.contains('\0') {
             return err(format!(
                 "interface name {name:?} is not a valid interface name"
             ));
@@ -912,29 +904,64 @@ fn validate(cfg: &NetmapConfig) -> Result<(), NetmapError> {
     Ok(())
 }
 
+/// The few netmap definitions the runtime needs, as netmap_sys 0.1.4 declares them
+/// (netmap.h / netmap_legacy.h, API 14 layouts). netmap_sys itself cannot be linked into the
+/// release binary: its crate-type includes `dylib`, which rustc refuses to combine with
+/// `panic = "abort"`. A test (`sys_matches_netmap_sys`) asserts these equal netmap_sys's.
+pub mod sys {
+    pub const IFNAMSIZ: usize = 16;
+    pub const NETMAP_RING_MASK: i32 = 0x0fff;
+    pub const NR_REG_ONE_NIC: u32 = 4;
+    /// `_IOWR('i', 146, struct nmreq)`.
+    pub const NIOCREGIF: libc::c_ulong = 3_225_184_658;
+    /// `_IO('i', 148)`.
+    pub const NIOCTXSYNC: libc::c_uint = 27_028;
+    /// `_IO('i', 149)`.
+    pub const NIOCRXSYNC: libc::c_uint = 27_029;
+
+    /// The legacy registration request (netmap_legacy.h `struct nmreq`, 60 bytes).
+    #[repr(C)]
+    #[derive(Debug, Clone, Copy)]
+    pub struct nmreq {
+        pub nr_name: [libc::c_char; IFNAMSIZ],
+        pub nr_version: u32,
+        pub nr_offset: u32,
+        pub nr_memsize: u32,
+        pub nr_tx_slots: u32,
+        pub nr_rx_slots: u32,
+        pub nr_tx_rings: u16,
+        pub nr_rx_rings: u16,
+        pub nr_ringid: u16,
+        pub nr_cmd: u16,
+        pub nr_arg1: u16,
+        pub nr_arg2: u16,
+        pub nr_arg3: u32,
+        pub nr_flags: u32,
+        pub spare2: [u32; 1],
+    }
+
+    const _: () = assert!(core::mem::size_of::<nmreq>() == 60);
+}
+
 /// NIOCREGIF with the legacy request, ring `core` only (netmap_legacy.h `struct nmreq`).
-fn register(
-    fd: &std::os::fd::OwnedFd,
-    name: &str,
-    core: usize,
-) -> Result<netmap_sys::netmap::nmreq, NetmapError> {
+fn register(fd: &std::os::fd::OwnedFd, name: &str, core: usize) -> Result<sys::nmreq, NetmapError> {
     use std::os::fd::AsRawFd;
     // SAFETY: nmreq is plain old data (integers and a char array); all-zero is its documented
     // initial state ("bzero(&req, sizeof(req))" in netmap(4)).
-    let mut req: netmap_sys::netmap::nmreq = unsafe { std::mem::zeroed() };
+    let mut req: sys::nmreq = unsafe { std::mem::zeroed() };
     for (dst, src) in req.nr_name.iter_mut().zip(name.bytes()) {
         *dst = src as libc::c_char;
     }
     req.nr_version = NETMAP_API;
-    req.nr_flags = netmap_sys::netmap::NR_REG_ONE_NIC;
+    req.nr_flags = sys::NR_REG_ONE_NIC;
     req.nr_ringid = core as u16;
     // SAFETY: NIOCREGIF is _IOWR('i', 146, struct nmreq): the kernel reads and writes exactly
     // one nmreq, which `req` is, and it lives across the call.
     let rc = unsafe {
         libc::ioctl(
             fd.as_raw_fd(),
-            netmap_sys::netmap::NIOCREGIF as _,
-            &mut req as *mut netmap_sys::netmap::nmreq,
+            sys::NIOCREGIF as _,
+            &mut req as *mut sys::nmreq,
         )
     };
     if rc < 0 {
@@ -1519,6 +1546,34 @@ mod tests {
     }
 
     // ---- layout ----
+
+    #[test]
+    fn sys_matches_netmap_sys() {
+        use netmap_sys::netmap as ns;
+        assert_eq!(sys::IFNAMSIZ, ns::IFNAMSIZ);
+        assert_eq!(sys::NETMAP_RING_MASK, ns::NETMAP_RING_MASK);
+        assert_eq!(sys::NR_REG_ONE_NIC, ns::NR_REG_ONE_NIC);
+        assert_eq!(sys::NIOCREGIF, ns::NIOCREGIF);
+        assert_eq!(sys::NIOCTXSYNC, ns::NIOCTXSYNC);
+        assert_eq!(sys::NIOCRXSYNC, ns::NIOCRXSYNC);
+        assert_eq!(size_of::<sys::nmreq>(), size_of::<ns::nmreq>());
+        assert_eq!(
+            std::mem::offset_of!(sys::nmreq, nr_version),
+            std::mem::offset_of!(ns::nmreq, nr_version)
+        );
+        assert_eq!(
+            std::mem::offset_of!(sys::nmreq, nr_ringid),
+            std::mem::offset_of!(ns::nmreq, nr_ringid)
+        );
+        assert_eq!(
+            std::mem::offset_of!(sys::nmreq, nr_flags),
+            std::mem::offset_of!(ns::nmreq, nr_flags)
+        );
+        assert_eq!(
+            std::mem::offset_of!(sys::nmreq, nr_arg2),
+            std::mem::offset_of!(ns::nmreq, nr_arg2)
+        );
+    }
 
     #[test]
     fn layout_matches_netmap_sys() {
