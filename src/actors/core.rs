@@ -19,14 +19,50 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-/// A frame travelling between threads (replay dispatcher, hand-over between cores).
-#[derive(Debug, Clone)]
-pub struct InFrame {
+/// Frames travelling between threads (replay dispatcher, hand-over between cores): their
+/// bytes in one buffer, so a batch costs two allocations, not one per frame.
+#[derive(Debug, Clone, Default)]
+pub struct FrameBatch {
+    bytes: Vec<u8>,
+    frames: Vec<FrameMeta>,
+}
+
+/// One frame of a `FrameBatch`.
+#[derive(Debug, Clone, Copy)]
+pub struct FrameMeta {
     /// Position in a capture (replay) or 0.
     pub number: u64,
     pub ts_ns: u64,
     pub port: PortId,
-    pub data: Vec<u8>,
+    start: usize,
+    len: usize,
+}
+
+impl FrameBatch {
+    pub fn push(&mut self, number: u64, ts_ns: u64, port: PortId, data: &[u8]) {
+        self.frames.push(FrameMeta {
+            number,
+            ts_ns,
+            port,
+            start: self.bytes.len(),
+            len: data.len(),
+        });
+        self.bytes.extend_from_slice(data);
+    }
+
+    pub fn len(&self) -> usize {
+        self.frames.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.frames.is_empty()
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (FrameMeta, &[u8])> + '_ {
+        self.frames
+            .iter()
+            .map(|m| (*m, self.bytes.get(m.start..m.start + m.len).unwrap_or(&[])))
+    }
 }
 
 /// What a core answers for one replayed frame (`replay --verdicts` through the cores).
@@ -39,10 +75,7 @@ pub struct FrameResult {
 
 pub enum CoreMsg {
     /// Frames to process in order. `reply` frames' results go to the replay collector.
-    Frames {
-        link: LinkType,
-        frames: Vec<InFrame>,
-    },
+    Frames { link: LinkType, frames: FrameBatch },
     /// Advance the engine clock (end of a replay; idle time).
     Advance(u64),
     /// Replace the table configuration whole: no core ever sees half a change.
@@ -133,7 +166,7 @@ struct Core {
     event_buf: EventBatch,
     // Reused per batch.
     outcomes: Vec<FrameOutcome>,
-    handover: Vec<Vec<InFrame>>,
+    handover: Vec<FrameBatch>,
 }
 
 fn run(setup: CoreSetup) -> CoreExit {
@@ -158,7 +191,7 @@ fn run(setup: CoreSetup) -> CoreExit {
         events_produced: 0,
         event_buf: Vec::new(),
         outcomes: Vec::with_capacity(RX_BATCH),
-        handover: (0..setup.cores).map(|_| Vec::new()).collect(),
+        handover: (0..setup.cores).map(|_| FrameBatch::default()).collect(),
     };
     c.p.shard.events_enabled = c.events.is_some();
     let mut last_snapshot = Instant::now();
@@ -227,8 +260,8 @@ impl Core {
         match msg {
             CoreMsg::Frames { link, frames } => {
                 let mut results = Vec::new();
-                for f in &frames {
-                    let outcome = self.p.process_frame(link, &f.data, f.ts_ns);
+                for (f, data) in frames.iter() {
+                    let outcome = self.p.process_frame(link, data, f.ts_ns);
                     if self.results.is_some() {
                         let json = crate::replay::frame_json(f.number, &outcome, &self.p.shard);
                         results.push(FrameResult {
@@ -242,7 +275,7 @@ impl Core {
                         && decide(&outcome) == Action::Forward
                     {
                         // Handed over by another core: we own the flow, so we forward it.
-                        let _ = io.send(peer(f.port), &f.data);
+                        let _ = io.send(peer(f.port), data);
                     }
                 }
                 if let Some(tx) = &self.results
@@ -283,12 +316,7 @@ impl Core {
                     let o = self.p.process_frame(link, f, now);
                     actions[i] = self.action(&o);
                 } else {
-                    self.handover[owner].push(InFrame {
-                        number: 0,
-                        ts_ns: now,
-                        port: ports[i],
-                        data: f.to_vec(),
-                    });
+                    self.handover[owner].push(0, now, ports[i], f);
                     actions[i] = Action::Drop; // the owner forwards it
                 }
             }

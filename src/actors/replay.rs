@@ -4,7 +4,7 @@
 //! back into capture order, so the output matches a one-core run (session ids aside: they
 //! name the core).
 
-use super::core::{CoreMsg, CoreSetup, FrameResult, InFrame, spawn};
+use super::core::{CoreMsg, CoreSetup, FrameBatch, FrameResult, spawn};
 use crate::drop::{DropCounters, DropReason};
 use crate::io::IoMode;
 use crate::io::pcap::for_each_frame;
@@ -89,7 +89,8 @@ pub fn replay_cores(
             peers: peers.clone(),
             events: None,
             snapshots: None,
-            results: Some(results_tx.clone()),
+            // Per-frame results only when they are printed.
+            results: opts.verdicts.then(|| results_tx.clone()),
             stop: stop.clone(),
             pin: false,
         };
@@ -97,7 +98,7 @@ pub fn replay_cores(
     }
     drop(results_tx);
 
-    let mut pending: Vec<Vec<InFrame>> = (0..cores).map(|_| Vec::new()).collect();
+    let mut pending: Vec<FrameBatch> = (0..cores).map(|_| FrameBatch::default()).collect();
     let mut pending_link: Option<LinkType> = None;
     let mut local_results = Vec::new();
     let mut drops = DropCounters::default();
@@ -105,7 +106,7 @@ pub fn replay_cores(
     let mut last_now = 0u64;
     // Formats results of frames no core sees (they never reach a shard).
     let no_shard = crate::table::Shard::new(0, Default::default(), FlowHasher::with_seed(0));
-    let send = |core: usize, link: LinkType, frames: Vec<InFrame>| {
+    let send = |core: usize, link: LinkType, frames: FrameBatch| {
         // A core gone is a bug elsewhere; its frames then have no result and the output says so.
         let _ = peers[core].send(CoreMsg::Frames { link, frames });
     };
@@ -135,12 +136,7 @@ pub fn replay_cores(
         }
         pending_link = Some(link);
         let owner = frame_owner(link, f.data, cores);
-        pending[owner].push(InFrame {
-            number: f.number,
-            ts_ns: now,
-            port: 0,
-            data: f.data.to_vec(),
-        });
+        pending[owner].push(f.number, now, 0, f.data);
         if pending[owner].len() >= DISPATCH_BATCH {
             send(owner, link, std::mem::take(&mut pending[owner]));
         }
