@@ -3,14 +3,19 @@
 use super::{Action, BatchHandler, IoMode, IoStats, PacketIo, PortId, peer};
 use crate::proto::wire::LinkType;
 use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+
+/// Frames a `MemIo` sent, with their port; shared so a test can look while a core runs.
+pub type SentFrames = Arc<Mutex<Vec<(PortId, Vec<u8>)>>>;
 
 /// Frames waiting to be received and frames sent, per port.
 pub struct MemIo {
     link: LinkType,
     mode: IoMode,
     rx: VecDeque<(PortId, Vec<u8>, u64)>,
-    /// Every frame sent, with the port it left by.
-    pub sent: Vec<(PortId, Vec<u8>)>,
+    /// Every frame sent, with the port it left by (a test-only back-end may lock: nothing
+    /// else ever contends for it).
+    sent: SentFrames,
     stats: IoStats,
     // Reused per batch: no allocation once warm.
     actions: Vec<Action>,
@@ -24,7 +29,7 @@ impl MemIo {
             link,
             mode,
             rx: VecDeque::new(),
-            sent: Vec::new(),
+            sent: SentFrames::default(),
             stats: IoStats::default(),
             actions: Vec::new(),
             ports: Vec::new(),
@@ -39,6 +44,19 @@ impl MemIo {
 
     pub fn pending(&self) -> usize {
         self.rx.len()
+    }
+
+    /// The frames sent so far, shared.
+    pub fn sent(&self) -> SentFrames {
+        self.sent.clone()
+    }
+
+    fn record(&mut self, port: PortId, frame: Vec<u8>) {
+        self.stats.tx_frames += 1;
+        self.stats.tx_bytes += frame.len() as u64;
+        if let Ok(mut sent) = self.sent.lock() {
+            sent.push((port, frame));
+        }
     }
 }
 
@@ -71,22 +89,21 @@ impl PacketIo for MemIo {
         self.actions.resize(n, Action::Drop);
         let frames: Vec<&[u8]> = self.taken.iter().map(|f| &f.1[..]).collect();
         handler(&frames, &self.ports, now, &mut self.actions);
-        for (i, (port, data, _)) in self.taken.iter().enumerate() {
+        let taken = std::mem::take(&mut self.taken);
+        for (i, (port, data, _)) in taken.iter().enumerate() {
             self.stats.rx_frames += 1;
             self.stats.rx_bytes += data.len() as u64;
             if self.mode == IoMode::Inline && self.actions[i] == Action::Forward {
-                self.stats.tx_frames += 1;
-                self.stats.tx_bytes += data.len() as u64;
-                self.sent.push((peer(*port), data.clone()));
+                let (port, frame) = (peer(*port), data.clone());
+                self.record(port, frame);
             }
         }
+        self.taken = taken;
         Ok(n)
     }
 
     fn send(&mut self, port: PortId, frame: &[u8]) -> std::io::Result<()> {
-        self.stats.tx_frames += 1;
-        self.stats.tx_bytes += frame.len() as u64;
-        self.sent.push((port, frame.to_vec()));
+        self.record(port, frame.to_vec());
         Ok(())
     }
 

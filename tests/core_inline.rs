@@ -1,0 +1,125 @@
+//! A core actor over the in-memory back-end, inline (issue #3, SPEC P3, S6, S8): what session
+//! management accepts leaves by the peer port, what it rejects does not, and the drops are
+//! counted per reason in the core's final snapshot.
+
+use sessmgr::actors::core::{CoreMsg, CoreSetup, spawn};
+use sessmgr::io::mem::MemIo;
+use sessmgr::io::{IoMode, PacketIo};
+use sessmgr::pipeline::Pipeline;
+use sessmgr::proto::frag::FragLimits;
+use sessmgr::proto::key::FlowHasher;
+use sessmgr::proto::wire::LinkType;
+use sessmgr::table::{SessionMode, TableConfig};
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+use std::time::{Duration, Instant};
+
+fn tcp(src: [u8; 4], sp: u16, dst: [u8; 4], dp: u16, flags: u8, seq: u32, ack: u32) -> Vec<u8> {
+    let mut f = vec![0u8; 54];
+    f[12] = 0x08;
+    f[14] = 0x45;
+    f[16..18].copy_from_slice(&40u16.to_be_bytes());
+    f[22] = 64;
+    f[23] = 6;
+    f[26..30].copy_from_slice(&src);
+    f[30..34].copy_from_slice(&dst);
+    f[34..36].copy_from_slice(&sp.to_be_bytes());
+    f[36..38].copy_from_slice(&dp.to_be_bytes());
+    f[38..42].copy_from_slice(&seq.to_be_bytes());
+    f[42..46].copy_from_slice(&ack.to_be_bytes());
+    f[46] = 5 << 4;
+    f[47] = flags;
+    f[48..50].copy_from_slice(&65535u16.to_be_bytes());
+    f
+}
+
+const A: [u8; 4] = [198, 18, 0, 1];
+const B: [u8; 4] = [198, 18, 0, 2];
+
+/// Runs a core over `frames` until `expect_sent` frames have left (or 5 s), then stops it.
+fn run_core(
+    mode: SessionMode,
+    capacity: usize,
+    frames: &[(u8, Vec<u8>)],
+    expect_sent: usize,
+) -> (Vec<(u8, Vec<u8>)>, sessmgr::actors::core::CoreExit) {
+    let mut io = MemIo::new(LinkType::Ethernet, IoMode::Inline);
+    for (i, (port, f)) in frames.iter().enumerate() {
+        io.inject(*port, f, 1_700_000_000_000_000_000 + i as u64 * 1000);
+    }
+    let sent = io.sent();
+    let (tx, rx) = flume::bounded(16);
+    let table = TableConfig {
+        mode,
+        capacity,
+        ..TableConfig::default()
+    };
+    let setup = CoreSetup {
+        core: 0,
+        cores: 1,
+        pipeline: Pipeline::new(0, table, FragLimits::default(), FlowHasher::with_seed(5)),
+        io: Some(Box::new(io) as Box<dyn PacketIo>),
+        io_mode: IoMode::Inline,
+        mailbox: rx,
+        peers: vec![tx.clone()],
+        events: None,
+        snapshots: None,
+        results: None,
+        stop: Arc::new(AtomicBool::new(false)),
+        pin: false,
+    };
+    let handle = spawn(setup).expect("spawn core");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while sent.lock().map(|s| s.len()).unwrap_or(0) < expect_sent && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    // The whole injected queue goes in one batch, so once the expected frames have left the
+    // rest have been processed too.
+    tx.send(CoreMsg::Stop).expect("stop");
+    let exit = handle.join();
+    let out = sent.lock().map(|s| s.clone()).unwrap_or_default();
+    (out, exit)
+}
+
+#[test]
+fn bidirectional_inline_passes_connections_and_drops_stray_segments() {
+    let frames = vec![
+        (0, tcp(A, 40000, B, 80, 0x02, 1000, 0)), // SYN: new session, forwarded to port 1
+        (1, tcp(B, 80, A, 40000, 0x12, 5000, 1001)), // SYN-ACK from the other side, to port 0
+        (0, tcp(A, 40000, B, 80, 0x10, 1001, 5001)), // ACK
+        (0, tcp(A, 40001, B, 80, 0x10, 7, 9)),    // ACK of no connection: dropped (S6)
+        (0, vec![0u8; 10]),                       // malformed: dropped with its reason
+    ];
+    let (sent, exit) = run_core(SessionMode::Bidirectional, 100, &frames, 3);
+    let ports: Vec<u8> = sent.iter().map(|s| s.0).collect();
+    assert_eq!(ports, vec![1, 0, 1], "forwarded frames and their ports");
+    assert_eq!(sent[0].1, frames[0].1, "forwarded unchanged");
+    let drops = &exit.snapshot.drops;
+    assert_eq!(drops.get(sessmgr::drop::DropReason::TcpNotSynFirst), 1);
+    assert_eq!(drops.get(sessmgr::drop::DropReason::TruncatedLinkHeader), 1);
+    assert_eq!(exit.snapshot.sessions, 1);
+}
+
+#[test]
+fn hybrid_inline_passes_the_stray_segment() {
+    let frames = vec![(0, tcp(A, 40001, B, 80, 0x10, 7, 9))];
+    let (sent, exit) = run_core(SessionMode::Hybrid, 100, &frames, 1);
+    assert_eq!(sent.len(), 1);
+    assert_eq!(exit.snapshot.sessions, 1);
+}
+
+#[test]
+fn at_capacity_new_sessions_are_dropped_and_counted() {
+    let frames: Vec<_> = (0..5)
+        .map(|i| (0, tcp(A, 40000 + i, B, 80, 0x02, 1000, 0)))
+        .collect();
+    let (sent, exit) = run_core(SessionMode::Bidirectional, 3, &frames, 3);
+    assert_eq!(sent.len(), 3, "only three sessions fit");
+    assert_eq!(
+        exit.snapshot
+            .drops
+            .get(sessmgr::drop::DropReason::TableFull),
+        2
+    );
+    assert_eq!(exit.snapshot.table.refused, 2);
+}
