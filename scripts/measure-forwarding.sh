@@ -22,7 +22,9 @@
 # Each setup is measured RUNS times, interleaved round by round; the medians are reported.
 #
 # usage: sudo scripts/measure-forwarding.sh        (env: DUR=5 WARM=1 RUNS=3 FLOWS=1024
-#                                                    KERNEL_RPS=1 SESSMGR_BIN=...)
+#                                                    KERNEL_RPS=1 SESSMGR_BIN=...
+#                                                    SESSMGR_CPUS=LIST: taskset for sessmgr;
+#                                                    unset = scheduled freely)
 # Needs root. Installs nftables, conntrack, ethtool, iproute2, gcc with apt-get only if missing.
 # Addresses: 198.18.0.0/15 only.
 set -euo pipefail
@@ -131,7 +133,7 @@ else
 fi
 ip netns del "mf-probe-$ID"
 if [ -r /proc/config.gz ]; then
-    KMODE_WHY="$KMODE_WHY (kernel config: $(zcat /proc/config.gz | grep -m1 -E 'NF_CONNTRACK_BRIDGE' || echo '?'))"
+    KMODE_WHY="$KMODE_WHY (kernel config: $(zcat /proc/config.gz 2>/dev/null | grep -m1 -E 'NF_CONNTRACK_BRIDGE' || true))"
 fi
 log "kernel setup: $KMODE ${KMODE_WHY:+— $KMODE_WHY}"
 
@@ -139,7 +141,9 @@ log "kernel setup: $KMODE ${KMODE_WHY:+— $KMODE_WHY}"
 mac_of() { ip -n "$1" -o link show "$2" | grep -o 'link/ether [0-9a-f:]*' | cut -d' ' -f2; }
 offloads_off() { ip netns exec "$1" ethtool -K "$2" tx off tso off gso off gro off >/dev/null 2>&1 || true; }
 
-# topo_up MODE: MODE is sessmgr | kernel | kernel-rps. Sets DMAC (the generator's frames' dst).
+# topo_up MODE: MODE is sink | sessmgr | kernel | kernel-rps. Sets DMAC (the generator's
+# frames' destination). sink: nothing forwards; fwa drops the frames (not addressed to it) right
+# after receiving them, which gives the generator's own ceiling on this machine.
 topo_up() {
     local mode=$1
     for ns in "$H1" "$H2" "$FW"; do ip netns add "$ns"; done
@@ -171,7 +175,7 @@ EOF
     local h2mac fwamac
     h2mac=$(mac_of "$H2" eth0)
     case $mode in
-    sessmgr)
+    sink | sessmgr)
         DMAC=$h2mac
         ;;
     kernel | kernel-rps)
@@ -236,7 +240,7 @@ io_mode = "inline"
 log_events = false
 control_socket = "$sock"
 EOF
-        ip netns exec "$FW" "$BIN" run --config "$TMP/cfg-$label.toml" >"$TMP/sessmgr-$label-$run.log" 2>&1 &
+        ip netns exec "$FW" ${SESSMGR_CPUS:+taskset -c "$SESSMGR_CPUS"} "$BIN" run --config "$TMP/cfg-$label.toml" >"$TMP/sessmgr-$label-$run.log" 2>&1 &
         eng=$!
         PIDS+=("$eng")
         for _ in $(seq 100); do [ -S "$sock" ] && break; sleep 0.1; done
@@ -288,6 +292,8 @@ EOF
 )
         stop_pid "$eng"
         forget_pid "$eng"
+    elif [ "$mode" = sink ]; then
+        check="generator alone (nothing forwards)"
     else
         local fam=inet nct
         [ "$KMODE" = bridge ] && fam=bridge
@@ -310,11 +316,11 @@ median() { sort -n | awk '{ a[NR] = $1 } END { if (NR % 2) print a[(NR + 1) / 2]
 
 # ---------------------------------------------------------------- main
 echo "machine: $NCPU CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')), kernel $(uname -r)"
-echo "traffic: UDP, $PAYLOAD-byte payload ($((14 + 20 + 8 + PAYLOAD))-byte frames), $FLOWS flows, h1 -> h2, ${WARM}s warm-up + ${DUR}s window, $RUNS runs each, generator pinned to CPU 0"
+echo "traffic: UDP, $PAYLOAD-byte payload ($((14 + 20 + 8 + PAYLOAD))-byte frames), $FLOWS flows, h1 -> h2, ${WARM}s warm-up + ${DUR}s window, $RUNS runs each, generator pinned to CPU 0, sessmgr on CPUs ${SESSMGR_CPUS:-any}"
 echo "kernel setup: $KMODE${KMODE_WHY:+ ($KMODE_WHY)}"
 echo
 : >"$TMP/results"
-SETUPS=("sessmgr-c1 sessmgr 1" "sessmgr-c2 sessmgr 2" "kernel-$KMODE kernel")
+SETUPS=("gen-only sink" "sessmgr-c1 sessmgr 1" "sessmgr-c2 sessmgr 2" "kernel-$KMODE kernel")
 [ "$KERNEL_RPS" = 1 ] && SETUPS+=("kernel-$KMODE-rps kernel-rps")
 for run in $(seq "$RUNS"); do
     for s in "${SETUPS[@]}"; do
@@ -331,9 +337,15 @@ for s in "${SETUPS[@]}"; do
     rx=$(awk -v l="$1" '$1 == l { print $4 }' "$TMP/results" | median)
     tx=$(awk -v l="$1" '$1 == l { print $3 }' "$TMP/results" | median)
     MED[$1]=$rx
-    verdict=$(awk -v o="$tx" -v r="$rx" 'BEGIN {
-        if (o > 0 && r >= 0.98 * o) print "received ~ offered: generator-limited (forwarder kept up)";
-        else printf "forwarder-limited: %.1f%% of offered lost\n", 100 * (1 - r / o) }')
+    if [ "$1" = gen-only ]; then
+        GENMAX=$tx
+        printf '  %-18s offered %9d pps (the generator alone: its ceiling here)\n' "$1" "$tx"
+        continue
+    fi
+    verdict=$(awk -v o="$tx" -v r="$rx" -v g="$GENMAX" 'BEGIN {
+        x = sprintf("generator at %.0f%% of its ceiling; ", 100 * o / g);
+        if (o > 0 && r >= 0.98 * o) print x "received ~ offered: the forwarder kept up (rate limited by the generator / shared CPU)";
+        else printf "%sforwarder-limited: %.1f%% of offered lost\n", x, 100 * (1 - r / o) }')
     printf '  %-18s received %9d pps   offered %9d pps   %s\n' "$1" "$rx" "$tx" "$verdict"
 done
 K=${MED[kernel-$KMODE]}
@@ -345,6 +357,10 @@ for c in sessmgr-c1 sessmgr-c2; do
     fi
 done
 echo
-echo "note: with veth, the kernel forwards in the softirq of the sender's CPU (no RPS), so in the"
-echo "plain kernel setup generator and forwarder share CPU 0 and offered == forwarded by"
-echo "construction; sessmgr's cores and the kernel-rps variant run on the other CPU(s) too."
+echo "notes: with veth, the kernel forwards in the softirq of the sending CPU (no RPS), so in the"
+echo "plain kernel setup the generator and the forwarder share CPU 0 and offered == forwarded by"
+echo "construction (the number is that one-CPU pipeline). With sessmgr, CPU 0 still carries the"
+echo "generator plus the copy into sessmgr's AF_PACKET rings; sessmgr's cores are scheduled freely"
+echo "(with cores = 2 one of them shares CPU 0 with the generator). sessmgr io.kernel_drops counts"
+echo "frames lost at its receive rings. Unanswered UDP stays in conntrack state NEW, so the kernel's"
+echo "'ct state new' counter carries all packets; the conntrack -L count shows one entry per flow."
