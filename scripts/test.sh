@@ -19,10 +19,11 @@ if ! command -v cargo >/dev/null 2>&1; then
 fi
 
 # What the end-to-end tests drive: namespaces and veth (iproute2), real clients and servers
-# (curl, ping, python3), offload switches (ethtool). Installed when missing and we are root.
+# (curl, ping, python3, hping3 for a stray TCP segment), offload switches (ethtool).
+# Installed when missing and we are root.
 step "system packages for the end-to-end tests"
 missing=()
-for tool in ip:iproute2 curl:curl ping:iputils-ping python3:python3 ethtool:ethtool; do
+for tool in ip:iproute2 curl:curl ping:iputils-ping python3:python3 ethtool:ethtool hping3:hping3; do
   command -v "${tool%%:*}" >/dev/null 2>&1 || missing+=("${tool##*:}")
 done
 if [ ${#missing[@]} -gt 0 ]; then

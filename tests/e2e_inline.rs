@@ -198,8 +198,36 @@ fn find_session<'a>(sessions: &'a Value, proto: &str, dport: u64) -> Option<&'a 
 const UDP_ECHO: &str = "import socket,sys\ns=socket.socket(socket.AF_INET6,socket.SOCK_DGRAM)\ns.setsockopt(socket.IPPROTO_IPV6,socket.IPV6_V6ONLY,0)\ns.bind(('::',40053))\nwhile True:\n d,a=s.recvfrom(2048); s.sendto(d,a)\n";
 const UDP_ASK: &str = "import socket,sys\ns=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\ns.settimeout(3)\ns.sendto(b'ping over udp',(sys.argv[1],int(sys.argv[2])))\nprint(s.recvfrom(2048)[0].decode())\n";
 const UDP_CLOSED: &str = "import socket,sys\ns=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\ns.connect(('198.18.1.2',40999))\ns.send(b'anyone?')\ns.settimeout(2)\ntry:\n s.recv(100)\nexcept ConnectionRefusedError:\n print('refused')\nexcept Exception as e:\n print('no answer', e)\n";
-/// One TCP ACK segment (no SYN) from 198.18.1.1:40777 to 198.18.1.2:8080, by raw socket.
-const TCP_ACK: &str = "import socket,struct\ns=socket.socket(socket.AF_INET,socket.SOCK_RAW,socket.IPPROTO_TCP)\nsrc,dst=socket.inet_aton('198.18.1.1'),socket.inet_aton('198.18.1.2')\nh=struct.pack('!HHIIBBHHH',40777,8080,123456,654321,5<<4,0x10,64240,0,0)\np=src+dst+struct.pack('!BBH',0,6,len(h))+h\nc=sum(struct.unpack('!%dH'%(len(p)//2),p))\nwhile c>>16: c=(c&0xffff)+(c>>16)\nh=h[:16]+struct.pack('!H',~c&0xffff)+h[18:]\ns.sendto(h,('198.18.1.2',0))\n";
+/// One TCP ACK segment (no SYN, no connection) from 198.18.1.1:40777 to 198.18.1.2:8080,
+/// sent with hping3.
+fn send_stray_ack(ns: &str) {
+    let out = ns_out(
+        ns,
+        &[
+            "hping3",
+            "-c",
+            "1",
+            "-A",
+            "-s",
+            "40777",
+            "-k",
+            "-p",
+            "8080",
+            "-M",
+            "123456",
+            "-L",
+            "654321",
+            "198.18.1.2",
+        ],
+    );
+    // hping3 exits 1 when nothing answers (bidirectional mode drops the segment): not an error.
+    assert!(
+        out.status.code().is_some(),
+        "hping3 did not run: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::thread::sleep(Duration::from_millis(500));
+}
 
 #[test]
 fn inline_afpacket_between_two_hosts() {
@@ -207,7 +235,7 @@ fn inline_afpacket_between_two_hosts() {
         common::skip_or_fail("needs root for network namespaces, veth and AF_PACKET");
         return;
     }
-    for tool in ["ip", "curl", "ping", "python3", "ethtool"] {
+    for tool in ["ip", "curl", "ping", "python3", "ethtool", "hping3"] {
         if !sh(&["sh", "-c", &format!("command -v {tool}")]) {
             common::skip_or_fail(&format!(
                 "{tool} is not installed (scripts/test.sh installs it)"
@@ -342,8 +370,7 @@ fn inline_afpacket_between_two_hosts() {
     let before = dump(&socket, "stats")["drops"]["tcp_not_syn_first"]
         .as_u64()
         .unwrap_or(0);
-    assert!(ns_out(&h1, &["python3", "-c", TCP_ACK]).status.success());
-    std::thread::sleep(Duration::from_millis(500));
+    send_stray_ack(&h1);
     let after = dump(&socket, "stats")["drops"]["tcp_not_syn_first"]
         .as_u64()
         .unwrap_or(0);
@@ -360,8 +387,7 @@ fn inline_afpacket_between_two_hosts() {
 
     // ---- hybrid mode: the same segment passes and opens a session; h2 answers with RST ----
     let socket = lab.start_engine("hybrid");
-    assert!(ns_out(&h1, &["python3", "-c", TCP_ACK]).status.success());
-    std::thread::sleep(Duration::from_millis(500));
+    send_stray_ack(&h1);
     let stats = dump(&socket, "stats");
     assert_eq!(
         stats["drops"]["tcp_not_syn_first"].as_u64().unwrap_or(0),
