@@ -10,7 +10,7 @@ use sessmgr::proto::frag::FragLimits;
 use sessmgr::proto::key::FlowHasher;
 use sessmgr::proto::wire::LinkType;
 use sessmgr::table::{SessionMode, TableConfig};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 fn frames_of(path: &Path) -> Vec<(LinkType, u64, Vec<u8>)> {
     let mut v = Vec::new();
@@ -92,25 +92,7 @@ fn check(path: &Path) -> usize {
 
 #[test]
 fn batches_equal_frame_by_frame() {
-    let mut captures: Vec<PathBuf> =
-        vec![PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("captures/demo.pcap")];
-    match common::pcaps_dir() {
-        Some(dir) => {
-            let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
-                .expect("pcaps")
-                .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|p| {
-                    matches!(
-                        p.extension().and_then(|e| e.to_str()),
-                        Some("pcap" | "pcapng" | "cap")
-                    )
-                })
-                .collect();
-            v.sort();
-            captures.extend(v);
-        }
-        None => common::skip_or_fail("../shared/pcaps is not beside the repository"),
-    }
+    let captures = common::all_captures();
     let mut total = 0;
     for c in captures.iter().filter(|c| c.exists()) {
         total += check(c);

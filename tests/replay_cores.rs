@@ -6,7 +6,7 @@ mod common;
 
 use serde_json::Value;
 use std::collections::{BTreeSet, HashMap};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 fn replay(capture: &Path, mode: &str, cores: u32) -> Vec<Value> {
@@ -45,25 +45,7 @@ fn row_key(r: &Value) -> String {
 
 #[test]
 fn two_cores_match_one_core() {
-    let mut captures: Vec<PathBuf> =
-        vec![PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("captures/demo.pcap")];
-    match common::pcaps_dir() {
-        Some(dir) => {
-            let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
-                .expect("pcaps")
-                .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|p| {
-                    matches!(
-                        p.extension().and_then(|e| e.to_str()),
-                        Some("pcap" | "pcapng" | "cap")
-                    )
-                })
-                .collect();
-            v.sort();
-            captures.extend(v);
-        }
-        None => common::skip_or_fail("../shared/pcaps is not beside the repository"),
-    }
+    let captures = common::all_captures();
     let mut frames_checked = 0;
     for cap in &captures {
         for mode in ["bidirectional", "hybrid"] {

@@ -120,28 +120,11 @@ pub enum SctpOutcome {
 
 // ---- the chunk walk -------------------------------------------------------------------------
 
-/// Walks the chunk area: type(1) flags(1) length(2, ≥ 4, includes the header) value, each chunk
-/// padded to 4 bytes (RFC 9260 §3.2). Stops at the first chunk that is shorter than its header
-/// or runs past the area, and ignores a tail shorter than a chunk header, as the kernel's walk
-/// does; `basic_checks` rejects the malformed cases before any state is touched.
-fn chunks<'a>(h: &SctpHeader<'a>) -> impl Iterator<Item = SctpChunk<'a>> + use<'a> {
-    let mut rest: &'a [u8] = h.chunks;
-    core::iter::from_fn(move || {
-        let (hdr, _) = rest.split_first_chunk::<4>()?;
-        let len = usize::from(u16::from_be_bytes([hdr[2], hdr[3]]));
-        let Some(value) = rest.get(4..len) else {
-            rest = &[];
-            return None;
-        };
-        let chunk = SctpChunk {
-            ty: hdr[0],
-            flags: hdr[1],
-            value,
-        };
-        // The last chunk may omit its padding.
-        rest = rest.get((len + 3) & !3..).unwrap_or(&[]);
-        Some(chunk)
-    })
+/// The chunks of a packet, through the parser's walk (`wire::SctpChunks`: RFC 9260 §3.2;
+/// stops at the first chunk shorter than its header or running past the area, as the kernel's
+/// walk does); `basic_checks` rejects the malformed cases before any state is touched.
+fn chunks<'a>(h: &SctpHeader<'a>) -> crate::proto::wire::SctpChunks<'a> {
+    h.chunks()
 }
 
 /// The set of chunk types present in a packet (the kernel's chunk bitmap).

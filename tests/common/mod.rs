@@ -20,3 +20,26 @@ pub fn skip_or_fail(why: &str) {
     }
     eprintln!("SKIPPED: {why}");
 }
+
+/// The project's own demo capture, then every capture of the public corpus (sorted). When the
+/// corpus is absent: fails in CI, says why elsewhere, and returns the demo capture alone.
+pub fn all_captures() -> Vec<PathBuf> {
+    let mut captures = vec![PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("captures/demo.pcap")];
+    match pcaps_dir() {
+        Some(dir) => {
+            let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
+                .map(|rd| rd.filter_map(|e| e.ok().map(|e| e.path())).collect())
+                .unwrap_or_default();
+            v.retain(|p| {
+                matches!(
+                    p.extension().and_then(|e| e.to_str()),
+                    Some("pcap" | "pcapng" | "cap")
+                )
+            });
+            v.sort();
+            captures.extend(v);
+        }
+        None => skip_or_fail("../shared/pcaps is not beside the repository"),
+    }
+    captures
+}
