@@ -6,6 +6,7 @@ pub mod acl;
 pub mod actors;
 pub mod alg;
 pub mod config;
+pub mod ctl;
 pub mod drop;
 pub mod io;
 pub mod pipeline;
