@@ -123,3 +123,49 @@ fn at_capacity_new_sessions_are_dropped_and_counted() {
     );
     assert_eq!(exit.snapshot.table.refused, 2);
 }
+
+#[test]
+fn reset_through_the_mailbox_removes_matching_sessions() {
+    let mut io = MemIo::new(LinkType::Ethernet, IoMode::Inline);
+    for i in 0..4u16 {
+        io.inject(
+            0,
+            &tcp(A, 40000 + i, B, if i < 3 { 80 } else { 443 }, 0x02, 1000, 0),
+            1_700_000_000_000_000_000,
+        );
+    }
+    let sent = io.sent();
+    let (tx, rx) = flume::bounded(16);
+    let setup = CoreSetup {
+        core: 0,
+        cores: 1,
+        pipeline: Pipeline::new(
+            0,
+            TableConfig::default(),
+            FragLimits::default(),
+            FlowHasher::with_seed(5),
+        ),
+        io: Some(Box::new(io) as Box<dyn PacketIo>),
+        io_mode: IoMode::Inline,
+        mailbox: rx,
+        peers: vec![tx.clone()],
+        events: None,
+        snapshots: None,
+        results: None,
+        stop: Arc::new(AtomicBool::new(false)),
+        pin: false,
+    };
+    let handle = spawn(setup).expect("spawn core");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while sent.lock().map(|s| s.len()).unwrap_or(0) < 4 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let (rtx, rrx) = flume::bounded(1);
+    let to_port_80: sessmgr::actors::core::SessionFilter = Box::new(|s| s.orig_key().dport == 80);
+    tx.send(CoreMsg::Reset(to_port_80, rtx)).expect("reset");
+    assert_eq!(rrx.recv_timeout(Duration::from_secs(5)), Ok(3));
+    tx.send(CoreMsg::Stop).expect("stop");
+    let exit = handle.join();
+    assert_eq!(exit.snapshot.sessions, 1);
+    assert_eq!(exit.snapshot.table.reset, 3);
+}

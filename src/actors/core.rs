@@ -80,11 +80,17 @@ pub enum CoreMsg {
     Advance(u64),
     /// Replace the table configuration whole: no core ever sees half a change.
     Config(Box<TableConfig>),
+    /// `reset session table` with a filter: delete the matching sessions of this core's shard
+    /// and answer how many went.
+    Reset(SessionFilter, flume::Sender<usize>),
     /// Send the live sessions as JSON rows.
     Dump(flume::Sender<Vec<Value>>),
     /// Finish: process what is queued, flush, exit.
     Stop,
 }
+
+/// Which sessions a reset removes (built by the console from its filters).
+pub type SessionFilter = Box<dyn Fn(&crate::table::Session) -> bool + Send>;
 
 /// Everything a core thread needs.
 pub struct CoreSetup {
@@ -287,6 +293,11 @@ impl Core {
             }
             CoreMsg::Advance(now) => self.p.tick(now, usize::MAX),
             CoreMsg::Config(cfg) => self.p.shard.config = *cfg,
+            CoreMsg::Reset(filter, reply) => {
+                let n = self.p.shard.reset_where(|s| filter(s));
+                self.flush_events();
+                let _ = reply.send(n);
+            }
             CoreMsg::Dump(reply) => {
                 let _ = reply.send(crate::replay::table_rows(&self.p.shard));
             }
