@@ -36,13 +36,21 @@ fn tcp(src: [u8; 4], sp: u16, dst: [u8; 4], dp: u16, flags: u8, seq: u32, ack: u
 const A: [u8; 4] = [198, 18, 0, 1];
 const B: [u8; 4] = [198, 18, 0, 2];
 
-/// Runs a core over `frames` until `expect_sent` frames have left (or 5 s), then stops it.
-fn run_core(
+/// A running core over an in-memory back-end: its mailbox, thread and sent frames.
+struct Running {
+    tx: flume::Sender<CoreMsg>,
+    handle: sessmgr::actors::core::CoreHandle,
+    sent: sessmgr::io::mem::SentFrames,
+}
+
+/// Starts a core on `frames` and waits until `expect_sent` have left (or 5 s). The whole
+/// injected queue goes in one batch, so by then every frame has been processed.
+fn start_core(
     mode: SessionMode,
     capacity: usize,
     frames: &[(u8, Vec<u8>)],
     expect_sent: usize,
-) -> (Vec<(u8, Vec<u8>)>, sessmgr::actors::core::CoreExit) {
+) -> Running {
     let mut io = MemIo::new(LinkType::Ethernet, IoMode::Inline);
     for (i, (port, f)) in frames.iter().enumerate() {
         io.inject(*port, f, 1_700_000_000_000_000_000 + i as u64 * 1000);
@@ -73,12 +81,25 @@ fn run_core(
     while sent.lock().map(|s| s.len()).unwrap_or(0) < expect_sent && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(10));
     }
-    // The whole injected queue goes in one batch, so once the expected frames have left the
-    // rest have been processed too.
-    tx.send(CoreMsg::Stop).expect("stop");
-    let exit = handle.join();
-    let out = sent.lock().map(|s| s.clone()).unwrap_or_default();
-    (out, exit)
+    Running { tx, handle, sent }
+}
+
+impl Running {
+    fn stop(self) -> (Vec<(u8, Vec<u8>)>, sessmgr::actors::core::CoreExit) {
+        self.tx.send(CoreMsg::Stop).expect("stop");
+        let exit = self.handle.join();
+        let out = self.sent.lock().map(|s| s.clone()).unwrap_or_default();
+        (out, exit)
+    }
+}
+
+fn run_core(
+    mode: SessionMode,
+    capacity: usize,
+    frames: &[(u8, Vec<u8>)],
+    expect_sent: usize,
+) -> (Vec<(u8, Vec<u8>)>, sessmgr::actors::core::CoreExit) {
+    start_core(mode, capacity, frames, expect_sent).stop()
 }
 
 #[test]
@@ -126,46 +147,22 @@ fn at_capacity_new_sessions_are_dropped_and_counted() {
 
 #[test]
 fn reset_through_the_mailbox_removes_matching_sessions() {
-    let mut io = MemIo::new(LinkType::Ethernet, IoMode::Inline);
-    for i in 0..4u16 {
-        io.inject(
-            0,
-            &tcp(A, 40000 + i, B, if i < 3 { 80 } else { 443 }, 0x02, 1000, 0),
-            1_700_000_000_000_000_000,
-        );
-    }
-    let sent = io.sent();
-    let (tx, rx) = flume::bounded(16);
-    let setup = CoreSetup {
-        core: 0,
-        cores: 1,
-        pipeline: Pipeline::new(
-            0,
-            TableConfig::default(),
-            FragLimits::default(),
-            FlowHasher::with_seed(5),
-        ),
-        io: Some(Box::new(io) as Box<dyn PacketIo>),
-        io_mode: IoMode::Inline,
-        mailbox: rx,
-        peers: vec![tx.clone()],
-        events: None,
-        snapshots: None,
-        results: None,
-        stop: Arc::new(AtomicBool::new(false)),
-        pin: false,
-    };
-    let handle = spawn(setup).expect("spawn core");
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while sent.lock().map(|s| s.len()).unwrap_or(0) < 4 && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    let frames: Vec<_> = (0..4u16)
+        .map(|i| {
+            (
+                0,
+                tcp(A, 40000 + i, B, if i < 3 { 80 } else { 443 }, 0x02, 1000, 0),
+            )
+        })
+        .collect();
+    let core = start_core(SessionMode::Bidirectional, 100, &frames, 4);
     let (rtx, rrx) = flume::bounded(1);
     let to_port_80: sessmgr::actors::core::SessionFilter = Box::new(|s| s.orig_key().dport == 80);
-    tx.send(CoreMsg::Reset(to_port_80, rtx)).expect("reset");
+    core.tx
+        .send(CoreMsg::Reset(to_port_80, rtx))
+        .expect("reset");
     assert_eq!(rrx.recv_timeout(Duration::from_secs(5)), Ok(3));
-    tx.send(CoreMsg::Stop).expect("stop");
-    let exit = handle.join();
+    let (_, exit) = core.stop();
     assert_eq!(exit.snapshot.sessions, 1);
     assert_eq!(exit.snapshot.table.reset, 3);
 }
