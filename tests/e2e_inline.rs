@@ -263,46 +263,28 @@ fn inline_afpacket_between_two_hosts() {
 
     // ---- bidirectional (default) mode ----
     let socket = lab.start_engine("bidirectional");
-    let curl4 = ns_out(
-        &h1,
-        &[
-            "curl",
-            "-sS",
-            "-m",
-            "5",
-            "-o",
-            "/dev/null",
-            "-w",
-            "%{http_code}",
-            "http://198.18.1.2:8080/",
-        ],
-    );
-    assert_eq!(
-        String::from_utf8_lossy(&curl4.stdout),
-        "200",
-        "curl IPv4: {}",
-        String::from_utf8_lossy(&curl4.stderr)
-    );
-    let curl6 = ns_out(
-        &h1,
-        &[
-            "curl",
-            "-sS",
-            "-m",
-            "5",
-            "-o",
-            "/dev/null",
-            "-w",
-            "%{http_code}",
-            "http://[2001:2:1::2]:8080/",
-        ],
-    );
-    assert_eq!(
-        String::from_utf8_lossy(&curl6.stdout),
-        "200",
-        "curl IPv6: {}",
-        String::from_utf8_lossy(&curl6.stderr)
-    );
+    for url in ["http://198.18.1.2:8080/", "http://[2001:2:1::2]:8080/"] {
+        let curl = ns_out(
+            &h1,
+            &[
+                "curl",
+                "-sS",
+                "-m",
+                "5",
+                "-o",
+                "/dev/null",
+                "-w",
+                "%{http_code}",
+                url,
+            ],
+        );
+        assert_eq!(
+            String::from_utf8_lossy(&curl.stdout),
+            "200",
+            "curl {url}: {}",
+            String::from_utf8_lossy(&curl.stderr)
+        );
+    }
     // Right away: a closed connection lives 2 s in TIME_WAIT (TCP-TIME-WAIT aging).
     let sessions = dump(&socket, "sessions");
     let http = find_session(&sessions, "tcp", 8080)
