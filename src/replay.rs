@@ -167,19 +167,20 @@ fn session_json(id: u64, s: &Session, shard: &Shard) -> Value {
     })
 }
 
-/// The live sessions of one shard as JSON rows (the `table` of `--verdicts`).
-pub fn table_rows(shard: &Shard) -> Vec<Value> {
+/// At most `limit` live sessions of one shard as JSON rows (the `table` of `--verdicts`).
+pub fn table_rows(shard: &Shard, limit: usize) -> Vec<Value> {
     let now = shard.now_ms();
     shard
         .iter()
         .filter(|(_, s, _)| !crate::table::aging::is_expired(&shard.config.aging, s, now))
+        .take(limit)
         .map(|(id, s, _)| session_json(id.to_u64(), s, shard))
         .collect()
 }
 
 /// The final table object of `--verdicts`.
 pub fn table_json(shard: &Shard) -> Value {
-    json!({"table": table_rows(shard), "relations": []})
+    json!({"table": table_rows(shard, usize::MAX), "relations": []})
 }
 
 /// The human summary: sessions by protocol and state, drops by reason.

@@ -83,8 +83,12 @@ pub enum CoreMsg {
     /// `reset session table` with a filter: delete the matching sessions of this core's shard
     /// and answer how many went.
     Reset(SessionFilter, flume::Sender<usize>),
-    /// Send the live sessions as JSON rows.
-    Dump(flume::Sender<Vec<Value>>),
+    /// Send at most `limit` live sessions as JSON rows (a dump never copies a huge table
+    /// whole; the console pages it).
+    Dump {
+        reply: flume::Sender<Vec<Value>>,
+        limit: usize,
+    },
     /// Finish: process what is queued, flush, exit.
     Stop,
 }
@@ -298,8 +302,8 @@ impl Core {
                 self.flush_events();
                 let _ = reply.send(n);
             }
-            CoreMsg::Dump(reply) => {
-                let _ = reply.send(crate::replay::table_rows(&self.p.shard));
+            CoreMsg::Dump { reply, limit } => {
+                let _ = reply.send(crate::replay::table_rows(&self.p.shard, limit));
             }
             CoreMsg::Stop => return false,
         }

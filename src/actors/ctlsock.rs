@@ -18,6 +18,8 @@ use std::time::Duration;
 
 /// Requests longer than this are refused (a client cannot make us buffer without bound).
 const MAX_REQUEST_BYTES: u64 = 64 * 1024;
+/// Sessions one `sessions` query returns at most (the console will page through more).
+pub const DUMP_LIMIT: usize = 10_000;
 /// How long a core may take to answer a query before it is reported as not answering.
 const CORE_ANSWER_TIMEOUT: Duration = Duration::from_secs(2);
 
@@ -121,8 +123,9 @@ fn answer(req: &Value, backends: &Backends) -> Value {
             let mut silent = Vec::new();
             for (core, tx) in backends.cores.iter().enumerate() {
                 let (rtx, rrx) = flume::bounded(1);
+                let limit = DUMP_LIMIT.saturating_sub(rows.len());
                 // try_send: a saturated core is reported, not waited on.
-                if tx.try_send(CoreMsg::Dump(rtx)).is_err() {
+                if tx.try_send(CoreMsg::Dump { reply: rtx, limit }).is_err() {
                     silent.push(core);
                     continue;
                 }
@@ -131,7 +134,8 @@ fn answer(req: &Value, backends: &Backends) -> Value {
                     Err(_) => silent.push(core),
                 }
             }
-            json!({"sessions": rows, "cores_not_answering": silent})
+            let truncated = rows.len() >= DUMP_LIMIT;
+            json!({"sessions": rows, "cores_not_answering": silent, "truncated_at": truncated.then_some(DUMP_LIMIT)})
         }
         Some("stats") => (backends.stats)(),
         Some(other) => json!({"error": format!("unknown command '{other}' (sessions, stats)")}),

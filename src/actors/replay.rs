@@ -155,7 +155,12 @@ pub fn replay_cores(
     }
     for tx in &peers {
         let (rtx, rrx) = flume::bounded(1);
-        if tx.send(CoreMsg::Dump(rtx)).is_ok()
+        if tx
+            .send(CoreMsg::Dump {
+                reply: rtx,
+                limit: usize::MAX,
+            })
+            .is_ok()
             && let Ok(mut r) = rrx.recv()
         {
             rows.append(&mut r);
