@@ -4,6 +4,7 @@ pub mod aging;
 pub mod apps;
 pub mod config;
 pub mod events;
+pub mod index;
 pub mod session;
 pub mod shard;
 pub mod track;

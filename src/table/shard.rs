@@ -7,10 +7,10 @@ use super::aging::{AgingWheel, NEVER_MS, WHEEL_SPAN_S, age_ms, is_expired};
 use super::apps::AppMap;
 use super::config::TableConfig;
 use super::events::{CloseReason, EventKind, SessionEvent};
+use super::index::FlowIndex;
 use super::session::{Session, SessionId, flag};
 use crate::drop::DropCounters;
 use crate::proto::key::{FlowHasher, FlowKey};
-use hashbrown::HashTable;
 
 /// What only the control plane reads about a slot (kept apart from the hot record).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -40,7 +40,7 @@ pub struct Shard {
     pub(super) records: Vec<Session>,
     pub(super) meta: Vec<SlotMeta>,
     free: Vec<u32>,
-    index: HashTable<u32>,
+    pub(super) index: FlowIndex,
     pub(super) hasher: FlowHasher,
     pub(super) live: usize,
     pub(super) wheel: AgingWheel,
@@ -64,7 +64,7 @@ impl Shard {
             records: Vec::new(),
             meta: Vec::new(),
             free: Vec::new(),
-            index: HashTable::new(),
+            index: FlowIndex::default(),
             hasher,
             live: 0,
             wheel: AgingWheel::new(),
@@ -83,7 +83,9 @@ impl Shard {
     pub fn reserve(&mut self, n: usize) {
         self.records.reserve(n);
         self.meta.reserve(n);
-        self.index.reserve(n, |_| 0);
+        if self.index.is_empty() {
+            self.index = FlowIndex::with_capacity(n);
+        }
     }
 
     pub fn len(&self) -> usize {
@@ -99,8 +101,7 @@ impl Shard {
     pub fn find(&self, canon: &FlowKey, hash: u64) -> Option<u32> {
         let records = &self.records;
         self.index
-            .find(hash, |&slot| records[slot as usize].key == *canon)
-            .copied()
+            .find(hash, |slot| records[slot as usize].key == *canon)
     }
 
     #[inline]
@@ -161,9 +162,9 @@ impl Shard {
         let m = &mut self.meta[slot as usize];
         m.generation = m.generation.wrapping_add(1);
         m.created_s = now_s as u32;
-        let records = &self.records;
-        self.index.insert_unique(hash, slot, |&s| {
-            self.hasher.hash_canonical(&records[s as usize].key)
+        let (records, hasher) = (&self.records, &self.hasher);
+        self.index.insert(hash, slot, |s| {
+            hasher.hash_canonical(&records[s as usize].key)
         });
         self.live += 1;
         self.stats.created += 1;
@@ -224,9 +225,10 @@ impl Shard {
         self.emit(slot, EventKind::Deleted(why));
         let key = self.records[slot as usize].key;
         let hash = self.hasher.hash_canonical(&key);
-        if let Ok(entry) = self.index.find_entry(hash, |&s| s == slot) {
-            entry.remove();
-        }
+        let (records, hasher) = (&self.records, &self.hasher);
+        self.index.remove(hash, slot, |s| {
+            hasher.hash_canonical(&records[s as usize].key)
+        });
         let r = &mut self.records[slot as usize];
         r.flags = 0;
         self.meta[slot as usize].wheel_deadline_s = 0;
@@ -301,7 +303,7 @@ impl Shard {
     pub fn memory_bytes(&self) -> usize {
         self.records.capacity() * size_of::<Session>()
             + self.meta.capacity() * size_of::<SlotMeta>()
-            + self.index.capacity() * (size_of::<u32>() + 1)
+            + self.index.capacity() * size_of::<u64>()
             + self.free.capacity() * 4
             + self.wheel.capacity_bytes()
     }

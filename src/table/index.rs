@@ -1,0 +1,218 @@
+//! The session index: an open-addressed hash table of 8-byte entries, `(hash tag, slot)`,
+//! with linear probing and backward-shift deletion (no tombstones, so lookups never slow down
+//! with churn).
+//!
+//! Why not `hashbrown::HashTable`: a lookup there is three dependent cache misses (control
+//! group, slot, record) behind an API that cannot be split. Here a lookup is one miss for the
+//! entry and one for the record, and the two can be issued for a whole batch in two passes
+//! (`Shard::track_batch`): first every packet's entry, then every candidate record, so the
+//! misses of a batch overlap without prefetch instructions.
+
+/// An empty cell.
+const EMPTY: u64 = u64::MAX;
+/// Resize when more than 7/8 full.
+const LOAD_NUM: usize = 7;
+const LOAD_DEN: usize = 8;
+
+#[derive(Debug, Clone)]
+pub struct FlowIndex {
+    cells: Vec<u64>,
+    mask: usize,
+    len: usize,
+}
+
+#[inline]
+fn tag(hash: u64) -> u32 {
+    // The high half: the low bits already chose the cell.
+    (hash >> 32) as u32
+}
+
+#[inline]
+fn pack(hash: u64, slot: u32) -> u64 {
+    (u64::from(tag(hash)) << 32) | u64::from(slot)
+}
+
+#[inline]
+fn slot_of(cell: u64) -> u32 {
+    cell as u32
+}
+
+impl Default for FlowIndex {
+    fn default() -> Self {
+        Self::with_capacity(0)
+    }
+}
+
+impl FlowIndex {
+    pub fn with_capacity(n: usize) -> FlowIndex {
+        let cells = (n * LOAD_DEN / LOAD_NUM + 1).next_power_of_two().max(16);
+        FlowIndex {
+            cells: vec![EMPTY; cells],
+            mask: cells - 1,
+            len: 0,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Cells allocated (8 bytes each).
+    pub fn capacity(&self) -> usize {
+        self.cells.len()
+    }
+
+    /// The cell a hash starts probing at, and its content: reading it is the first (and
+    /// usually only) index miss of a lookup, done for a whole batch before any record is read.
+    #[inline]
+    pub fn first_cell(&self, hash: u64) -> u64 {
+        self.cells[hash as usize & self.mask]
+    }
+
+    /// The slot whose entry has this hash's tag and for which `is_it(slot)` holds.
+    #[inline]
+    pub fn find(&self, hash: u64, mut is_it: impl FnMut(u32) -> bool) -> Option<u32> {
+        let t = tag(hash);
+        let mut i = hash as usize & self.mask;
+        loop {
+            let c = self.cells[i];
+            if c == EMPTY {
+                return None;
+            }
+            if (c >> 32) as u32 == t && is_it(slot_of(c)) {
+                return Some(slot_of(c));
+            }
+            i = (i + 1) & self.mask;
+        }
+    }
+
+    /// Adds an entry (the caller knows the key is absent). `rehash(slot)` gives the hash of a
+    /// slot's key when the table grows.
+    pub fn insert(&mut self, hash: u64, slot: u32, rehash: impl Fn(u32) -> u64) {
+        if (self.len + 1) * LOAD_DEN > self.cells.len() * LOAD_NUM {
+            self.grow(rehash);
+        }
+        self.place(pack(hash, slot), hash);
+        self.len += 1;
+    }
+
+    fn place(&mut self, cell: u64, hash: u64) {
+        let mut i = hash as usize & self.mask;
+        while self.cells[i] != EMPTY {
+            i = (i + 1) & self.mask;
+        }
+        self.cells[i] = cell;
+    }
+
+    fn grow(&mut self, rehash: impl Fn(u32) -> u64) {
+        let bigger = self.cells.len() * 2;
+        let old = std::mem::replace(&mut self.cells, vec![EMPTY; bigger]);
+        self.mask = bigger - 1;
+        for c in old.into_iter().filter(|&c| c != EMPTY) {
+            let h = rehash(slot_of(c));
+            self.place(pack(h, slot_of(c)), h);
+        }
+    }
+
+    /// Removes the entry of `slot` (whose key hashes to `hash`). Backward-shift deletion keeps
+    /// every remaining entry reachable from its home cell without tombstones.
+    pub fn remove(&mut self, hash: u64, slot: u32, rehash: impl Fn(u32) -> u64) -> bool {
+        let mut i = hash as usize & self.mask;
+        loop {
+            let c = self.cells[i];
+            if c == EMPTY {
+                return false;
+            }
+            if slot_of(c) == slot && (c >> 32) as u32 == tag(hash) {
+                break;
+            }
+            i = (i + 1) & self.mask;
+        }
+        // Shift later members of the cluster back over the hole while that keeps them at or
+        // after their home cell.
+        let mut hole = i;
+        let mut j = i;
+        loop {
+            j = (j + 1) & self.mask;
+            let c = self.cells[j];
+            if c == EMPTY {
+                break;
+            }
+            let home = rehash(slot_of(c)) as usize & self.mask;
+            // Can `c` move to `hole`? Only if its home is not in (hole, j] (cyclically).
+            let in_range = if hole <= j {
+                hole < home && home <= j
+            } else {
+                hole < home || home <= j
+            };
+            if !in_range {
+                self.cells[hole] = c;
+                hole = j;
+            }
+        }
+        self.cells[hole] = EMPTY;
+        self.len -= 1;
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use std::collections::HashMap;
+
+    fn h(k: u32) -> u64 {
+        // A deliberately clustering hash: many keys share home cells.
+        u64::from(k % 7) | (u64::from(k.wrapping_mul(2_654_435_761)) << 32)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+        #[test]
+        fn behaves_like_a_map(ops in prop::collection::vec((any::<bool>(), 0u32..200), 1..600)) {
+            let mut idx = FlowIndex::default();
+            let mut model: HashMap<u32, ()> = HashMap::new();
+            // Slot = key here, so rehash(slot) = h(slot).
+            for (add, k) in ops {
+                if add {
+                    if !model.contains_key(&k) {
+                        idx.insert(h(k), k, h);
+                        model.insert(k, ());
+                    }
+                } else {
+                    let removed = idx.remove(h(k), k, h);
+                    prop_assert_eq!(removed, model.remove(&k).is_some());
+                }
+                prop_assert_eq!(idx.len(), model.len());
+                for probe in 0u32..200 {
+                    let found = idx.find(h(probe), |s| s == probe);
+                    prop_assert_eq!(found.is_some(), model.contains_key(&probe), "key {}", probe);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn grows_and_keeps_everything() {
+        let mut idx = FlowIndex::with_capacity(4);
+        for k in 0..10_000u32 {
+            idx.insert(h(k), k, h);
+        }
+        assert_eq!(idx.len(), 10_000);
+        assert!(idx.capacity() * 7 >= 10_000 * 8);
+        for k in 0..10_000u32 {
+            assert_eq!(idx.find(h(k), |s| s == k), Some(k));
+        }
+        for k in (0..10_000u32).step_by(2) {
+            assert!(idx.remove(h(k), k, h));
+        }
+        for k in 0..10_000u32 {
+            assert_eq!(idx.find(h(k), |s| s == k).is_some(), k % 2 == 1);
+        }
+    }
+}
