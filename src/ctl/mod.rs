@@ -1,4 +1,27 @@
-//! The operator console: the Comware CLI (command tree, views, rendering of the Comware
-//! layouts). The control socket and the TTY client come with the console issue.
+//! The operator console (SPEC C1, C2): the command tree as data (`tree`), the one grammar
+//! engine that parses, helps, completes and reports errors over it (`grammar`), and the
+//! per-console state behind the prompt (`views`), and the Comware output layouts (`render`). Pure: no sockets, no terminal; the socket
+//! and TTY layers drive a `Session` line by line.
+//!
+//! A console layer does, per line:
+//! - Enter: `Session::execute(line)` -> the `Action` (+ `OutputPipe` to filter the output
+//!   through) and an `Effect` (handled locally, forward to the engine, or close), or a
+//!   `CliError` to show with `CliError::caret_lines(prompt)` (the TTY already echoed the line)
+//!   or `CliError::render(prompt, line)` (transcripts).
+//! - `?`: `Session::help(line_before_the_question_mark)`.
+//! - Tab: `Session::complete(line)`.
+//! - Ctrl+Z: `Session::ctrl_z()`.
+//! - `display current-configuration`: `Action::config_line()` of each setting.
 
+pub mod grammar;
 pub mod render;
+pub mod tree;
+pub mod views;
+
+pub use grammar::{
+    CliError, Completion, ErrorKind, FilterMode, HelpItem, OutputFilter, OutputPipe, Parsed,
+};
+pub use tree::{
+    AclTarget, Action, PERSISTENT_DEFAULT_HOURS, Protocol, SessionFilter, StateFilter, grammar,
+};
+pub use views::{Command, DEFAULT_SYSNAME, Effect, Session, View};

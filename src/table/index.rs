@@ -180,9 +180,9 @@ mod tests {
             // Slot = key here, so rehash(slot) = h(slot).
             for (add, k) in ops {
                 if add {
-                    if !model.contains_key(&k) {
+                    if let std::collections::hash_map::Entry::Vacant(e) = model.entry(k) {
                         idx.insert(h(k), k, h);
-                        model.insert(k, ());
+                        e.insert(());
                     }
                 } else {
                     let removed = idx.remove(h(k), k, h);

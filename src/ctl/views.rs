@@ -1,0 +1,442 @@
+//! Views and the per-console state (reference/comware.md §1.1): the view stack behind the
+//! prompt, the sysname the prompt shows, paging and the command history of one console.
+
+use super::grammar::{CliError, Completion, Parsed, render_help};
+use super::tree::{Action, grammar};
+use crate::acl::AclKind;
+use std::collections::VecDeque;
+
+/// Comware's factory sysname.
+pub const DEFAULT_SYSNAME: &str = "H3C";
+
+/// Lines per screen before `---- More ----` until `screen-length disable` (§1.6).
+pub const DEFAULT_SCREEN_LENGTH: u16 = 24;
+
+/// Comware's default size of a user line's history buffer (`history-command max-size`).
+pub const HISTORY_MAX: usize = 10;
+
+/// The view a command is typed in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum View {
+    User,
+    System,
+    Acl {
+        ipv6: bool,
+        kind: AclKind,
+        number: u32,
+    },
+    /// Reserved for the per-interface session-log commands (SPEC L3); nothing enters it yet.
+    Interface {
+        name: String,
+    },
+}
+
+/// View bits: a command lists the views it lives in as an OR of these.
+pub mod bits {
+    pub const USER: u8 = 1;
+    pub const SYSTEM: u8 = 2;
+    pub const ACL4_BASIC: u8 = 4;
+    pub const ACL4_ADV: u8 = 8;
+    pub const ACL6_BASIC: u8 = 16;
+    pub const ACL6_ADV: u8 = 32;
+    pub const INTERFACE: u8 = 64;
+    pub const ACL: u8 = ACL4_BASIC | ACL4_ADV | ACL6_BASIC | ACL6_ADV;
+    /// `display`, `save`, `quit`, `return`: any view (§1.1).
+    pub const ANY: u8 = USER | SYSTEM | ACL | INTERFACE;
+}
+
+impl View {
+    pub fn bit(&self) -> u8 {
+        match self {
+            View::User => bits::USER,
+            View::System => bits::SYSTEM,
+            View::Acl {
+                ipv6: false,
+                kind: AclKind::Basic,
+                ..
+            } => bits::ACL4_BASIC,
+            View::Acl {
+                ipv6: false,
+                kind: AclKind::Advanced,
+                ..
+            } => bits::ACL4_ADV,
+            View::Acl {
+                ipv6: true,
+                kind: AclKind::Basic,
+                ..
+            } => bits::ACL6_BASIC,
+            View::Acl {
+                ipv6: true,
+                kind: AclKind::Advanced,
+                ..
+            } => bits::ACL6_ADV,
+            View::Interface { .. } => bits::INTERFACE,
+        }
+    }
+
+    /// What the prompt shows after the sysname, e.g. `acl-ipv4-adv-3000` (§1.1).
+    pub fn prompt_suffix(&self) -> Option<String> {
+        match self {
+            View::User | View::System => None,
+            View::Acl { ipv6, kind, number } => Some(format!(
+                "acl-{}-{}-{number}",
+                if *ipv6 { "ipv6" } else { "ipv4" },
+                match kind {
+                    AclKind::Basic => "basic",
+                    AclKind::Advanced => "adv",
+                }
+            )),
+            View::Interface { name } => Some(name.clone()),
+        }
+    }
+
+    /// The header of `?` on an empty line. User and system view are Comware's; the feature
+    /// view headers follow the same pattern (no capture of them was found).
+    pub fn help_header(&self) -> &'static str {
+        match self {
+            View::User => "User view commands:",
+            View::System => "System view commands:",
+            View::Acl {
+                ipv6: false,
+                kind: AclKind::Basic,
+                ..
+            } => "IPv4 basic ACL view commands:",
+            View::Acl {
+                ipv6: false,
+                kind: AclKind::Advanced,
+                ..
+            } => "IPv4 advanced ACL view commands:",
+            View::Acl {
+                ipv6: true,
+                kind: AclKind::Basic,
+                ..
+            } => "IPv6 basic ACL view commands:",
+            View::Acl {
+                ipv6: true,
+                kind: AclKind::Advanced,
+                ..
+            } => "IPv6 advanced ACL view commands:",
+            View::Interface { .. } => "Interface view commands:",
+        }
+    }
+}
+
+/// A parsed command line of the console.
+pub type Command = Parsed<Action>;
+
+/// What the console layer does after `Session::apply`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Effect {
+    /// Done inside the session (view change, paging, history): nothing for the engine; show
+    /// session-local output where the command has some (`display history-command`).
+    Local,
+    /// Send to the engine (display, reset, configuration); the session already did its part
+    /// (e.g. entered the ACL view, took the new sysname).
+    Forward,
+    /// `quit` in user view: close the connection.
+    Close,
+}
+
+/// One console's state.
+#[derive(Debug, Clone)]
+pub struct Session {
+    views: Vec<View>,
+    sysname: String,
+    screen_length: Option<u16>,
+    history: VecDeque<String>,
+    closed: bool,
+}
+
+impl Session {
+    /// A console after login: user view.
+    pub fn new(sysname: &str) -> Session {
+        Session {
+            views: vec![View::User],
+            sysname: sysname.to_string(),
+            screen_length: Some(DEFAULT_SCREEN_LENGTH),
+            history: VecDeque::new(),
+            closed: false,
+        }
+    }
+
+    pub fn view(&self) -> &View {
+        self.views.last().unwrap_or(&View::User)
+    }
+
+    /// `<Sysname>` in user view, `[Sysname]` in system view, `[Sysname-suffix]` in a
+    /// feature view.
+    pub fn prompt(&self) -> String {
+        match (self.view(), self.view().prompt_suffix()) {
+            (View::User, _) => format!("<{}>", self.sysname),
+            (_, Some(suffix)) => format!("[{}-{suffix}]", self.sysname),
+            (_, None) => format!("[{}]", self.sysname),
+        }
+    }
+
+    pub fn sysname(&self) -> &str {
+        &self.sysname
+    }
+
+    /// For a sysname changed from another console.
+    pub fn set_sysname(&mut self, name: &str) {
+        self.sysname = name.to_string();
+    }
+
+    /// Lines per screen; `None` after `screen-length disable`.
+    pub fn screen_length(&self) -> Option<u16> {
+        self.screen_length
+    }
+
+    pub fn is_closed(&self) -> bool {
+        self.closed
+    }
+
+    /// Oldest first.
+    pub fn history(&self) -> impl Iterator<Item = &str> {
+        self.history.iter().map(String::as_str)
+    }
+
+    /// Parses a line in the current view (pure: no state changes).
+    pub fn parse(&self, line: &str) -> Result<Option<Command>, CliError> {
+        grammar().parse(self.view(), line)
+    }
+
+    /// What Comware prints for `line?`: the matching keywords or next tokens, with the view's
+    /// header when nothing was typed. An error means the line is wrong before the `?`.
+    pub fn help(&self, line: &str) -> Result<String, CliError> {
+        let items = grammar().help(self.view(), line)?;
+        let list = render_help(&items);
+        if line.trim().is_empty() {
+            Ok(format!("{}\n{list}", self.view().help_header()))
+        } else {
+            Ok(list)
+        }
+    }
+
+    /// Tab at the end of `line`.
+    pub fn complete(&self, line: &str) -> Completion {
+        grammar().complete(self.view(), line)
+    }
+
+    /// Records a command in the history: as typed (aliases replaced), identical consecutive
+    /// commands once, the oldest dropped when full.
+    pub fn record(&mut self, typed: &str) {
+        if self.history.back().is_some_and(|h| h == typed) {
+            return;
+        }
+        if self.history.len() == HISTORY_MAX {
+            self.history.pop_front();
+        }
+        self.history.push_back(typed.to_string());
+    }
+
+    /// Does the session's part of a command.
+    pub fn apply(&mut self, action: &Action) -> Effect {
+        match action {
+            Action::SystemView => {
+                self.views.push(View::System);
+                Effect::Local
+            }
+            Action::Quit => {
+                if self.views.len() <= 1 {
+                    self.closed = true;
+                    Effect::Close
+                } else {
+                    self.views.pop();
+                    Effect::Local
+                }
+            }
+            Action::Return => {
+                self.ctrl_z();
+                Effect::Local
+            }
+            Action::EnterAcl { ipv6, kind, number } => {
+                self.views.push(View::Acl {
+                    ipv6: *ipv6,
+                    kind: *kind,
+                    number: *number,
+                });
+                Effect::Forward
+            }
+            Action::Sysname(name) => {
+                self.sysname.clone_from(name);
+                Effect::Forward
+            }
+            Action::UndoSysname => {
+                self.sysname = DEFAULT_SYSNAME.to_string();
+                Effect::Forward
+            }
+            Action::ScreenLengthDisable => {
+                self.screen_length = None;
+                Effect::Local
+            }
+            Action::UndoScreenLengthDisable => {
+                self.screen_length = Some(DEFAULT_SCREEN_LENGTH);
+                Effect::Local
+            }
+            Action::DisplayHistory { .. } => Effect::Local,
+            _ => Effect::Forward,
+        }
+    }
+
+    /// Parse, record and apply: what Enter does. `Ok(None)` for a blank or comment line.
+    pub fn execute(&mut self, line: &str) -> Result<Option<(Command, Effect)>, CliError> {
+        let Some(cmd) = self.parse(line)? else {
+            return Ok(None);
+        };
+        self.record(&cmd.typed);
+        let effect = self.apply(&cmd.action);
+        Ok(Some((cmd, effect)))
+    }
+
+    /// `return` / Ctrl+Z: straight back to user view.
+    pub fn ctrl_z(&mut self) {
+        self.views.truncate(1);
+    }
+
+    /// Enters a feature view the engine opened (for views no command of this tree enters).
+    pub fn enter_view(&mut self, view: View) {
+        self.views.push(view);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prompts_for_every_view() {
+        let mut s = Session::new("Sysname");
+        assert_eq!(s.prompt(), "<Sysname>");
+        s.execute("system-view").unwrap();
+        assert_eq!(s.prompt(), "[Sysname]");
+        for (line, prompt) in [
+            ("acl advanced 3000", "[Sysname-acl-ipv4-adv-3000]"),
+            ("acl basic 2000", "[Sysname-acl-ipv4-basic-2000]"),
+            ("acl ipv6 advanced 3001", "[Sysname-acl-ipv6-adv-3001]"),
+            ("acl ipv6 basic 2999", "[Sysname-acl-ipv6-basic-2999]"),
+            ("acl number 3999", "[Sysname-acl-ipv4-adv-3999]"),
+            ("acl ipv6 number 2001", "[Sysname-acl-ipv6-basic-2001]"),
+        ] {
+            let (_, effect) = s.execute(line).unwrap().unwrap();
+            assert_eq!(effect, Effect::Forward);
+            assert_eq!(s.prompt(), prompt, "{line}");
+            assert_eq!(s.execute("quit").unwrap().unwrap().1, Effect::Local);
+            assert_eq!(s.prompt(), "[Sysname]");
+        }
+        s.enter_view(View::Interface {
+            name: "GigabitEthernet1/0/1".into(),
+        });
+        assert_eq!(s.prompt(), "[Sysname-GigabitEthernet1/0/1]");
+    }
+
+    #[test]
+    fn quit_pops_return_jumps_and_quit_in_user_view_closes() {
+        let mut s = Session::new("S");
+        s.execute("sys").unwrap();
+        s.execute("acl adv 3000").unwrap();
+        assert_eq!(s.prompt(), "[S-acl-ipv4-adv-3000]");
+        s.execute("return").unwrap();
+        assert_eq!(s.prompt(), "<S>");
+        s.execute("sys").unwrap();
+        s.execute("acl adv 3000").unwrap();
+        s.ctrl_z();
+        assert_eq!(s.prompt(), "<S>");
+        s.execute("system-view").unwrap();
+        s.execute("end").unwrap();
+        assert_eq!(s.prompt(), "<S>");
+        s.execute("system-view").unwrap();
+        assert_eq!(s.execute("exit").unwrap().unwrap().1, Effect::Local);
+        assert!(!s.is_closed());
+        assert_eq!(s.execute("quit").unwrap().unwrap().1, Effect::Close);
+        assert!(s.is_closed());
+    }
+
+    #[test]
+    fn sysname_changes_the_prompt_and_undo_restores_the_default() {
+        let mut s = Session::new("H3C");
+        s.execute("system-view").unwrap();
+        s.execute("sysname FW-1").unwrap();
+        assert_eq!(s.prompt(), "[FW-1]");
+        s.execute("hostname \"edge fw\"").unwrap();
+        assert_eq!(s.prompt(), "[edge fw]");
+        s.execute("undo sysname").unwrap();
+        assert_eq!(s.prompt(), "[H3C]");
+    }
+
+    #[test]
+    fn screen_length_is_per_session() {
+        let mut s = Session::new("S");
+        assert_eq!(s.screen_length(), Some(24));
+        assert_eq!(
+            s.execute("screen-length disable").unwrap().unwrap().1,
+            Effect::Local
+        );
+        assert_eq!(s.screen_length(), None);
+        s.execute("undo screen-length disable").unwrap();
+        assert_eq!(s.screen_length(), Some(24));
+    }
+
+    #[test]
+    fn history_keeps_the_typed_form_once_per_run_and_resolves_aliases() {
+        let mut s = Session::new("S");
+        s.execute("dis cu").unwrap();
+        s.execute("dis cu").unwrap();
+        s.execute("display current-configuration").unwrap();
+        s.execute("show   version").unwrap();
+        assert!(s.execute("display nonsense").is_err());
+        s.execute("").unwrap();
+        let h: Vec<&str> = s.history().collect();
+        assert_eq!(
+            h,
+            ["dis cu", "display current-configuration", "display version"]
+        );
+        for i in 0..20 {
+            s.execute(&format!("display acl {}", 2000 + i)).unwrap();
+        }
+        assert_eq!(s.history().count(), HISTORY_MAX);
+        assert_eq!(s.history().last(), Some("display acl 2019"));
+    }
+
+    #[test]
+    fn help_on_an_empty_line_has_the_view_header() {
+        let s = Session::new("S");
+        let out = s.help("").unwrap();
+        let mut lines = out.lines();
+        assert_eq!(lines.next(), Some("User view commands:"));
+        let rest: Vec<&str> = lines.collect();
+        let words: Vec<&str> = rest
+            .iter()
+            .filter_map(|l| l.split_whitespace().next())
+            .collect();
+        assert_eq!(
+            words,
+            [
+                "display",
+                "end",
+                "exit",
+                "no",
+                "quit",
+                "reset",
+                "return",
+                "save",
+                "screen-length",
+                "show",
+                "system-view",
+                "undo",
+                "write"
+            ]
+        );
+        assert!(rest.contains(&"  show           Alias for 'display'"));
+        let mut s = s;
+        s.execute("system-view").unwrap();
+        assert!(s.help("").unwrap().starts_with("System view commands:\n"));
+        s.execute("acl advanced 3000").unwrap();
+        let acl = s.help("").unwrap();
+        assert!(
+            acl.starts_with("IPv4 advanced ACL view commands:\n"),
+            "{acl}"
+        );
+        assert!(acl.contains("\n  rule "), "{acl}");
+    }
+}
