@@ -171,6 +171,14 @@ impl Acl {
             });
         }
         let id = rule.id;
+        // Keep the text as Comware shows it: with the rule's ID, assigned or given.
+        let words: Vec<&str> = rule.text.split_whitespace().collect();
+        let rest = if words.get(1).is_some_and(|w| w.parse::<u32>().is_ok()) {
+            &words[2..]
+        } else {
+            &words[1..]
+        };
+        rule.text = format!("rule {id} {}", rest.join(" "));
         self.rules.retain(|r| r.id != id);
         let at = self.rules.partition_point(|r| r.id < id);
         self.rules.insert(at, rule);

@@ -51,6 +51,7 @@ struct RawRuntime {
     capture_loop: Option<bool>,
     control_socket: Option<String>,
     log_events: Option<bool>,
+    startup_config: Option<String>,
 }
 
 /// Where `sessmgr run` gets its packets (SPEC P2).
@@ -73,6 +74,8 @@ pub struct RuntimeConfig {
     pub control_socket: PathBuf,
     /// Write every session event (created, state changed, deleted) to the daemon log.
     pub log_events: bool,
+    /// The CLI configuration `save` writes and the engine applies at start (SPEC C4).
+    pub startup_config: PathBuf,
 }
 
 impl Default for RuntimeConfig {
@@ -86,6 +89,7 @@ impl Default for RuntimeConfig {
             io_mode: IoMode::Monitor,
             control_socket: PathBuf::from(DEFAULT_CONTROL_SOCKET),
             log_events: true,
+            startup_config: PathBuf::from("startup.cfg"),
         }
     }
 }
@@ -151,11 +155,15 @@ impl Config {
             .map_err(|e| err(path.display().to_string(), format!("cannot read: {e}")))?;
         let mut cfg = Self::parse(&text)?;
         // A relative capture path is relative to the configuration file.
-        if let Backend::Pcap { capture, .. } = &mut cfg.runtime.backend
-            && capture.is_relative()
-            && let Some(dir) = path.parent()
-        {
-            *capture = dir.join(&*capture);
+        if let Some(dir) = path.parent() {
+            if let Backend::Pcap { capture, .. } = &mut cfg.runtime.backend
+                && capture.is_relative()
+            {
+                *capture = dir.join(&*capture);
+            }
+            if cfg.runtime.startup_config.is_relative() {
+                cfg.runtime.startup_config = dir.join(&cfg.runtime.startup_config);
+            }
         }
         Ok(cfg)
     }
@@ -345,6 +353,9 @@ fn runtime(r: RawRuntime) -> Result<RuntimeConfig, ConfigError> {
         rt.control_socket = PathBuf::from(s);
     }
     rt.log_events = r.log_events.unwrap_or(rt.log_events);
+    if let Some(p) = r.startup_config {
+        rt.startup_config = PathBuf::from(p);
+    }
     Ok(rt)
 }
 

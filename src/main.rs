@@ -40,6 +40,12 @@ enum Command {
         #[arg(long, default_value = "config.toml")]
         config: PathBuf,
     },
+    /// The operator console (Comware CLI) of the running engine.
+    Console {
+        /// The control socket (default: the one config.toml names).
+        #[arg(long)]
+        socket: Option<PathBuf>,
+    },
     /// Print the running engine's session table or counters as JSON (control socket).
     Dump {
         /// What to print.
@@ -82,6 +88,15 @@ fn main() -> std::process::ExitCode {
     }
 }
 
+/// The control socket: as given, or as config.toml in the current directory names it.
+fn socket_path(given: Option<PathBuf>) -> PathBuf {
+    given.unwrap_or_else(|| {
+        Config::load(std::path::Path::new("config.toml"))
+            .map(|c| c.runtime.control_socket)
+            .unwrap_or_else(|_| PathBuf::from(sessmgr::config::DEFAULT_CONTROL_SOCKET))
+    })
+}
+
 fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Run { config } => {
@@ -101,13 +116,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 }
             );
         }
+        Command::Console { socket } => {
+            sessmgr::ctl::client::run(&socket_path(socket))?;
+        }
         Command::Dump { what, socket } => {
-            let path = match socket {
-                Some(p) => p,
-                None => Config::load(std::path::Path::new("config.toml"))
-                    .map(|c| c.runtime.control_socket)
-                    .unwrap_or_else(|_| PathBuf::from(sessmgr::config::DEFAULT_CONTROL_SOCKET)),
-            };
+            let path = socket_path(socket);
             let cmd = match what {
                 DumpWhat::Sessions => "sessions",
                 DumpWhat::Stats => "stats",

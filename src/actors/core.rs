@@ -9,9 +9,13 @@
 //! over in a batch.
 
 use super::events::{CoreSnapshot, EventBatch};
+use crate::ctl::filter::selects;
+use crate::ctl::render::{SessionView, StatProtocol, StatisticsView};
 use crate::io::{Action, IoMode, PacketIo, PortId, peer};
 use crate::pipeline::{FrameOutcome, Pipeline, frame_owner};
+use crate::proto::wire::Family;
 use crate::proto::wire::LinkType;
+use crate::table::aging::is_expired;
 use crate::table::{TableConfig, Verdict};
 use serde_json::Value;
 use std::sync::Arc;
@@ -80,6 +84,21 @@ pub enum CoreMsg {
     Advance(u64),
     /// Replace the table configuration whole: no core ever sees half a change.
     Config(Box<TableConfig>),
+    /// `display session table`: the selected sessions as display rows (at most `limit`).
+    Views {
+        family: Option<Family>,
+        filter: Box<crate::ctl::SessionFilter>,
+        limit: usize,
+        reply: flume::Sender<Vec<SessionView>>,
+    },
+    /// `display session statistics`: counts of the selected sessions.
+    Statistics {
+        family: Option<Family>,
+        filter: Box<crate::ctl::SessionFilter>,
+        reply: flume::Sender<StatisticsView>,
+    },
+    /// `reset session statistics`: the table and drop counters start again from zero.
+    ResetStatistics,
     /// `reset session table` with a filter: delete the matching sessions of this core's shard
     /// and answer how many went.
     Reset(SessionFilter, flume::Sender<usize>),
@@ -297,6 +316,45 @@ impl Core {
             }
             CoreMsg::Advance(now) => self.p.tick(now, usize::MAX),
             CoreMsg::Config(cfg) => self.p.shard.config = *cfg,
+            CoreMsg::Views {
+                family,
+                filter,
+                limit,
+                reply,
+            } => {
+                let shard = &self.p.shard;
+                let (aging, now) = (&shard.config.aging, shard.now_ms());
+                let rows = shard
+                    .iter()
+                    .filter(|(_, s, _)| !is_expired(aging, s, now) && selects(&filter, family, s))
+                    .take(limit)
+                    .map(|(id, s, m)| SessionView::from_session(id, s, m, aging, now, 0))
+                    .collect();
+                let _ = reply.send(rows);
+            }
+            CoreMsg::Statistics {
+                family,
+                filter,
+                reply,
+            } => {
+                let shard = &self.p.shard;
+                let (aging, now) = (&shard.config.aging, shard.now_ms());
+                let mut v = StatisticsView::default();
+                for (_, s, _) in shard
+                    .iter()
+                    .filter(|(_, s, _)| !is_expired(aging, s, now) && selects(&filter, family, s))
+                {
+                    v.count_session(s.key.proto, s.state);
+                    let p = v.protocol_mut(StatProtocol::of(s.key.proto));
+                    p.received_packets += s.counters[0].packets + s.counters[1].packets;
+                    p.received_bytes += s.counters[0].bytes + s.counters[1].bytes;
+                }
+                let _ = reply.send(v);
+            }
+            CoreMsg::ResetStatistics => {
+                self.p.shard.stats = Default::default();
+                self.p.shard.drops = Default::default();
+            }
             CoreMsg::Reset(filter, reply) => {
                 let n = self.p.shard.reset_where(|s| filter(s));
                 self.flush_events();

@@ -6,6 +6,7 @@
 //! query never stalls packet processing.
 
 use super::core::CoreMsg;
+use crate::ctl::exec::{Console, Engine};
 use serde_json::{Value, json};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::os::unix::fs::PermissionsExt;
@@ -29,11 +30,16 @@ pub struct ControlSocket {
     thread: Option<JoinHandle<()>>,
 }
 
-/// What the socket can ask: every core's mailbox, and a function giving the counters.
+/// What the socket can ask: every core's mailbox, a function giving the counters, and the
+/// console engine (one `Console` per connection).
 pub struct Backends {
     pub cores: Vec<flume::Sender<CoreMsg>>,
-    pub stats: Box<dyn Fn() -> Value + Send>,
+    pub stats: Box<dyn Fn() -> Value + Send + Sync>,
+    pub console: Option<Arc<Engine>>,
 }
+
+/// Consoles connected at once, at most.
+const MAX_CONNECTIONS: usize = 16;
 
 impl ControlSocket {
     /// Binds `path` (replacing a stale socket file), mode 0600, and serves it on a thread.
@@ -84,12 +90,36 @@ impl Drop for ControlSocket {
 }
 
 fn serve(listener: UnixListener, backends: Backends, stop: Arc<AtomicBool>) {
+    let backends = Arc::new(backends);
+    let open = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let mut threads: Vec<JoinHandle<()>> = Vec::new();
     while !stop.load(Ordering::Relaxed) {
+        threads.retain(|t| !t.is_finished());
         match listener.accept() {
-            Ok((stream, _)) => {
-                // One client at a time is enough for dumps; replies are small and bounded by
-                // the table, which the cores stream out.
-                let _ = handle(stream, &backends);
+            Ok((mut stream, _)) => {
+                if open.load(Ordering::Relaxed) >= MAX_CONNECTIONS {
+                    let _ = writeln!(
+                        stream,
+                        "{}",
+                        json!({"error": "too many consoles connected"})
+                    );
+                    continue;
+                }
+                // Several consoles at once: a thread each (control plane, not packet path).
+                open.fetch_add(1, Ordering::Relaxed);
+                let (b, o, st) = (backends.clone(), open.clone(), stop.clone());
+                let spawned = std::thread::Builder::new()
+                    .name("sessmgr-console".into())
+                    .spawn(move || {
+                        let _ = handle(stream, &b, &st);
+                        o.fetch_sub(1, Ordering::Relaxed);
+                    });
+                match spawned {
+                    Ok(t) => threads.push(t),
+                    Err(_) => {
+                        open.fetch_sub(1, Ordering::Relaxed);
+                    }
+                }
             }
             Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
                 std::thread::sleep(Duration::from_millis(20))
@@ -99,21 +129,71 @@ fn serve(listener: UnixListener, backends: Backends, stop: Arc<AtomicBool>) {
     }
 }
 
-fn handle(stream: UnixStream, backends: &Backends) -> std::io::Result<()> {
+fn handle(stream: UnixStream, backends: &Backends, stop: &AtomicBool) -> std::io::Result<()> {
     stream.set_nonblocking(false)?;
-    stream.set_read_timeout(Some(Duration::from_secs(5)))?;
-    let mut reader = BufReader::new(stream.try_clone()?.take(MAX_REQUEST_BYTES));
+    // Short reads so a connected console notices shutdown.
+    stream.set_read_timeout(Some(Duration::from_millis(200)))?;
+    let mut reader = BufReader::new(stream.try_clone()?);
     let mut writer = stream;
+    let mut console = backends.console.clone().map(Console::new);
     let mut line = String::new();
-    while reader.read_line(&mut line)? > 0 {
+    loop {
+        if stop.load(Ordering::Relaxed) {
+            return Ok(());
+        }
+        match (&mut reader).take(MAX_REQUEST_BYTES).read_line(&mut line) {
+            Ok(0) => return Ok(()),
+            Ok(_) if !line.ends_with('\n') && line.len() as u64 >= MAX_REQUEST_BYTES => {
+                writeln!(writer, "{}", json!({"error": "request too long"}))?;
+                return Ok(());
+            }
+            Ok(_) => {}
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) =>
+            {
+                continue;
+            }
+            Err(e) => return Err(e),
+        }
         let reply = match serde_json::from_str::<Value>(line.trim()) {
+            Ok(req) if req.get("op").is_some() => match console.as_mut() {
+                Some(c) => console_op(c, &req),
+                None => json!({"error": "no console on this engine"}),
+            },
             Ok(req) => answer(&req, backends),
             Err(e) => json!({"error": format!("not a JSON request: {e}")}),
         };
         writeln!(writer, "{reply}")?;
+        let close = reply["close"].as_bool() == Some(true);
         line.clear();
+        if close {
+            return Ok(());
+        }
     }
-    Ok(())
+}
+
+/// The console protocol: `hello`, `line`, `help` (`?`), `complete` (Tab).
+fn console_op(c: &mut Console, req: &Value) -> Value {
+    let text = req["line"].as_str().unwrap_or("");
+    match req["op"].as_str() {
+        Some("hello") => json!({"prompt": c.session.prompt()}),
+        Some("line") => {
+            let r = c.line(text);
+            json!({"output": r.output, "prompt": r.prompt, "close": r.close})
+        }
+        Some("help") => match c.session.help(text) {
+            Ok(h) => json!({"output": h}),
+            Err(e) => json!({"output": e.caret_lines(&c.session.prompt())}),
+        },
+        Some("complete") => {
+            let comp = c.session.complete(text);
+            json!({"start": comp.start, "candidates": comp.candidates})
+        }
+        _ => json!({"error": "ops: hello, line, help, complete"}),
+    }
 }
 
 fn answer(req: &Value, backends: &Backends) -> Value {

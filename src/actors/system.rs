@@ -13,6 +13,7 @@ use super::ctlsock::{Backends, ControlSocket};
 use super::events::{CoreSnapshot, EventBatch};
 use super::log::{discard_logger, terminal_logger_with_guard};
 use crate::config::{Backend, Config};
+use crate::ctl::exec::{Engine, Running, apply_startup};
 use crate::io::PacketIo;
 use crate::io::pcap::PcapLive;
 use crate::pipeline::Pipeline;
@@ -164,6 +165,36 @@ pub fn run(cfg: Config) -> Result<RunReport, RunError> {
     drop(events_tx);
     drop(snaps_tx);
 
+    // The console engine: the running configuration every console edits, then the startup
+    // configuration a previous `save` wrote.
+    let running = Running {
+        sysname: crate::ctl::DEFAULT_SYSNAME.to_string(),
+        table: cfg.table.clone(),
+        acls: cfg.acls.clone(),
+        persistent: [
+            cfg.table
+                .persistent_v4
+                .as_ref()
+                .map(|p| (p.acl.number, p.hours)),
+            cfg.table
+                .persistent_v6
+                .as_ref()
+                .map(|p| (p.acl.number, p.hours)),
+        ],
+    };
+    let engine = Arc::new(Engine {
+        cores: peers.clone(),
+        running: std::sync::Mutex::new(running),
+        startup: cfg.runtime.startup_config.clone(),
+    });
+    if let Ok(text) = std::fs::read_to_string(&cfg.runtime.startup_config) {
+        let failed = apply_startup(engine.clone(), &text);
+        info!(logger, "startup configuration applied"; "file" => cfg.runtime.startup_config.display().to_string(), "failed_lines" => failed.len());
+        for (n, why) in failed {
+            slog::warn!(logger, "startup configuration line refused"; "line" => n, "error" => why);
+        }
+    }
+
     let stats_source = control.clone();
     let socket_path = cfg.runtime.control_socket.clone();
     let socket = ControlSocket::start(
@@ -186,6 +217,7 @@ pub fn run(cfg: Config) -> Result<RunReport, RunError> {
                 }),
                 Err(e) => json!({"error": e.to_string()}),
             }),
+            console: Some(engine),
         },
     )
     .map_err(|source| RunError::Socket { path: socket_path.display().to_string(), source })?;

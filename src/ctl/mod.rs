@@ -13,6 +13,9 @@
 //! - Ctrl+Z: `Session::ctrl_z()`.
 //! - `display current-configuration`: `Action::config_line()` of each setting.
 
+pub mod client;
+pub mod exec;
+pub mod filter;
 pub mod grammar;
 pub mod render;
 pub mod tree;

@@ -1,0 +1,495 @@
+//! The console's engine side: one `Console` per connected operator, all sharing the running
+//! configuration. A parsed command becomes queries and messages to every core (answered from
+//! each core's own shard between batches, so a console never stalls packet processing) and
+//! the Comware layout of the answer.
+
+use super::filter::selects;
+use super::render::{
+    SessionView, StatisticsView, render_acl, render_aging_application, render_aging_state,
+    render_session_table, render_statistics, render_statistics_summary,
+};
+use super::tree::{AclTarget, Action};
+use super::views::{Effect, Session, View};
+use crate::acl::{Acl, AclKind};
+use crate::actors::core::CoreMsg;
+use crate::proto::wire::Family;
+use crate::table::aging::{AgingConfig, AgingState};
+use crate::table::config::{PersistentRule, SessionMode, TableConfig};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// Sessions one display collects at most (the rest is counted, not copied).
+pub const DISPLAY_LIMIT: usize = 10_000;
+const CORE_ANSWER_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// The running configuration all consoles edit.
+#[derive(Debug, Clone)]
+pub struct Running {
+    pub sysname: String,
+    /// Engine-wide; each core gets its share of the capacity.
+    pub table: TableConfig,
+    pub acls: Vec<Acl>,
+    /// `session persistent acl [ipv6] N aging-time H`: [IPv4, IPv6].
+    pub persistent: [Option<(u32, u16)>; 2],
+}
+
+impl Running {
+    fn acl(&self, ipv6: bool, number: u32) -> Option<&Acl> {
+        let fam = if ipv6 { Family::V6 } else { Family::V4 };
+        self.acls
+            .iter()
+            .find(|a| a.family == fam && a.number == number)
+    }
+
+    /// The table configuration with the persistent rules resolved against the current ACLs
+    /// (new sessions use them; existing ones keep what they were given, A3).
+    fn resolved(&self) -> TableConfig {
+        let mut t = self.table.clone();
+        let rule = |ipv6: bool, p: Option<(u32, u16)>| {
+            p.and_then(|(n, hours)| {
+                self.acl(ipv6, n).map(|acl| PersistentRule {
+                    acl: acl.clone(),
+                    hours,
+                })
+            })
+        };
+        t.persistent_v4 = rule(false, self.persistent[0]);
+        t.persistent_v6 = rule(true, self.persistent[1]);
+        t
+    }
+
+    /// Every setting as a CLI line (for `display current-configuration` and `save`).
+    pub fn config_text(&self) -> String {
+        let mut out = String::from("#\n");
+        out.push_str(&format!(" sysname {}\n#\n", self.sysname));
+        let mut settings: Vec<Action> = Vec::new();
+        let defaults = AgingConfig::default();
+        for s in AgingState::ALL {
+            let v = self.table.aging.state(*s);
+            if v != defaults.state(*s) {
+                settings.push(Action::SetAgingState {
+                    state: *s,
+                    seconds: v,
+                });
+            }
+        }
+        for (app, (v, d)) in self
+            .table
+            .aging
+            .app_s
+            .iter()
+            .zip(defaults.app_s.iter())
+            .enumerate()
+        {
+            if let (Some(v), true) = (v, v != d) {
+                settings.push(Action::SetAgingApplication {
+                    app: app as u8,
+                    seconds: *v,
+                });
+            }
+        }
+        for (i, p) in self.persistent.iter().enumerate() {
+            if let Some((number, hours)) = p {
+                settings.push(Action::SessionPersistentAcl {
+                    ipv6: i == 1,
+                    number: *number,
+                    hours: u32::from(*hours),
+                });
+            }
+        }
+        if self.table.mode == SessionMode::Hybrid {
+            settings.push(Action::SessionModeHybrid);
+        }
+        if self.table.statistics {
+            settings.push(Action::SessionStatisticsEnable);
+        }
+        let lines: Vec<String> = settings.iter().filter_map(Action::config_line).collect();
+        if !lines.is_empty() {
+            for l in lines {
+                out.push_str(&l);
+                out.push('\n');
+            }
+            out.push_str("#\n");
+        }
+        for acl in &self.acls {
+            out.push_str(&acl_text(acl));
+            out.push_str("#\n");
+        }
+        out.push_str("return\n");
+        out
+    }
+}
+
+fn acl_text(acl: &Acl) -> String {
+    let kind = if acl.kind == AclKind::Basic {
+        "basic"
+    } else {
+        "advanced"
+    };
+    let fam = if acl.family == Family::V6 {
+        "ipv6 "
+    } else {
+        ""
+    };
+    let mut out = format!("acl {fam}{kind} {}\n", acl.number);
+    for r in &acl.rules {
+        out.push_str(&format!(" {}\n", r.text));
+    }
+    out
+}
+
+/// What every console talks to.
+pub struct Engine {
+    pub cores: Vec<flume::Sender<CoreMsg>>,
+    pub running: Mutex<Running>,
+    /// Where `save` writes (the startup configuration applied at start).
+    pub startup: PathBuf,
+}
+
+impl Engine {
+    fn per_core(&self, t: &TableConfig) -> TableConfig {
+        let mut t = t.clone();
+        t.capacity = t.capacity.div_ceil(self.cores.len().max(1));
+        t
+    }
+
+    /// Sends the resolved configuration to every core: each replaces its whole config.
+    fn push_config(&self, running: &Running) {
+        let t = self.per_core(&running.resolved());
+        for c in &self.cores {
+            let _ = c.send_timeout(CoreMsg::Config(Box::new(t.clone())), CORE_ANSWER_TIMEOUT);
+        }
+    }
+
+    fn ask<T>(&self, make: impl Fn(flume::Sender<T>) -> CoreMsg) -> Vec<T> {
+        let mut out = Vec::new();
+        for c in &self.cores {
+            let (tx, rx) = flume::bounded(1);
+            if c.send_timeout(make(tx), CORE_ANSWER_TIMEOUT).is_ok()
+                && let Ok(v) = rx.recv_timeout(CORE_ANSWER_TIMEOUT)
+            {
+                out.push(v);
+            }
+        }
+        out
+    }
+}
+
+/// One operator's console.
+pub struct Console {
+    pub session: Session,
+    engine: Arc<Engine>,
+}
+
+/// The answer to one line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reply {
+    pub output: String,
+    pub prompt: String,
+    pub close: bool,
+}
+
+impl Console {
+    pub fn new(engine: Arc<Engine>) -> Console {
+        let sysname = engine
+            .running
+            .lock()
+            .map(|r| r.sysname.clone())
+            .unwrap_or_default();
+        Console {
+            session: Session::new(&sysname),
+            engine,
+        }
+    }
+
+    /// Runs one line as Enter does.
+    pub fn line(&mut self, line: &str) -> Reply {
+        if let Ok(r) = self.engine.running.lock() {
+            // Another console may have renamed the device.
+            if r.sysname != self.session.sysname() {
+                let name = r.sysname.clone();
+                self.session.set_sysname(&name);
+            }
+        }
+        let prompt = self.session.prompt();
+        let (output, close) = match self.session.execute(line) {
+            Err(e) => (e.caret_lines(&prompt), false),
+            Ok(None) => (String::new(), false),
+            Ok(Some((cmd, effect))) => match effect {
+                Effect::Close => (String::new(), true),
+                Effect::Local => (self.local(&cmd.action), false),
+                Effect::Forward => (cmd.pipe.apply(&self.run(&cmd.action)), false),
+            },
+        };
+        Reply {
+            output,
+            prompt: self.session.prompt(),
+            close,
+        }
+    }
+
+    fn local(&self, action: &Action) -> String {
+        match action {
+            Action::DisplayHistory { .. } => {
+                self.session.history().map(|l| format!("{l}\n")).collect()
+            }
+            _ => String::new(),
+        }
+    }
+
+    fn run(&mut self, action: &Action) -> String {
+        let engine = self.engine.clone();
+        let Ok(mut running) = engine.running.lock() else {
+            return " % The engine is not answering.\n".into();
+        };
+        let mut changed = false;
+        let out = match action {
+            Action::DisplaySessionTable { family, filters } => {
+                let rows: Vec<SessionView> = engine
+                    .ask(|reply| CoreMsg::Views {
+                        family: Some(*family),
+                        filter: Box::new(filters.clone()),
+                        limit: DISPLAY_LIMIT,
+                        reply,
+                    })
+                    .into_iter()
+                    .flatten()
+                    .collect();
+                render_session_table(&rows, filters.verbose, *family, 0)
+            }
+            Action::ResetSessionTable { family, filters } => {
+                let fam = *family;
+                let f = filters.clone();
+                let _ = engine.ask(|reply| {
+                    let f = f.clone();
+                    CoreMsg::Reset(Box::new(move |s| selects(&f, fam, s)), reply)
+                });
+                String::new()
+            }
+            Action::DisplaySessionStatistics {
+                summary,
+                family,
+                filters,
+            } => {
+                let mut v = StatisticsView::default();
+                for part in engine.ask(|reply| CoreMsg::Statistics {
+                    family: *family,
+                    filter: Box::new(filters.clone()),
+                    reply,
+                }) {
+                    v.merge(&part);
+                }
+                if *summary {
+                    render_statistics_summary(&v)
+                } else {
+                    render_statistics(&v)
+                }
+            }
+            Action::ResetSessionStatistics => {
+                for c in &engine.cores {
+                    let _ = c.send_timeout(CoreMsg::ResetStatistics, CORE_ANSWER_TIMEOUT);
+                }
+                String::new()
+            }
+            Action::DisplayAgingTimeState => render_aging_state(&running.table.aging),
+            Action::DisplayAgingTimeApplication => render_aging_application(&running.table.aging),
+            Action::SetAgingState { state, seconds } => {
+                running.table.aging.state_s[*state as usize] = *seconds;
+                changed = true;
+                String::new()
+            }
+            Action::UndoAgingState { state } => {
+                let d = AgingConfig::default();
+                match state {
+                    Some(s) => running.table.aging.state_s[*s as usize] = d.state(*s),
+                    None => running.table.aging.state_s = d.state_s,
+                }
+                changed = true;
+                String::new()
+            }
+            Action::SetAgingApplication { app, seconds } => {
+                if let Some(v) = running.table.aging.app_s.get_mut(usize::from(*app)) {
+                    *v = Some(*seconds);
+                }
+                changed = true;
+                String::new()
+            }
+            Action::UndoAgingApplication { app } => {
+                let d = AgingConfig::default();
+                match app {
+                    Some(a) => {
+                        if let (Some(v), Some(dv)) = (
+                            running.table.aging.app_s.get_mut(usize::from(*a)),
+                            d.app_s.get(usize::from(*a)),
+                        ) {
+                            *v = *dv;
+                        }
+                    }
+                    None => running.table.aging.app_s = d.app_s,
+                }
+                changed = true;
+                String::new()
+            }
+            Action::SessionPersistentAcl {
+                ipv6,
+                number,
+                hours,
+            } => {
+                running.persistent[usize::from(*ipv6)] = Some((*number, (*hours).min(360) as u16));
+                changed = true;
+                String::new()
+            }
+            Action::UndoSessionPersistentAcl { ipv6 } => {
+                running.persistent[usize::from(*ipv6)] = None;
+                changed = true;
+                String::new()
+            }
+            Action::SessionModeHybrid | Action::UndoSessionMode => {
+                running.table.mode = if matches!(action, Action::SessionModeHybrid) {
+                    SessionMode::Hybrid
+                } else {
+                    SessionMode::Bidirectional
+                };
+                changed = true;
+                String::new()
+            }
+            Action::SessionStatisticsEnable | Action::UndoSessionStatisticsEnable => {
+                running.table.statistics = matches!(action, Action::SessionStatisticsEnable);
+                changed = true;
+                String::new()
+            }
+            Action::EnterAcl { ipv6, number, .. } => {
+                if running.acl(*ipv6, *number).is_none() {
+                    let fam = if *ipv6 { Family::V6 } else { Family::V4 };
+                    if let Some(acl) = Acl::new(*number, fam) {
+                        running.acls.push(acl);
+                        running.acls.sort_by_key(|a| (a.family, a.number));
+                    }
+                }
+                String::new()
+            }
+            Action::UndoAcl { ipv6, target } => {
+                let fam = if *ipv6 { Family::V6 } else { Family::V4 };
+                running.acls.retain(|a| {
+                    a.family != fam || matches!(target, AclTarget::Number(n) if *n != a.number)
+                });
+                changed = true;
+                String::new()
+            }
+            Action::AclRule(_) | Action::UndoRule(_) => {
+                let View::Acl { ipv6, number, .. } = self.session.view().clone() else {
+                    return " % Rules are configured in an ACL view.\n".into();
+                };
+                let fam = if ipv6 { Family::V6 } else { Family::V4 };
+                let msg = match running
+                    .acls
+                    .iter_mut()
+                    .find(|a| a.family == fam && a.number == number)
+                {
+                    Some(acl) => match action {
+                        Action::AclRule(text) => acl
+                            .add_rule(text)
+                            .err()
+                            .map(|e| format!(" % {}\n", e.reason)),
+                        Action::UndoRule(id) => {
+                            let before = acl.rules.len();
+                            acl.rules.retain(|r| r.id != *id);
+                            (acl.rules.len() == before)
+                                .then(|| format!(" % Rule {id} does not exist.\n"))
+                        }
+                        _ => None,
+                    },
+                    None => Some(" % The ACL does not exist.\n".into()),
+                };
+                changed = true;
+                msg.unwrap_or_default()
+            }
+            Action::DisplayAcl { ipv6, target } => {
+                let fam = if *ipv6 { Family::V6 } else { Family::V4 };
+                let mut out = String::new();
+                for acl in running.acls.iter().filter(|a| a.family == fam) {
+                    if matches!(target, AclTarget::All)
+                        || matches!(target, AclTarget::Number(n) if *n == acl.number)
+                    {
+                        out.push_str(&render_acl(acl));
+                    }
+                }
+                out
+            }
+            Action::Sysname(name) => {
+                running.sysname = name.clone();
+                String::new()
+            }
+            Action::UndoSysname => {
+                running.sysname = super::views::DEFAULT_SYSNAME.to_string();
+                self.session.set_sysname(super::views::DEFAULT_SYSNAME);
+                String::new()
+            }
+            Action::DisplayCurrentConfiguration => running.config_text(),
+            Action::DisplayThis => match self.session.view() {
+                View::Acl { ipv6, number, .. } => {
+                    running
+                        .acl(*ipv6, *number)
+                        .map(acl_text)
+                        .unwrap_or_default()
+                        + "#\nreturn\n"
+                }
+                _ => running.config_text(),
+            },
+            Action::Save { file, .. } => {
+                let path = file
+                    .as_ref()
+                    .map_or_else(|| engine.startup.clone(), PathBuf::from);
+                match std::fs::write(&path, running.config_text()) {
+                    Ok(()) => format!(
+                        "Saved the current configuration to {} successfully.\n",
+                        path.display()
+                    ),
+                    Err(e) => format!(
+                        " % Failed to save the configuration to {}: {e}\n",
+                        path.display()
+                    ),
+                }
+            }
+            Action::DisplayVersion => format!(
+                "sessmgr, a Comware-style stateful session engine\nVersion {} (sessmgr {})\n",
+                env!("CARGO_PKG_VERSION"),
+                env!("CARGO_PKG_VERSION")
+            ),
+            _ => String::new(),
+        };
+        if changed {
+            engine.push_config(&running);
+        }
+        out
+    }
+}
+
+/// Applies a saved configuration (the text `save` writes) line by line, as an operator typing
+/// it in system view would. Returns the lines that failed, with their error.
+pub fn apply_startup(engine: Arc<Engine>, text: &str) -> Vec<(usize, String)> {
+    let mut console = Console::new(engine);
+    let mut failed = Vec::new();
+    console.line("system-view");
+    for (n, raw) in text.lines().enumerate() {
+        let line = raw.trim();
+        if line.is_empty() || line.starts_with('#') || line == "return" {
+            continue;
+        }
+        // A line at column 0 is a system-view command (an ACL header); an indented one belongs to
+        // the view the last header opened, or to system view.
+        if !raw.starts_with(' ') || !matches!(console.session.view(), View::Acl { .. }) {
+            while !matches!(console.session.view(), View::System) {
+                if console.line("quit").close {
+                    break;
+                }
+            }
+        }
+        let r = console.line(line);
+        if r.output.contains('%') {
+            failed.push((n + 1, r.output.trim().to_string()));
+        }
+    }
+    failed
+}

@@ -1,0 +1,166 @@
+//! The console end to end (SPEC C1-C4), through `sessmgr console` against a running engine
+//! (pcap playback of the project's own capture; no root needed): prompts and views, the
+//! Comware errors with the caret, `?` help, display/reset commands on real sessions,
+//! configuration changes reaching the cores, `save` and the startup configuration applied at
+//! the next start, and two consoles at once.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+struct Engine {
+    child: Child,
+    socket: PathBuf,
+}
+
+impl Drop for Engine {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let _ = self.child.wait();
+    }
+}
+
+fn start(dir: &Path) -> Engine {
+    let socket = dir.join("ctl.sock");
+    let config = dir.join("config.toml");
+    let capture = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("captures/demo.pcap");
+    std::fs::write(
+        &config,
+        format!(
+            "[session]\nstatistics_enable = true\n[runtime]\ncapture = \"{}\"\ncontrol_socket = \"{}\"\nstartup_config = \"startup.cfg\"\nlog_events = false\n",
+            capture.display(),
+            socket.display()
+        ),
+    )
+    .expect("config");
+    let child = Command::new(env!("CARGO_BIN_EXE_sessmgr"))
+        .args(["run", "--config"])
+        .arg(&config)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start engine");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !socket.exists() {
+        assert!(Instant::now() < deadline, "engine did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Engine { child, socket }
+}
+
+/// Types `lines` into `sessmgr console` and returns the transcript.
+fn console(socket: &Path, lines: &str) -> String {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_sessmgr"))
+        .args(["console", "--socket"])
+        .arg(socket)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("console");
+    c.stdin
+        .take()
+        .expect("stdin")
+        .write_all(lines.as_bytes())
+        .expect("type");
+    let out = c.wait_with_output().expect("console output");
+    assert!(
+        out.status.success(),
+        "console failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn console_drives_the_running_engine() {
+    let dir = std::env::temp_dir().join(format!("sessmgr-console-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("dir");
+    let engine = start(&dir);
+    std::thread::sleep(Duration::from_millis(1500)); // the capture plays once
+
+    // Views, prompts, errors with the caret, help.
+    let t = console(
+        &engine.socket,
+        "display session foo\ndis sess ?\nsystem-view\nsession aging-time state udp-ready 90\ndisplay session aging-time state | include UDP-READY\nacl advanced 3001\nrule permit tcp destination-port eq 443\nquit\nsession persistent acl 3001 aging-time 72\nsysname FW1\nreturn\nquit\n",
+    );
+    assert!(t.contains("<H3C>display session foo\n                     ^\n % Unrecognized command found at '^' position.\n"), "{t}");
+    assert!(
+        t.contains("  table       Display session table information"),
+        "{t}"
+    );
+    assert!(
+        t.contains("[H3C-acl-ipv4-adv-3001]rule permit tcp destination-port eq 443"),
+        "{t}"
+    );
+    assert!(t.contains("UDP-READY                 90\n"), "{t}");
+    assert!(t.contains("[FW1]return\n<FW1>quit"), "{t}");
+
+    // Real sessions: the table agrees with itself and with the statistics.
+    let t = console(
+        &engine.socket,
+        "display session table ipv4 verbose\ndisplay session statistics summary\n",
+    );
+    let blocks = t.matches("\nInitiator:\n").count();
+    let total: usize = t
+        .split("Total sessions found: ")
+        .nth(1)
+        .and_then(|r| r.lines().next())
+        .and_then(|n| n.trim().parse().ok())
+        .expect("total line");
+    assert!(total > 0, "no sessions shown:\n{t}");
+    assert_eq!(blocks, total, "{t}");
+    assert!(t.contains("State: "), "{t}");
+    assert!(t.contains("Sessions  TCP       UDP"), "{t}");
+
+    // The configuration, saved; reset empties the table.
+    let t = console(
+        &engine.socket,
+        "display current-configuration\nsave\nreset session table\ndisplay session table ipv4\n",
+    );
+    for line in [
+        " sysname FW1",
+        " session aging-time state udp-ready 90",
+        " session persistent acl 3001 aging-time 72",
+        "acl advanced 3001",
+        " rule 0 permit tcp destination-port eq 443",
+        "return",
+    ] {
+        assert!(t.lines().any(|l| l == line), "missing '{line}' in:\n{t}");
+    }
+    assert!(t.contains("Saved the current configuration to"), "{t}");
+    assert!(t.contains("Total sessions found: 0"), "{t}");
+    drop(engine);
+
+    // The next start applies the saved configuration.
+    let engine = start(&dir);
+    let t = console(&engine.socket, "display current-configuration\n");
+    assert!(t.starts_with("<FW1>"), "{t}");
+    assert!(
+        t.lines()
+            .any(|l| l == " session aging-time state udp-ready 90"),
+        "{t}"
+    );
+    assert!(
+        t.lines()
+            .any(|l| l == " rule 0 permit tcp destination-port eq 443"),
+        "{t}"
+    );
+
+    // Two consoles at once: each answers, one's change shows in the other's prompt.
+    let a = std::thread::spawn({
+        let s = engine.socket.clone();
+        move || console(&s, "system-view\nsysname EDGE\nreturn\n")
+    });
+    let b = console(&engine.socket, "display version\n");
+    assert!(b.contains("sessmgr"), "{b}");
+    assert!(a.join().expect("console a").contains("[EDGE]return"));
+    let t = console(&engine.socket, "display version\n");
+    assert!(t.starts_with("<EDGE>"), "{t}");
+    drop(engine);
+    let _ = std::fs::remove_dir_all(&dir);
+}
