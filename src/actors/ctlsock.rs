@@ -179,13 +179,19 @@ fn handle(stream: UnixStream, backends: &Backends, stop: &AtomicBool) -> std::io
 fn console_op(c: &mut Console, req: &Value) -> Value {
     let text = req["line"].as_str().unwrap_or("");
     match req["op"].as_str() {
-        Some("hello") => json!({"prompt": c.session.prompt()}),
+        Some("hello") => json!({
+            "prompt": c.session.prompt(),
+            "screen_length": c.session.screen_length(),
+        }),
         Some("line") => {
             let r = c.line(text);
-            json!({"output": r.output, "prompt": r.prompt, "close": r.close})
+            // Lines per screen after this line (`null` once `screen-length disable` ran): the
+            // client pages the output with `---- More ----` (comware.md §1.6).
+            json!({"output": r.output, "prompt": r.prompt, "close": r.close,
+                   "screen_length": c.session.screen_length()})
         }
         Some("help") => match c.session.help(text) {
-            Ok(h) => json!({"output": h}),
+            Ok(h) => json!({"output": h, "screen_length": c.session.screen_length()}),
             Err(e) => json!({"output": e.caret_lines(&c.session.prompt())}),
         },
         Some("complete") => {

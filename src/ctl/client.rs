@@ -1,7 +1,9 @@
 //! `sessmgr console`: the thin TTY client. The engine owns the command tree; this program
 //! edits lines (rustyline: history, Tab completion asked of the engine, `?` answered at once
-//! without Enter) and prints what the engine answers. Without a terminal it reads commands
-//! from standard input, one per line, and prints a transcript (scripts and tests).
+//! without Enter) and prints what the engine answers, a screen at a time (`---- More ----`,
+//! the screen length the engine reports for this console). Without a terminal it reads
+//! commands from standard input, one per line, and prints a transcript, never paged (scripts
+//! and tests).
 
 use rustyline::completion::{Completer, Pair};
 use rustyline::error::ReadlineError;
@@ -129,6 +131,7 @@ pub fn run(socket: &Path) -> Result<(), ClientError> {
         return Err(ClientError::Io(std::io::Error::other(e.to_string())));
     }
     let mut prompt = hello["prompt"].as_str().unwrap_or("<sessmgr>").to_string();
+    let mut screen = screen_length(&hello);
     if !std::io::stdin().is_terminal() {
         return batch(link, prompt);
     }
@@ -157,12 +160,17 @@ pub fn run(socket: &Path) -> Result<(), ClientError> {
         initial.clear();
         let question = pending.lock().ok().and_then(|mut p| p.take());
         if let Some(before) = question {
-            // Comware answers `?` in place and redraws the line typed so far.
-            println!("{prompt}{before}?");
+            // Comware answers `?` in place and redraws the line typed so far. rustyline ended
+            // the line with a newline, without the `?`: write the line again over it (one
+            // line up, cleared) with the `?`, as the device echoes it.
+            println!("\x1b[1A\r{prompt}{before}?\x1b[K");
             let r = link
                 .borrow_mut()
                 .ask(json!({"op": "help", "line": before}))?;
-            print!("{}", with_newline(r["output"].as_str().unwrap_or("")));
+            if r.get("screen_length").is_some() {
+                screen = screen_length(&r);
+            }
+            page(r["output"].as_str().unwrap_or(""), screen, read_key)?;
             initial = before;
             continue;
         }
@@ -170,7 +178,10 @@ pub fn run(socket: &Path) -> Result<(), ClientError> {
             let _ = ed.add_history_entry(line.as_str());
         }
         let r = link.borrow_mut().ask(json!({"op": "line", "line": line}))?;
-        print!("{}", with_newline(r["output"].as_str().unwrap_or("")));
+        // The screen length in force for this output is the one after the line ran:
+        // `screen-length disable` prints nothing, and its own output is never long.
+        screen = screen_length(&r);
+        page(r["output"].as_str().unwrap_or(""), screen, read_key)?;
         if r["close"].as_bool() == Some(true) {
             return Ok(());
         }
@@ -201,10 +212,151 @@ fn batch(mut link: Link, mut prompt: String) -> Result<(), ClientError> {
     Ok(())
 }
 
+/// Lines per screen the engine announced (`None`: paging off, `screen-length disable`).
+fn screen_length(reply: &Value) -> Option<usize> {
+    reply["screen_length"]
+        .as_u64()
+        .map(|n| n as usize)
+        .filter(|&n| n > 0)
+}
+
+/// What the key pressed at the `More` prompt asks for (comware.md §1.6).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum More {
+    /// Space: the next screen.
+    Screen,
+    /// Enter: one more line.
+    Line,
+    /// Any other key (q, Ctrl+C): the rest of the output is discarded.
+    Stop,
+}
+
+const MORE_PROMPT: &str = "  ---- More ----";
+
+/// Prints `text` a screen at a time on the terminal.
+fn page(
+    text: &str,
+    screen: Option<usize>,
+    key: impl FnMut() -> std::io::Result<More>,
+) -> std::io::Result<()> {
+    let mut out = std::io::stdout().lock();
+    page_to(&mut out, text, screen, key)?;
+    out.flush()
+}
+
+/// Writes `text` to `out`, pausing at `  ---- More ----` after every `screen` lines and
+/// asking `key` how to go on; the prompt is erased (carriage return, clear line) before the
+/// output goes on or stops.
+fn page_to(
+    out: &mut impl Write,
+    text: &str,
+    screen: Option<usize>,
+    mut key: impl FnMut() -> std::io::Result<More>,
+) -> std::io::Result<()> {
+    let text = with_newline(text);
+    let Some(screen) = screen else {
+        return out.write_all(text.as_bytes());
+    };
+    let mut room = screen;
+    for line in text.split_inclusive('\n') {
+        if room == 0 {
+            write!(out, "{MORE_PROMPT}")?;
+            out.flush()?;
+            let k = key()?;
+            write!(out, "\r\x1b[K")?;
+            match k {
+                More::Screen => room = screen,
+                More::Line => room = 1,
+                More::Stop => return Ok(()),
+            }
+        }
+        out.write_all(line.as_bytes())?;
+        room -= 1;
+    }
+    Ok(())
+}
+
+/// One key from the terminal, read in raw mode (no echo, no line buffering, Ctrl+C as a
+/// byte rather than a signal); the terminal's settings are restored before returning.
+fn read_key() -> std::io::Result<More> {
+    use nix::sys::termios::{LocalFlags, SetArg, SpecialCharacterIndices, tcgetattr, tcsetattr};
+    use std::os::fd::AsFd;
+    let stdin = std::io::stdin();
+    let fd = stdin.as_fd();
+    let saved = tcgetattr(fd)?;
+    let mut raw = saved.clone();
+    raw.local_flags
+        .remove(LocalFlags::ICANON | LocalFlags::ECHO | LocalFlags::ISIG | LocalFlags::IEXTEN);
+    raw.control_chars[SpecialCharacterIndices::VMIN as usize] = 1;
+    raw.control_chars[SpecialCharacterIndices::VTIME as usize] = 0;
+    tcsetattr(fd, SetArg::TCSANOW, &raw)?;
+    // Straight from the descriptor, not through std's buffer: rustyline reads the next line
+    // from the descriptor too, and must not lose keys typed ahead.
+    let mut buf = [0u8; 16];
+    let got = nix::unistd::read(fd, &mut buf);
+    tcsetattr(fd, SetArg::TCSANOW, &saved)?;
+    Ok(match got? {
+        0 => More::Stop,
+        _ => match buf[0] {
+            b' ' => More::Screen,
+            b'\r' | b'\n' => More::Line,
+            _ => More::Stop,
+        },
+    })
+}
+
 fn with_newline(s: &str) -> String {
     if s.is_empty() || s.ends_with('\n') {
         s.to_string()
     } else {
         format!("{s}\n")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn paged(text: &str, screen: Option<usize>, keys: &[More]) -> (String, usize) {
+        let mut out = Vec::new();
+        let mut keys = keys.iter().copied();
+        let mut asked = 0;
+        page_to(&mut out, text, screen, || {
+            asked += 1;
+            Ok(keys.next().unwrap_or(More::Stop))
+        })
+        .unwrap();
+        (String::from_utf8(out).unwrap(), asked)
+    }
+
+    fn numbered(n: usize) -> String {
+        (1..=n).map(|i| format!("line {i}\n")).collect()
+    }
+
+    #[test]
+    fn short_output_and_disabled_paging_never_stop() {
+        assert_eq!(paged(&numbered(3), Some(3), &[]), (numbered(3), 0));
+        assert_eq!(paged(&numbered(100), None, &[]), (numbered(100), 0));
+        assert_eq!(
+            paged("no newline", Some(24), &[]),
+            ("no newline\n".into(), 0)
+        );
+    }
+
+    #[test]
+    fn space_pages_enter_steps_other_keys_stop() {
+        let erase = "\r\x1b[K";
+        let (out, asked) = paged(&numbered(7), Some(3), &[More::Screen, More::Line]);
+        assert_eq!(asked, 2);
+        assert_eq!(
+            out,
+            format!(
+                "line 1\nline 2\nline 3\n{MORE_PROMPT}{erase}line 4\nline 5\nline 6\n\
+                 {MORE_PROMPT}{erase}line 7\n"
+            )
+        );
+        let (out, asked) = paged(&numbered(7), Some(3), &[More::Stop]);
+        assert_eq!(asked, 1);
+        assert_eq!(out, format!("line 1\nline 2\nline 3\n{MORE_PROMPT}{erase}"));
     }
 }
