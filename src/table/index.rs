@@ -21,10 +21,17 @@ pub struct FlowIndex {
     len: usize,
 }
 
+/// The low 32 bits of the hash, kept in the cell: they give the entry's home cell without
+/// reading its record (deletion and growth never touch the records), and the bits above the
+/// table's mask still tell most neighbours apart on lookup.
 #[inline]
 fn tag(hash: u64) -> u32 {
-    // The high half: the low bits already chose the cell.
-    (hash >> 32) as u32
+    hash as u32
+}
+
+#[inline]
+fn home_of(cell: u64, mask: usize) -> usize {
+    (cell >> 32) as usize & mask
 }
 
 #[inline]
@@ -90,11 +97,10 @@ impl FlowIndex {
         }
     }
 
-    /// Adds an entry (the caller knows the key is absent). `rehash(slot)` gives the hash of a
-    /// slot's key when the table grows.
-    pub fn insert(&mut self, hash: u64, slot: u32, rehash: impl Fn(u32) -> u64) {
+    /// Adds an entry (the caller knows the key is absent).
+    pub fn insert(&mut self, hash: u64, slot: u32) {
         if (self.len + 1) * LOAD_DEN > self.cells.len() * LOAD_NUM {
-            self.grow(rehash);
+            self.grow();
         }
         self.place(pack(hash, slot), hash);
         self.len += 1;
@@ -108,19 +114,19 @@ impl FlowIndex {
         self.cells[i] = cell;
     }
 
-    fn grow(&mut self, rehash: impl Fn(u32) -> u64) {
+    fn grow(&mut self) {
         let bigger = self.cells.len() * 2;
         let old = std::mem::replace(&mut self.cells, vec![EMPTY; bigger]);
         self.mask = bigger - 1;
         for c in old.into_iter().filter(|&c| c != EMPTY) {
-            let h = rehash(slot_of(c));
-            self.place(pack(h, slot_of(c)), h);
+            // The stored low hash bits are the hash as far as placement is concerned.
+            self.place(c, c >> 32);
         }
     }
 
     /// Removes the entry of `slot` (whose key hashes to `hash`). Backward-shift deletion keeps
     /// every remaining entry reachable from its home cell without tombstones.
-    pub fn remove(&mut self, hash: u64, slot: u32, rehash: impl Fn(u32) -> u64) -> bool {
+    pub fn remove(&mut self, hash: u64, slot: u32) -> bool {
         let mut i = hash as usize & self.mask;
         loop {
             let c = self.cells[i];
@@ -142,7 +148,7 @@ impl FlowIndex {
             if c == EMPTY {
                 break;
             }
-            let home = rehash(slot_of(c)) as usize & self.mask;
+            let home = home_of(c, self.mask);
             // Can `c` move to `hole`? Only if its home is not in (hole, j] (cyclically).
             let in_range = if hole <= j {
                 hole < home && home <= j
@@ -167,8 +173,9 @@ mod tests {
     use std::collections::HashMap;
 
     fn h(k: u32) -> u64 {
-        // A deliberately clustering hash: many keys share home cells.
-        u64::from(k % 7) | (u64::from(k.wrapping_mul(2_654_435_761)) << 32)
+        // A deliberately clustering hash: many keys share home cells (low bits), with some
+        // distinguishing bits above any table mask used here.
+        u64::from(k % 7) | (u64::from(k.wrapping_mul(2_654_435_761) & 0xffff) << 16)
     }
 
     proptest! {
@@ -177,15 +184,14 @@ mod tests {
         fn behaves_like_a_map(ops in prop::collection::vec((any::<bool>(), 0u32..200), 1..600)) {
             let mut idx = FlowIndex::default();
             let mut model: HashMap<u32, ()> = HashMap::new();
-            // Slot = key here, so rehash(slot) = h(slot).
             for (add, k) in ops {
                 if add {
                     if let std::collections::hash_map::Entry::Vacant(e) = model.entry(k) {
-                        idx.insert(h(k), k, h);
+                        idx.insert(h(k), k);
                         e.insert(());
                     }
                 } else {
-                    let removed = idx.remove(h(k), k, h);
+                    let removed = idx.remove(h(k), k);
                     prop_assert_eq!(removed, model.remove(&k).is_some());
                 }
                 prop_assert_eq!(idx.len(), model.len());
@@ -201,7 +207,7 @@ mod tests {
     fn grows_and_keeps_everything() {
         let mut idx = FlowIndex::with_capacity(4);
         for k in 0..10_000u32 {
-            idx.insert(h(k), k, h);
+            idx.insert(h(k), k);
         }
         assert_eq!(idx.len(), 10_000);
         assert!(idx.capacity() * 7 >= 10_000 * 8);
@@ -209,7 +215,7 @@ mod tests {
             assert_eq!(idx.find(h(k), |s| s == k), Some(k));
         }
         for k in (0..10_000u32).step_by(2) {
-            assert!(idx.remove(h(k), k, h));
+            assert!(idx.remove(h(k), k));
         }
         for k in 0..10_000u32 {
             assert_eq!(idx.find(h(k), |s| s == k).is_some(), k % 2 == 1);

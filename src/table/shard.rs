@@ -162,10 +162,7 @@ impl Shard {
         let m = &mut self.meta[slot as usize];
         m.generation = m.generation.wrapping_add(1);
         m.created_s = now_s as u32;
-        let (records, hasher) = (&self.records, &self.hasher);
-        self.index.insert(hash, slot, |s| {
-            hasher.hash_canonical(&records[s as usize].key)
-        });
+        self.index.insert(hash, slot);
         self.live += 1;
         self.stats.created += 1;
         self.schedule(slot);
@@ -225,10 +222,7 @@ impl Shard {
         self.emit(slot, EventKind::Deleted(why));
         let key = self.records[slot as usize].key;
         let hash = self.hasher.hash_canonical(&key);
-        let (records, hasher) = (&self.records, &self.hasher);
-        self.index.remove(hash, slot, |s| {
-            hasher.hash_canonical(&records[s as usize].key)
-        });
+        self.index.remove(hash, slot);
         let r = &mut self.records[slot as usize];
         r.flags = 0;
         self.meta[slot as usize].wheel_deadline_s = 0;
