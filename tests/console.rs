@@ -4,52 +4,13 @@
 //! configuration changes reaching the cores, `save` and the startup configuration applied at
 //! the next start, and two consoles at once.
 
+mod common;
+
+use common::engine::start_engine;
 use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
-
-struct Engine {
-    child: Child,
-    socket: PathBuf,
-}
-
-impl Drop for Engine {
-    fn drop(&mut self) {
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status();
-        let _ = self.child.wait();
-    }
-}
-
-fn start(dir: &Path) -> Engine {
-    let socket = dir.join("ctl.sock");
-    let config = dir.join("config.toml");
-    let capture = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("captures/demo.pcap");
-    std::fs::write(
-        &config,
-        format!(
-            "[session]\nstatistics_enable = true\n[runtime]\ncapture = \"{}\"\ncontrol_socket = \"{}\"\nstartup_config = \"startup.cfg\"\nlog_events = false\n",
-            capture.display(),
-            socket.display()
-        ),
-    )
-    .expect("config");
-    let child = Command::new(env!("CARGO_BIN_EXE_sessmgr"))
-        .args(["run", "--config"])
-        .arg(&config)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start engine");
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !socket.exists() {
-        assert!(Instant::now() < deadline, "engine did not start");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    Engine { child, socket }
-}
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
 /// Types `lines` into `sessmgr console` and returns the transcript.
 fn console(socket: &Path, lines: &str) -> String {
@@ -80,7 +41,7 @@ fn console_drives_the_running_engine() {
     let dir = std::env::temp_dir().join(format!("sessmgr-console-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("dir");
-    let engine = start(&dir);
+    let engine = start_engine(&dir, true);
     std::thread::sleep(Duration::from_millis(1500)); // the capture plays once
 
     // Views, prompts, errors with the caret, help.
@@ -137,7 +98,7 @@ fn console_drives_the_running_engine() {
     drop(engine);
 
     // The next start applies the saved configuration.
-    let engine = start(&dir);
+    let engine = start_engine(&dir, true);
     let t = console(&engine.socket, "display current-configuration\n");
     assert!(t.starts_with("<FW1>"), "{t}");
     assert!(

@@ -6,58 +6,40 @@
 //! returns applied, as a terminal would) and compared with golden files (insta) wherever
 //! it does not depend on timing.
 
+mod common;
+
 use expectrl::Expect;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
+/// An engine on the project's capture, played once (`capture_loop = false`), in a directory of
+/// its own that goes with it.
 struct Engine {
-    child: Child,
+    engine: Option<common::engine::Engine>,
     socket: PathBuf,
     dir: PathBuf,
 }
 
 impl Drop for Engine {
     fn drop(&mut self) {
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status();
-        let _ = self.child.wait();
+        // Stop the engine first, then remove its files.
+        drop(self.engine.take());
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 
-/// An engine on the project's capture, played once (`capture_loop = false`).
 fn start(name: &str) -> Engine {
     let dir = std::env::temp_dir().join(format!("sessmgr-pty-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("dir");
-    let socket = dir.join("ctl.sock");
-    let config = dir.join("config.toml");
-    let capture = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("captures/demo.pcap");
-    std::fs::write(
-        &config,
-        format!(
-            "[session]\nstatistics_enable = true\n[runtime]\ncapture = \"{}\"\ncapture_loop = false\ncontrol_socket = \"{}\"\nstartup_config = \"{}\"\nlog_events = false\n",
-            capture.display(),
-            socket.display(),
-            dir.join("startup.cfg").display(),
-        ),
-    )
-    .expect("config");
-    let child = Command::new(env!("CARGO_BIN_EXE_sessmgr"))
-        .args(["run", "--config"])
-        .arg(&config)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start engine");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !socket.exists() {
-        assert!(Instant::now() < deadline, "engine did not start");
-        std::thread::sleep(Duration::from_millis(50));
+    let engine = common::engine::start_engine(&dir, false);
+    let socket = engine.socket.clone();
+    Engine {
+        engine: Some(engine),
+        socket,
+        dir,
     }
-    Engine { child, socket, dir }
 }
 
 /// `sessmgr console` on a PTY, with everything it wrote so far.

@@ -1,6 +1,7 @@
 //! Shared helpers for integration tests.
 #![allow(dead_code)]
 
+pub mod engine;
 pub mod packets;
 
 use std::path::PathBuf;

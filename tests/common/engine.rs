@@ -1,0 +1,51 @@
+//! A `sessmgr run` engine for tests: the pcap back-end on the project's own capture (no root
+//! needed), its control socket and startup file in a directory of the test's.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub struct Engine {
+    child: Child,
+    pub socket: PathBuf,
+}
+
+impl Drop for Engine {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts an engine playing captures/demo.pcap (once, or in a loop) with its files in `dir`,
+/// and waits for its control socket.
+pub fn start_engine(dir: &Path, capture_loop: bool) -> Engine {
+    let socket = dir.join("ctl.sock");
+    let config = dir.join("config.toml");
+    let capture = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("captures/demo.pcap");
+    std::fs::write(
+        &config,
+        format!(
+            "[session]\nstatistics_enable = true\n[runtime]\ncapture = \"{}\"\ncapture_loop = {capture_loop}\ncontrol_socket = \"{}\"\nstartup_config = \"startup.cfg\"\nlog_events = false\n",
+            capture.display(),
+            socket.display()
+        ),
+    )
+    .expect("write config");
+    let child = Command::new(env!("CARGO_BIN_EXE_sessmgr"))
+        .args(["run", "--config"])
+        .arg(&config)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start engine");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !socket.exists() {
+        assert!(Instant::now() < deadline, "engine did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Engine { child, socket }
+}
