@@ -5,12 +5,12 @@
 
 use super::filter::selects;
 use super::render::{
-    SessionView, StatisticsView, render_acl, render_aging_application, render_aging_state,
-    render_session_table, render_statistics, render_statistics_summary,
+    SessionView, StatisticsView, render_acl, render_acl_configuration, render_aging_application,
+    render_aging_state, render_session_table, render_statistics, render_statistics_summary,
 };
 use super::tree::{AclTarget, Action};
 use super::views::{Effect, Session, View};
-use crate::acl::{Acl, AclKind};
+use crate::acl::Acl;
 use crate::actors::core::CoreMsg;
 use crate::proto::wire::Family;
 use crate::table::aging::{AgingConfig, AgingState};
@@ -122,20 +122,8 @@ impl Running {
 }
 
 fn acl_text(acl: &Acl) -> String {
-    let kind = if acl.kind == AclKind::Basic {
-        "basic"
-    } else {
-        "advanced"
-    };
-    let fam = if acl.family == Family::V6 {
-        "ipv6 "
-    } else {
-        ""
-    };
-    let mut out = format!("acl {fam}{kind} {}\n", acl.number);
-    for r in &acl.rules {
-        out.push_str(&format!(" {}\n", r.text));
-    }
+    let mut out = String::new();
+    render_acl_configuration(acl, &mut out);
     out
 }
 
@@ -452,11 +440,12 @@ impl Console {
                     ),
                 }
             }
-            Action::DisplayVersion => format!(
-                "sessmgr, a Comware-style stateful session engine\nVersion {} (sessmgr {})\n",
-                env!("CARGO_PKG_VERSION"),
-                env!("CARGO_PKG_VERSION")
-            ),
+            Action::DisplayVersion => {
+                format!(
+                    "sessmgr, a Comware-style stateful session engine\nVersion {}\n",
+                    env!("CARGO_PKG_VERSION")
+                )
+            }
             _ => String::new(),
         };
         if changed {
