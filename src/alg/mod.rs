@@ -4,3 +4,6 @@
 //!
 //! This module is filled in by the ALG issue; until then `replay` reports every frame's
 //! `expect` list as empty and the first packet of a data channel as `new`.
+
+pub mod ftp;
+pub mod tftp;
