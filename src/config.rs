@@ -78,6 +78,17 @@ pub struct RuntimeConfig {
     pub startup_config: PathBuf,
 }
 
+impl RuntimeConfig {
+    /// The engine's interfaces in port order (the console's interface views); none for a
+    /// capture.
+    pub fn interface_names(&self) -> Vec<String> {
+        match &self.backend {
+            Backend::Pcap { .. } => Vec::new(),
+            Backend::AfPacket { interfaces } | Backend::Netmap { interfaces } => interfaces.clone(),
+        }
+    }
+}
+
 impl Default for RuntimeConfig {
     fn default() -> Self {
         RuntimeConfig {

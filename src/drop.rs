@@ -111,6 +111,9 @@ drop_reasons! {
     DccpBadAck => "dccp_bad_ack",
     /// S8: the session table is at capacity; existing sessions are never evicted.
     TableFull => "table_full",
+    /// A packet that would create a session was denied by the interface's packet filter
+    /// (`packet-filter ACL {inbound|outbound}`, session-based).
+    PacketFilterDeny => "packet_filter_deny",
     /// A frame for a flow another core owns could not be handed over (its mailbox was full).
     HandoverQueueFull => "handover_queue_full",
 }

@@ -74,7 +74,17 @@ enum Command {
         /// Run the capture through N per-core actors (flows spread by address).
         #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=64))]
         cores: u16,
+        /// How frames are spread over the cores: by address pair (as the AF_PACKET fanout),
+        /// or by addresses and ports (as a NIC's 4-tuple RSS).
+        #[arg(long, value_enum, default_value = "addresses")]
+        steer: Steer,
     },
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum Steer {
+    Addresses,
+    Ports,
 }
 
 fn main() -> std::process::ExitCode {
@@ -140,6 +150,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             pps,
             verdicts,
             cores,
+            steer,
         } => {
             let mut cfg = match &config {
                 Some(path) => {
@@ -158,6 +169,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 config: cfg,
                 pps,
                 verdicts,
+                steer: match steer {
+                    Steer::Addresses => sessmgr::replay::Steering::Addresses,
+                    Steer::Ports => sessmgr::replay::Steering::Ports,
+                },
             };
             let stdout = std::io::stdout();
             let mut out = std::io::BufWriter::new(stdout.lock());

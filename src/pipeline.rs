@@ -82,18 +82,33 @@ impl Pipeline {
         now_ns: u64,
         out: &mut Vec<FrameOutcome>,
     ) {
+        self.process_batch_from(link, frames, &[], now_ns, out);
+    }
+
+    /// `process_batch` for frames received on `ports` (one per frame): the packet filter
+    /// applies per ingress port.
+    pub fn process_batch_from(
+        &mut self,
+        link: LinkType,
+        frames: &[&[u8]],
+        ports: &[u8],
+        now_ns: u64,
+        out: &mut Vec<FrameOutcome>,
+    ) {
         if now_ns >= self.next_tick_ns {
             self.tick(now_ns, EXPIRE_BUDGET_PER_TICK);
             self.next_tick_ns = now_ns + TICK_NS;
         }
         let mut whole: SmallVec<[Packet<'_>; BATCH]> = SmallVec::new();
+        let mut whole_ports: SmallVec<[u8; BATCH]> = SmallVec::new();
         let mut tracked: Vec<Tracked> = std::mem::take(&mut self.batch_scratch);
-        for frame in frames {
+        for (i, frame) in frames.iter().enumerate() {
             self.frames += 1;
+            let port = ports.get(i).copied();
             let parsed = match wire::parse_link(link, frame) {
                 Ok(Frame::Ip { datagram, .. }) => wire::parse_ip(datagram).map(|d| (d, datagram)),
                 Ok(Frame::NonIp { ethertype }) => {
-                    self.flush(&mut whole, &mut tracked, now_ns, out);
+                    self.flush(&mut whole, &mut whole_ports, &mut tracked, now_ns, out);
                     self.not_ip += 1;
                     out.push(FrameOutcome::NotIp { ethertype });
                     continue;
@@ -103,27 +118,32 @@ impl Pipeline {
             match parsed {
                 Ok((Datagram::Whole(pkt), _)) => {
                     whole.push(pkt);
+                    whole_ports.push(port.unwrap_or(self.shard_ingress()));
                     if whole.len() == BATCH {
-                        self.flush(&mut whole, &mut tracked, now_ns, out);
+                        self.flush(&mut whole, &mut whole_ports, &mut tracked, now_ns, out);
                     }
                 }
                 Ok((Datagram::Fragment(_), datagram)) => {
-                    self.flush(&mut whole, &mut tracked, now_ns, out);
+                    self.flush(&mut whole, &mut whole_ports, &mut tracked, now_ns, out);
+                    if let Some(port) = port {
+                        self.shard.set_ingress(port);
+                    }
                     out.push(self.process_ip(datagram, now_ns));
                 }
                 Err(reason) => {
-                    self.flush(&mut whole, &mut tracked, now_ns, out);
+                    self.flush(&mut whole, &mut whole_ports, &mut tracked, now_ns, out);
                     out.push(self.drop(reason));
                 }
             }
         }
-        self.flush(&mut whole, &mut tracked, now_ns, out);
+        self.flush(&mut whole, &mut whole_ports, &mut tracked, now_ns, out);
         self.batch_scratch = tracked;
     }
 
     fn flush(
         &mut self,
         whole: &mut SmallVec<[Packet<'_>; BATCH]>,
+        ports: &mut SmallVec<[u8; BATCH]>,
         tracked: &mut Vec<Tracked>,
         now_ns: u64,
         out: &mut Vec<FrameOutcome>,
@@ -132,9 +152,26 @@ impl Pipeline {
             return;
         }
         tracked.clear();
-        self.shard.track_batch(whole, now_ns, tracked);
+        self.shard.track_batch_from(whole, ports, now_ns, tracked);
         out.extend(tracked.iter().map(|&t| FrameOutcome::Tracked(t)));
         whole.clear();
+        ports.clear();
+    }
+
+    fn shard_ingress(&self) -> u8 {
+        self.shard.ingress()
+    }
+
+    /// `process_frame` for a frame received on `port`.
+    pub fn process_frame_from(
+        &mut self,
+        link: LinkType,
+        frame: &[u8],
+        port: u8,
+        now_ns: u64,
+    ) -> FrameOutcome {
+        self.shard.set_ingress(port);
+        self.process_frame(link, frame, now_ns)
     }
 
     /// Runs one IP datagram (raw IP input).
@@ -157,9 +194,24 @@ impl Pipeline {
         }
     }
 
+    /// An idle core's turn: tick if the clock has moved on since the last one (live
+    /// back-ends call it when a receive brought nothing, so aging and relation entries do not
+    /// wait for traffic).
+    pub fn tick_if_due(&mut self, now_ns: u64) {
+        if now_ns >= self.next_tick_ns {
+            self.tick(now_ns, EXPIRE_BUDGET_PER_TICK);
+            self.next_tick_ns = now_ns + TICK_NS;
+        }
+    }
+
     /// Time passes: age out sessions and stale fragments (bounded work).
     pub fn tick(&mut self, now_ns: u64, budget: usize) {
         self.shard.expire(now_ns, budget);
+        if let Some(t) = self.shard.relations() {
+            // This core's relation entries (those of its masters) age here, bounded like the
+            // wheel.
+            t.purge(now_ns / 1_000_000, self.shard.core, budget);
+        }
         let timed_out = self.frag.expire(now_ns);
         for _ in 0..timed_out {
             self.shard.drops.count(DropReason::FragmentTimeout);
@@ -195,6 +247,49 @@ fn owner_fast(link: LinkType, frame: &[u8], cores: usize) -> Option<usize> {
         }
         _ => None,
     }
+}
+
+/// Protocol and ports of a frame's (whole or first-fragment) transport header, if it has
+/// ports: what `replay` needs to spot an ALG's control session.
+pub fn frame_ports(link: LinkType, frame: &[u8]) -> Option<(u8, u16, u16)> {
+    let Ok(Frame::Ip { datagram, .. }) = wire::parse_link(link, frame) else {
+        return None;
+    };
+    match wire::parse_ip(datagram).ok()? {
+        Datagram::Whole(pkt) => match pkt.l4 {
+            wire::L4::Tcp(t) => Some((pkt.ip.proto, t.sport, t.dport)),
+            wire::L4::Udp(p) | wire::L4::UdpLite(p) => Some((pkt.ip.proto, p.sport, p.dport)),
+            _ => None,
+        },
+        Datagram::Fragment(_) => None,
+    }
+}
+
+/// `frame_owner` with the ports in the hash (`io::owner_core_ports`), for frames with
+/// ports; every other frame (ICMP, fragments) keeps its address-based owner.
+pub fn frame_owner_by_ports(link: LinkType, frame: &[u8], cores: usize) -> usize {
+    if cores <= 1 {
+        return 0;
+    }
+    if let Ok(Frame::Ip { datagram, .. }) = wire::parse_link(link, frame)
+        && let Ok(Datagram::Whole(pkt)) = wire::parse_ip(datagram)
+    {
+        let ports = match pkt.l4 {
+            wire::L4::Tcp(t) => Some((t.sport, t.dport)),
+            wire::L4::Udp(p) | wire::L4::UdpLite(p) => Some((p.sport, p.dport)),
+            wire::L4::Sctp(h) => Some((h.sport, h.dport)),
+            _ => None,
+        };
+        if let Some((sp, dp)) = ports {
+            let w = if pkt.ip.family == wire::Family::V4 {
+                4
+            } else {
+                16
+            };
+            return crate::io::owner_core_ports(&pkt.ip.src[..w], &pkt.ip.dst[..w], sp, dp, cores);
+        }
+    }
+    frame_owner(link, frame, cores)
 }
 
 /// The core that owns the flow of a frame (`io::owner_core` of its addresses; for an ICMP

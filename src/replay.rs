@@ -8,6 +8,7 @@ use crate::pipeline::{FrameOutcome, Pipeline};
 use crate::proto::key::{FlowHasher, FlowKey, addr_to_ip};
 use crate::proto::wire::ipproto;
 use crate::table::aging::ttl_s;
+use crate::table::relation::RelationEntry;
 use crate::table::track::{app_name, state_name};
 use crate::table::{Session, Shard, Verdict};
 use serde_json::{Value, json};
@@ -23,6 +24,19 @@ pub struct ReplayOptions {
     pub pps: Option<u64>,
     /// Print one JSON object per frame and the final table.
     pub verdicts: bool,
+    /// How `--cores N` spreads frames over the cores.
+    pub steer: Steering,
+}
+
+/// Which core a replayed frame goes to (`replay --cores N --steer ...`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Steering {
+    /// By the two addresses, as the AF_PACKET fanout does (`io::owner_core`).
+    #[default]
+    Addresses,
+    /// By addresses and ports, as a NIC's 4-tuple RSS would (`io::owner_core_ports`): an
+    /// ALG's data connection then usually lands on another core than its control session.
+    Ports,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -48,6 +62,9 @@ pub fn replay(opts: &ReplayOptions, out: &mut dyn Write) -> Result<ReplayResult,
         opts.config.fragment,
         FlowHasher::with_seed(0x5e55),
     );
+    p.shard.attach_relations(Default::default());
+    p.shard.record_published = opts.verdicts;
+    let mut published = Vec::new();
     let mut first_ts: Option<u64> = None;
     let mut unsupported_link = 0u64;
     let mut write_err: Option<std::io::Error> = None;
@@ -68,7 +85,9 @@ pub fn replay(opts: &ReplayOptions, out: &mut dyn Write) -> Result<ReplayResult,
             }
         };
         if opts.verdicts && write_err.is_none() {
-            let line = frame_json(f.number, &outcome, &p.shard);
+            published.clear();
+            published.extend(p.shard.take_published());
+            let line = frame_json(f.number, &outcome, &p.shard, &published);
             if let Err(e) = writeln!(out, "{line}") {
                 write_err = Some(e);
             }
@@ -87,7 +106,33 @@ pub fn replay(opts: &ReplayOptions, out: &mut dyn Write) -> Result<ReplayResult,
     })
 }
 
-pub fn frame_json(number: u64, outcome: &FrameOutcome, shard: &Shard) -> Value {
+/// One relation entry as `--verdicts` and `sessmgr dump` show it (TTL from `clock_ms`).
+pub fn relation_json(e: &RelationEntry, clock_ms: u64) -> Value {
+    let sp = &e.spec;
+    json!({
+        "proto": sp.proto,
+        "src": sp.src.map(|a| addr_to_ip(sp.family, &a).to_string()),
+        "sport": sp.sport,
+        "dst": addr_to_ip(sp.family, &sp.dst).to_string(),
+        "dport": sp.dport,
+        "app": crate::table::apps::name(sp.app),
+        "alg": crate::alg::info(e.alg).map(|i| i.keyword),
+        "master": e.master.to_u64(),
+        "ttl_s": e.expires_ms.saturating_sub(clock_ms).div_ceil(1000),
+    })
+}
+
+/// One frame's line of `--verdicts`; `published` = the relation entries it announced.
+pub fn frame_json(
+    number: u64,
+    outcome: &FrameOutcome,
+    shard: &Shard,
+    published: &[RelationEntry],
+) -> Value {
+    let expect: Vec<Value> = published
+        .iter()
+        .map(|e| relation_json(e, shard.now_ms()))
+        .collect();
     let untracked = |why: &str| json!({"frame": number, "verdict": "untracked", "dir": null, "session": null, "state": null, "expect": [], "why": why});
     match outcome {
         FrameOutcome::NotIp { ethertype } => untracked(&format!("ethertype 0x{ethertype:04x}")),
@@ -102,7 +147,7 @@ pub fn frame_json(number: u64, outcome: &FrameOutcome, shard: &Shard) -> Value {
                 "dir": t.dir.map(|d| d.name()),
                 "session": t.slot.map(|slot| shard.id_of(slot).to_u64()),
                 "state": t.slot.map(|_| state_name(t.proto, t.state)),
-                "expect": [],
+                "expect": expect,
             });
             if let Verdict::Invalid(reason) = t.verdict {
                 v["reason"] = json!(reason.name());
@@ -153,6 +198,7 @@ fn tuple_json(k: &FlowKey) -> Value {
 }
 
 fn session_json(id: u64, s: &Session, shard: &Shard) -> Value {
+    let slot = crate::table::SessionId::from_u64(id).slot;
     json!({
         "session": id,
         "proto": proto_name(s.key.proto),
@@ -161,7 +207,8 @@ fn session_json(id: u64, s: &Session, shard: &Shard) -> Value {
         "reply": tuple_json(&s.reply_key()),
         "app": app_name(s),
         "ttl_s": ttl_s(&shard.config.aging, s, shard.now_ms()),
-        "master": null,
+        "master": shard.master_of(slot).map(|m| m.to_u64()),
+        "alg": shard.alg_of(slot).and_then(crate::alg::info).map(|i| i.keyword),
         "packets": [s.counters[0].packets, s.counters[1].packets],
         "bytes": [s.counters[0].bytes, s.counters[1].bytes],
     })
@@ -180,7 +227,17 @@ pub fn table_rows(shard: &Shard, limit: usize) -> Vec<Value> {
 
 /// The final table object of `--verdicts`.
 pub fn table_json(shard: &Shard) -> Value {
-    json!({"table": table_rows(shard, usize::MAX), "relations": []})
+    json!({"table": table_rows(shard, usize::MAX), "relations": relations_json(shard)})
+}
+
+/// The live relation entries the shard sees (the engine's, shared).
+pub fn relations_json(shard: &Shard) -> Vec<Value> {
+    shard.relations().map_or_else(Vec::new, |t| {
+        t.entries(None)
+            .iter()
+            .map(|e| relation_json(e, t.clock_ms()))
+            .collect()
+    })
 }
 
 /// The human summary: sessions by protocol and state, drops by reason.

@@ -51,7 +51,7 @@ fn console_drives_the_running_engine() {
     );
     assert!(t.contains("<H3C>display session foo\n                     ^\n % Unrecognized command found at '^' position.\n"), "{t}");
     assert!(
-        t.contains("  table       Display session table information"),
+        t.contains("  table           Display session table information"),
         "{t}"
     );
     assert!(

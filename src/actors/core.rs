@@ -108,6 +108,9 @@ pub enum CoreMsg {
         reply: flume::Sender<Vec<Value>>,
         limit: usize,
     },
+    /// Answer once everything queued before this message has been processed (replay uses it
+    /// to keep the wire's causality across cores, see `actors::replay`).
+    Barrier(flume::Sender<()>),
     /// Finish: process what is queued, flush, exit.
     Stop,
 }
@@ -223,6 +226,7 @@ fn run(setup: CoreSetup) -> CoreExit {
         handover: (0..setup.cores).map(|_| FrameBatch::default()).collect(),
     };
     c.p.shard.events_enabled = c.events.is_some();
+    c.p.shard.record_published = c.results.is_some();
     let mut last_snapshot = Instant::now();
     'main: loop {
         // The mailbox first: control messages and handed-over frames.
@@ -251,9 +255,18 @@ fn run(setup: CoreSetup) -> CoreExit {
                 |frames: &[&[u8]], ports: &[PortId], now: u64, actions: &mut [Action]| {
                     c.on_batch(link, frames, ports, now, actions);
                 };
-            if io.rx_batch(RX_BATCH, RX_TIMEOUT_MS, &mut handler).is_err() {
-                // A receive error is not a packet's fault: keep going; the back-end counts it.
-                std::thread::sleep(Duration::from_millis(1));
+            match io.rx_batch(RX_BATCH, RX_TIMEOUT_MS, &mut handler) {
+                Ok(0) => {
+                    // Idle: time still passes for aging and relation entries.
+                    if let Some(now) = io.idle_now_ns() {
+                        c.p.tick_if_due(now);
+                    }
+                }
+                Ok(_) => {}
+                Err(_) => {
+                    // A receive error is not a packet's fault: keep going; the back-end counts it.
+                    std::thread::sleep(Duration::from_millis(1));
+                }
             }
             c.flush_handover();
         }
@@ -290,9 +303,15 @@ impl Core {
             CoreMsg::Frames { link, frames } => {
                 let mut results = Vec::new();
                 for (f, data) in frames.iter() {
-                    let outcome = self.p.process_frame(link, data, f.ts_ns);
+                    let outcome = self.p.process_frame_from(link, data, f.port, f.ts_ns);
                     if self.results.is_some() {
-                        let json = crate::replay::frame_json(f.number, &outcome, &self.p.shard);
+                        let published: Vec<_> = self.p.shard.take_published().collect();
+                        let json = crate::replay::frame_json(
+                            f.number,
+                            &outcome,
+                            &self.p.shard,
+                            &published,
+                        );
                         results.push(FrameResult {
                             number: f.number,
                             json,
@@ -363,6 +382,9 @@ impl Core {
             CoreMsg::Dump { reply, limit } => {
                 let _ = reply.send(crate::replay::table_rows(&self.p.shard, limit));
             }
+            CoreMsg::Barrier(reply) => {
+                let _ = reply.send(());
+            }
             CoreMsg::Stop => return false,
         }
         true
@@ -386,7 +408,7 @@ impl Core {
             for (i, f) in frames.iter().enumerate() {
                 let owner = frame_owner(link, f, self.cores);
                 if owner == self.core {
-                    let o = self.p.process_frame(link, f, now);
+                    let o = self.p.process_frame_from(link, f, ports[i], now);
                     actions[i] = self.action(&o);
                 } else {
                     self.handover[owner].push(0, now, ports[i], f);
@@ -395,7 +417,8 @@ impl Core {
             }
             return;
         }
-        self.p.process_batch(link, frames, now, &mut self.outcomes);
+        self.p
+            .process_batch_from(link, frames, ports, now, &mut self.outcomes);
         for (a, o) in actions.iter_mut().zip(self.outcomes.iter()) {
             *a = if self.io_mode == IoMode::Inline {
                 decide(o)
@@ -465,6 +488,7 @@ impl Core {
             io: io.map(|i| i.stats()).unwrap_or_default(),
             frames: self.p.frames,
             events_dropped: self.events_dropped,
+            alg: self.p.shard.alg_counters.clone(),
         }
     }
 

@@ -24,4 +24,6 @@ pub struct CoreSnapshot {
     pub frames: u64,
     /// Event batches this core could not hand to the log actor (channel full).
     pub events_dropped: u64,
+    /// What the ALGs of this core refused or noticed.
+    pub alg: crate::table::algs::AlgCounters,
 }

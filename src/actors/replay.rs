@@ -8,10 +8,11 @@ use super::core::{CoreMsg, CoreSetup, FrameBatch, FrameResult, spawn};
 use crate::drop::{DropCounters, DropReason};
 use crate::io::IoMode;
 use crate::io::pcap::for_each_frame;
-use crate::pipeline::{FrameOutcome, Pipeline, frame_owner};
+use crate::pipeline::{FrameOutcome, Pipeline, frame_owner, frame_owner_by_ports};
 use crate::proto::key::FlowHasher;
 use crate::proto::wire::LinkType;
-use crate::replay::{ReplayError, ReplayOptions, frame_json};
+use crate::replay::{ReplayError, ReplayOptions, Steering, frame_json};
+use crate::table::relation::RelationTable;
 use crate::table::shard::ShardStats;
 use serde_json::{Value, json};
 use std::io::Write;
@@ -59,6 +60,26 @@ pub fn summary(r: &MultiCoreResult, cores: usize, out: &mut dyn Write) -> std::i
     Ok(())
 }
 
+/// Spots frames of the control sessions an enabled ALG follows (by the port-mapping table).
+struct AlgControl {
+    apps: crate::table::apps::AppMap,
+    algs: crate::alg::AlgSet,
+}
+
+impl AlgControl {
+    fn announces(&self, link: LinkType, frame: &[u8]) -> bool {
+        if self.algs == crate::alg::AlgSet::NONE {
+            return false;
+        }
+        let Some((proto, sport, dport)) = crate::pipeline::frame_ports(link, frame) else {
+            return false;
+        };
+        [sport, dport].into_iter().any(|port| {
+            crate::alg::for_app(self.apps.identify(proto, port)).is_some_and(|a| self.algs.has(a))
+        })
+    }
+}
+
 pub fn replay_cores(
     opts: &ReplayOptions,
     cores: usize,
@@ -72,13 +93,16 @@ pub fn replay_cores(
         .collect();
     let peers: Vec<_> = channels.iter().map(|(tx, _)| tx.clone()).collect();
     let mut handles = Vec::new();
+    // One relation table for every core (R5).
+    let relations: Arc<RelationTable> = Arc::default();
     for (core, (_, rx)) in channels.into_iter().enumerate() {
-        let pipeline = Pipeline::new(
+        let mut pipeline = Pipeline::new(
             core as u8,
             opts.config.table.clone(),
             opts.config.fragment,
             FlowHasher::with_seed(0x5e55),
         );
+        pipeline.shard.attach_relations(relations.clone());
         let setup = CoreSetup {
             core,
             cores,
@@ -98,6 +122,10 @@ pub fn replay_cores(
     }
     drop(results_tx);
 
+    let alg_control = AlgControl {
+        apps: crate::table::apps::AppMap::new(),
+        algs: opts.config.table.algs,
+    };
     let mut pending: Vec<FrameBatch> = (0..cores).map(|_| FrameBatch::default()).collect();
     let mut pending_link: Option<LinkType> = None;
     let mut local_results = Vec::new();
@@ -122,7 +150,7 @@ pub fn replay_cores(
             let outcome = FrameOutcome::Dropped(DropReason::UnsupportedLinkType);
             local_results.push(FrameResult {
                 number: f.number,
-                json: frame_json(f.number, &outcome, &no_shard),
+                json: frame_json(f.number, &outcome, &no_shard, &[]),
                 outcome,
             });
             return;
@@ -135,9 +163,26 @@ pub fn replay_cores(
             }
         }
         pending_link = Some(link);
-        let owner = frame_owner(link, f.data, cores);
+        let owner = match opts.steer {
+            Steering::Addresses => frame_owner(link, f.data, cores),
+            Steering::Ports => frame_owner_by_ports(link, f.data, cores),
+        };
         pending[owner].push(f.number, now, 0, f.data);
-        if pending[owner].len() >= DISPATCH_BATCH {
+        if cores > 1 && alg_control.announces(link, f.data) {
+            // R5 on the wire: a data connection starts only after the packet announcing it
+            // has left the appliance. Replayed at full speed, nothing orders the cores, so
+            // this frame is processed (and its relation entries published) before any later
+            // frame is handed out. Only ALG control frames wait; bulk traffic does not.
+            for (core, batch) in pending.iter_mut().enumerate() {
+                if !batch.is_empty() {
+                    send(core, link, std::mem::take(batch));
+                }
+            }
+            let (tx, rx) = flume::bounded(1);
+            if peers[owner].send(CoreMsg::Barrier(tx)).is_ok() {
+                let _ = rx.recv();
+            }
+        } else if pending[owner].len() >= DISPATCH_BATCH {
             send(owner, link, std::mem::take(&mut pending[owner]));
         }
     })?;
@@ -186,7 +231,12 @@ pub fn replay_cores(
         for r in &results {
             writeln!(out, "{}", r.json)?;
         }
-        writeln!(out, "{}", json!({"table": rows, "relations": []}))?;
+        let rel: Vec<Value> = relations
+            .entries(None)
+            .iter()
+            .map(|e| crate::replay::relation_json(e, relations.clock_ms()))
+            .collect();
+        writeln!(out, "{}", json!({"table": rows, "relations": rel}))?;
     }
     Ok(MultiCoreResult {
         frames,

@@ -43,6 +43,8 @@ pub struct Totals {
     pub io: IoStats,
     /// Event batches the cores could not hand to the log actor.
     pub events_dropped: u64,
+    /// ALG counters merged over cores.
+    pub alg: crate::table::algs::AlgCounters,
     /// Snapshots the stats actor has taken off its channel.
     pub snapshots_received: u64,
     pub rates: Rates,
@@ -115,6 +117,7 @@ impl StatsBook {
             t.events_dropped += s.events_dropped;
             add_shard_stats(&mut t.table, &s.table);
             t.drops.merge(&s.drops);
+            t.alg.merge(&s.alg);
             add_io_stats(&mut t.io, &s.io);
             t.rates.frames_per_s += entry.rates.frames_per_s;
             t.rates.new_sessions_per_s += entry.rates.new_sessions_per_s;

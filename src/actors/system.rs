@@ -18,6 +18,7 @@ use crate::io::PacketIo;
 use crate::io::pcap::PcapLive;
 use crate::pipeline::Pipeline;
 use crate::proto::key::FlowHasher;
+use crate::table::relation::RelationTable;
 use serde_json::json;
 use slog::{Logger, info};
 use std::sync::Arc;
@@ -145,11 +146,15 @@ pub fn run(cfg: Config) -> Result<RunReport, RunError> {
     // The configured capacity is the engine's; each core holds its share.
     table.capacity = table.capacity.div_ceil(cores);
     let mut handles = Vec::new();
+    // The relation table every core shares (R5).
+    let relations: Arc<RelationTable> = Arc::default();
     for ((core, (_, rx)), io) in channels.into_iter().enumerate().zip(ios) {
+        let mut pipeline = Pipeline::new(core as u8, table.clone(), cfg.fragment, hasher.clone());
+        pipeline.shard.attach_relations(relations.clone());
         let setup = CoreSetup {
             core,
             cores,
-            pipeline: Pipeline::new(core as u8, table.clone(), cfg.fragment, hasher.clone()),
+            pipeline,
             io: Some(io),
             io_mode: cfg.runtime.io_mode,
             mailbox: rx,
@@ -181,11 +186,14 @@ pub fn run(cfg: Config) -> Result<RunReport, RunError> {
                 .as_ref()
                 .map(|p| (p.acl.number, p.hours)),
         ],
+        interfaces: cfg.runtime.interface_names(),
+        filters: Vec::new(),
     };
     let engine = Arc::new(Engine {
         cores: peers.clone(),
         running: std::sync::Mutex::new(running),
         startup: cfg.runtime.startup_config.clone(),
+        relations: relations.clone(),
     });
     if let Ok(text) = std::fs::read_to_string(&cfg.runtime.startup_config) {
         let failed = apply_startup(engine.clone(), &text);

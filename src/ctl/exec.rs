@@ -4,6 +4,7 @@
 //! the Comware layout of the answer.
 
 use super::filter::selects;
+use super::relation_view::render_relation_table;
 use super::render::{
     SessionView, StatisticsView, render_acl, render_acl_configuration, render_aging_application,
     render_aging_state, render_session_table, render_statistics, render_statistics_summary,
@@ -12,9 +13,11 @@ use super::tree::{AclTarget, Action};
 use super::views::{Effect, Session, View};
 use crate::acl::Acl;
 use crate::actors::core::CoreMsg;
+use crate::alg::AlgSet;
 use crate::proto::wire::Family;
 use crate::table::aging::{AgingConfig, AgingState};
-use crate::table::config::{PersistentRule, SessionMode, TableConfig};
+use crate::table::config::{PacketFilter, PersistentRule, PortAcls, SessionMode, TableConfig};
+use crate::table::relation::RelationTable;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -32,6 +35,30 @@ pub struct Running {
     pub acls: Vec<Acl>,
     /// `session persistent acl [ipv6] N aging-time H`: [IPv4, IPv6].
     pub persistent: [Option<(u32, u16)>; 2],
+    /// The engine's interfaces, in port order (port `i` = `interfaces[i]`).
+    pub interfaces: Vec<String>,
+    /// `packet-filter` lines of the interface views, in the order given.
+    pub filters: Vec<FilterBinding>,
+}
+
+/// `packet-filter [ipv6] N {inbound|outbound}` in the view of `interface`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FilterBinding {
+    pub interface: String,
+    pub ipv6: bool,
+    pub number: u32,
+    pub inbound: bool,
+}
+
+impl FilterBinding {
+    fn action(&self) -> Action {
+        Action::PacketFilter {
+            ipv6: self.ipv6,
+            number: self.number,
+            inbound: self.inbound,
+            on: true,
+        }
+    }
 }
 
 impl Running {
@@ -56,7 +83,60 @@ impl Running {
         };
         t.persistent_v4 = rule(false, self.persistent[0]);
         t.persistent_v6 = rule(true, self.persistent[1]);
+        t.packet_filter = self.packet_filter();
         t
+    }
+
+    /// The packet filter per ingress port: the port's inbound ACLs and its peer's outbound
+    /// ACLs (inline ports come in pairs). A binding to an ACL that does not exist filters
+    /// nothing, as on Comware.
+    fn packet_filter(&self) -> PacketFilter {
+        let mut pf = PacketFilter::default();
+        if self.filters.is_empty() {
+            return pf;
+        }
+        for (port, _) in self.interfaces.iter().enumerate() {
+            let mut acls = PortAcls::default();
+            let peer = self
+                .interfaces
+                .get(usize::from(crate::io::peer(port as u8)));
+            for b in &self.filters {
+                let applies = (b.inbound && b.interface == self.interfaces[port])
+                    || (!b.inbound && peer == Some(&b.interface));
+                if let (true, Some(acl)) = (applies, self.acl(b.ipv6, b.number)) {
+                    if b.ipv6 {
+                        acls.v6.push(acl.clone());
+                    } else {
+                        acls.v4.push(acl.clone());
+                    }
+                }
+            }
+            pf.ports.push(acls);
+        }
+        pf
+    }
+
+    /// An interface's section of the configuration (empty when it has no settings).
+    fn interface_text(&self, name: &str) -> String {
+        let lines: Vec<String> = self
+            .filters
+            .iter()
+            .filter(|b| b.interface == name)
+            .filter_map(|b| b.action().config_line())
+            .collect();
+        if lines.is_empty() {
+            return String::new();
+        }
+        let mut out = Action::EnterInterface {
+            name: name.to_string(),
+        }
+        .canonical();
+        out.push('\n');
+        for l in lines {
+            out.push_str(&l);
+            out.push('\n');
+        }
+        out
     }
 
     /// Every setting as a CLI line (for `display current-configuration` and `save`).
@@ -104,12 +184,27 @@ impl Running {
         if self.table.statistics {
             settings.push(Action::SessionStatisticsEnable);
         }
+        // ALGs are on by default: the configuration lists the ones turned off.
+        for (id, _) in crate::alg::REGISTRY.iter().enumerate() {
+            if !self.table.algs.has(id as u8) {
+                settings.push(Action::Alg {
+                    alg: Some(id as u8),
+                    on: false,
+                });
+            }
+        }
         let lines: Vec<String> = settings.iter().filter_map(Action::config_line).collect();
         if !lines.is_empty() {
             for l in lines {
                 out.push_str(&l);
                 out.push('\n');
             }
+            out.push_str("#\n");
+        }
+        let mut named: Vec<&String> = self.filters.iter().map(|b| &b.interface).collect();
+        named.dedup();
+        for name in self.interfaces.iter().filter(|i| named.contains(i)) {
+            out.push_str(&self.interface_text(name));
             out.push_str("#\n");
         }
         for acl in &self.acls {
@@ -133,6 +228,8 @@ pub struct Engine {
     pub running: Mutex<Running>,
     /// Where `save` writes (the startup configuration applied at start).
     pub startup: PathBuf,
+    /// The relation table every core shares (R3 displays and resets it).
+    pub relations: Arc<RelationTable>,
 }
 
 impl Engine {
@@ -180,15 +277,14 @@ pub struct Reply {
 
 impl Console {
     pub fn new(engine: Arc<Engine>) -> Console {
-        let sysname = engine
+        let (sysname, interfaces) = engine
             .running
             .lock()
-            .map(|r| r.sysname.clone())
+            .map(|r| (r.sysname.clone(), r.interfaces.clone()))
             .unwrap_or_default();
-        Console {
-            session: Session::new(&sysname),
-            engine,
-        }
+        let mut session = Session::new(&sysname);
+        session.set_interfaces(&interfaces);
+        Console { session, engine }
     }
 
     /// Runs one line as Enter does.
@@ -268,6 +364,11 @@ impl Console {
                 }) {
                     v.merge(&part);
                 }
+                // The relation table is the engine's, not a core's: counted once.
+                v.relation_entries = match family {
+                    Some(f) => engine.relations.count(*f),
+                    None => engine.relations.len(),
+                } as u64;
                 if *summary {
                     render_statistics_summary(&v)
                 } else {
@@ -423,6 +524,15 @@ impl Console {
                         .unwrap_or_default()
                         + "#\nreturn\n"
                 }
+                View::Interface { name } => {
+                    let text = running.interface_text(name);
+                    let text = if text.is_empty() {
+                        format!("interface {name}\n")
+                    } else {
+                        text
+                    };
+                    format!("#\n{text}#\nreturn\n")
+                }
                 _ => running.config_text(),
             },
             Action::Save { file, .. } => {
@@ -439,6 +549,57 @@ impl Console {
                         path.display()
                     ),
                 }
+            }
+            Action::DisplayRelationTable { family } => {
+                let rel = &engine.relations;
+                render_relation_table(&rel.entries(*family), rel.clock_ms())
+            }
+            Action::ResetRelationTable { family } => {
+                engine.relations.reset(*family);
+                String::new()
+            }
+            Action::Alg { alg, on } => {
+                match alg {
+                    Some(id) => running.table.algs.set(*id, *on),
+                    None => {
+                        running.table.algs = if *on { AlgSet::ALL } else { AlgSet::NONE };
+                    }
+                }
+                changed = true;
+                String::new()
+            }
+            Action::EnterInterface { .. } => String::new(),
+            Action::PacketFilter {
+                ipv6,
+                number,
+                inbound,
+                on,
+            } => {
+                let View::Interface { name } = self.session.view().clone() else {
+                    return " % Packet filters are configured in an interface view.\n".into();
+                };
+                let binding = FilterBinding {
+                    interface: name,
+                    ipv6: *ipv6,
+                    number: *number,
+                    inbound: *inbound,
+                };
+                // One ACL per family and direction on an interface: a new one replaces it.
+                let same_slot = |b: &FilterBinding| {
+                    b.interface == binding.interface
+                        && b.ipv6 == binding.ipv6
+                        && b.inbound == binding.inbound
+                };
+                if *on {
+                    running.filters.retain(|b| !same_slot(b));
+                    running.filters.push(binding);
+                } else {
+                    running
+                        .filters
+                        .retain(|b| !(same_slot(b) && b.number == binding.number));
+                }
+                changed = true;
+                String::new()
             }
             Action::DisplayVersion => {
                 format!(
@@ -468,7 +629,12 @@ pub fn apply_startup(engine: Arc<Engine>, text: &str) -> Vec<(usize, String)> {
         }
         // A line at column 0 is a system-view command (an ACL header); an indented one belongs to
         // the view the last header opened, or to system view.
-        if !raw.starts_with(' ') || !matches!(console.session.view(), View::Acl { .. }) {
+        if !raw.starts_with(' ')
+            || !matches!(
+                console.session.view(),
+                View::Acl { .. } | View::Interface { .. }
+            )
+        {
             while !matches!(console.session.view(), View::System) {
                 if console.line("quit").close {
                     break;

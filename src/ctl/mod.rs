@@ -17,6 +17,7 @@ pub mod client;
 pub mod exec;
 pub mod filter;
 pub mod grammar;
+pub mod relation_view;
 pub mod render;
 pub mod tree;
 pub mod views;

@@ -309,6 +309,30 @@ pub enum Action {
     Return,
     ScreenLengthDisable,
     UndoScreenLengthDisable,
+    /// `display session relation-table [ipv4|ipv6]` (R3, §6.1); `None` = both families.
+    DisplayRelationTable {
+        family: Option<Family>,
+    },
+    /// `reset session relation-table [ipv4|ipv6]` (R3, §6.2).
+    ResetRelationTable {
+        family: Option<Family>,
+    },
+    /// `alg {ftp|tftp|all}` / `undo alg ...`; `alg: None` = all.
+    Alg {
+        alg: Option<crate::alg::AlgId>,
+        on: bool,
+    },
+    /// `interface NAME`: enters the interface's view.
+    EnterInterface {
+        name: String,
+    },
+    /// `[undo] packet-filter [ipv6] N {inbound|outbound}` in interface view.
+    PacketFilter {
+        ipv6: bool,
+        number: u32,
+        inbound: bool,
+        on: bool,
+    },
 }
 
 /// `session persistent acl` without `aging-time` (§5).
@@ -498,6 +522,34 @@ impl Action {
             Action::Return => "return".into(),
             Action::ScreenLengthDisable => "screen-length disable".into(),
             Action::UndoScreenLengthDisable => "undo screen-length disable".into(),
+            Action::DisplayRelationTable { family } => match family {
+                Some(f) => format!("display session relation-table {}", family_word(*f)),
+                None => "display session relation-table".into(),
+            },
+            Action::ResetRelationTable { family } => match family {
+                Some(f) => format!("reset session relation-table {}", family_word(*f)),
+                None => "reset session relation-table".into(),
+            },
+            Action::Alg { alg, on } => {
+                let name = alg.and_then(crate::alg::info).map_or("all", |i| i.keyword);
+                if *on {
+                    format!("alg {name}")
+                } else {
+                    format!("undo alg {name}")
+                }
+            }
+            Action::EnterInterface { name } => format!("interface {}", quote(name)),
+            Action::PacketFilter {
+                ipv6,
+                number,
+                inbound,
+                on,
+            } => format!(
+                "{}packet-filter{} {number} {}",
+                if *on { "" } else { "undo " },
+                ipv6_word(*ipv6),
+                if *inbound { "inbound" } else { "outbound" }
+            ),
         }
     }
 
@@ -513,6 +565,9 @@ impl Action {
                 | Action::EnterAcl { .. }
                 | Action::AclRule(_)
                 | Action::Sysname(_)
+                | Action::Alg { .. }
+                | Action::EnterInterface { .. }
+                | Action::PacketFilter { on: true, .. }
         )
     }
 
@@ -524,7 +579,7 @@ impl Action {
             return None;
         }
         Some(match self {
-            Action::EnterAcl { .. } => self.canonical(),
+            Action::EnterAcl { .. } | Action::EnterInterface { .. } => self.canonical(),
             _ => format!(" {}", self.canonical()),
         })
     }
@@ -992,6 +1047,57 @@ fn rule_builder(m: &Matched<'_>, view: &View) -> Result<Action, Fault> {
     }
 }
 
+const H_ALG: &str = "Enable ALG for an application protocol";
+const DIRECTION: &str = "direction";
+
+/// `alg` keywords: `all` and every registered ALG.
+fn alg_keywords() -> Syn {
+    let mut items = vec![kws(APP, "all", "All protocols")];
+    items.extend(
+        crate::alg::REGISTRY
+            .iter()
+            .map(|r| kws(APP, r.info.keyword, r.info.help)),
+    );
+    alt(items)
+}
+
+fn alg_of(m: &Matched<'_>) -> Result<Option<crate::alg::AlgId>, Fault> {
+    match m.text(APP) {
+        Some("all") => Ok(None),
+        Some(kw) => crate::alg::by_keyword(kw)
+            .map(Some)
+            .ok_or_else(|| internal(m)),
+        None => Err(internal(m)),
+    }
+}
+
+/// `[undo] packet-filter [ipv6] N {inbound|outbound}`.
+fn packet_filter_syntax(undo: bool) -> Vec<Syn> {
+    let mut items = Vec::new();
+    if undo {
+        items.push(kw("undo", H_UNDO));
+    }
+    items.extend([
+        kw("packet-filter", "Specify packet filtering"),
+        opt(kws(IPV6, "ipv6", "Specify an IPv6 ACL")),
+        arg(NUM, int(2000, 3999), "ACL number"),
+        alt(vec![
+            kws(DIRECTION, "inbound", "Filter incoming packets"),
+            kws(DIRECTION, "outbound", "Filter outgoing packets"),
+        ]),
+    ]);
+    items
+}
+
+fn packet_filter_of(m: &Matched<'_>, on: bool) -> Result<Action, Fault> {
+    Ok(Action::PacketFilter {
+        ipv6: m.has(IPV6),
+        number: m.u32(NUM).ok_or_else(|| internal(m))?,
+        inbound: m.text(DIRECTION) == Some("inbound"),
+        on,
+    })
+}
+
 // ------------------------------------------------------------------------------------------
 // The tree
 
@@ -1127,6 +1233,22 @@ fn defs() -> Vec<Def<Action>> {
             ],
             |m, _| Ok(Action::DisplayHistory { all: m.has(ALL) }),
         ),
+        display(
+            ANY,
+            vec![
+                session_display(),
+                kw("relation-table", "Display relation table information"),
+                opt(alt(vec![
+                    kws(FAMILY, "ipv4", "IPv4 relation entries"),
+                    kws(FAMILY, "ipv6", "IPv6 relation entries"),
+                ])),
+            ],
+            |m, _| {
+                Ok(Action::DisplayRelationTable {
+                    family: family_of(m),
+                })
+            },
+        ),
         // ---- any view
         cmd(
             ANY,
@@ -1181,6 +1303,23 @@ fn defs() -> Vec<Def<Action>> {
                 kw("statistics", "Clear session statistics"),
             ],
             |_, _| Ok(Action::ResetSessionStatistics),
+        ),
+        cmd(
+            USER,
+            vec![
+                kw("reset", H_RESET),
+                kw("session", H_SESSION_DISPLAY),
+                kw("relation-table", "Clear relation entries"),
+                opt(alt(vec![
+                    kws(FAMILY, "ipv4", "IPv4 relation entries"),
+                    kws(FAMILY, "ipv6", "IPv6 relation entries"),
+                ])),
+            ],
+            |m, _| {
+                Ok(Action::ResetRelationTable {
+                    family: family_of(m),
+                })
+            },
         ),
         cmd(
             USER,
@@ -1409,6 +1548,41 @@ fn defs() -> Vec<Def<Action>> {
             vec![undo(), kw("sysname", "Specify the host name")],
             |_, _| Ok(Action::UndoSysname),
         ),
+        cmd(SYSTEM, vec![kw("alg", H_ALG), alg_keywords()], |m, _| {
+            Ok(Action::Alg {
+                alg: alg_of(m)?,
+                on: true,
+            })
+        }),
+        cmd(
+            SYSTEM,
+            vec![undo(), kw("alg", H_ALG), alg_keywords()],
+            |m, _| {
+                Ok(Action::Alg {
+                    alg: alg_of(m)?,
+                    on: false,
+                })
+            },
+        ),
+        cmd(
+            SYSTEM,
+            vec![
+                kw("interface", "Specify the interface view"),
+                arg(NAME, ArgKind::Str { min: 1, max: 64 }, "Interface name"),
+            ],
+            |m, _| {
+                Ok(Action::EnterInterface {
+                    name: m.text(NAME).ok_or_else(|| internal(m))?.to_string(),
+                })
+            },
+        ),
+        // ---- interface view
+        cmd(INTERFACE, packet_filter_syntax(false), |m, _| {
+            packet_filter_of(m, true)
+        }),
+        cmd(INTERFACE, packet_filter_syntax(true), |m, _| {
+            packet_filter_of(m, false)
+        }),
         // ---- ACL views
         cmd(
             ACL4_ADV,
@@ -2231,7 +2405,7 @@ mod tests {
         let u = View::User;
         assert_eq!(
             help(&u, "display session "),
-            "  aging-time  Session aging time\n  statistics  Display session statistics\n  table       Display session table information"
+            "  aging-time      Session aging time\n  relation-table  Display relation table information\n  statistics      Display session statistics\n  table           Display session table information"
         );
         assert_eq!(
             help(&u, "dis"),

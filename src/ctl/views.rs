@@ -1,7 +1,7 @@
 //! Views and the per-console state (reference/comware.md §1.1): the view stack behind the
 //! prompt, the sysname the prompt shows, paging and the command history of one console.
 
-use super::grammar::{CliError, Completion, Parsed, render_help};
+use super::grammar::{CliError, Completion, ErrorKind, Parsed, render_help};
 use super::tree::{Action, grammar};
 use crate::acl::AclKind;
 use std::collections::VecDeque;
@@ -145,6 +145,7 @@ pub struct Session {
     screen_length: Option<u16>,
     history: VecDeque<String>,
     closed: bool,
+    interfaces: Vec<String>,
 }
 
 impl Session {
@@ -156,6 +157,7 @@ impl Session {
             screen_length: Some(DEFAULT_SCREEN_LENGTH),
             history: VecDeque::new(),
             closed: false,
+            interfaces: Vec::new(),
         }
     }
 
@@ -198,7 +200,26 @@ impl Session {
 
     /// Parses a line in the current view (pure: no state changes).
     pub fn parse(&self, line: &str) -> Result<Option<Command>, CliError> {
-        grammar().parse(self.view(), line)
+        let cmd = grammar().parse(self.view(), line)?;
+        // An interface view exists only for the engine's own interfaces.
+        if let Some(Command {
+            action: Action::EnterInterface { name },
+            ..
+        }) = &cmd
+            && !self.interfaces.iter().any(|i| i == name)
+        {
+            let column = line.rfind(name.as_str()).unwrap_or(0);
+            return Err(CliError {
+                kind: ErrorKind::Wrong,
+                column,
+            });
+        }
+        Ok(cmd)
+    }
+
+    /// The interfaces `interface NAME` may enter (the engine's ports).
+    pub fn set_interfaces(&mut self, names: &[String]) {
+        self.interfaces = names.to_vec();
     }
 
     /// What Comware prints for `line?`: the matching keywords or next tokens, with the view's
@@ -256,6 +277,10 @@ impl Session {
                     kind: *kind,
                     number: *number,
                 });
+                Effect::Forward
+            }
+            Action::EnterInterface { name } => {
+                self.views.push(View::Interface { name: name.clone() });
                 Effect::Forward
             }
             Action::Sysname(name) => {

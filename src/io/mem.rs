@@ -65,6 +65,11 @@ impl PacketIo for MemIo {
         self.link
     }
 
+    /// Time here is what the test stamps on its frames: idle turns do not move it.
+    fn idle_now_ns(&self) -> Option<u64> {
+        None
+    }
+
     fn rx_batch(
         &mut self,
         max: usize,

@@ -72,6 +72,15 @@ pub trait PacketIo: Send {
     fn send(&mut self, port: PortId, frame: &[u8]) -> std::io::Result<()>;
 
     fn stats(&self) -> IoStats;
+
+    /// The time an idle turn may move the engine clock to. Live back-ends stamp frames with
+    /// the wall clock, so it is the wall clock; a back-end with virtual time says `None`.
+    fn idle_now_ns(&self) -> Option<u64> {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .ok()
+            .map(|d| d.as_nanos() as u64)
+    }
 }
 
 /// The core that owns a flow: a symmetric fold of the two IP addresses, so both directions,
@@ -90,9 +99,35 @@ pub fn owner_core(src: &[u8], dst: &[u8], cores: usize) -> usize {
     ((fold(src) ^ fold(dst)) as usize) % cores
 }
 
+/// `owner_core` over the ports too (a NIC's receive-side scaling on the 4-tuple, made
+/// symmetric): connections between the same two hosts spread over the cores, so an FTP data
+/// connection usually lands on another core than its control session (what SPEC R5 is
+/// about). Non-first fragments carry no ports; a setup steering this way reassembles first.
+pub fn owner_core_ports(src: &[u8], dst: &[u8], sport: u16, dport: u16, cores: usize) -> usize {
+    if cores <= 1 {
+        return 0;
+    }
+    let by_addr = owner_core(src, dst, usize::MAX) as u32;
+    // Symmetric in the ports too; the multiply spreads neighbouring ports over the cores.
+    let ports = u32::from(sport ^ dport).wrapping_mul(0x9e37_79b1);
+    ((by_addr ^ (ports >> 16)) as usize) % cores
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn port_steering_is_symmetric_and_spreads_connections() {
+        let (a, b) = ([198, 18, 0, 1], [198, 19, 0, 2]);
+        let mut seen = [false; 2];
+        for p in 40000..40064u16 {
+            let o = owner_core_ports(&a, &b, p, 21, 2);
+            assert_eq!(o, owner_core_ports(&b, &a, 21, p, 2));
+            seen[o] = true;
+        }
+        assert_eq!(seen, [true, true]);
+    }
 
     #[test]
     fn owner_is_symmetric_and_in_range() {

@@ -3,6 +3,7 @@
 
 use super::aging::AgingConfig;
 use crate::acl::{Acl, Action};
+use crate::alg::AlgSet;
 use crate::proto::key::FlowKey;
 use crate::proto::wire::Family;
 
@@ -37,6 +38,49 @@ pub struct TableConfig {
     pub aging: AgingConfig,
     pub persistent_v4: Option<PersistentRule>,
     pub persistent_v6: Option<PersistentRule>,
+    /// `alg {ftp|tftp|all}` (R1-R2): which ALGs follow their control sessions.
+    pub algs: AlgSet,
+    /// `packet-filter` (session-based): ACLs a packet that would create a session must pass.
+    pub packet_filter: PacketFilter,
+}
+
+/// The packet filter by ingress port: a port's inbound ACLs and its peer's outbound ACLs,
+/// resolved by the console from `packet-filter [ipv6] ACL {inbound|outbound}` in each
+/// interface's view. Comware's session-based filtering: only a packet that would create a
+/// session is checked; packets of existing sessions, and packets that claim a relation entry,
+/// pass without it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PacketFilter {
+    /// Index = the ingress `PortId`.
+    pub ports: Vec<PortAcls>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PortAcls {
+    pub v4: Vec<Acl>,
+    pub v6: Vec<Acl>,
+}
+
+impl PacketFilter {
+    pub fn is_empty(&self) -> bool {
+        self.ports
+            .iter()
+            .all(|p| p.v4.is_empty() && p.v6.is_empty())
+    }
+
+    /// Whether a new session with initiator tuple `k`, arriving on `port`, is denied: some
+    /// applicable ACL's first matching rule denies it (no matching rule permits, Comware's
+    /// default action).
+    pub fn denies(&self, port: u8, k: &FlowKey) -> bool {
+        let Some(p) = self.ports.get(usize::from(port)) else {
+            return false;
+        };
+        let acls = match k.family {
+            Family::V4 => &p.v4,
+            Family::V6 => &p.v6,
+        };
+        acls.iter().any(|a| a.matches(k) == Some(Action::Deny))
+    }
 }
 
 impl Default for TableConfig {
@@ -48,6 +92,8 @@ impl Default for TableConfig {
             aging: AgingConfig::default(),
             persistent_v4: None,
             persistent_v6: None,
+            algs: AlgSet::default(),
+            packet_filter: PacketFilter::default(),
         }
     }
 }

@@ -1,10 +1,12 @@
 //! The per-core session table (SPEC S1-S8, A1-A5).
 
 pub mod aging;
+pub mod algs;
 pub mod apps;
 pub mod config;
 pub mod events;
 pub mod index;
+pub mod relation;
 pub mod session;
 pub mod shard;
 pub mod track;

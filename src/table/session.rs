@@ -37,6 +37,11 @@ pub mod flag {
     pub const PERSISTENT: u8 = 0x04;
     /// The slot holds a live session.
     pub const LIVE: u8 = 0x08;
+    /// Created by claiming a relation entry (a data connection, R1): nf_conntrack's
+    /// IPS_EXPECTED; its initiator packets are `rel` until the responder answers.
+    pub const EXPECTED: u8 = 0x10;
+    /// An ALG follows this control session (its state lives in the shard's ALG map).
+    pub const ALG: u8 = 0x20;
 }
 
 /// One connection.

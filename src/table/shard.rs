@@ -4,13 +4,17 @@
 //! Ownership: a shard belongs to exactly one core thread; nothing in it is shared or locked.
 
 use super::aging::{AgingWheel, NEVER_MS, WHEEL_SPAN_S, age_ms, is_expired};
+use super::algs::{AlgCounters, AlgSlot};
 use super::apps::AppMap;
 use super::config::TableConfig;
 use super::events::{CloseReason, EventKind, SessionEvent};
 use super::index::FlowIndex;
+use super::relation::{RelationEntry, RelationTable};
 use super::session::{Session, SessionId, flag};
 use crate::drop::DropCounters;
 use crate::proto::key::{FlowHasher, FlowKey};
+use std::collections::HashMap;
+use std::sync::Arc;
 
 /// What only the control plane reads about a slot (kept apart from the hot record).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -55,6 +59,18 @@ pub struct Shard {
     /// `events_enabled`, so offline tools pay nothing.
     pub events_enabled: bool,
     pub(super) events: Vec<SessionEvent>,
+    /// The engine's shared relation table (R1, R5); `None`: no ALG runs.
+    pub(super) relations: Option<Arc<RelationTable>>,
+    /// ALG state of the control sessions an ALG follows, by slot (flag `ALG`).
+    pub(super) algs: HashMap<u32, AlgSlot, ahash::RandomState>,
+    /// Data sessions' masters, by slot (flag `EXPECTED`).
+    pub(super) masters: HashMap<u32, SessionId, ahash::RandomState>,
+    pub alg_counters: AlgCounters,
+    /// Keep every published entry for `take_published` (replay's per-frame `expect` lists).
+    pub record_published: bool,
+    pub(super) published: Vec<RelationEntry>,
+    /// The port the packet being tracked came in on (the packet filter's input).
+    pub(super) ingress: u8,
 }
 
 impl Shard {
@@ -76,6 +92,13 @@ impl Shard {
             now_ms: 0,
             events_enabled: false,
             events: Vec::new(),
+            relations: None,
+            algs: HashMap::default(),
+            masters: HashMap::default(),
+            alg_counters: AlgCounters::default(),
+            record_published: false,
+            published: Vec::new(),
+            ingress: 0,
         }
     }
 
@@ -220,6 +243,9 @@ impl Shard {
             CloseReason::Reset => self.stats.reset += 1,
         }
         self.emit(slot, EventKind::Deleted(why));
+        if self.records[slot as usize].flags & (flag::ALG | flag::EXPECTED) != 0 {
+            self.alg_forget(slot);
+        }
         let key = self.records[slot as usize].key;
         let hash = self.hasher.hash_canonical(&key);
         self.index.remove(hash, slot);

@@ -115,6 +115,16 @@ enum Step {
 }
 
 impl Shard {
+    /// The port the next packets come in on (for the packet filter; `track` reads it).
+    #[inline]
+    pub fn set_ingress(&mut self, port: u8) {
+        self.ingress = port;
+    }
+
+    pub fn ingress(&self) -> u8 {
+        self.ingress
+    }
+
     /// Tracks one whole (reassembled if need be) datagram at `now_ns`.
     pub fn track(&mut self, pkt: &Packet<'_>, now_ns: u64) -> Tracked {
         self.now_ms = self.now_ms.max(now_ns / 1_000_000);
@@ -156,7 +166,20 @@ impl Shard {
     /// of them up first: the lookups are independent, so their cache misses overlap instead of
     /// being paid one after the other (memory-level parallelism without prefetch intrinsics).
     pub fn track_batch(&mut self, pkts: &[Packet<'_>], now_ns: u64, out: &mut Vec<Tracked>) {
+        self.track_batch_from(pkts, &[], now_ns, out);
+    }
+
+    /// `track_batch` for packets that came in on `ports` (one per packet; missing = the
+    /// current ingress port): the packet filter reads them.
+    pub fn track_batch_from(
+        &mut self,
+        pkts: &[Packet<'_>],
+        ports: &[u8],
+        now_ns: u64,
+        out: &mut Vec<Tracked>,
+    ) {
         self.now_ms = self.now_ms.max(now_ns / 1_000_000);
+        let mut position = 0usize;
         let mut prep: SmallVec<[(Prepared, Option<u32>); BATCH]> = SmallVec::new();
         for chunk in pkts.chunks(BATCH) {
             prep.clear();
@@ -172,6 +195,10 @@ impl Shard {
                 *hint = self.find(&p.canon, p.hash);
             }
             for (pkt, (p, hint)) in chunk.iter().zip(prep.iter()) {
+                if let Some(&port) = ports.get(position) {
+                    self.ingress = port;
+                }
+                position += 1;
                 let t = if is_icmp_error(pkt) {
                     self.track(pkt, now_ns)
                 } else {
@@ -236,7 +263,12 @@ impl Shard {
             }
             Step::Accept | Step::AcceptThenClose => {
                 if dir == Direction::Orig && !seen_reply {
-                    Verdict::New
+                    // A data connection stays related until answered (IP_CT_RELATED).
+                    if self.records[slot as usize].has(flag::EXPECTED) {
+                        Verdict::Rel
+                    } else {
+                        Verdict::New
+                    }
                 } else {
                     Verdict::Est
                 }
@@ -251,6 +283,9 @@ impl Shard {
             count(&mut s.counters[dir.index()], pkt.ip.len);
         }
         let state = s.state;
+        if s.has(flag::ALG) {
+            self.alg_feed(slot, dir, pkt);
+        }
         if matches!(step, Step::AcceptThenClose) {
             self.remove(slot, CloseReason::Closed);
         } else if state != old_state {
@@ -292,7 +327,24 @@ impl Shard {
             self.stats.refused += 1;
             return Tracked::invalid(DropReason::TableFull, proto);
         }
+        // A data connection an ALG announced (R1): claimed on whichever core it lands (R5).
+        // Only then is the packet filter skipped: it is session-based, and the control
+        // session it belongs to already passed it.
+        let claimed = match &self.relations {
+            Some(t) => t.claim(key, self.now_ms),
+            None => None,
+        };
+        if claimed.is_none()
+            && !self.config.packet_filter.ports.is_empty()
+            && self.config.packet_filter.denies(self.ingress, key)
+        {
+            self.drops.count(DropReason::PacketFilterDeny);
+            return Tracked::invalid(DropReason::PacketFilterDeny, proto);
+        }
         let mut flags = flag::LIVE;
+        if claimed.is_some() {
+            flags |= flag::EXPECTED;
+        }
         if swapped {
             flags |= flag::ORIG_SWAPPED;
         }
@@ -313,13 +365,32 @@ impl Shard {
             last_seen_ms: self.now_ms as u32,
             persist_hours,
             state: first.0,
-            app: self.apps.identify(proto, key.dport),
+            app: match claimed {
+                Some(e) => e.spec.app,
+                None => self.apps.identify(proto, key.dport),
+            },
             flags,
             l4: first.1,
         };
+        let app = session.app;
         let slot = self.insert(session, hash);
+        match claimed {
+            Some(e) => {
+                self.masters.insert(slot, e.master);
+            }
+            None => {
+                self.alg_start(slot, app);
+                if self.records[slot as usize].has(flag::ALG) {
+                    self.alg_feed(slot, Direction::Orig, pkt);
+                }
+            }
+        }
         Tracked {
-            verdict: Verdict::New,
+            verdict: if claimed.is_some() {
+                Verdict::Rel
+            } else {
+                Verdict::New
+            },
             dir: Some(Direction::Orig),
             slot: Some(slot),
             proto,

@@ -1,0 +1,131 @@
+//! The ALG author's test kit.
+//!
+//! [`AlgKit`] feeds one ALG the bytes of a control session, as the framework would (stream
+//! framing cuts TCP payload into lines over segment boundaries), and returns what it
+//! announced; [`published_by_capture`] runs a whole capture through the engine and returns
+//! the relation entries each frame published. `docs/writing-an-alg.md` shows both in use.
+
+use super::stream::LineBuffer;
+use super::{Alg, Control, Expect, Expects, Framing};
+use crate::proto::key::Direction;
+use crate::proto::wire::Family;
+use std::collections::BTreeMap;
+use std::marker::PhantomData;
+use std::net::{IpAddr, SocketAddr};
+
+/// One ALG on one control session, fed by hand.
+pub struct AlgKit<T: Alg> {
+    pub control: Control,
+    state: T,
+    streams: [LineBuffer; 2],
+    seq: [u32; 2],
+    refused: BTreeMap<&'static str, u64>,
+    _alg: PhantomData<T>,
+}
+
+impl<T: Alg> AlgKit<T> {
+    /// A control session from `client` to `server` (`"198.18.0.1:40000"`,
+    /// `"[2001:2::1]:40000"`), over the ALG's transport.
+    pub fn new(client: &str, server: &str) -> AlgKit<T> {
+        let parse = |s: &str| -> SocketAddr { s.parse().unwrap_or_else(|_| panic!("{s}")) };
+        let (c, s) = (parse(client), parse(server));
+        let control = Control {
+            family: if c.is_ipv4() { Family::V4 } else { Family::V6 },
+            proto: match T::INFO.framing {
+                Framing::Lines => crate::proto::wire::ipproto::TCP,
+                Framing::Datagrams => crate::proto::wire::ipproto::UDP,
+            },
+            client: c.ip(),
+            client_port: c.port(),
+            server: s.ip(),
+            server_port: s.port(),
+        };
+        AlgKit {
+            state: T::new(&control),
+            control,
+            streams: Default::default(),
+            seq: [1000, 5000],
+            refused: BTreeMap::new(),
+            _alg: PhantomData,
+        }
+    }
+
+    /// Bytes (one TCP segment or one datagram) from the client.
+    pub fn client(&mut self, bytes: &[u8]) -> Vec<Expect> {
+        self.feed(Direction::Orig, bytes)
+    }
+
+    /// Bytes (one TCP segment or one datagram) from the server.
+    pub fn server(&mut self, bytes: &[u8]) -> Vec<Expect> {
+        self.feed(Direction::Reply, bytes)
+    }
+
+    /// The announcement `src` (any source port unless given) -> `dst:dport` over the ALG's
+    /// data transport (the control session's unless the ALG says otherwise in its Expect).
+    pub fn expect(&self, src: &str, sport: Option<u16>, dst: &str, dport: u16) -> Expect {
+        let ip = |s: &str| -> IpAddr { s.parse().unwrap_or_else(|_| panic!("{s}")) };
+        Expect {
+            proto: self.control.proto,
+            src: Some(ip(src)),
+            sport,
+            dst: ip(dst),
+            dport,
+        }
+    }
+
+    /// How often the ALG refused a message for `reason`.
+    pub fn refused(&self, reason: &str) -> u64 {
+        self.refused.get(reason).copied().unwrap_or(0)
+    }
+
+    /// Refusals of any reason.
+    pub fn refusals(&self) -> u64 {
+        self.refused.values().sum()
+    }
+
+    fn feed(&mut self, dir: Direction, bytes: &[u8]) -> Vec<Expect> {
+        let mut out = Expects::new();
+        let (control, state, refused) = (&self.control, &mut self.state, &mut self.refused);
+        let mut message = |m: &[u8]| {
+            if let Err(r) = state.on_message(control, dir, m, &mut out) {
+                *refused.entry(r).or_default() += 1;
+            }
+        };
+        match T::INFO.framing {
+            Framing::Datagrams => message(bytes),
+            Framing::Lines => {
+                let d = dir.index();
+                self.streams[d].feed(self.seq[d], bytes, T::INFO.max_line, message);
+                self.seq[d] = self.seq[d].wrapping_add(bytes.len() as u32);
+            }
+        }
+        out.into_vec()
+    }
+}
+
+/// The relation entries each frame of a capture published, as `(frame number, entry)`, with
+/// the engine's default configuration in `mode` (replayed on one core at the capture's own
+/// timing).
+pub fn published_by_capture(
+    path: &std::path::Path,
+    mode: crate::table::SessionMode,
+) -> Result<Vec<(u64, crate::table::relation::RelationEntry)>, crate::replay::ReplayError> {
+    let mut config = crate::config::Config::default();
+    config.table.mode = mode;
+    let mut p = crate::pipeline::Pipeline::new(
+        0,
+        config.table,
+        config.fragment,
+        crate::proto::key::FlowHasher::with_seed(1),
+    );
+    p.shard.attach_relations(std::sync::Arc::default());
+    p.shard.record_published = true;
+    let mut out = Vec::new();
+    crate::io::pcap::for_each_frame(path, |f| {
+        if let Some(link) = f.link {
+            p.process_frame(link, f.data, f.ts_ns);
+            out.extend(p.shard.take_published().map(|e| (f.number, e)));
+        }
+    })?;
+    Ok(out)
+}

@@ -1,0 +1,528 @@
+//! The relation table (SPEC R1, R3, R5): connections an ALG expects, shared by every core.
+//!
+//! An ALG following a control session (FTP, TFTP, ...) announces a data channel; the entry
+//! says what that channel's first packet looks like (destination address and port, the source
+//! address or port possibly wildcarded), which application it is and which control session
+//! (the *master*) announced it. The first packet on any core that matches claims the entry and
+//! creates the data session as related (nf_conntrack's expectations, `nf_conntrack_expect.c`).
+//!
+//! Why shared and locked: the data connection's first packet usually hashes to another core
+//! than its control session (other addresses or ports), and R5 wants the entry usable there
+//! before the announcing packet has left. A publish is synchronous on the owner core, so the
+//! entry exists before the packet is forwarded. The lock is never taken per established
+//! packet: only a packet that would create a session looks, and only when the hint counter of
+//! its (protocol, destination port) bucket says an entry might match.
+
+use super::session::SessionId;
+use crate::proto::key::FlowKey;
+use crate::proto::wire::{Addr, Family};
+use smallvec::SmallVec;
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
+
+/// What the expected first packet looks like (its initiator tuple).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RelationSpec {
+    pub family: Family,
+    pub proto: u8,
+    /// `None`: any source address.
+    pub src: Option<Addr>,
+    /// `None`: any source port.
+    pub sport: Option<u16>,
+    pub dst: Addr,
+    pub dport: u16,
+    pub vpn: u16,
+    /// The data channel's application (`table::apps` id), e.g. FTP-DATA.
+    pub app: u8,
+}
+
+impl RelationSpec {
+    fn dst_key(&self) -> DstKey {
+        DstKey {
+            family: self.family,
+            proto: self.proto,
+            dst: self.dst,
+            dport: self.dport,
+            vpn: self.vpn,
+        }
+    }
+
+    fn matches(&self, k: &FlowKey) -> bool {
+        self.src.is_none_or(|a| a == k.src) && self.sport.is_none_or(|p| p == k.sport)
+    }
+
+    /// Same expected tuple (the application aside).
+    fn same_tuple(&self, o: &RelationSpec) -> bool {
+        self.dst_key() == o.dst_key() && self.src == o.src && self.sport == o.sport
+    }
+}
+
+/// One expected connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RelationEntry {
+    pub spec: RelationSpec,
+    /// The control session that announced it.
+    pub master: SessionId,
+    /// The ALG that published it (`alg::AlgId`).
+    pub alg: u8,
+    /// Engine clock, milliseconds.
+    pub created_ms: u64,
+    pub expires_ms: u64,
+    /// Publication order (oldest first when a master is over its limit).
+    pub serial: u64,
+}
+
+/// Per-ALG limits (nf_conntrack's `nf_conntrack_expect_policy`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RelationLimits {
+    /// How long an entry waits for its connection.
+    pub ttl_ms: u64,
+    /// Entries one master may have at once; the oldest gives way to a new one.
+    pub per_master: usize,
+}
+
+/// Why entries came and went (summed over every core; shown by `display session statistics`
+/// and the counters dump).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RelationCounters {
+    pub published: u64,
+    pub claimed: u64,
+    pub expired: u64,
+    /// A master over its limit: its oldest entry gave way.
+    pub evicted: u64,
+    /// A new entry for the same tuple replaced the old one.
+    pub replaced: u64,
+    pub removed_with_master: u64,
+    pub reset: u64,
+    /// The table was full (`max_entries`): the ALG's announcement had no entry.
+    pub refused_full: u64,
+}
+
+/// Buckets of the lock-free hint (a power of two).
+const HINT_BUCKETS: usize = 4096;
+
+/// Entries the whole engine holds at most (nf_conntrack's `nf_conntrack_expect_max` default
+/// on these machines is 4096).
+pub const DEFAULT_MAX_ENTRIES: usize = 4096;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct DstKey {
+    family: Family,
+    proto: u8,
+    dst: Addr,
+    dport: u16,
+    vpn: u16,
+}
+
+#[derive(Default)]
+struct Inner {
+    by_dst: HashMap<DstKey, SmallVec<[RelationEntry; 2]>, ahash::RandomState>,
+    by_master: HashMap<SessionId, SmallVec<[(DstKey, u64); 2]>, ahash::RandomState>,
+    next_serial: u64,
+    counters: RelationCounters,
+}
+
+pub struct RelationTable {
+    /// Entries per (protocol, destination port) bucket: a session miss whose bucket is zero
+    /// does not take the lock.
+    hint: Box<[AtomicU32]>,
+    live: AtomicUsize,
+    /// The latest engine clock any core reported (for TTLs on display).
+    clock_ms: AtomicU64,
+    max_entries: usize,
+    inner: Mutex<Inner>,
+}
+
+impl Default for RelationTable {
+    fn default() -> Self {
+        RelationTable::new(DEFAULT_MAX_ENTRIES)
+    }
+}
+
+#[inline]
+fn bucket(proto: u8, dport: u16) -> usize {
+    (usize::from(dport) ^ (usize::from(proto) << 11)) & (HINT_BUCKETS - 1)
+}
+
+impl RelationTable {
+    pub fn new(max_entries: usize) -> RelationTable {
+        RelationTable {
+            hint: (0..HINT_BUCKETS).map(|_| AtomicU32::new(0)).collect(),
+            live: AtomicUsize::new(0),
+            clock_ms: AtomicU64::new(0),
+            max_entries,
+            inner: Mutex::new(Inner::default()),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        // A panic while holding the lock cannot leave an entry half-written (every change is
+        // one insert or remove), so a poisoned lock is still consistent.
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Entries in the table (any family).
+    pub fn len(&self) -> usize {
+        self.live.load(Ordering::Relaxed)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// A core reports its clock (milliseconds); TTLs on display count from the latest.
+    #[inline]
+    pub fn observe_clock(&self, now_ms: u64) {
+        self.clock_ms.fetch_max(now_ms, Ordering::Relaxed);
+    }
+
+    pub fn clock_ms(&self) -> u64 {
+        self.clock_ms.load(Ordering::Relaxed)
+    }
+
+    /// Publishes an entry for `master`. Returns `false` when the table is full (counted).
+    pub fn publish(
+        &self,
+        spec: RelationSpec,
+        master: SessionId,
+        alg: u8,
+        limits: RelationLimits,
+        now_ms: u64,
+    ) -> bool {
+        self.observe_clock(now_ms);
+        let mut g = self.lock();
+        let inner = &mut *g;
+        let key = spec.dst_key();
+        // The same tuple announced again (a client repeating PASV): the new entry replaces
+        // the old one, as nf_ct_expect_related does.
+        if let Some(list) = inner.by_dst.get(&key)
+            && let Some(old) = list.iter().find(|e| e.spec.same_tuple(&spec)).copied()
+        {
+            self.remove_entry(inner, &key, old.serial);
+            inner.counters.replaced += 1;
+        }
+        // Over the master's limit: its oldest entry gives way (nf_conntrack evicts too).
+        while limits.per_master > 0
+            && inner
+                .by_master
+                .get(&master)
+                .is_some_and(|l| l.len() >= limits.per_master)
+        {
+            let Some(&(k, serial)) = inner.by_master.get(&master).and_then(|l| l.first()) else {
+                break;
+            };
+            self.remove_entry(inner, &k, serial);
+            inner.counters.evicted += 1;
+        }
+        if self.live.load(Ordering::Relaxed) >= self.max_entries {
+            inner.counters.refused_full += 1;
+            return false;
+        }
+        let serial = inner.next_serial;
+        inner.next_serial += 1;
+        let entry = RelationEntry {
+            spec,
+            master,
+            alg,
+            created_ms: now_ms,
+            expires_ms: now_ms.saturating_add(limits.ttl_ms),
+            serial,
+        };
+        inner.by_dst.entry(key).or_default().push(entry);
+        inner
+            .by_master
+            .entry(master)
+            .or_default()
+            .push((key, serial));
+        inner.counters.published += 1;
+        self.hint[bucket(spec.proto, spec.dport)].fetch_add(1, Ordering::Release);
+        self.live.fetch_add(1, Ordering::Release);
+        true
+    }
+
+    /// The first packet of a connection (initiator tuple `k`) claims the entry it matches,
+    /// atomically: one connection per entry. An entry past its time on the claimant's clock
+    /// is not claimed; removing it is left to its master's core (`purge`).
+    #[inline]
+    pub fn claim(&self, k: &FlowKey, now_ms: u64) -> Option<RelationEntry> {
+        if self.hint[bucket(k.proto, k.dport)].load(Ordering::Acquire) == 0 {
+            return None;
+        }
+        self.claim_slow(k, now_ms)
+    }
+
+    #[cold]
+    fn claim_slow(&self, k: &FlowKey, now_ms: u64) -> Option<RelationEntry> {
+        let key = DstKey {
+            family: k.family,
+            proto: k.proto,
+            dst: k.dst,
+            dport: k.dport,
+            vpn: k.vpn,
+        };
+        let mut g = self.lock();
+        let inner = &mut *g;
+        let e = inner
+            .by_dst
+            .get(&key)?
+            .iter()
+            .find(|e| e.expires_ms > now_ms && e.spec.matches(k))
+            .copied()?;
+        self.remove_entry(inner, &key, e.serial);
+        inner.counters.claimed += 1;
+        Some(e)
+    }
+
+    /// The master session is gone: so are its entries. Returns how many.
+    pub fn remove_master(&self, master: SessionId) -> usize {
+        if self.is_empty() {
+            return 0;
+        }
+        let mut g = self.lock();
+        let inner = &mut *g;
+        let Some(list) = inner.by_master.get(&master).cloned() else {
+            return 0;
+        };
+        for (k, serial) in &list {
+            self.remove_entry(inner, k, *serial);
+        }
+        inner.counters.removed_with_master += list.len() as u64;
+        list.len()
+    }
+
+    /// Removes the entries of `core`'s masters whose time is up on that core's clock, at most
+    /// `budget` of them. Returns how many.
+    ///
+    /// Why per master core: an entry ages with its control session. Cores' clocks agree in
+    /// live operation, but in a replay at full speed one core may be far ahead in capture
+    /// time; letting it expire another core's entries would lose entries the frame order
+    /// still needs.
+    pub fn purge(&self, now_ms: u64, core: u8, budget: usize) -> usize {
+        self.observe_clock(now_ms);
+        if self.is_empty() {
+            return 0;
+        }
+        let mut g = self.lock();
+        let inner = &mut *g;
+        let doomed: Vec<(DstKey, u64)> = inner
+            .by_dst
+            .iter()
+            .flat_map(|(k, l)| {
+                l.iter()
+                    .filter(|e| e.master.core == core && e.expires_ms <= now_ms)
+                    .map(move |e| (*k, e.serial))
+            })
+            .take(budget)
+            .collect();
+        for (k, serial) in &doomed {
+            self.remove_entry(inner, k, *serial);
+        }
+        inner.counters.expired += doomed.len() as u64;
+        doomed.len()
+    }
+
+    /// `reset session relation-table [ipv4|ipv6]`. Returns how many went.
+    pub fn reset(&self, family: Option<Family>) -> usize {
+        let mut g = self.lock();
+        let inner = &mut *g;
+        let doomed: Vec<(DstKey, u64)> = inner
+            .by_dst
+            .iter()
+            .filter(|(k, _)| family.is_none_or(|f| f == k.family))
+            .flat_map(|(k, l)| l.iter().map(move |e| (*k, e.serial)))
+            .collect();
+        for (k, serial) in &doomed {
+            self.remove_entry(inner, k, *serial);
+        }
+        inner.counters.reset += doomed.len() as u64;
+        doomed.len()
+    }
+
+    /// The live entries of a family (or all), oldest first.
+    pub fn entries(&self, family: Option<Family>) -> Vec<RelationEntry> {
+        let g = self.lock();
+        let mut v: Vec<RelationEntry> = g
+            .by_dst
+            .iter()
+            .filter(|(k, _)| family.is_none_or(|f| f == k.family))
+            .flat_map(|(_, l)| l.iter().copied())
+            .collect();
+        v.sort_by_key(|e| e.serial);
+        v
+    }
+
+    /// Live entries of one family.
+    pub fn count(&self, family: Family) -> usize {
+        if self.is_empty() {
+            return 0;
+        }
+        let g = self.lock();
+        g.by_dst
+            .iter()
+            .filter(|(k, _)| k.family == family)
+            .map(|(_, l)| l.len())
+            .sum()
+    }
+
+    pub fn counters(&self) -> RelationCounters {
+        self.lock().counters
+    }
+
+    fn remove_entry(&self, inner: &mut Inner, key: &DstKey, serial: u64) {
+        let Some(list) = inner.by_dst.get_mut(key) else {
+            return;
+        };
+        let Some(pos) = list.iter().position(|e| e.serial == serial) else {
+            return;
+        };
+        let e = list.remove(pos);
+        if list.is_empty() {
+            inner.by_dst.remove(key);
+        }
+        if let Some(m) = inner.by_master.get_mut(&e.master) {
+            m.retain(|(_, s)| *s != serial);
+            if m.is_empty() {
+                inner.by_master.remove(&e.master);
+            }
+        }
+        self.hint[bucket(e.spec.proto, e.spec.dport)].fetch_sub(1, Ordering::Release);
+        self.live.fetch_sub(1, Ordering::Release);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::proto::wire::ipproto;
+
+    fn v4(a: [u8; 4]) -> Addr {
+        let mut x = [0u8; 16];
+        x[..4].copy_from_slice(&a);
+        x
+    }
+
+    fn key(src: [u8; 4], sport: u16, dst: [u8; 4], dport: u16) -> FlowKey {
+        FlowKey {
+            src: v4(src),
+            dst: v4(dst),
+            sport,
+            dport,
+            proto: ipproto::TCP,
+            family: Family::V4,
+            vpn: 0,
+        }
+    }
+
+    fn spec(src: Option<[u8; 4]>, dst: [u8; 4], dport: u16) -> RelationSpec {
+        RelationSpec {
+            family: Family::V4,
+            proto: ipproto::TCP,
+            src: src.map(v4),
+            sport: None,
+            dst: v4(dst),
+            dport,
+            vpn: 0,
+            app: 2,
+        }
+    }
+
+    const MASTER: SessionId = SessionId {
+        core: 0,
+        slot: 7,
+        generation: 1,
+    };
+    const LIMITS: RelationLimits = RelationLimits {
+        ttl_ms: 300_000,
+        per_master: 1,
+    };
+
+    #[test]
+    fn first_matching_packet_claims_once() {
+        let t = RelationTable::default();
+        assert!(t.publish(
+            spec(Some([198, 18, 0, 1]), [198, 19, 0, 2], 40000),
+            MASTER,
+            0,
+            LIMITS,
+            1000
+        ));
+        // Another source address does not match; a wildcard source port does.
+        assert!(
+            t.claim(&key([198, 18, 0, 9], 5, [198, 19, 0, 2], 40000), 2000)
+                .is_none()
+        );
+        let e = t
+            .claim(&key([198, 18, 0, 1], 1234, [198, 19, 0, 2], 40000), 2000)
+            .expect("claimed");
+        assert_eq!(e.master, MASTER);
+        assert!(
+            t.claim(&key([198, 18, 0, 1], 1235, [198, 19, 0, 2], 40000), 2000)
+                .is_none()
+        );
+        assert!(t.is_empty());
+        assert_eq!(t.counters().claimed, 1);
+    }
+
+    #[test]
+    fn entries_expire_and_are_not_claimed_late() {
+        let t = RelationTable::default();
+        t.publish(spec(None, [198, 19, 0, 2], 21000), MASTER, 0, LIMITS, 0);
+        assert!(
+            t.claim(&key([1, 2, 3, 4], 1, [198, 19, 0, 2], 21000), 300_000)
+                .is_none()
+        );
+        // Left for its master's core to remove; another core's clock does not expire it.
+        assert_eq!(t.len(), 1);
+        assert_eq!(t.purge(300_000, 1, 10), 0);
+        assert_eq!(t.purge(299_999, 0, 10), 0);
+        assert_eq!(t.purge(300_000, 0, 10), 1);
+        assert!(t.is_empty());
+        assert_eq!(t.counters().expired, 1);
+    }
+
+    #[test]
+    fn a_master_over_its_limit_loses_its_oldest_entry() {
+        let t = RelationTable::default();
+        let two = RelationLimits {
+            per_master: 2,
+            ..LIMITS
+        };
+        for port in [1000, 1001, 1002] {
+            t.publish(spec(None, [198, 19, 0, 2], port), MASTER, 0, two, 0);
+        }
+        let ports: Vec<u16> = t.entries(None).iter().map(|e| e.spec.dport).collect();
+        assert_eq!(ports, vec![1001, 1002]);
+        assert_eq!(t.counters().evicted, 1);
+    }
+
+    #[test]
+    fn the_same_tuple_replaces_and_masters_take_their_entries_along() {
+        let t = RelationTable::default();
+        let other = SessionId { slot: 8, ..MASTER };
+        let many = RelationLimits {
+            per_master: 8,
+            ..LIMITS
+        };
+        t.publish(spec(None, [198, 19, 0, 2], 1000), MASTER, 0, many, 0);
+        t.publish(spec(None, [198, 19, 0, 2], 1000), MASTER, 0, many, 5);
+        t.publish(spec(None, [198, 19, 0, 2], 1001), other, 0, many, 5);
+        assert_eq!(t.len(), 2);
+        assert_eq!(t.counters().replaced, 1);
+        assert_eq!(t.remove_master(MASTER), 1);
+        assert_eq!(t.entries(None)[0].master, other);
+        assert_eq!(t.reset(Some(Family::V6)), 0);
+        assert_eq!(t.reset(None), 1);
+        assert!(t.is_empty());
+        assert!(t.hint.iter().all(|h| h.load(Ordering::Relaxed) == 0));
+    }
+
+    #[test]
+    fn a_full_table_refuses_and_counts() {
+        let t = RelationTable::new(1);
+        let other = SessionId { slot: 8, ..MASTER };
+        assert!(t.publish(spec(None, [198, 19, 0, 2], 1), MASTER, 0, LIMITS, 0));
+        assert!(!t.publish(spec(None, [198, 19, 0, 2], 2), other, 0, LIMITS, 0));
+        assert_eq!(t.counters().refused_full, 1);
+    }
+}
