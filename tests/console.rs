@@ -6,35 +6,8 @@
 
 mod common;
 
-use common::engine::start_engine;
-use std::io::Write;
-use std::path::Path;
-use std::process::{Command, Stdio};
+use common::engine::{console, start_engine};
 use std::time::Duration;
-
-/// Types `lines` into `sessmgr console` and returns the transcript.
-fn console(socket: &Path, lines: &str) -> String {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_sessmgr"))
-        .args(["console", "--socket"])
-        .arg(socket)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("console");
-    c.stdin
-        .take()
-        .expect("stdin")
-        .write_all(lines.as_bytes())
-        .expect("type");
-    let out = c.wait_with_output().expect("console output");
-    assert!(
-        out.status.success(),
-        "console failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
 
 #[test]
 fn console_drives_the_running_engine() {

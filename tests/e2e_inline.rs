@@ -10,183 +10,9 @@
 
 mod common;
 
+use common::lab::{Lab, dump, ns_out, prerequisites};
 use serde_json::Value;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
-
-fn is_root() -> bool {
-    Command::new("id")
-        .arg("-u")
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
-        .unwrap_or(false)
-}
-
-fn sh(args: &[&str]) -> bool {
-    Command::new(args[0])
-        .args(&args[1..])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .map(|s| s.success())
-        .unwrap_or(false)
-}
-
-fn must(args: &[&str]) {
-    let out = Command::new(args[0])
-        .args(&args[1..])
-        .output()
-        .unwrap_or_else(|e| panic!("{args:?}: {e}"));
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-fn ns_out(ns: &str, args: &[&str]) -> std::process::Output {
-    Command::new("ip")
-        .args(["netns", "exec", ns])
-        .args(args)
-        .output()
-        .expect("ip netns exec")
-}
-
-/// The test's namespaces; deleted (with their veths) on drop, even when a check fails.
-struct Lab {
-    h1: String,
-    h2: String,
-    fw: String,
-    children: Vec<Child>,
-    dir: PathBuf,
-}
-
-impl Drop for Lab {
-    fn drop(&mut self) {
-        for c in &mut self.children {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-        for ns in [&self.h1, &self.h2, &self.fw] {
-            let _ = sh(&["ip", "netns", "del", ns]);
-        }
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-impl Lab {
-    fn new() -> Lab {
-        let id = std::process::id() % 100_000;
-        let lab = Lab {
-            h1: format!("sm-h1-{id}"),
-            h2: format!("sm-h2-{id}"),
-            fw: format!("sm-fw-{id}"),
-            children: Vec::new(),
-            dir: std::env::temp_dir().join(format!("sessmgr-e2e-{id}")),
-        };
-        std::fs::create_dir_all(&lab.dir).expect("temp dir");
-        for ns in [&lab.h1, &lab.h2, &lab.fw] {
-            must(&["ip", "netns", "add", ns]);
-        }
-        // h1:eth0 <-> fw:fwa   and   fw:fwb <-> h2:eth0; the engine bridges fwa <-> fwb.
-        must(&[
-            "ip", "link", "add", "eth0", "netns", &lab.h1, "type", "veth", "peer", "name", "fwa",
-            "netns", &lab.fw,
-        ]);
-        must(&[
-            "ip", "link", "add", "eth0", "netns", &lab.h2, "type", "veth", "peer", "name", "fwb",
-            "netns", &lab.fw,
-        ]);
-        for (ns, v4, v6) in [
-            (&lab.h1, "198.18.1.1/24", "2001:2:1::1/64"),
-            (&lab.h2, "198.18.1.2/24", "2001:2:1::2/64"),
-        ] {
-            must(&["ip", "-n", ns, "addr", "add", v4, "dev", "eth0"]);
-            must(&["ip", "-n", ns, "addr", "add", v6, "dev", "eth0", "nodad"]);
-            must(&["ip", "-n", ns, "link", "set", "eth0", "up"]);
-            must(&["ip", "-n", ns, "link", "set", "lo", "up"]);
-            // Real checksums and real frame sizes on the wire: veth would otherwise leave
-            // checksums to "hardware" and hand over 64 KiB super-frames no port can send.
-            must(&[
-                "ip", "netns", "exec", ns, "ethtool", "-K", "eth0", "tx", "off", "tso", "off",
-                "gso", "off", "gro", "off",
-            ]);
-        }
-        for dev in ["fwa", "fwb"] {
-            must(&["ip", "-n", &lab.fw, "link", "set", "dev", dev, "up"]);
-            must(&[
-                "ip", "netns", "exec", &lab.fw, "ethtool", "-K", dev, "tx", "off", "tso", "off",
-                "gso", "off", "gro", "off",
-            ]);
-        }
-        lab
-    }
-
-    fn spawn_in(&mut self, ns: &str, args: &[&str]) {
-        let child = Command::new("ip")
-            .args(["netns", "exec", ns])
-            .args(args)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn");
-        self.children.push(child);
-    }
-
-    /// Starts the engine inline on a<->b in `mode`; returns its control socket.
-    fn start_engine(&mut self, mode: &str) -> PathBuf {
-        let socket = self.dir.join(format!("{mode}.sock"));
-        let config = self.dir.join(format!("{mode}.toml"));
-        std::fs::write(
-            &config,
-            format!(
-                "[session]\nmode = \"{mode}\"\nstatistics_enable = true\n[runtime]\ncores = 2\nbackend = \"afpacket\"\ninterfaces = [\"fwa\", \"fwb\"]\nio_mode = \"inline\"\nlog_events = false\ncontrol_socket = \"{}\"\n",
-                socket.display()
-            ),
-        )
-        .expect("config");
-        let child = Command::new("ip")
-            .args([
-                "netns",
-                "exec",
-                &self.fw,
-                env!("CARGO_BIN_EXE_sessmgr"),
-                "run",
-                "--config",
-            ])
-            .arg(&config)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start engine");
-        self.children.push(child);
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while !socket.exists() {
-            assert!(Instant::now() < deadline, "engine did not start");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        socket
-    }
-
-    fn stop_engine(&mut self) {
-        if let Some(mut c) = self.children.pop() {
-            let _ = Command::new("kill")
-                .args(["-TERM", &c.id().to_string()])
-                .status();
-            let _ = c.wait();
-        }
-    }
-}
-
-fn dump(socket: &Path, what: &str) -> Value {
-    let out = Command::new(env!("CARGO_BIN_EXE_sessmgr"))
-        .args(["dump", what, "--socket"])
-        .arg(socket)
-        .output()
-        .expect("dump");
-    serde_json::from_slice(&out.stdout).unwrap_or(Value::Null)
-}
+use std::time::Duration;
 
 fn find_session<'a>(sessions: &'a Value, proto: &str, dport: u64) -> Option<&'a Value> {
     sessions["sessions"]
@@ -231,19 +57,10 @@ fn send_stray_ack(ns: &str) {
 
 #[test]
 fn inline_afpacket_between_two_hosts() {
-    if !is_root() {
-        common::skip_or_fail("needs root for network namespaces, veth and AF_PACKET");
+    if !prerequisites(&["ip", "curl", "ping", "python3", "ethtool", "hping3"]) {
         return;
     }
-    for tool in ["ip", "curl", "ping", "python3", "ethtool", "hping3"] {
-        if !sh(&["sh", "-c", &format!("command -v {tool}")]) {
-            common::skip_or_fail(&format!(
-                "{tool} is not installed (scripts/test.sh installs it)"
-            ));
-            return;
-        }
-    }
-    let mut lab = Lab::new();
+    let mut lab = Lab::new("sm");
     let (h1, h2) = (lab.h1.clone(), lab.h2.clone());
     lab.spawn_in(
         &h2,
@@ -257,8 +74,9 @@ fn inline_afpacket_between_two_hosts() {
             "--directory",
             "/",
         ],
+        None,
     );
-    lab.spawn_in(&h2, &["python3", "-c", UDP_ECHO]);
+    lab.spawn_in(&h2, &["python3", "-c", UDP_ECHO], None);
     std::thread::sleep(Duration::from_millis(500));
 
     // ---- bidirectional (default) mode ----

@@ -1,7 +1,9 @@
-//! A `sessmgr run` engine for tests: the pcap back-end on the project's own capture (no root
-//! needed), its control socket and startup file in a directory of the test's.
+//! A `sessmgr run` engine for tests, and the console that drives one. The engine: the pcap
+//! back-end on the project's own capture (no root needed), its control socket and startup
+//! file in a directory of the test's.
 #![allow(dead_code)]
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -48,4 +50,29 @@ pub fn start_engine(dir: &Path, capture_loop: bool) -> Engine {
         std::thread::sleep(Duration::from_millis(50));
     }
     Engine { child, socket }
+}
+
+/// Types `lines` into `sessmgr console` (stdin, not a terminal) against the engine at `socket`
+/// and returns the transcript.
+pub fn console(socket: &Path, lines: &str) -> String {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_sessmgr"))
+        .args(["console", "--socket"])
+        .arg(socket)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("console");
+    c.stdin
+        .take()
+        .expect("stdin")
+        .write_all(lines.as_bytes())
+        .expect("type");
+    let out = c.wait_with_output().expect("console output");
+    assert!(
+        out.status.success(),
+        "console failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }

@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod engine;
+pub mod lab;
 pub mod packets;
 
 use std::path::PathBuf;
