@@ -19,11 +19,14 @@ if ! command -v cargo >/dev/null 2>&1; then
 fi
 
 # What the end-to-end tests drive: namespaces and veth (iproute2), real clients and servers
-# (curl, ping, python3, hping3 for a stray TCP segment), offload switches (ethtool).
-# Installed when missing and we are root.
+# (curl, ping, python3, hping3 for a stray TCP segment; vsftpd, lftp, tftpd-hpa and tftp-hpa
+# for the ALG test), offload switches (ethtool). Installed when missing and we are root. On a
+# machine with systemd the vsftpd and tftpd-hpa packages also start their system services; the
+# tests do not use them (they run their own daemons inside their namespaces).
 step "system packages for the end-to-end tests"
 missing=()
-for tool in ip:iproute2 curl:curl ping:iputils-ping python3:python3 ethtool:ethtool hping3:hping3; do
+for tool in ip:iproute2 curl:curl ping:iputils-ping python3:python3 ethtool:ethtool hping3:hping3 \
+  vsftpd:vsftpd lftp:lftp in.tftpd:tftpd-hpa tftp:tftp-hpa; do
   command -v "${tool%%:*}" >/dev/null 2>&1 || missing+=("${tool##*:}")
 done
 if [ ${#missing[@]} -gt 0 ]; then
