@@ -271,7 +271,35 @@ pub fn summary(r: &ReplayResult, out: &mut dyn Write) -> std::io::Result<()> {
         writeln!(out, "  {proto:<8} {state:<18} {n}")?;
     }
     write_sessions(shard, out)?;
-    write_drops(&shard.drops, out)
+    write_drops(&shard.drops, out)?;
+    write_relations(shard, out)
+}
+
+/// Relation entries and ALG counters (when the capture had any).
+fn write_relations(shard: &Shard, out: &mut dyn Write) -> std::io::Result<()> {
+    let Some(t) = shard.relations() else {
+        return Ok(());
+    };
+    let c = t.counters();
+    let named = shard.alg_counters.named();
+    if c.published == 0 && named.is_empty() {
+        return Ok(());
+    }
+    writeln!(
+        out,
+        "Relation entries: published {}  claimed {}  expired {}  replaced {}  evicted {}  refused (full) {}  left {}",
+        c.published,
+        c.claimed,
+        c.expired,
+        c.replaced,
+        c.evicted,
+        c.refused_full,
+        t.len()
+    )?;
+    for (name, n) in named {
+        writeln!(out, "  {name:<34} {n}")?;
+    }
+    Ok(())
 }
 
 /// Sessions listed in the summary at most (the JSON output has them all).

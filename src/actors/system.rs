@@ -112,6 +112,17 @@ fn open_netmap(
     Err("this binary was built without the netmap back-end (cargo feature `netmap`); use backend = \"afpacket\"".into())
 }
 
+/// The relation table's size and counters for `sessmgr dump stats`.
+fn relation_counters(t: &RelationTable) -> serde_json::Value {
+    let c = t.counters();
+    json!({
+        "entries": t.len(), "published": c.published, "claimed": c.claimed,
+        "expired": c.expired, "replaced": c.replaced, "evicted": c.evicted,
+        "removed_with_master": c.removed_with_master, "reset": c.reset,
+        "refused_full": c.refused_full,
+    })
+}
+
 /// Runs until SIGINT/SIGTERM. `logger` is the daemon's own log.
 pub fn run(cfg: Config) -> Result<RunReport, RunError> {
     let stop = install_signal_handler()?;
@@ -204,6 +215,7 @@ pub fn run(cfg: Config) -> Result<RunReport, RunError> {
     }
 
     let stats_source = control.clone();
+    let stats_relations = relations.clone();
     let socket_path = cfg.runtime.control_socket.clone();
     let socket = ControlSocket::start(
         &socket_path,
@@ -222,6 +234,8 @@ pub fn run(cfg: Config) -> Result<RunReport, RunError> {
                     "drops": t.drops.nonzero().map(|(r, n)| (r.name().to_string(), json!(n))).collect::<serde_json::Map<_, _>>(),
                     "io": {"rx_frames": t.io.rx_frames, "tx_frames": t.io.tx_frames, "tx_errors": t.io.tx_errors, "kernel_drops": t.io.kernel_drops},
                     "events_dropped": t.events_dropped,
+                    "alg": t.alg.named().into_iter().map(|(k, n)| (k, json!(n))).collect::<serde_json::Map<_, _>>(),
+                    "relations": relation_counters(&stats_relations),
                 }),
                 Err(e) => json!({"error": e.to_string()}),
             }),

@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod engine;
+pub mod frames;
 pub mod lab;
 pub mod packets;
 
