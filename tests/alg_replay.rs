@@ -232,3 +232,67 @@ fn the_kit_lists_what_a_capture_published() {
     // The 227 replies of the three transfers (frames as in the kernel oracle's expectations).
     assert_eq!(got, vec![(14, 21001), (30, 21008), (46, 21008)]);
 }
+
+/// `port-mapping application ftp port 2121`: the FTP ALG follows a control session on a
+/// port the pre-defined table does not call FTP (the port-mapping table decides, not the ALG).
+#[test]
+fn a_user_port_mapping_brings_the_alg_to_another_port() {
+    use sessmgr::pipeline::{FrameOutcome, Pipeline};
+    use sessmgr::proto::wire::{LinkType, ipproto};
+    use sessmgr::table::apps::{PortMapping, by_keyword};
+    use sessmgr::table::{TableConfig, Verdict};
+
+    let frames = |cport: u16| {
+        let mut f = vec![
+            tcp4(CLIENT, cport, SERVER, 2121, SYN, 999, 0, b""),
+            tcp4(SERVER, 2121, CLIENT, cport, SYN | ACK, 4999, 1000, b""),
+            tcp4(CLIENT, cport, SERVER, 2121, ACK, 1000, 5000, b""),
+        ];
+        let reply = b"227 Entering Passive Mode (198,19,0,2,117,49).\r\n";
+        f.push(tcp4(
+            SERVER,
+            2121,
+            CLIENT,
+            cport,
+            PSH | ACK,
+            5000,
+            1000,
+            reply,
+        ));
+        f.push(tcp4(CLIENT, cport + 1, SERVER, 30001, SYN, 7000, 0, b""));
+        f
+    };
+    let run = |port_map: Vec<PortMapping>| -> Verdict {
+        let table = TableConfig {
+            port_map,
+            ..TableConfig::default()
+        };
+        let mut p = Pipeline::new(
+            0,
+            table,
+            Default::default(),
+            sessmgr::proto::key::FlowHasher::with_seed(3),
+        );
+        p.shard.attach_relations(Default::default());
+        let mut last = None;
+        for (i, f) in frames(41000).iter().enumerate() {
+            last = Some(p.process_frame(LinkType::Ethernet, f, (i as u64 + 1) * 1_000_000));
+        }
+        match last {
+            Some(FrameOutcome::Tracked(t)) => t.verdict,
+            other => panic!("{other:?}"),
+        }
+    };
+    assert_eq!(
+        run(Vec::new()),
+        Verdict::New,
+        "port 2121 is not FTP by default"
+    );
+    let ftp = by_keyword("ftp").expect("ftp application");
+    let mapped = vec![PortMapping {
+        app: ftp,
+        port: 2121,
+        proto: Some(ipproto::TCP),
+    }];
+    assert_eq!(run(mapped), Verdict::Rel);
+}

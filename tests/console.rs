@@ -51,6 +51,25 @@ fn console_drives_the_running_engine() {
     assert!(t.contains("State: "), "{t}");
     assert!(t.contains("Sessions  TCP       UDP"), "{t}");
 
+    // Issue #5's commands: the relation table, ALG switches, port mapping; an interface
+    // view exists only for the engine's interfaces (none when it plays a capture).
+    let t = console(
+        &engine.socket,
+        "display session relation-table ipv4\ndisplay session statistics\nreset session relation-table\nsystem-view\nundo alg ftp\nport-mapping application ftp port 2121 protocol tcp\ndisplay port-mapping user-defined\ninterface eth9\nreturn\nquit\n",
+    );
+    assert!(t.contains("Total entries found:  0\n"), "{t}");
+    assert!(t.contains("Current relation-table entries: 0"), "{t}");
+    assert!(
+        t.contains(" FTP                2121   TCP          ---          ---\n"),
+        "{t}"
+    );
+    assert!(
+        t.contains(
+            "[FW1]interface eth9\n               ^\n % Wrong parameter found at '^' position.\n"
+        ),
+        "{t}"
+    );
+
     // The configuration, saved; reset empties the table.
     let t = console(
         &engine.socket,
@@ -60,6 +79,8 @@ fn console_drives_the_running_engine() {
         " sysname FW1",
         " session aging-time state udp-ready 90",
         " session persistent acl 3001 aging-time 72",
+        " port-mapping application ftp port 2121 protocol tcp",
+        " undo alg ftp",
         "acl advanced 3001",
         " rule 0 permit tcp destination-port eq 443",
         "return",
@@ -84,6 +105,12 @@ fn console_drives_the_running_engine() {
             .any(|l| l == " rule 0 permit tcp destination-port eq 443"),
         "{t}"
     );
+    for line in [
+        " undo alg ftp",
+        " port-mapping application ftp port 2121 protocol tcp",
+    ] {
+        assert!(t.lines().any(|l| l == line), "missing '{line}' in:\n{t}");
+    }
 
     // Two consoles at once: each answers, one's change shows in the other's prompt.
     let a = std::thread::spawn({

@@ -334,7 +334,7 @@ impl Core {
                 self.flush_events();
             }
             CoreMsg::Advance(now) => self.p.tick(now, usize::MAX),
-            CoreMsg::Config(cfg) => self.p.shard.config = *cfg,
+            CoreMsg::Config(cfg) => self.p.shard.set_config(*cfg),
             CoreMsg::Views {
                 family,
                 filter,

@@ -123,7 +123,7 @@ pub fn replay_cores(
     drop(results_tx);
 
     let alg_control = AlgControl {
-        apps: crate::table::apps::AppMap::new(),
+        apps: crate::table::apps::AppMap::with_user(&opts.config.table.port_map),
         algs: opts.config.table.algs,
     };
     let mut pending: Vec<FrameBatch> = (0..cores).map(|_| FrameBatch::default()).collect();

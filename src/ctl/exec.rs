@@ -4,6 +4,7 @@
 //! the Comware layout of the answer.
 
 use super::filter::selects;
+use super::port_mapping_view::{render_pre_defined, render_user_defined};
 use super::relation_view::render_relation_table;
 use super::render::{
     SessionView, StatisticsView, render_acl, render_acl_configuration, render_aging_application,
@@ -16,6 +17,7 @@ use crate::actors::core::CoreMsg;
 use crate::alg::AlgSet;
 use crate::proto::wire::Family;
 use crate::table::aging::{AgingConfig, AgingState};
+use crate::table::apps::PortMapping;
 use crate::table::config::{PacketFilter, PersistentRule, PortAcls, SessionMode, TableConfig};
 use crate::table::relation::RelationTable;
 use std::path::PathBuf;
@@ -183,6 +185,14 @@ impl Running {
         }
         if self.table.statistics {
             settings.push(Action::SessionStatisticsEnable);
+        }
+        for m in &self.table.port_map {
+            settings.push(Action::PortMapping {
+                app: m.app,
+                port: m.port,
+                proto: m.proto,
+                on: true,
+            });
         }
         // ALGs are on by default: the configuration lists the ones turned off.
         for (id, _) in crate::alg::REGISTRY.iter().enumerate() {
@@ -569,6 +579,32 @@ impl Console {
                 String::new()
             }
             Action::EnterInterface { .. } => String::new(),
+            Action::PortMapping {
+                app,
+                port,
+                proto,
+                on,
+            } => {
+                let map = &mut running.table.port_map;
+                // The same port and protocol mapped again: the new application overwrites.
+                map.retain(|m| !(m.port == *port && m.proto == *proto && (*on || m.app == *app)));
+                if *on {
+                    map.push(PortMapping {
+                        app: *app,
+                        port: *port,
+                        proto: *proto,
+                    });
+                }
+                changed = true;
+                String::new()
+            }
+            Action::DisplayPortMapping { user } => {
+                if *user {
+                    render_user_defined(&running.table.port_map)
+                } else {
+                    render_pre_defined()
+                }
+            }
             Action::PacketFilter {
                 ipv6,
                 number,

@@ -17,6 +17,7 @@ pub mod client;
 pub mod exec;
 pub mod filter;
 pub mod grammar;
+pub mod port_mapping_view;
 pub mod relation_view;
 pub mod render;
 pub mod tree;

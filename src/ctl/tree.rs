@@ -326,6 +326,18 @@ pub enum Action {
     EnterInterface {
         name: String,
     },
+    /// `[undo] port-mapping application NAME port N [protocol P]` (§12); `proto` is an IP
+    /// protocol number, `None` for every transport.
+    PortMapping {
+        app: u8,
+        port: u16,
+        proto: Option<u8>,
+        on: bool,
+    },
+    /// `display port-mapping {pre-defined|user-defined}`.
+    DisplayPortMapping {
+        user: bool,
+    },
     /// `[undo] packet-filter [ipv6] N {inbound|outbound}` in interface view.
     PacketFilter {
         ipv6: bool,
@@ -539,6 +551,26 @@ impl Action {
                 }
             }
             Action::EnterInterface { name } => format!("interface {}", quote(name)),
+            Action::PortMapping {
+                app,
+                port,
+                proto,
+                on,
+            } => {
+                let mut s = format!(
+                    "{}port-mapping application {} port {port}",
+                    if *on { "" } else { "undo " },
+                    app_keyword(*app)
+                );
+                if let Some(p) = proto.and_then(mapping_protocol_word) {
+                    s.push_str(&format!(" protocol {p}"));
+                }
+                s
+            }
+            Action::DisplayPortMapping { user } => format!(
+                "display port-mapping {}",
+                if *user { "user-defined" } else { "pre-defined" }
+            ),
             Action::PacketFilter {
                 ipv6,
                 number,
@@ -568,6 +600,7 @@ impl Action {
                 | Action::Alg { .. }
                 | Action::EnterInterface { .. }
                 | Action::PacketFilter { on: true, .. }
+                | Action::PortMapping { on: true, .. }
         )
     }
 
@@ -1071,6 +1104,62 @@ fn alg_of(m: &Matched<'_>) -> Result<Option<crate::alg::AlgId>, Fault> {
     }
 }
 
+/// Transports of `port-mapping ... protocol P` (§12): keyword and IP protocol number.
+const MAPPING_PROTOCOLS: &[(&str, u8)] = &[
+    ("dccp", crate::proto::wire::ipproto::DCCP),
+    ("sctp", crate::proto::wire::ipproto::SCTP),
+    ("tcp", crate::proto::wire::ipproto::TCP),
+    ("udp", crate::proto::wire::ipproto::UDP),
+    ("udp-lite", crate::proto::wire::ipproto::UDPLITE),
+];
+
+pub fn mapping_protocol_word(proto: u8) -> Option<&'static str> {
+    MAPPING_PROTOCOLS
+        .iter()
+        .find(|(_, p)| *p == proto)
+        .map(|(w, _)| *w)
+}
+
+/// `[undo] port-mapping application NAME port N [protocol P]`.
+fn port_mapping_syntax(undo: bool) -> Vec<Syn> {
+    let mut items = Vec::new();
+    if undo {
+        items.push(kw("undo", H_UNDO));
+    }
+    items.extend([
+        kw("port-mapping", "Configure port mapping"),
+        kw("application", "Specify an application"),
+        application_keywords(|name| format!("{name} application")),
+        kw("port", "Specify a port"),
+        arg(DPORT, int(0, 65535), "Port number"),
+        opt(seq(vec![
+            kw("protocol", "Specify the transport protocol"),
+            alt(MAPPING_PROTOCOLS
+                .iter()
+                .map(|(w, _)| kws(PROTO, w, format!("{} protocol", w.to_uppercase())))
+                .collect()),
+        ])),
+    ]);
+    items
+}
+
+fn port_mapping_of(m: &Matched<'_>, on: bool) -> Result<Action, Fault> {
+    Ok(Action::PortMapping {
+        app: m
+            .text(APP)
+            .and_then(apps::by_keyword)
+            .ok_or_else(|| internal(m))?,
+        port: m.u32(DPORT).ok_or_else(|| internal(m))? as u16,
+        proto: m.text(PROTO).and_then(|w| {
+            MAPPING_PROTOCOLS
+                .iter()
+                .find(|(k, _)| *k == w)
+                .map(|(_, p)| *p)
+        }),
+        on,
+    })
+}
+
 /// `[undo] packet-filter [ipv6] N {inbound|outbound}`.
 fn packet_filter_syntax(undo: bool) -> Vec<Syn> {
     let mut items = Vec::new();
@@ -1246,6 +1335,21 @@ fn defs() -> Vec<Def<Action>> {
             |m, _| {
                 Ok(Action::DisplayRelationTable {
                     family: family_of(m),
+                })
+            },
+        ),
+        display(
+            ANY,
+            vec![
+                kw("port-mapping", "Port mapping information"),
+                alt(vec![
+                    kws(KIND, "pre-defined", "Pre-defined port mappings"),
+                    kws(KIND, "user-defined", "User-defined port mappings"),
+                ]),
+            ],
+            |m, _| {
+                Ok(Action::DisplayPortMapping {
+                    user: m.text(KIND) == Some("user-defined"),
                 })
             },
         ),
@@ -1564,6 +1668,12 @@ fn defs() -> Vec<Def<Action>> {
                 })
             },
         ),
+        cmd(SYSTEM, port_mapping_syntax(false), |m, _| {
+            port_mapping_of(m, true)
+        }),
+        cmd(SYSTEM, port_mapping_syntax(true), |m, _| {
+            port_mapping_of(m, false)
+        }),
         cmd(
             SYSTEM,
             vec![

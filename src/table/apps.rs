@@ -124,11 +124,27 @@ pub fn name(app: u8) -> &'static str {
     APPS.get(usize::from(app)).map_or("OTHER", |a| a.name)
 }
 
+/// A user-defined mapping (`port-mapping application NAME port N [protocol P]`,
+/// reference/comware.md §12): `proto: None` maps the port on every transport; a mapping with a
+/// protocol beats one without; the same port and protocol mapped again is overwritten.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PortMapping {
+    pub app: u8,
+    pub port: u16,
+    /// IP protocol number (TCP, UDP, SCTP, DCCP, UDP-Lite) or `None` for all.
+    pub proto: Option<u8>,
+}
+
 /// A precomputed port -> application lookup for the packet path (two 64K-entry tables,
-/// 128 KiB, built once): identification costs one array read per new session.
+/// 128 KiB, built once per configuration): identification costs one array read per new
+/// session. SCTP and DCCP share the TCP table, UDP-Lite the UDP table, as the pre-defined
+/// mappings do; a user mapping for exactly SCTP, DCCP or UDP-Lite is kept apart and checked
+/// first (rare, so the list is short).
+#[derive(Clone)]
 pub struct AppMap {
     tcp: Box<[u8; 65536]>,
     udp: Box<[u8; 65536]>,
+    exact: Vec<(u8, u16, u8)>,
 }
 
 impl Default for AppMap {
@@ -152,11 +168,42 @@ impl AppMap {
                 }
             }
         }
-        Self { tcp, udp }
+        Self {
+            tcp,
+            udp,
+            exact: Vec::new(),
+        }
+    }
+
+    /// The pre-defined mappings with `user` mappings applied over them, in order.
+    pub fn with_user(user: &[PortMapping]) -> Self {
+        let mut m = Self::new();
+        // Mappings without a protocol first, so that one with a protocol beats them.
+        for u in user.iter().filter(|u| u.proto.is_none()) {
+            m.tcp[usize::from(u.port)] = u.app;
+            m.udp[usize::from(u.port)] = u.app;
+        }
+        for u in user {
+            match u.proto {
+                Some(ipproto::TCP) => m.tcp[usize::from(u.port)] = u.app,
+                Some(ipproto::UDP) => m.udp[usize::from(u.port)] = u.app,
+                Some(p) => {
+                    m.exact.retain(|e| (e.0, e.1) != (p, u.port));
+                    m.exact.push((p, u.port, u.app));
+                }
+                None => {}
+            }
+        }
+        m
     }
 
     #[inline]
     pub fn identify(&self, proto: u8, dport: u16) -> u8 {
+        if !self.exact.is_empty()
+            && let Some(e) = self.exact.iter().find(|e| (e.0, e.1) == (proto, dport))
+        {
+            return e.2;
+        }
         match proto {
             ipproto::TCP | ipproto::SCTP | ipproto::DCCP => self.tcp[usize::from(dport)],
             ipproto::UDP | ipproto::UDPLITE => self.udp[usize::from(dport)],
@@ -201,6 +248,34 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn user_mappings_override_and_protocol_beats_none() {
+        let ftp = by_keyword("ftp").unwrap_or(OTHER);
+        let http = by_keyword("http").unwrap_or(OTHER);
+        let m = AppMap::with_user(&[
+            PortMapping {
+                app: ftp,
+                port: 2121,
+                proto: Some(ipproto::TCP),
+            },
+            PortMapping {
+                app: http,
+                port: 2121,
+                proto: None,
+            },
+            PortMapping {
+                app: http,
+                port: 21,
+                proto: Some(ipproto::SCTP),
+            },
+        ]);
+        assert_eq!(m.identify(ipproto::TCP, 2121), ftp);
+        assert_eq!(m.identify(ipproto::UDP, 2121), http);
+        assert_eq!(m.identify(ipproto::SCTP, 21), http);
+        assert_eq!(m.identify(ipproto::TCP, 21), ftp);
+        assert_eq!(m.identify(ipproto::TCP, 80), http);
     }
 
     #[test]

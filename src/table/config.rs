@@ -42,6 +42,9 @@ pub struct TableConfig {
     pub algs: AlgSet,
     /// `packet-filter` (session-based): ACLs a packet that would create a session must pass.
     pub packet_filter: PacketFilter,
+    /// `port-mapping application ...`: user-defined application ports (S5), which also decide
+    /// which sessions an ALG follows.
+    pub port_map: Vec<super::apps::PortMapping>,
 }
 
 /// The packet filter by ingress port: a port's inbound ACLs and its peer's outbound ACLs,
@@ -94,6 +97,7 @@ impl Default for TableConfig {
             persistent_v6: None,
             algs: AlgSet::default(),
             packet_filter: PacketFilter::default(),
+            port_map: Vec::new(),
         }
     }
 }

@@ -85,7 +85,7 @@ impl Shard {
             live: 0,
             wheel: AgingWheel::new(),
             expired_scratch: Vec::new(),
-            apps: AppMap::new(),
+            apps: AppMap::with_user(&config.port_map),
             config,
             drops: DropCounters::default(),
             stats: ShardStats::default(),
@@ -100,6 +100,15 @@ impl Shard {
             published: Vec::new(),
             ingress: 0,
         }
+    }
+
+    /// Replaces the configuration whole (between batches); the application map follows the
+    /// port mappings.
+    pub fn set_config(&mut self, config: TableConfig) {
+        if config.port_map != self.config.port_map {
+            self.apps = AppMap::with_user(&config.port_map);
+        }
+        self.config = config;
     }
 
     /// Reserves room for `n` sessions up front (no reallocation on the packet path below it).
