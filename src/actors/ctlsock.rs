@@ -187,8 +187,18 @@ fn console_op(c: &mut Console, req: &Value) -> Value {
             let r = c.line(text);
             // Lines per screen after this line (`null` once `screen-length disable` ran): the
             // client pages the output with `---- More ----` (comware.md §1.6).
-            json!({"output": r.output, "prompt": r.prompt, "close": r.close,
+            // `more`: the output goes on (a large session table, a chunk at a time); the
+            // client asks `more` for the next chunk, or `stop` when the operator quits paging.
+            json!({"output": r.output, "prompt": r.prompt, "close": r.close, "more": r.more,
                    "screen_length": c.session.screen_length()})
+        }
+        Some("more") => {
+            let r = c.more();
+            json!({"output": r.output, "prompt": r.prompt, "more": r.more})
+        }
+        Some("stop") => {
+            c.stop();
+            json!({"prompt": c.session.prompt(), "more": false})
         }
         Some("help") => match c.session.help(text) {
             Ok(h) => json!({"output": h, "screen_length": c.session.screen_length()}),
@@ -198,7 +208,7 @@ fn console_op(c: &mut Console, req: &Value) -> Value {
             let comp = c.session.complete(text);
             json!({"start": comp.start, "candidates": comp.candidates})
         }
-        _ => json!({"error": "ops: hello, line, help, complete"}),
+        _ => json!({"error": "ops: hello, line, more, stop, help, complete"}),
     }
 }
 

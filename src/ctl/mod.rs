@@ -18,6 +18,7 @@ pub mod exec;
 pub mod filter;
 pub mod grammar;
 pub mod render;
+pub mod stream;
 pub mod tree;
 pub mod views;
 
