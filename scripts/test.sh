@@ -2,7 +2,7 @@
 # The whole test suite, as CI runs it (.ci/run calls exactly this):
 #   formatting, lints, unit + integration + property tests (including the replay of every
 #   capture in ../shared/pcaps against the Linux kernel's conntrack verdicts), the benchmarks'
-#   build, and a short fuzzing run of the packet parser.
+#   build, and short fuzzing runs of the packet parser and the console grammar.
 # In CI (CI set) a missing prerequisite fails the run; elsewhere such a step says why it skips.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -62,6 +62,13 @@ if ! command -v cargo-fuzz >/dev/null 2>&1; then
 fi
 if command -v cargo-fuzz >/dev/null 2>&1; then
   (cd fuzz && cargo fuzz run -s none wire -- -max_total_time=30 -rss_limit_mb=2048)
+else
+  need_or_skip "cargo-fuzz is not installed (cargo install cargo-fuzz)"
+fi
+
+step "fuzz: console grammar, 20 s"
+if command -v cargo-fuzz >/dev/null 2>&1; then
+  (cd fuzz && cargo fuzz run -s none grammar -- -max_total_time=20 -rss_limit_mb=2048)
 else
   need_or_skip "cargo-fuzz is not installed (cargo install cargo-fuzz)"
 fi
