@@ -157,6 +157,27 @@ pub fn views_page(
     ViewsPage { rows, next }
 }
 
+/// `display session statistics` over one core's shard: the selected live sessions counted
+/// by protocol and state, with their packets and bytes. One pass over the shard's records.
+pub fn statistics(
+    shard: &crate::table::Shard,
+    family: Option<Family>,
+    filter: &crate::ctl::SessionFilter,
+) -> StatisticsView {
+    let (aging, now) = (&shard.config.aging, shard.now_ms());
+    let mut v = StatisticsView::default();
+    for (_, s, _) in shard
+        .iter()
+        .filter(|(_, s, _)| !is_expired(aging, s, now) && selects(filter, family, s))
+    {
+        v.count_session(s.key.proto, s.state);
+        let p = v.protocol_mut(StatProtocol::of(s.key.proto));
+        p.received_packets += s.counters[0].packets + s.counters[1].packets;
+        p.received_bytes += s.counters[0].bytes + s.counters[1].bytes;
+    }
+    v
+}
+
 /// Which sessions a reset removes (built by the console from its filters).
 pub type SessionFilter = Box<dyn Fn(&crate::table::Session) -> bool + Send>;
 
@@ -375,19 +396,7 @@ impl Core {
                 filter,
                 reply,
             } => {
-                let shard = &self.p.shard;
-                let (aging, now) = (&shard.config.aging, shard.now_ms());
-                let mut v = StatisticsView::default();
-                for (_, s, _) in shard
-                    .iter()
-                    .filter(|(_, s, _)| !is_expired(aging, s, now) && selects(&filter, family, s))
-                {
-                    v.count_session(s.key.proto, s.state);
-                    let p = v.protocol_mut(StatProtocol::of(s.key.proto));
-                    p.received_packets += s.counters[0].packets + s.counters[1].packets;
-                    p.received_bytes += s.counters[0].bytes + s.counters[1].bytes;
-                }
-                let _ = reply.send(v);
+                let _ = reply.send(statistics(&self.p.shard, family, &filter));
             }
             CoreMsg::ResetStatistics => {
                 self.p.shard.stats = Default::default();
