@@ -1,8 +1,12 @@
 //! Writes a large synthetic capture for replay throughput measurements:
-//! `cargo run --release --example gen_capture -- OUT.pcap [FLOWS] [DATA_PACKETS_PER_FLOW]`.
+//! `cargo run --release --example gen_capture -- OUT.pcap [FLOWS] [DATA_PACKETS_PER_FLOW]
+//! [close|open] [FRAMES_PER_US]`.
 //! Each flow is a complete TCP connection between its own client (10.x.y.z) and one of 256
 //! servers (198.18.x.1:443): handshake, data segments both ways with correct sequence
-//! numbers, FIN close. Flows are interleaved 64 at a time, as on a busy link.
+//! numbers, FIN close (`open`: no close, so the sessions stay ESTABLISHED and a looped
+//! playback keeps the table full). Flows are interleaved 64 at a time, as on a busy link.
+//! Frames are 1 us apart, or FRAMES_PER_US share each microsecond (a live playback then
+//! offers them faster than the engine takes them: full speed).
 
 use std::io::{BufWriter, Write};
 
@@ -54,6 +58,8 @@ fn main() -> std::io::Result<()> {
     let out = args.get(1).map_or("large.pcap", String::as_str);
     let flows: u32 = args.get(2).and_then(|v| v.parse().ok()).unwrap_or(100_000);
     let data: u32 = args.get(3).and_then(|v| v.parse().ok()).unwrap_or(6);
+    let close = args.get(4).is_none_or(|v| v != "open");
+    let per_us: u64 = args.get(5).and_then(|v| v.parse().ok()).unwrap_or(1).max(1);
     let mut w = BufWriter::new(std::fs::File::create(out)?);
     // pcap global header: microseconds, Ethernet.
     w.write_all(&0xa1b2_c3d4u32.to_le_bytes())?;
@@ -68,7 +74,7 @@ fn main() -> std::io::Result<()> {
     let (syn, synack, ack, psh, fin) = (0x02, 0x12, 0x10, 0x18, 0x11);
     for g in (0..flows).step_by(GROUP as usize) {
         let members: Vec<u32> = (g..(g + GROUP).min(flows)).collect();
-        let steps = 3 + 2 * data + 4;
+        let steps = 3 + 2 * data + if close { 4 } else { 0 };
         for step in 0..steps {
             for &i in &members {
                 let c = [10, (i >> 16) as u8, (i >> 8) as u8, i as u8];
@@ -107,7 +113,9 @@ fn main() -> std::io::Result<()> {
                         }
                     }
                 };
-                t_us += 1;
+                if frames.is_multiple_of(per_us) {
+                    t_us += 1;
+                }
                 w.write_all(&((t_us / 1_000_000) as u32).to_le_bytes())?;
                 w.write_all(&((t_us % 1_000_000) as u32).to_le_bytes())?;
                 w.write_all(&(f.len() as u32).to_le_bytes())?;

@@ -2,7 +2,7 @@
 # The whole test suite, as CI runs it (.ci/run calls exactly this):
 #   formatting, lints, unit + integration + property tests (including the replay of every
 #   capture in ../shared/pcaps against the Linux kernel's conntrack verdicts), the benchmarks'
-#   build, and short fuzzing runs of the packet parser and the ALG parsers.
+#   build, and short fuzzing runs of the packet parser, the ALG parsers and the console grammar.
 # In CI (CI set) a missing prerequisite fails the run; elsewhere such a step says why it skips.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -73,6 +73,13 @@ step "fuzz: FTP and TFTP ALG parsers, 15 s each"
 if command -v cargo-fuzz >/dev/null 2>&1; then
   (cd fuzz && cargo fuzz run -s none ftp -- -max_total_time=15 -rss_limit_mb=2048)
   (cd fuzz && cargo fuzz run -s none tftp -- -max_total_time=15 -rss_limit_mb=2048)
+else
+  need_or_skip "cargo-fuzz is not installed (cargo install cargo-fuzz)"
+fi
+
+step "fuzz: console grammar, 20 s"
+if command -v cargo-fuzz >/dev/null 2>&1; then
+  (cd fuzz && cargo fuzz run -s none grammar -- -max_total_time=20 -rss_limit_mb=2048)
 else
   need_or_skip "cargo-fuzz is not installed (cargo install cargo-fuzz)"
 fi

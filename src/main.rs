@@ -142,6 +142,16 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 )
             })?;
             print!("{reply}");
+            // The dump is capped (DUMP_LIMIT rows); the console pages through any size.
+            if let Some(n) = serde_json::from_str::<serde_json::Value>(&reply)
+                .ok()
+                .and_then(|v| v["truncated_at"].as_u64())
+            {
+                eprintln!(
+                    "note: the dump stops at {n} sessions; `sessmgr console` and \
+                     `display session table` show them all"
+                );
+            }
         }
         Command::Replay {
             capture,

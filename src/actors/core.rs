@@ -84,12 +84,15 @@ pub enum CoreMsg {
     Advance(u64),
     /// Replace the table configuration whole: no core ever sees half a change.
     Config(Box<TableConfig>),
-    /// `display session table`: the selected sessions as display rows (at most `limit`).
+    /// `display session table`, one page: the selected sessions from slot `from` on, at most
+    /// `limit` rows and at most `VIEWS_SCAN_SLOTS` slots looked at (bounded work between
+    /// batches, however large the table and however rare the matches).
     Views {
         family: Option<Family>,
         filter: Box<crate::ctl::SessionFilter>,
+        from: u32,
         limit: usize,
-        reply: flume::Sender<Vec<SessionView>>,
+        reply: flume::Sender<ViewsPage>,
     },
     /// `display session statistics`: counts of the selected sessions.
     Statistics {
@@ -113,6 +116,69 @@ pub enum CoreMsg {
     Barrier(flume::Sender<()>),
     /// Finish: process what is queued, flush, exit.
     Stop,
+}
+
+/// One page of `display session table` from one core's shard.
+#[derive(Debug, Clone, Default)]
+pub struct ViewsPage {
+    pub rows: Vec<SessionView>,
+    /// The slot the next page starts at; `None` once the shard has been walked to its end.
+    pub next: Option<u32>,
+}
+
+/// Slots one `Views` page looks at, at most (a few hundred microseconds of a core's time).
+pub const VIEWS_SCAN_SLOTS: usize = 65_536;
+
+/// The page of `shard` starting at slot `from`: live, unexpired sessions `filter` selects, at
+/// most `limit` of them, looking at no more than `VIEWS_SCAN_SLOTS` slots. A session created
+/// behind the cursor while an operator pages is not shown (Comware's display is not a
+/// snapshot either); none is shown twice, as slots only go forward.
+pub fn views_page(
+    shard: &crate::table::Shard,
+    family: Option<Family>,
+    filter: &crate::ctl::SessionFilter,
+    from: u32,
+    limit: usize,
+) -> ViewsPage {
+    let (aging, now) = (&shard.config.aging, shard.now_ms());
+    let from = from as usize;
+    let mut rows = Vec::new();
+    for (id, s, m) in shard.iter_slots(from, VIEWS_SCAN_SLOTS) {
+        if is_expired(aging, s, now) || !selects(filter, family, s) {
+            continue;
+        }
+        if rows.len() == limit {
+            return ViewsPage {
+                rows,
+                next: Some(id.slot),
+            };
+        }
+        rows.push(SessionView::from_session(id, s, m, aging, now, 0));
+    }
+    let scanned_to = from.saturating_add(VIEWS_SCAN_SLOTS);
+    let next = (scanned_to < shard.slot_count()).then_some(scanned_to as u32);
+    ViewsPage { rows, next }
+}
+
+/// `display session statistics` over one core's shard: the selected live sessions counted
+/// by protocol and state, with their packets and bytes. One pass over the shard's records.
+pub fn statistics(
+    shard: &crate::table::Shard,
+    family: Option<Family>,
+    filter: &crate::ctl::SessionFilter,
+) -> StatisticsView {
+    let (aging, now) = (&shard.config.aging, shard.now_ms());
+    let mut v = StatisticsView::default();
+    for (_, s, _) in shard
+        .iter()
+        .filter(|(_, s, _)| !is_expired(aging, s, now) && selects(filter, family, s))
+    {
+        v.count_session(s.key.proto, s.state);
+        let p = v.protocol_mut(StatProtocol::of(s.key.proto));
+        p.received_packets += s.counters[0].packets + s.counters[1].packets;
+        p.received_bytes += s.counters[0].bytes + s.counters[1].bytes;
+    }
+    v
 }
 
 /// Which sessions a reset removes (built by the console from its filters).
@@ -338,37 +404,18 @@ impl Core {
             CoreMsg::Views {
                 family,
                 filter,
+                from,
                 limit,
                 reply,
             } => {
-                let shard = &self.p.shard;
-                let (aging, now) = (&shard.config.aging, shard.now_ms());
-                let rows = shard
-                    .iter()
-                    .filter(|(_, s, _)| !is_expired(aging, s, now) && selects(&filter, family, s))
-                    .take(limit)
-                    .map(|(id, s, m)| SessionView::from_session(id, s, m, aging, now, 0))
-                    .collect();
-                let _ = reply.send(rows);
+                let _ = reply.send(views_page(&self.p.shard, family, &filter, from, limit));
             }
             CoreMsg::Statistics {
                 family,
                 filter,
                 reply,
             } => {
-                let shard = &self.p.shard;
-                let (aging, now) = (&shard.config.aging, shard.now_ms());
-                let mut v = StatisticsView::default();
-                for (_, s, _) in shard
-                    .iter()
-                    .filter(|(_, s, _)| !is_expired(aging, s, now) && selects(&filter, family, s))
-                {
-                    v.count_session(s.key.proto, s.state);
-                    let p = v.protocol_mut(StatProtocol::of(s.key.proto));
-                    p.received_packets += s.counters[0].packets + s.counters[1].packets;
-                    p.received_bytes += s.counters[0].bytes + s.counters[1].bytes;
-                }
-                let _ = reply.send(v);
+                let _ = reply.send(statistics(&self.p.shard, family, &filter));
             }
             CoreMsg::ResetStatistics => {
                 self.p.shard.stats = Default::default();

@@ -136,40 +136,59 @@ fn handle(stream: UnixStream, backends: &Backends, stop: &AtomicBool) -> std::io
     let mut reader = BufReader::new(stream.try_clone()?);
     let mut writer = stream;
     let mut console = backends.console.clone().map(Console::new);
-    let mut line = String::new();
+    // Bytes, not a String: a request that is not UTF-8 gets an error reply, not a dropped
+    // connection.
+    let mut buf: Vec<u8> = Vec::new();
     loop {
         if stop.load(Ordering::Relaxed) {
             return Ok(());
         }
-        match (&mut reader).take(MAX_REQUEST_BYTES).read_line(&mut line) {
-            Ok(0) => return Ok(()),
-            Ok(_) if !line.ends_with('\n') && line.len() as u64 >= MAX_REQUEST_BYTES => {
-                writeln!(writer, "{}", json!({"error": "request too long"}))?;
-                return Ok(());
-            }
-            Ok(_) => {}
+        // The limit counts what a timed-out read already buffered: a line dripped in slowly
+        // is bounded too.
+        let room = MAX_REQUEST_BYTES.saturating_sub(buf.len() as u64);
+        let eof = match (&mut reader).take(room).read_until(b'\n', &mut buf) {
+            Ok(0) if buf.len() as u64 >= MAX_REQUEST_BYTES => false,
+            Ok(0) if buf.is_empty() => return Ok(()),
+            // End of input after a last line without a newline: answer it, then close.
+            Ok(0) => true,
+            Ok(_) if buf.ends_with(b"\n") => false,
+            Ok(_) if (buf.len() as u64) < MAX_REQUEST_BYTES => continue,
+            Ok(_) => false,
             Err(e)
                 if matches!(
                     e.kind(),
-                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                    std::io::ErrorKind::WouldBlock
+                        | std::io::ErrorKind::TimedOut
+                        | std::io::ErrorKind::Interrupted
                 ) =>
             {
                 continue;
             }
             Err(e) => return Err(e),
+        };
+        if !buf.ends_with(b"\n") && buf.len() as u64 >= MAX_REQUEST_BYTES {
+            writeln!(
+                writer,
+                "{}",
+                json!({"error": format!("request too long (at most {MAX_REQUEST_BYTES} bytes a line)")})
+            )?;
+            return Ok(());
         }
-        let reply = match serde_json::from_str::<Value>(line.trim()) {
-            Ok(req) if req.get("op").is_some() => match console.as_mut() {
-                Some(c) => console_op(c, &req),
-                None => json!({"error": "no console on this engine"}),
+        let reply = match std::str::from_utf8(&buf) {
+            Err(e) => json!({"error": format!("a request is one line of UTF-8 JSON: {e}")}),
+            Ok(text) => match serde_json::from_str::<Value>(text.trim()) {
+                Ok(req) if req.get("op").is_some() => match console.as_mut() {
+                    Some(c) => console_op(c, &req),
+                    None => json!({"error": "no console on this engine"}),
+                },
+                Ok(req) => answer(&req, backends),
+                Err(e) => json!({"error": format!("not a JSON request: {e}")}),
             },
-            Ok(req) => answer(&req, backends),
-            Err(e) => json!({"error": format!("not a JSON request: {e}")}),
         };
         writeln!(writer, "{reply}")?;
         let close = reply["close"].as_bool() == Some(true);
-        line.clear();
-        if close {
+        buf.clear();
+        if close || eof {
             return Ok(());
         }
     }
@@ -177,7 +196,11 @@ fn handle(stream: UnixStream, backends: &Backends, stop: &AtomicBool) -> std::io
 
 /// The console protocol: `hello`, `line`, `help` (`?`), `complete` (Tab).
 fn console_op(c: &mut Console, req: &Value) -> Value {
-    let text = req["line"].as_str().unwrap_or("");
+    let text = match req.get("line") {
+        None => "",
+        Some(Value::String(s)) => s.as_str(),
+        Some(_) => return json!({"error": "\"line\" is a string"}),
+    };
     match req["op"].as_str() {
         Some("hello") => json!({
             "prompt": c.session.prompt(),
@@ -187,8 +210,18 @@ fn console_op(c: &mut Console, req: &Value) -> Value {
             let r = c.line(text);
             // Lines per screen after this line (`null` once `screen-length disable` ran): the
             // client pages the output with `---- More ----` (comware.md §1.6).
-            json!({"output": r.output, "prompt": r.prompt, "close": r.close,
+            // `more`: the output goes on (a large session table, a chunk at a time); the
+            // client asks `more` for the next chunk, or `stop` when the operator quits paging.
+            json!({"output": r.output, "prompt": r.prompt, "close": r.close, "more": r.more,
                    "screen_length": c.session.screen_length()})
+        }
+        Some("more") => {
+            let r = c.more();
+            json!({"output": r.output, "prompt": r.prompt, "more": r.more})
+        }
+        Some("stop") => {
+            c.stop();
+            json!({"prompt": c.session.prompt(), "more": false})
         }
         Some("help") => match c.session.help(text) {
             Ok(h) => json!({"output": h, "screen_length": c.session.screen_length()}),
@@ -198,7 +231,7 @@ fn console_op(c: &mut Console, req: &Value) -> Value {
             let comp = c.session.complete(text);
             json!({"start": comp.start, "candidates": comp.candidates})
         }
-        _ => json!({"error": "ops: hello, line, help, complete"}),
+        _ => json!({"error": "ops: hello, line, more, stop, help, complete"}),
     }
 }
 

@@ -1,9 +1,10 @@
 //! `sessmgr console`: the thin TTY client. The engine owns the command tree; this program
 //! edits lines (rustyline: history, Tab completion asked of the engine, `?` answered at once
 //! without Enter) and prints what the engine answers, a screen at a time (`---- More ----`,
-//! the screen length the engine reports for this console). Without a terminal it reads
-//! commands from standard input, one per line, and prints a transcript, never paged (scripts
-//! and tests).
+//! the screen length the engine reports for this console; a long session table arrives in
+//! chunks, the next one asked for when the operator pages past the last). Without a terminal
+//! it reads commands from standard input, one per line, and prints a transcript, never paged
+//! (scripts and tests).
 
 use rustyline::completion::{Completer, Pair};
 use rustyline::error::ReadlineError;
@@ -181,7 +182,7 @@ pub fn run(socket: &Path) -> Result<(), ClientError> {
         // The screen length in force for this output is the one after the line ran:
         // `screen-length disable` prints nothing, and its own output is never long.
         screen = screen_length(&r);
-        page(r["output"].as_str().unwrap_or(""), screen, read_key)?;
+        page_all(&mut link.borrow_mut(), &r, screen)?;
         if r["close"].as_bool() == Some(true) {
             return Ok(());
         }
@@ -204,6 +205,13 @@ fn batch(mut link: Link, mut prompt: String) -> Result<(), ClientError> {
         writeln!(out, "{prompt}{line}")?;
         let r = link.ask(json!({"op": "line", "line": line}))?;
         write!(out, "{}", with_newline(r["output"].as_str().unwrap_or("")))?;
+        // A long display comes in chunks: all of them, one after the other, never paged.
+        let mut more = r["more"].as_bool() == Some(true);
+        while more {
+            let m = link.ask(json!({"op": "more"}))?;
+            write!(out, "{}", with_newline(m["output"].as_str().unwrap_or("")))?;
+            more = m["more"].as_bool() == Some(true);
+        }
         if r["close"].as_bool() == Some(true) {
             break;
         }
@@ -244,6 +252,27 @@ fn page(
     out.flush()
 }
 
+/// Prints the output of a line, a screen at a time, fetching the next chunk of a long display
+/// from the engine when the operator has paged through the current one; `q` at
+/// `---- More ----` tells the engine to drop the rest.
+fn page_all(link: &mut Link, first: &Value, screen: Option<usize>) -> Result<(), ClientError> {
+    let mut out = std::io::stdout().lock();
+    let mut pager = Pager::new(screen);
+    let mut more = first["more"].as_bool() == Some(true);
+    let mut go_on = pager.write(&mut out, first["output"].as_str().unwrap_or(""), read_key)?;
+    out.flush()?;
+    while more && go_on {
+        let r = link.ask(json!({"op": "more"}))?;
+        more = r["more"].as_bool() == Some(true);
+        go_on = pager.write(&mut out, r["output"].as_str().unwrap_or(""), read_key)?;
+        out.flush()?;
+    }
+    if more {
+        link.ask(json!({"op": "stop"}))?;
+    }
+    Ok(())
+}
+
 /// Writes `text` to `out`, pausing at `  ---- More ----` after every `screen` lines and
 /// asking `key` how to go on; the prompt is erased (carriage return, clear line) before the
 /// output goes on or stops.
@@ -251,29 +280,54 @@ fn page_to(
     out: &mut impl Write,
     text: &str,
     screen: Option<usize>,
-    mut key: impl FnMut() -> std::io::Result<More>,
+    key: impl FnMut() -> std::io::Result<More>,
 ) -> std::io::Result<()> {
-    let text = with_newline(text);
-    let Some(screen) = screen else {
-        return out.write_all(text.as_bytes());
-    };
-    let mut room = screen;
-    for line in text.split_inclusive('\n') {
-        if room == 0 {
-            write!(out, "{MORE_PROMPT}")?;
-            out.flush()?;
-            let k = key()?;
-            write!(out, "\r\x1b[K")?;
-            match k {
-                More::Screen => room = screen,
-                More::Line => room = 1,
-                More::Stop => return Ok(()),
-            }
+    Pager::new(screen).write(out, text, key).map(|_| ())
+}
+
+/// Lines left on the current screen, carried from one chunk of a long display to the next.
+struct Pager {
+    screen: Option<usize>,
+    room: usize,
+}
+
+impl Pager {
+    fn new(screen: Option<usize>) -> Pager {
+        Pager {
+            screen,
+            room: screen.unwrap_or(0),
         }
-        out.write_all(line.as_bytes())?;
-        room -= 1;
     }
-    Ok(())
+
+    /// Writes `text` (a newline added if it lacks one); `false` once the operator stopped.
+    fn write(
+        &mut self,
+        out: &mut impl Write,
+        text: &str,
+        mut key: impl FnMut() -> std::io::Result<More>,
+    ) -> std::io::Result<bool> {
+        let text = with_newline(text);
+        let Some(screen) = self.screen else {
+            out.write_all(text.as_bytes())?;
+            return Ok(true);
+        };
+        for line in text.split_inclusive('\n') {
+            if self.room == 0 {
+                write!(out, "{MORE_PROMPT}")?;
+                out.flush()?;
+                let k = key()?;
+                write!(out, "\r\x1b[K")?;
+                match k {
+                    More::Screen => self.room = screen,
+                    More::Line => self.room = 1,
+                    More::Stop => return Ok(false),
+                }
+            }
+            out.write_all(line.as_bytes())?;
+            self.room -= 1;
+        }
+        Ok(true)
+    }
 }
 
 /// One key from the terminal, read in raw mode (no echo, no line buffering, Ctrl+C as a
@@ -358,5 +412,27 @@ mod tests {
         let (out, asked) = paged(&numbered(7), Some(3), &[More::Stop]);
         assert_eq!(asked, 1);
         assert_eq!(out, format!("line 1\nline 2\nline 3\n{MORE_PROMPT}{erase}"));
+    }
+
+    #[test]
+    fn chunks_of_one_display_share_the_screen() {
+        // 7 lines in chunks of 2, 4 and 1 page exactly as 7 lines at once.
+        let text = numbered(7);
+        let (whole, _) = paged(&text, Some(3), &[More::Screen, More::Screen]);
+        let mut out = Vec::new();
+        let mut pager = Pager::new(Some(3));
+        let mut keys = 0;
+        let lines: Vec<&str> = text.split_inclusive('\n').collect();
+        for chunk in [&lines[..2], &lines[2..6], &lines[6..]] {
+            let go_on = pager
+                .write(&mut out, &chunk.concat(), || {
+                    keys += 1;
+                    Ok(More::Screen)
+                })
+                .unwrap();
+            assert!(go_on);
+        }
+        assert_eq!(keys, 2);
+        assert_eq!(String::from_utf8(out).unwrap(), whole);
     }
 }

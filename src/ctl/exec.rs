@@ -7,9 +7,10 @@ use super::filter::selects;
 use super::port_mapping_view::{render_pre_defined, render_user_defined};
 use super::relation_view::render_relation_table;
 use super::render::{
-    SessionView, StatisticsView, render_acl, render_acl_configuration, render_aging_application,
-    render_aging_state, render_session_table, render_statistics, render_statistics_summary,
+    StatisticsView, render_acl, render_acl_configuration, render_aging_application,
+    render_aging_state, render_statistics, render_statistics_summary,
 };
+use super::stream::TableStream;
 use super::tree::{AclTarget, Action};
 use super::views::{Effect, Session, View};
 use crate::acl::Acl;
@@ -24,8 +25,6 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-/// Sessions one display collects at most (the rest is counted, not copied).
-pub const DISPLAY_LIMIT: usize = 10_000;
 const CORE_ANSWER_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// The running configuration all consoles edit.
@@ -258,16 +257,23 @@ impl Engine {
     }
 
     fn ask<T>(&self, make: impl Fn(flume::Sender<T>) -> CoreMsg) -> Vec<T> {
-        let mut out = Vec::new();
-        for c in &self.cores {
-            let (tx, rx) = flume::bounded(1);
-            if c.send_timeout(make(tx), CORE_ANSWER_TIMEOUT).is_ok()
-                && let Ok(v) = rx.recv_timeout(CORE_ANSWER_TIMEOUT)
-            {
-                out.push(v);
-            }
-        }
-        out
+        (0..self.cores.len())
+            .filter_map(|core| self.ask_core(core, &make))
+            .collect()
+    }
+
+    /// One core's answer; `None` when it is gone or does not answer in time.
+    pub(super) fn ask_core<T>(
+        &self,
+        core: usize,
+        make: impl FnOnce(flume::Sender<T>) -> CoreMsg,
+    ) -> Option<T> {
+        let (tx, rx) = flume::bounded(1);
+        self.cores
+            .get(core)?
+            .send_timeout(make(tx), CORE_ANSWER_TIMEOUT)
+            .ok()?;
+        rx.recv_timeout(CORE_ANSWER_TIMEOUT).ok()
     }
 }
 
@@ -275,6 +281,8 @@ impl Engine {
 pub struct Console {
     pub session: Session,
     engine: Arc<Engine>,
+    /// A session table display with more to show (`more` continues it).
+    pending: Option<TableStream>,
 }
 
 /// The answer to one line.
@@ -283,6 +291,8 @@ pub struct Reply {
     pub output: String,
     pub prompt: String,
     pub close: bool,
+    /// The output goes on: `Console::more` gives the next chunk, `Console::stop` drops it.
+    pub more: bool,
 }
 
 impl Console {
@@ -294,11 +304,16 @@ impl Console {
             .unwrap_or_default();
         let mut session = Session::new(&sysname);
         session.set_interfaces(&interfaces);
-        Console { session, engine }
+        Console {
+            session,
+            engine,
+            pending: None,
+        }
     }
 
-    /// Runs one line as Enter does.
+    /// Runs one line as Enter does (a display still in progress is dropped).
     pub fn line(&mut self, line: &str) -> Reply {
+        self.pending = None;
         if let Ok(r) = self.engine.running.lock() {
             // Another console may have renamed the device.
             if r.sysname != self.session.sysname() {
@@ -310,17 +325,44 @@ impl Console {
         let (output, close) = match self.session.execute(line) {
             Err(e) => (e.caret_lines(&prompt), false),
             Ok(None) => (String::new(), false),
-            Ok(Some((cmd, effect))) => match effect {
-                Effect::Close => (String::new(), true),
-                Effect::Local => (self.local(&cmd.action), false),
-                Effect::Forward => (cmd.pipe.apply(&self.run(&cmd.action)), false),
+            Ok(Some((cmd, effect))) => match (effect, &cmd.action) {
+                (Effect::Close, _) => (String::new(), true),
+                (Effect::Local, _) => (self.local(&cmd.action), false),
+                (Effect::Forward, Action::DisplaySessionTable { family, filters }) => {
+                    self.pending = Some(TableStream::new(*family, filters.clone(), cmd.pipe));
+                    return self.more();
+                }
+                (Effect::Forward, _) => (cmd.pipe.apply(&self.run(&cmd.action)), false),
             },
         };
         Reply {
             output,
             prompt: self.session.prompt(),
             close,
+            more: false,
         }
+    }
+
+    /// The next chunk of the display in progress (empty when there is none).
+    pub fn more(&mut self) -> Reply {
+        let (output, more) = match self.pending.as_mut() {
+            Some(stream) => stream.next_chunk(&self.engine),
+            None => (String::new(), false),
+        };
+        if !more {
+            self.pending = None;
+        }
+        Reply {
+            output,
+            prompt: self.session.prompt(),
+            close: false,
+            more,
+        }
+    }
+
+    /// `q` at `---- More ----`: the rest of the display is not wanted.
+    pub fn stop(&mut self) {
+        self.pending = None;
     }
 
     fn local(&self, action: &Action) -> String {
@@ -339,19 +381,6 @@ impl Console {
         };
         let mut changed = false;
         let out = match action {
-            Action::DisplaySessionTable { family, filters } => {
-                let rows: Vec<SessionView> = engine
-                    .ask(|reply| CoreMsg::Views {
-                        family: Some(*family),
-                        filter: Box::new(filters.clone()),
-                        limit: DISPLAY_LIMIT,
-                        reply,
-                    })
-                    .into_iter()
-                    .flatten()
-                    .collect();
-                render_session_table(&rows, filters.verbose, *family, 0)
-            }
             Action::ResetSessionTable { family, filters } => {
                 let fam = *family;
                 let f = filters.clone();

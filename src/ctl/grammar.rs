@@ -335,6 +335,51 @@ impl OutputPipe {
         }
         s
     }
+
+    /// `apply` for output that arrives in pieces of whole lines (a paged session table):
+    /// `state` carries the line number and the `begin` matches from one piece to the next,
+    /// so the pieces filtered one by one give what `apply` gives for their concatenation.
+    pub fn apply_piece(&self, state: &mut PipeState, text: &str) -> String {
+        if self.is_empty() {
+            return text.to_string();
+        }
+        state.begun.resize(self.filters.len(), false);
+        let mut out = String::new();
+        for piece in text.split_inclusive('\n') {
+            let line = piece.strip_suffix('\n').unwrap_or(piece);
+            state.line += 1;
+            let mut show = true;
+            let mut begin_miss = false;
+            for (f, begun) in self.filters.iter().zip(state.begun.iter_mut()) {
+                let m = f.is_match(line);
+                match f.mode {
+                    FilterMode::Include => show &= m,
+                    FilterMode::Exclude => show &= !m,
+                    FilterMode::Begin => {
+                        *begun |= m;
+                        show &= *begun;
+                        begin_miss |= !m;
+                    }
+                }
+            }
+            if !show {
+                continue;
+            }
+            if self.by_linenum {
+                let mark = if begin_miss { '-' } else { ':' };
+                out.push_str(&format!("{:>5}{mark} ", state.line));
+            }
+            out.push_str(piece);
+        }
+        out
+    }
+}
+
+/// Where a piecewise `OutputPipe::apply_piece` has got to.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PipeState {
+    line: usize,
+    begun: Vec<bool>,
 }
 
 // ------------------------------------------------------------------------------------------
@@ -1388,6 +1433,29 @@ mod tests {
             "acl advanced 3000\n rule 5 permit tcp\nreturn\n"
         );
         assert_eq!(pipe(false, &[(FilterMode::Include, "zzz")]).apply(text), "");
+    }
+
+    #[test]
+    fn output_filters_in_pieces_equal_the_whole() {
+        let text = "#\n sysname S\n#\nacl advanced 3000\n rule 5 permit tcp\n#\nreturn\n";
+        let ends: Vec<usize> = text.match_indices('\n').map(|(i, _)| i + 1).collect();
+        for p in [
+            pipe(false, &[]),
+            pipe(false, &[(FilterMode::Include, "rule|sysname")]),
+            pipe(true, &[(FilterMode::Begin, "acl")]),
+            pipe(
+                true,
+                &[(FilterMode::Begin, "acl"), (FilterMode::Exclude, "#")],
+            ),
+        ] {
+            // Every way of cutting the text in two at line ends.
+            for &cut in &ends {
+                let mut st = PipeState::default();
+                let pieces =
+                    p.apply_piece(&mut st, &text[..cut]) + &p.apply_piece(&mut st, &text[cut..]);
+                assert_eq!(pieces, p.apply(text), "cut at {cut}");
+            }
+        }
     }
 
     #[test]

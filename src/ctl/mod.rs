@@ -20,6 +20,7 @@ pub mod grammar;
 pub mod port_mapping_view;
 pub mod relation_view;
 pub mod render;
+pub mod stream;
 pub mod tree;
 pub mod views;
 

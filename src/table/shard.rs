@@ -159,16 +159,36 @@ impl Shard {
 
     /// Every live session.
     pub fn iter(&self) -> impl Iterator<Item = (SessionId, &Session, &SlotMeta)> + '_ {
-        self.records
+        self.iter_slots(0, usize::MAX)
+    }
+
+    /// Slots in use or free (live sessions are among the first `slot_count` slots).
+    pub fn slot_count(&self) -> usize {
+        self.records.len()
+    }
+
+    /// The live sessions of slots `from .. from + count`: a console pages through a large
+    /// table a bounded stretch at a time, between batches.
+    pub fn iter_slots(
+        &self,
+        from: usize,
+        count: usize,
+    ) -> impl Iterator<Item = (SessionId, &Session, &SlotMeta)> + '_ {
+        let len = self.records.len().min(self.meta.len());
+        let from = from.min(len);
+        let to = from.saturating_add(count).min(len);
+        // Slices, not `skip`: the start costs nothing however far into the table it is.
+        let (records, meta) = (&self.records[from..to], &self.meta[from..to]);
+        records
             .iter()
-            .zip(self.meta.iter())
+            .zip(meta.iter())
             .enumerate()
             .filter(|(_, (s, _))| s.has(flag::LIVE))
             .map(move |(i, (s, m))| {
                 (
                     SessionId {
                         core: self.core,
-                        slot: i as u32,
+                        slot: (from + i) as u32,
                         generation: m.generation,
                     },
                     s,

@@ -25,13 +25,24 @@ impl Drop for Engine {
 /// Starts an engine playing captures/demo.pcap (once, or in a loop) with its files in `dir`,
 /// and waits for its control socket.
 pub fn start_engine(dir: &Path, capture_loop: bool) -> Engine {
+    let capture = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("captures/demo.pcap");
+    start_engine_on(dir, &capture, capture_loop, "")
+}
+
+/// Starts an engine playing `capture` with its files in `dir`; `session_toml` is added to the
+/// `[session]` section of its config.toml (aging times, mode).
+pub fn start_engine_on(
+    dir: &Path,
+    capture: &Path,
+    capture_loop: bool,
+    session_toml: &str,
+) -> Engine {
     let socket = dir.join("ctl.sock");
     let config = dir.join("config.toml");
-    let capture = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("captures/demo.pcap");
     std::fs::write(
         &config,
         format!(
-            "[session]\nstatistics_enable = true\n[runtime]\ncapture = \"{}\"\ncapture_loop = {capture_loop}\ncontrol_socket = \"{}\"\nstartup_config = \"startup.cfg\"\nlog_events = false\n",
+            "[session]\nstatistics_enable = true\n{session_toml}\n[runtime]\ncapture = \"{}\"\ncapture_loop = {capture_loop}\ncontrol_socket = \"{}\"\nstartup_config = \"startup.cfg\"\nlog_events = false\n",
             capture.display(),
             socket.display()
         ),

@@ -1,0 +1,148 @@
+//! Measures the `display session statistics` query path at a large table (issue #4: under
+//! 50 ms at 10M sessions): the pass each core makes over its own shard to answer
+//! `CoreMsg::Statistics` (`actors::core::statistics`), then the console's merge and render.
+//! Also times a `display session table` page (`actors::core::views_page`) at that size.
+//!
+//! `cargo run --profile tools --example console_stats -- [SESSIONS] [CORES] [RUNS]`
+//! (defaults 10000000 2 15). Sessions are spread evenly over the cores' shards, half UDP,
+//! half TCP (SYN seen), all live. Prints per-run figures: each core's pass and their sum
+//! (the console waits for every core; on one physical core they run one after the other),
+//! and the merge + render.
+
+use sessmgr::actors::core::{statistics, views_page};
+use sessmgr::ctl::SessionFilter;
+use sessmgr::ctl::render::{StatisticsView, render_statistics};
+use sessmgr::pipeline::Pipeline;
+use sessmgr::proto::frag::FragLimits;
+use sessmgr::proto::key::FlowHasher;
+use sessmgr::proto::wire::LinkType;
+use sessmgr::table::TableConfig;
+use std::time::{Duration, Instant};
+
+const T0: u64 = 1_700_000_000_000_000_000;
+
+/// Ethernet + IPv4 + UDP (to port 53) or TCP SYN (to port 80) of session `i` of core `core`.
+fn frame(core: u8, i: u32) -> [u8; 54] {
+    let mut f = [0u8; 54];
+    f[12] = 0x08;
+    let tcp = i % 2 == 1;
+    let ip = &mut f[14..34];
+    ip[0] = 0x45;
+    ip[2..4].copy_from_slice(&(if tcp { 40u16 } else { 28 }).to_be_bytes());
+    ip[8] = 64;
+    ip[9] = if tcp { 6 } else { 17 };
+    ip[12..16].copy_from_slice(&[10, (i >> 16) as u8, (i >> 8) as u8, i as u8]);
+    ip[16..20].copy_from_slice(&[198, 18, core, 1]);
+    let l4 = &mut f[34..54];
+    l4[0..2].copy_from_slice(&(1024 + (i >> 24) as u16).to_be_bytes());
+    if tcp {
+        l4[2..4].copy_from_slice(&80u16.to_be_bytes());
+        l4[4..8].copy_from_slice(&1000u32.to_be_bytes());
+        l4[12] = 5 << 4;
+        l4[13] = 0x02;
+        l4[14..16].copy_from_slice(&65535u16.to_be_bytes());
+    } else {
+        l4[2..4].copy_from_slice(&53u16.to_be_bytes());
+        l4[4..6].copy_from_slice(&8u16.to_be_bytes());
+    }
+    f
+}
+
+fn arg(n: usize, default: u64) -> u64 {
+    std::env::args()
+        .nth(n)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(default)
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+fn main() {
+    let sessions = arg(1, 10_000_000) as u32;
+    let cores = arg(2, 2).max(1) as u8;
+    let runs = arg(3, 15).max(1) as usize;
+    let per_core = sessions / u32::from(cores);
+
+    let t = Instant::now();
+    let mut shards: Vec<Pipeline> = (0..cores)
+        .map(|c| {
+            let cfg = TableConfig {
+                capacity: per_core as usize + 1,
+                statistics: true,
+                ..TableConfig::default()
+            };
+            let mut p = Pipeline::new(c, cfg, FragLimits::default(), FlowHasher::with_seed(7));
+            p.shard.reserve(per_core as usize + 1);
+            for i in 0..per_core {
+                p.process_frame(LinkType::Ethernet, &frame(c, i), T0);
+            }
+            p
+        })
+        .collect();
+    let live: usize = shards.iter().map(|p| p.shard.len()).sum();
+    eprintln!(
+        "filled {cores} shards with {live} sessions in {:.1} s",
+        t.elapsed().as_secs_f64()
+    );
+    assert_eq!(live, (per_core * u32::from(cores)) as usize);
+
+    let filter = SessionFilter::default();
+    let mut totals = Vec::new();
+    println!("run  per-core pass (ms)        sum (ms)  merge+render (ms)  total (ms)");
+    for run in 0..runs {
+        let mut per = Vec::new();
+        let mut parts = Vec::new();
+        for p in &mut shards {
+            let t = Instant::now();
+            parts.push(statistics(&p.shard, None, &filter));
+            per.push(t.elapsed());
+        }
+        let t = Instant::now();
+        let mut v = StatisticsView::default();
+        for part in &parts {
+            v.merge(part);
+        }
+        let text = render_statistics(&v);
+        let render = t.elapsed();
+        std::hint::black_box(&text);
+        let sum: Duration = per.iter().sum();
+        totals.push(sum + render);
+        let per_s: Vec<String> = per.iter().map(|d| format!("{:.1}", ms(*d))).collect();
+        println!(
+            "{run:>3}  {:<24}  {:>8.1}  {:>17.3}  {:>10.1}",
+            per_s.join(" "),
+            ms(sum),
+            ms(render),
+            ms(sum + render)
+        );
+        if run == 0 {
+            assert!(
+                text.contains(&format!("Current sessions: {live}")),
+                "the statistics do not count every session:\n{text}"
+            );
+        }
+    }
+    totals.sort();
+    println!(
+        "statistics at {live} sessions, {cores} shards: min {:.1} ms, median {:.1} ms, max {:.1} ms",
+        ms(totals[0]),
+        ms(totals[totals.len() / 2]),
+        ms(totals[totals.len() - 1])
+    );
+
+    // One `display session table` page from the first shard, for comparison: bounded work.
+    let mut pages = Vec::new();
+    for _ in 0..runs {
+        let t = Instant::now();
+        let page = views_page(&shards[0].shard, None, &filter, 0, 64);
+        pages.push(t.elapsed());
+        std::hint::black_box(page);
+    }
+    pages.sort();
+    println!(
+        "table page (64 rows) from a shard of {per_core}: median {:.3} ms",
+        ms(pages[pages.len() / 2])
+    );
+}
