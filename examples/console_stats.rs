@@ -1,7 +1,9 @@
 //! Measures the `display session statistics` query path at a large table (issue #4: under
-//! 50 ms at 10M sessions): the pass each core makes over its own shard to answer
-//! `CoreMsg::Statistics` (`actors::core::statistics`), then the console's merge and render.
-//! Also times a `display session table` page (`actors::core::views_page`) at that size.
+//! 50 ms at 10M sessions): what each core does to answer `CoreMsg::Statistics`
+//! (`actors::core::statistics_page`: the census for an unfiltered query), then the console's
+//! merge and render. For comparison, the walk of a whole shard (`actors::core::statistics`,
+//! what the answer cost before the census), one page of a filtered query, and one
+//! `display session table` page (`actors::core::views_page`) at that size.
 //!
 //! `cargo run --profile tools --example console_stats -- [SESSIONS] [CORES] [RUNS]`
 //! (defaults 10000000 2 15). Sessions are spread evenly over the cores' shards, half UDP,
@@ -9,7 +11,7 @@
 //! (the console waits for every core; on one physical core they run one after the other),
 //! and the merge + render.
 
-use sessmgr::actors::core::{statistics, views_page};
+use sessmgr::actors::core::{statistics, statistics_page, views_page};
 use sessmgr::ctl::SessionFilter;
 use sessmgr::ctl::render::{StatisticsView, render_statistics};
 use sessmgr::pipeline::Pipeline;
@@ -96,7 +98,7 @@ fn main() {
         let mut parts = Vec::new();
         for p in &mut shards {
             let t = Instant::now();
-            parts.push(statistics(&p.shard, None, &filter));
+            parts.push(statistics_page(&p.shard, None, &filter, 0).0);
             per.push(t.elapsed());
         }
         let t = Instant::now();
@@ -109,9 +111,9 @@ fn main() {
         std::hint::black_box(&text);
         let sum: Duration = per.iter().sum();
         totals.push(sum + render);
-        let per_s: Vec<String> = per.iter().map(|d| format!("{:.1}", ms(*d))).collect();
+        let per_s: Vec<String> = per.iter().map(|d| format!("{:.3}", ms(*d))).collect();
         println!(
-            "{run:>3}  {:<24}  {:>8.1}  {:>17.3}  {:>10.1}",
+            "{run:>3}  {:<24}  {:>8.3}  {:>17.3}  {:>10.3}",
             per_s.join(" "),
             ms(sum),
             ms(render),
@@ -126,10 +128,32 @@ fn main() {
     }
     totals.sort();
     println!(
-        "statistics at {live} sessions, {cores} shards: min {:.1} ms, median {:.1} ms, max {:.1} ms",
+        "statistics at {live} sessions, {cores} shards: min {:.3} ms, median {:.3} ms, max {:.3} ms",
         ms(totals[0]),
         ms(totals[totals.len() / 2]),
         ms(totals[totals.len() - 1])
+    );
+
+    // The walk the census replaced, and one page of a filtered query (bounded work).
+    let t = Instant::now();
+    let walked = statistics(&shards[0].shard, None, &filter);
+    let walk = t.elapsed();
+    assert_eq!(
+        walked.sessions,
+        u64::from(per_core),
+        "the walk counts the shard"
+    );
+    let tcp_only = SessionFilter {
+        protocol: Some(sessmgr::ctl::Protocol::Tcp),
+        ..SessionFilter::default()
+    };
+    let t = Instant::now();
+    let (_, next) = statistics_page(&shards[0].shard, None, &tcp_only, 0);
+    let filtered_page = t.elapsed();
+    println!(
+        "walk of one {per_core}-session shard: {:.1} ms; one filtered statistics page (65,536 slots): {:.3} ms (next page at {next:?})",
+        ms(walk),
+        ms(filtered_page)
     );
 
     // One `display session table` page from the first shard, for comparison: bounded work.

@@ -49,6 +49,7 @@ struct RawRuntime {
     io_mode: Option<String>,
     capture: Option<String>,
     capture_loop: Option<bool>,
+    capture_pace: Option<String>,
     control_socket: Option<String>,
     log_events: Option<bool>,
     startup_config: Option<String>,
@@ -58,7 +59,12 @@ struct RawRuntime {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Backend {
     /// A capture played back in real time (monitor only): the default, which works anywhere.
-    Pcap { capture: PathBuf, looping: bool },
+    /// `flat_out`: as fast as the cores take it, for load measurements.
+    Pcap {
+        capture: PathBuf,
+        looping: bool,
+        flat_out: bool,
+    },
     /// AF_PACKET on named Linux interfaces.
     AfPacket { interfaces: Vec<String> },
     /// netmap on appliance NICs (needs the netmap kernel module).
@@ -96,6 +102,7 @@ impl Default for RuntimeConfig {
             backend: Backend::Pcap {
                 capture: PathBuf::from("captures/demo.pcap"),
                 looping: true,
+                flat_out: false,
             },
             io_mode: IoMode::Monitor,
             control_socket: PathBuf::from(DEFAULT_CONTROL_SOCKET),
@@ -323,9 +330,25 @@ fn runtime(r: RawRuntime) -> Result<RuntimeConfig, ConfigError> {
                     .capture
                     .map_or_else(|| PathBuf::from("captures/demo.pcap"), PathBuf::from),
                 looping: r.capture_loop.unwrap_or(true),
+                flat_out: match r.capture_pace.as_deref() {
+                    None | Some("recorded") => false,
+                    Some("max") => true,
+                    Some(other) => {
+                        return Err(err(
+                            "runtime.capture_pace",
+                            format!("'{other}' is neither \"recorded\" nor \"max\""),
+                        ));
+                    }
+                },
             }
         }
         "afpacket" | "netmap" => {
+            if r.capture_pace.is_some() {
+                return Err(err(
+                    "runtime.capture_pace",
+                    format!("the {backend} back-end reads interfaces, not a capture"),
+                ));
+            }
             if r.capture.is_some() {
                 return Err(err(
                     "runtime.capture",
@@ -493,5 +516,17 @@ rules = ["rule permit tcp destination-port eq 22"]
         assert_eq!(e.key, "runtime.io_mode");
         let e = Config::parse("[runtime]\ncores = 0").unwrap_err();
         assert_eq!(e.key, "runtime.cores");
+        let e = Config::parse("[runtime]\ncapture_pace = \"warp\"").unwrap_err();
+        assert_eq!(e.key, "runtime.capture_pace");
+        let e = Config::parse(
+            "[runtime]\nbackend = \"afpacket\"\ninterfaces = [\"a\"]\ncapture_pace = \"max\"",
+        )
+        .unwrap_err();
+        assert_eq!(e.key, "runtime.capture_pace");
+        let c = Config::parse("[runtime]\ncapture_pace = \"max\"").unwrap();
+        assert!(matches!(
+            c.runtime.backend,
+            Backend::Pcap { flat_out: true, .. }
+        ));
     }
 }

@@ -1,5 +1,6 @@
 //! The control plane's wiring and shutdown: an actix System on its own thread running the log
-//! and stats actors, and a handle the (non-actix) rest of the program queries and stops.
+//! and stats actors and the ctl actor's pool (consoles), and a handle the (non-actix) rest of
+//! the program queries and stops.
 //!
 //! Shutdown order (reference/crates.md §13): the caller stops RX and joins the cores first, so
 //! every sender of the event and snapshot channels is gone; `ControlPlane::shutdown` then has
@@ -148,6 +149,23 @@ impl ControlPlane {
             Ok(Err(_)) | Err(flume::RecvTimeoutError::Disconnected) => Err(ControlError::Stopped),
             Err(flume::RecvTimeoutError::Timeout) => Err(ControlError::Timeout(timeout)),
         }
+    }
+
+    /// Starts the ctl actor (the console service) on this System for `engine`.
+    pub fn start_ctl(
+        &self,
+        engine: Arc<crate::ctl::exec::Engine>,
+    ) -> Result<super::ctl::CtlHandle, ControlError> {
+        let (tx, rx) = flume::bounded(1);
+        // SyncArbiter::start needs the System's context: run it on the System's arbiter.
+        let sent = self.system.arbiter().spawn_fn(move || {
+            let _ = tx.send(super::ctl::CtlHandle::start(engine));
+        });
+        if !sent {
+            return Err(ControlError::Stopped);
+        }
+        rx.recv_timeout(QUERY_TIMEOUT)
+            .map_err(|_| ControlError::Timeout(QUERY_TIMEOUT))
     }
 
     /// Events the log actor has written so far.

@@ -95,10 +95,14 @@ pub enum CoreMsg {
         reply: flume::Sender<ViewsPage>,
     },
     /// `display session statistics`: counts of the selected sessions.
+    /// Unfiltered (a family at most): answered from the shard's census at once. With
+    /// filters: the slots from `from` on, `VIEWS_SCAN_SLOTS` at a time; the answer says where
+    /// the next page starts (`None`: done), so a large shard is never walked in one turn.
     Statistics {
         family: Option<Family>,
         filter: Box<crate::ctl::SessionFilter>,
-        reply: flume::Sender<StatisticsView>,
+        from: u32,
+        reply: flume::Sender<(StatisticsView, Option<u32>)>,
     },
     /// `reset session statistics`: the table and drop counters start again from zero.
     ResetStatistics,
@@ -160,8 +164,66 @@ pub fn views_page(
     ViewsPage { rows, next }
 }
 
-/// `display session statistics` over one core's shard: the selected live sessions counted
-/// by protocol and state, with their packets and bytes. One pass over the shard's records.
+/// Whether a statistics query selects by more than the family (then the census cannot answer).
+fn selects_sessions(filter: &crate::ctl::SessionFilter) -> bool {
+    *filter
+        != crate::ctl::SessionFilter {
+            verbose: filter.verbose,
+            ..Default::default()
+        }
+}
+
+/// `display session statistics [ipv4|ipv6]` from the shard's census: O(1), whatever the
+/// table's size. Received packets are the protocol's since the last reset (§3.2).
+pub fn census_statistics(shard: &crate::table::Shard, family: Option<Family>) -> StatisticsView {
+    let mut v = StatisticsView::default();
+    for p in StatProtocol::ALL {
+        // The census numbers its groups in the display's order (checked by a test).
+        let g = p as usize;
+        for (state, n) in shard.census.live(family, g).into_iter().enumerate() {
+            if n > 0 {
+                v.count_sessions(p, state as u8, n);
+            }
+        }
+        let r = shard.census.received(family, g);
+        let ps = v.protocol_mut(p);
+        ps.received_packets = r.packets;
+        ps.received_bytes = r.bytes;
+    }
+    v
+}
+
+/// One page of `display session statistics`: the census when nothing but the family is
+/// selected, else the selected sessions of `VIEWS_SCAN_SLOTS` slots from `from`.
+pub fn statistics_page(
+    shard: &crate::table::Shard,
+    family: Option<Family>,
+    filter: &crate::ctl::SessionFilter,
+    from: u32,
+) -> (StatisticsView, Option<u32>) {
+    if !selects_sessions(filter) {
+        return (census_statistics(shard, family), None);
+    }
+    let (aging, now) = (&shard.config.aging, shard.now_ms());
+    let mut v = StatisticsView::default();
+    let from = from as usize;
+    for (_, s, _) in shard.iter_slots(from, VIEWS_SCAN_SLOTS) {
+        if is_expired(aging, s, now) || !selects(filter, family, s) {
+            continue;
+        }
+        v.count_session(s.key.proto, s.state);
+        let p = v.protocol_mut(StatProtocol::of(s.key.proto));
+        p.received_packets += s.counters[0].packets + s.counters[1].packets;
+        p.received_bytes += s.counters[0].bytes + s.counters[1].bytes;
+    }
+    let scanned_to = from.saturating_add(VIEWS_SCAN_SLOTS);
+    let next = (scanned_to < shard.slot_count()).then_some(scanned_to as u32);
+    (v, next)
+}
+
+/// `display session statistics` over one core's whole shard by walking it (the selected live
+/// sessions counted by protocol and state, with their packets and bytes): what the census
+/// replaces for unfiltered queries; kept for measurements and as the census's check.
 pub fn statistics(
     shard: &crate::table::Shard,
     family: Option<Family>,
@@ -413,13 +475,15 @@ impl Core {
             CoreMsg::Statistics {
                 family,
                 filter,
+                from,
                 reply,
             } => {
-                let _ = reply.send(statistics(&self.p.shard, family, &filter));
+                let _ = reply.send(statistics_page(&self.p.shard, family, &filter, from));
             }
             CoreMsg::ResetStatistics => {
                 self.p.shard.stats = Default::default();
                 self.p.shard.drops = Default::default();
+                self.p.shard.census.reset_received();
             }
             CoreMsg::Reset(filter, reply) => {
                 let n = self.p.shard.reset_where(|s| filter(s));

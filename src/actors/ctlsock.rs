@@ -6,7 +6,7 @@
 //! query never stalls packet processing.
 
 use super::core::CoreMsg;
-use crate::ctl::exec::{Console, Engine};
+use super::ctl::CtlHandle;
 use serde_json::{Value, json};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::os::unix::fs::PermissionsExt;
@@ -35,7 +35,8 @@ pub struct ControlSocket {
 pub struct Backends {
     pub cores: Vec<flume::Sender<CoreMsg>>,
     pub stats: Box<dyn Fn() -> Value + Send + Sync>,
-    pub console: Option<Arc<Engine>>,
+    /// The ctl actor serving consoles (`None`: this socket answers dumps only).
+    pub console: Option<CtlHandle>,
 }
 
 /// Consoles connected at once, at most.
@@ -133,9 +134,23 @@ fn handle(stream: UnixStream, backends: &Backends, stop: &AtomicBool) -> std::io
     stream.set_nonblocking(false)?;
     // Short reads so a connected console notices shutdown.
     stream.set_read_timeout(Some(Duration::from_millis(200)))?;
-    let mut reader = BufReader::new(stream.try_clone()?);
-    let mut writer = stream;
-    let mut console = backends.console.clone().map(Console::new);
+    let reader = BufReader::new(stream.try_clone()?);
+    let writer = stream;
+    let console = backends.console.as_ref().map(|h| (h, h.open()));
+    let result = serve_connection(reader, writer, backends, console, stop);
+    if let Some((h, conn)) = console {
+        h.close(conn);
+    }
+    result
+}
+
+fn serve_connection(
+    mut reader: BufReader<UnixStream>,
+    mut writer: UnixStream,
+    backends: &Backends,
+    console: Option<(&CtlHandle, u64)>,
+    stop: &AtomicBool,
+) -> std::io::Result<()> {
     // Bytes, not a String: a request that is not UTF-8 gets an error reply, not a dropped
     // connection.
     let mut buf: Vec<u8> = Vec::new();
@@ -177,8 +192,8 @@ fn handle(stream: UnixStream, backends: &Backends, stop: &AtomicBool) -> std::io
         let reply = match std::str::from_utf8(&buf) {
             Err(e) => json!({"error": format!("a request is one line of UTF-8 JSON: {e}")}),
             Ok(text) => match serde_json::from_str::<Value>(text.trim()) {
-                Ok(req) if req.get("op").is_some() => match console.as_mut() {
-                    Some(c) => console_op(c, &req),
+                Ok(req) if req.get("op").is_some() => match console {
+                    Some((h, conn)) => h.request(conn, req),
                     None => json!({"error": "no console on this engine"}),
                 },
                 Ok(req) => answer(&req, backends),
@@ -191,47 +206,6 @@ fn handle(stream: UnixStream, backends: &Backends, stop: &AtomicBool) -> std::io
         if close || eof {
             return Ok(());
         }
-    }
-}
-
-/// The console protocol: `hello`, `line`, `help` (`?`), `complete` (Tab).
-fn console_op(c: &mut Console, req: &Value) -> Value {
-    let text = match req.get("line") {
-        None => "",
-        Some(Value::String(s)) => s.as_str(),
-        Some(_) => return json!({"error": "\"line\" is a string"}),
-    };
-    match req["op"].as_str() {
-        Some("hello") => json!({
-            "prompt": c.session.prompt(),
-            "screen_length": c.session.screen_length(),
-        }),
-        Some("line") => {
-            let r = c.line(text);
-            // Lines per screen after this line (`null` once `screen-length disable` ran): the
-            // client pages the output with `---- More ----` (comware.md §1.6).
-            // `more`: the output goes on (a large session table, a chunk at a time); the
-            // client asks `more` for the next chunk, or `stop` when the operator quits paging.
-            json!({"output": r.output, "prompt": r.prompt, "close": r.close, "more": r.more,
-                   "screen_length": c.session.screen_length()})
-        }
-        Some("more") => {
-            let r = c.more();
-            json!({"output": r.output, "prompt": r.prompt, "more": r.more})
-        }
-        Some("stop") => {
-            c.stop();
-            json!({"prompt": c.session.prompt(), "more": false})
-        }
-        Some("help") => match c.session.help(text) {
-            Ok(h) => json!({"output": h, "screen_length": c.session.screen_length()}),
-            Err(e) => json!({"output": e.caret_lines(&c.session.prompt())}),
-        },
-        Some("complete") => {
-            let comp = c.session.complete(text);
-            json!({"start": comp.start, "candidates": comp.candidates})
-        }
-        _ => json!({"error": "ops: hello, line, more, stop, help, complete"}),
     }
 }
 

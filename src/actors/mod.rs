@@ -1,8 +1,9 @@
 //! The runtime topology: per-core actors (plain pinned threads that own their shard) and the
-//! control plane on an actix System (log, stats; later alarm, sync, ctl).
+//! control plane on an actix System (log, stats, ctl; later alarm, sync).
 
 pub mod control;
 pub mod core;
+pub mod ctl;
 pub mod ctlsock;
 pub mod events;
 pub mod log;

@@ -60,8 +60,14 @@ fn open_backend(cfg: &Config, core: usize) -> Result<Box<dyn PacketIo>, RunError
     let rt = &cfg.runtime;
     let fail = |what: String| RunError::Backend { core, what };
     match &rt.backend {
-        Backend::Pcap { capture, looping } => Ok(Box::new(
-            PcapLive::open(capture, core, rt.cores, *looping).map_err(|e| fail(e.to_string()))?,
+        Backend::Pcap {
+            capture,
+            looping,
+            flat_out,
+        } => Ok(Box::new(
+            PcapLive::open(capture, core, rt.cores, *looping)
+                .map_err(|e| fail(e.to_string()))?
+                .flat_out(*flat_out),
         )),
         Backend::AfPacket { interfaces } => open_afpacket(cfg, core, interfaces).map_err(fail),
         Backend::Netmap { interfaces } => open_netmap(cfg, core, interfaces).map_err(fail),
@@ -214,6 +220,8 @@ pub fn run(cfg: Config) -> Result<RunReport, RunError> {
         }
     }
 
+    // The ctl actor serves the consoles on the control plane.
+    let ctl = control.start_ctl(engine)?;
     let stats_source = control.clone();
     let stats_relations = relations.clone();
     let socket_path = cfg.runtime.control_socket.clone();
@@ -239,7 +247,7 @@ pub fn run(cfg: Config) -> Result<RunReport, RunError> {
                 }),
                 Err(e) => json!({"error": e.to_string()}),
             }),
-            console: Some(engine),
+            console: Some(ctl),
         },
     )
     .map_err(|source| RunError::Socket { path: socket_path.display().to_string(), source })?;

@@ -396,12 +396,23 @@ impl Console {
                 filters,
             } => {
                 let mut v = StatisticsView::default();
-                for part in engine.ask(|reply| CoreMsg::Statistics {
-                    family: *family,
-                    filter: Box::new(filters.clone()),
-                    reply,
-                }) {
-                    v.merge(&part);
+                for core in 0..engine.cores.len() {
+                    // Page by page when filters make the core walk its shard.
+                    let mut from = Some(0u32);
+                    while let Some(start) = from {
+                        from = None;
+                        if let Some((part, next)) =
+                            engine.ask_core(core, |reply| CoreMsg::Statistics {
+                                family: *family,
+                                filter: Box::new(filters.clone()),
+                                from: start,
+                                reply,
+                            })
+                        {
+                            v.merge(&part);
+                            from = next;
+                        }
+                    }
                 }
                 // The relation table is the engine's, not a core's: counted once.
                 v.relation_entries = match family {

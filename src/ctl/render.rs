@@ -441,14 +441,19 @@ impl StatisticsView {
     /// work, so a core can walk 10M sessions within the statistics budget. A state without a
     /// row (SCTP's HEARTBEAT_SENT, which Comware does not list) counts in the totals only.
     pub fn count_session(&mut self, proto: u8, state: u8) {
-        self.sessions += 1;
-        let g = self.protocol_mut(StatProtocol::of(proto));
-        g.sessions += 1;
+        self.count_sessions(StatProtocol::of(proto), state, 1);
+    }
+
+    /// Counts `n` current sessions of group `p` in engine state `state`.
+    pub fn count_sessions(&mut self, p: StatProtocol, state: u8, n: u64) {
+        self.sessions += n;
+        let g = self.protocol_mut(p);
+        g.sessions += n;
         if let Some(c) = usize::from(state)
             .checked_sub(1)
             .and_then(|i| g.by_state.get_mut(i))
         {
-            *c += 1;
+            *c += n;
         }
     }
 
@@ -778,6 +783,17 @@ mod tests {
         ping.packets = [1, 0];
         ping.bytes = [60, 0];
         vec![ssh, ping]
+    }
+
+    #[test]
+    fn census_groups_are_the_display_groups() {
+        for proto in 0..=255u8 {
+            assert_eq!(
+                StatProtocol::of(proto) as usize,
+                crate::table::census::group(proto),
+                "protocol {proto}"
+            );
+        }
     }
 
     #[test]

@@ -170,6 +170,9 @@ pub struct PcapLive {
     first_ts: u64,
     span_ns: u64,
     looping: bool,
+    /// Every frame is due at once: the capture plays as fast as the core takes it (load
+    /// measurements), laps follow each other without the second of quiet.
+    flat_out: bool,
     started: std::time::Instant,
     start_wall_ns: u64,
     next: usize,
@@ -239,6 +242,7 @@ impl PcapLive {
             // One second of quiet between laps, so a loop is visible as such.
             span_ns: last.saturating_sub(first_ts) + 1_000_000_000,
             looping,
+            flat_out: false,
             started: std::time::Instant::now(),
             start_wall_ns: wall,
             next: 0,
@@ -249,8 +253,17 @@ impl PcapLive {
         })
     }
 
+    /// Plays as fast as the core takes the frames (`[runtime] capture_pace = "max"`).
+    pub fn flat_out(mut self, on: bool) -> PcapLive {
+        self.flat_out = on;
+        self
+    }
+
     /// When frame `i` of lap `lap` is due, relative to the start of playback.
     fn due_ns(&self, i: usize, lap: u64) -> u64 {
+        if self.flat_out {
+            return if i < self.frames.len() { 0 } else { u64::MAX };
+        }
         self.frames
             .get(i)
             .map_or(u64::MAX, |f| f.0 - self.first_ts + lap * self.span_ns)

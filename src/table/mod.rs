@@ -3,6 +3,7 @@
 pub mod aging;
 pub mod algs;
 pub mod apps;
+pub mod census;
 pub mod config;
 pub mod events;
 pub mod index;

@@ -71,6 +71,8 @@ pub struct Shard {
     pub(super) published: Vec<RelationEntry>,
     /// The port the packet being tracked came in on (the packet filter's input).
     pub(super) ingress: u8,
+    /// Live sessions by family, protocol and state; packets received (statistics).
+    pub census: super::census::Census,
 }
 
 impl Shard {
@@ -99,6 +101,7 @@ impl Shard {
             record_published: false,
             published: Vec::new(),
             ingress: 0,
+            census: Default::default(),
         }
     }
 
@@ -200,6 +203,8 @@ impl Shard {
     /// Inserts a new session (the caller has checked capacity and absence). Returns its slot.
     pub(super) fn insert(&mut self, session: Session, hash: u64) -> u32 {
         let now_s = self.now_ms / 1000;
+        self.census
+            .add(session.key.family, session.key.proto, session.state);
         let slot = match self.free.pop() {
             Some(slot) => {
                 self.records[slot as usize] = session;
@@ -275,6 +280,8 @@ impl Shard {
         if self.records[slot as usize].flags & (flag::ALG | flag::EXPECTED) != 0 {
             self.alg_forget(slot);
         }
+        let r = &self.records[slot as usize];
+        self.census.remove(r.key.family, r.key.proto, r.state);
         let key = self.records[slot as usize].key;
         let hash = self.hasher.hash_canonical(&key);
         self.index.remove(hash, slot);

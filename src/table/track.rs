@@ -246,6 +246,10 @@ impl Shard {
         let old_state = s.state;
         let proto = s.key.proto;
         let step = run_machine(s, dir, pkt, seen_reply, &policy);
+        let (new_state, family) = (s.state, s.key.family);
+        if new_state != old_state {
+            self.census.change(family, proto, old_state, new_state);
+        }
         let verdict = match step {
             Step::Invalid(reason) => {
                 self.drops.count(reason);
@@ -281,7 +285,9 @@ impl Shard {
         s.last_seen_ms = now_ms as u32;
         if statistics {
             count(&mut s.counters[dir.index()], pkt.ip.len);
+            self.census.receive(family, proto, pkt.ip.len);
         }
+        let s = self.record_mut(slot);
         let state = s.state;
         if s.has(flag::ALG) {
             self.alg_feed(slot, dir, pkt);
@@ -358,6 +364,7 @@ impl Shard {
         let mut counters = [DirCounters::default(); 2];
         if self.config.statistics {
             count(&mut counters[0], pkt.ip.len);
+            self.census.receive(key.family, proto, pkt.ip.len);
         }
         let session = Session {
             key: canon,
@@ -425,6 +432,9 @@ impl Shard {
             count(&mut s.counters[dir.index()], pkt.ip.len);
         }
         let (sproto, state) = (s.key.proto, s.state);
+        if statistics {
+            self.census.receive(pkt.ip.family, proto, pkt.ip.len);
+        }
         Tracked {
             verdict: Verdict::Rel,
             dir: Some(dir),
