@@ -12,9 +12,12 @@ use sessmgr::table::TableConfig;
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-const SYN: u8 = 0x02;
-const ACK: u8 = 0x10;
-const PSH: u8 = 0x08;
+use frames::{ACK, PSH, SYN};
+
+/// The tests' frame builder (Ethernet/IPv4/TCP), shared rather than written twice.
+#[path = "../tests/common/frames.rs"]
+#[allow(dead_code)]
+mod frames;
 
 /// Ethernet/IPv4/TCP between 198.18.x.y (client `i`) and 198.19.0.2.
 #[allow(clippy::too_many_arguments)]
@@ -35,23 +38,7 @@ fn frame(
     } else {
         (client, server)
     };
-    let mut f = vec![0u8; 54];
-    f[12] = 0x08;
-    f[14] = 0x45;
-    f[16..18].copy_from_slice(&((40 + payload.len()) as u16).to_be_bytes());
-    f[22] = 64;
-    f[23] = 6;
-    f[26..30].copy_from_slice(&src);
-    f[30..34].copy_from_slice(&dst);
-    f[34..36].copy_from_slice(&sport.to_be_bytes());
-    f[36..38].copy_from_slice(&dport.to_be_bytes());
-    f[38..42].copy_from_slice(&seq.to_be_bytes());
-    f[42..46].copy_from_slice(&ack.to_be_bytes());
-    f[46] = 5 << 4;
-    f[47] = flags;
-    f[48..50].copy_from_slice(&65535u16.to_be_bytes());
-    f.extend_from_slice(payload);
-    f
+    frames::tcp4(src, sport, dst, dport, flags, seq, ack, payload)
 }
 
 fn engine(capacity: usize) -> Pipeline {

@@ -16,13 +16,12 @@
 
 mod common;
 
-use common::engine::start_engine_on;
+use common::engine::{console, start_engine_on};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::net::UnixStream;
 use std::path::Path;
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 const CAPTURE: &str = "sv-ftp-download-passive";
@@ -197,24 +196,6 @@ fn parse_verbose(t: &str) -> Vec<Shown> {
         }
     }
     out
-}
-
-fn console(socket: &Path, lines: &str) -> String {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_sessmgr"))
-        .args(["console", "--socket"])
-        .arg(socket)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("console");
-    c.stdin
-        .take()
-        .expect("stdin")
-        .write_all(lines.as_bytes())
-        .expect("type");
-    let out = c.wait_with_output().expect("console output");
-    assert!(out.status.success());
-    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 /// Frames the engine's cores have processed (the control socket's `stats`).

@@ -806,20 +806,7 @@ fn ftp_and_tftp_through_the_engine_with_algs() {
     let sha = sha256(&servers.source);
     // A web server on the client side: the connection the server side may not start.
     let h1 = lab.h1.clone();
-    lab.spawn_in(
-        &h1,
-        &[
-            "python3",
-            "-m",
-            "http.server",
-            "--bind",
-            "::",
-            "8080",
-            "--directory",
-            "/",
-        ],
-        None,
-    );
+    lab.http_server(&h1);
     let socket = lab.start_engine("bidirectional");
     let mut checks = Checks::default();
 

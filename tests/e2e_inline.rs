@@ -62,20 +62,7 @@ fn inline_afpacket_between_two_hosts() {
     }
     let mut lab = Lab::new("sm");
     let (h1, h2) = (lab.h1.clone(), lab.h2.clone());
-    lab.spawn_in(
-        &h2,
-        &[
-            "python3",
-            "-m",
-            "http.server",
-            "--bind",
-            "::",
-            "8080",
-            "--directory",
-            "/",
-        ],
-        None,
-    );
+    lab.http_server(&h2);
     lab.spawn_in(&h2, &["python3", "-c", UDP_ECHO], None);
     std::thread::sleep(Duration::from_millis(500));
 

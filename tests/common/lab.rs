@@ -223,6 +223,24 @@ impl Lab {
 
     /// Starts `args` in namespace `ns` in the background; it is killed when the lab goes.
     /// Its output goes to `log` in the lab's directory, or nowhere.
+    /// python's http.server on port 8080 of namespace `ns`, serving `/` on every address.
+    pub fn http_server(&mut self, ns: &str) {
+        self.spawn_in(
+            ns,
+            &[
+                "python3",
+                "-m",
+                "http.server",
+                "--bind",
+                "::",
+                "8080",
+                "--directory",
+                "/",
+            ],
+            None,
+        );
+    }
+
     pub fn spawn_in(&mut self, ns: &str, args: &[&str], log: Option<&str>) {
         let (out, err) = match log {
             Some(name) => {
