@@ -249,11 +249,17 @@ impl Engine {
     }
 
     /// Sends the resolved configuration to every core: each replaces its whole config.
+    /// Sends the resolved configuration to every core and waits until each has applied it:
+    /// when the prompt comes back, the next packet on any core sees the change (an operator
+    /// who types `alg tftp` and then starts a transfer expects the ALG to follow it).
     fn push_config(&self, running: &Running) {
         let t = self.per_core(&running.resolved());
         for c in &self.cores {
             let _ = c.send_timeout(CoreMsg::Config(Box::new(t.clone())), CORE_ANSWER_TIMEOUT);
         }
+        // A core handles its mailbox in order, between batches: once it answers the barrier,
+        // the configuration is in place.
+        let _ = self.ask(CoreMsg::Barrier);
     }
 
     fn ask<T>(&self, make: impl Fn(flume::Sender<T>) -> CoreMsg) -> Vec<T> {
