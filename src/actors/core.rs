@@ -190,7 +190,18 @@ pub fn census_statistics(shard: &crate::table::Shard, family: Option<Family>) ->
         ps.received_packets = r.packets;
         ps.received_bytes = r.bytes;
     }
+    set_rates(shard, family, &mut v);
     v
+}
+
+/// The establishment rates (per family and protocol; filters do not apply to a rate).
+fn set_rates(shard: &crate::table::Shard, family: Option<Family>, v: &mut StatisticsView) {
+    v.rate_per_s = 0;
+    for p in StatProtocol::ALL {
+        let r = shard.census.rate(family, p as usize);
+        v.protocol_mut(p).rate_per_s = r;
+        v.rate_per_s += r;
+    }
 }
 
 /// One page of `display session statistics`: the census when nothing but the family is
@@ -218,6 +229,10 @@ pub fn statistics_page(
     }
     let scanned_to = from.saturating_add(VIEWS_SCAN_SLOTS);
     let next = (scanned_to < shard.slot_count()).then_some(scanned_to as u32);
+    // The rate comes once per core: with the first page.
+    if from == 0 {
+        set_rates(shard, family, &mut v);
+    }
     (v, next)
 }
 

@@ -4,6 +4,9 @@
 //! the last `reset session statistics` (Comware's `Received TCP: N packets` counts packets,
 //! not current sessions: a protocol with no session left may still show packets).
 //!
+//! It also keeps the session establishment rate: new sessions per second over the last whole
+//! second, per family and protocol.
+//!
 //! Walking 10M sessions takes about 100 ms per core (measured, docs/performance.md), a pause
 //! the data path would feel; these counters cost one array update per session change and,
 //! with `session statistics enable`, one per packet.
@@ -43,9 +46,57 @@ const fn fam(f: Family) -> usize {
 pub struct Census {
     live: [[[u64; STATES]; GROUPS]; 2],
     received: [[DirCounters; GROUPS]; 2],
+    /// Sessions created since start, for the establishment rate.
+    created: [[u64; GROUPS]; 2],
+    /// New sessions per second over the last whole second (§3.2 `Session establishment
+    /// rate`), recomputed by `tick`.
+    rates: [[u64; GROUPS]; 2],
+    mark_ms: u64,
+    mark_created: [[u64; GROUPS]; 2],
 }
 
+/// How often the establishment rate is recomputed.
+const RATE_WINDOW_MS: u64 = 1000;
+
 impl Census {
+    /// A new session (counted live and towards the establishment rate).
+    #[inline]
+    pub fn create(&mut self, family: Family, proto: u8, state: u8) {
+        self.add(family, proto, state);
+        self.created[fam(family)][group(proto)] += 1;
+    }
+
+    /// Time passes (the shard's clock, milliseconds): once a second, the rate of the second
+    /// gone by.
+    pub fn tick(&mut self, now_ms: u64) {
+        if self.mark_ms == 0 || now_ms < self.mark_ms {
+            self.mark_ms = now_ms;
+            self.mark_created = self.created;
+            return;
+        }
+        let span = now_ms - self.mark_ms;
+        if span < RATE_WINDOW_MS {
+            return;
+        }
+        for f in 0..2 {
+            for g in 0..GROUPS {
+                let n = self.created[f][g] - self.mark_created[f][g];
+                self.rates[f][g] = n * 1000 / span;
+            }
+        }
+        self.mark_ms = now_ms;
+        self.mark_created = self.created;
+    }
+
+    /// New sessions per second in `group`, for a family (or both).
+    pub fn rate(&self, family: Option<Family>, group: usize) -> u64 {
+        [Family::V4, Family::V6]
+            .into_iter()
+            .filter(|f| family.is_none_or(|x| x == *f))
+            .map(|f| self.rates[fam(f)][group])
+            .sum()
+    }
+
     #[inline]
     pub fn add(&mut self, family: Family, proto: u8, state: u8) {
         if let Some(c) = self.live[fam(family)][group(proto)].get_mut(usize::from(state)) {
@@ -132,5 +183,24 @@ mod tests {
         assert_eq!(c.total(), 1);
         assert_eq!(c.received(None, 0).packets, 0);
         assert_eq!(group(47), 7);
+    }
+
+    #[test]
+    fn establishment_rate_is_the_last_seconds() {
+        let mut c = Census::default();
+        c.tick(10_000);
+        for _ in 0..30 {
+            c.create(Family::V4, ipproto::UDP, 1);
+        }
+        c.create(Family::V6, ipproto::TCP, 1);
+        c.tick(10_500);
+        assert_eq!(c.rate(None, 1), 0, "not a whole second yet");
+        c.tick(12_000);
+        // 30 UDP sessions over 2 s.
+        assert_eq!(c.rate(None, 1), 15);
+        assert_eq!(c.rate(Some(Family::V6), 1), 0);
+        assert_eq!(c.rate(Some(Family::V6), 0), 0, "1 over 2 s rounds down");
+        c.tick(13_000);
+        assert_eq!(c.rate(None, 1), 0, "nothing new in the last second");
     }
 }

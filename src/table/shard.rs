@@ -204,7 +204,7 @@ impl Shard {
     pub(super) fn insert(&mut self, session: Session, hash: u64) -> u32 {
         let now_s = self.now_ms / 1000;
         self.census
-            .add(session.key.family, session.key.proto, session.state);
+            .create(session.key.family, session.key.proto, session.state);
         let slot = match self.free.pop() {
             Some(slot) => {
                 self.records[slot as usize] = session;
@@ -296,6 +296,7 @@ impl Shard {
     /// at most `budget` wheel entries (bounded pause). Returns the number deleted.
     pub fn expire(&mut self, now_ns: u64, budget: usize) -> usize {
         self.now_ms = self.now_ms.max(now_ns / 1_000_000);
+        self.census.tick(self.now_ms);
         let now_ms = self.now_ms;
         let records = &self.records;
         let meta = &mut self.meta;
