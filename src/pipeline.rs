@@ -5,7 +5,7 @@
 
 use crate::drop::DropReason;
 use crate::proto::frag::{FragLimits, FragOutcome, Reassembler};
-use crate::proto::key::FlowHasher;
+use crate::proto::key::{FlowHasher, FlowKey};
 use crate::proto::wire::{self, Datagram, Frame, LinkType, Packet};
 use crate::table::track::BATCH;
 use crate::table::{Shard, TableConfig, Tracked};
@@ -118,7 +118,8 @@ impl Pipeline {
             match parsed {
                 Ok((Datagram::Whole(pkt), _)) => {
                     whole.push(pkt);
-                    whole_ports.push(port.unwrap_or(self.shard_ingress()));
+                    // Either every frame has its port or none has (`ports` empty).
+                    whole_ports.extend(port);
                     if whole.len() == BATCH {
                         self.flush(&mut whole, &mut whole_ports, &mut tracked, now_ns, out);
                     }
@@ -156,10 +157,6 @@ impl Pipeline {
         out.extend(tracked.iter().map(|&t| FrameOutcome::Tracked(t)));
         whole.clear();
         ports.clear();
-    }
-
-    fn shard_ingress(&self) -> u8 {
-        self.shard.ingress()
     }
 
     /// `process_frame` for a frame received on `port`.
@@ -249,47 +246,38 @@ fn owner_fast(link: LinkType, frame: &[u8], cores: usize) -> Option<usize> {
     }
 }
 
-/// Protocol and ports of a frame's (whole or first-fragment) transport header, if it has
-/// ports: what `replay` needs to spot an ALG's control session.
-pub fn frame_ports(link: LinkType, frame: &[u8]) -> Option<(u8, u16, u16)> {
+/// A frame's packet when it is whole (not a fragment) and its transport has ports.
+fn ported_packet(link: LinkType, frame: &[u8]) -> Option<Packet<'_>> {
     let Ok(Frame::Ip { datagram, .. }) = wire::parse_link(link, frame) else {
         return None;
     };
     match wire::parse_ip(datagram).ok()? {
-        Datagram::Whole(pkt) => match pkt.l4 {
-            wire::L4::Tcp(t) => Some((pkt.ip.proto, t.sport, t.dport)),
-            wire::L4::Udp(p) | wire::L4::UdpLite(p) => Some((pkt.ip.proto, p.sport, p.dport)),
-            _ => None,
-        },
-        Datagram::Fragment(_) => None,
+        Datagram::Whole(pkt) if wire::ipproto::has_ports(pkt.ip.proto) => Some(pkt),
+        _ => None,
     }
 }
 
-/// `frame_owner` with the ports in the hash (`io::owner_core_ports`), for frames with
+/// Protocol and ports of a whole frame with ports: what `replay` needs to spot an ALG's
+/// control session.
+pub fn frame_ports(link: LinkType, frame: &[u8]) -> Option<(u8, u16, u16)> {
+    let k = FlowKey::from_packet(&ported_packet(link, frame)?, 0);
+    Some((k.proto, k.sport, k.dport))
+}
+
+/// `frame_owner` with the ports in the hash (`io::owner_core_ports`), for whole frames with
 /// ports; every other frame (ICMP, fragments) keeps its address-based owner.
 pub fn frame_owner_by_ports(link: LinkType, frame: &[u8], cores: usize) -> usize {
     if cores <= 1 {
         return 0;
     }
-    if let Ok(Frame::Ip { datagram, .. }) = wire::parse_link(link, frame)
-        && let Ok(Datagram::Whole(pkt)) = wire::parse_ip(datagram)
-    {
-        let ports = match pkt.l4 {
-            wire::L4::Tcp(t) => Some((t.sport, t.dport)),
-            wire::L4::Udp(p) | wire::L4::UdpLite(p) => Some((p.sport, p.dport)),
-            wire::L4::Sctp(h) => Some((h.sport, h.dport)),
-            _ => None,
-        };
-        if let Some((sp, dp)) = ports {
-            let w = if pkt.ip.family == wire::Family::V4 {
-                4
-            } else {
-                16
-            };
-            return crate::io::owner_core_ports(&pkt.ip.src[..w], &pkt.ip.dst[..w], sp, dp, cores);
+    match ported_packet(link, frame) {
+        Some(pkt) => {
+            let k = FlowKey::from_packet(&pkt, 0);
+            let w = if k.family == wire::Family::V4 { 4 } else { 16 };
+            crate::io::owner_core_ports(&k.src[..w], &k.dst[..w], k.sport, k.dport, cores)
         }
+        None => frame_owner(link, frame, cores),
     }
-    frame_owner(link, frame, cores)
 }
 
 /// The core that owns the flow of a frame (`io::owner_core` of its addresses; for an ICMP

@@ -118,7 +118,7 @@ pub fn relation_json(e: &RelationEntry, clock_ms: u64) -> Value {
         "app": crate::table::apps::name(sp.app),
         "alg": crate::alg::info(e.alg).map(|i| i.keyword),
         "master": e.master.to_u64(),
-        "ttl_s": e.expires_ms.saturating_sub(clock_ms).div_ceil(1000),
+        "ttl_s": e.ttl_s(clock_ms),
     })
 }
 
@@ -308,18 +308,11 @@ const SUMMARY_SESSIONS: usize = 40;
 /// An endpoint as operators write it: `addr:port`, `[v6]:port`, or the bare address.
 fn endpoint(k: &FlowKey) -> String {
     let ip = addr_to_ip(k.family, &k.src);
-    match (ip, k.is_icmp() || !has_ports(k.proto)) {
+    match (ip, k.is_icmp() || !ipproto::has_ports(k.proto)) {
         (_, true) => ip.to_string(),
         (std::net::IpAddr::V6(_), false) => format!("[{ip}]:{}", k.sport),
         (std::net::IpAddr::V4(_), false) => format!("{ip}:{}", k.sport),
     }
-}
-
-fn has_ports(proto: u8) -> bool {
-    matches!(
-        proto,
-        ipproto::TCP | ipproto::UDP | ipproto::UDPLITE | ipproto::SCTP | ipproto::DCCP
-    )
 }
 
 fn write_sessions(shard: &Shard, out: &mut dyn Write) -> std::io::Result<()> {

@@ -18,7 +18,7 @@ pub mod kit;
 pub mod stream;
 pub mod tftp;
 
-use crate::proto::key::{Direction, FlowKey, addr_to_ip};
+use crate::proto::key::{Direction, FlowKey, addr_to_ip, ip_to_addr};
 use crate::proto::wire::{Addr, Family};
 use crate::table::apps;
 use crate::table::relation::{RelationLimits, RelationSpec};
@@ -205,10 +205,19 @@ pub fn for_app(app: u8) -> Option<AlgId> {
     BY_APP[usize::from(app)]
 }
 
+/// For each ALG, the application id of its data channels (built once).
+static DATA_APP: LazyLock<Vec<u8>> = LazyLock::new(|| {
+    REGISTRY
+        .iter()
+        .map(|r| apps::by_keyword(r.info.data_app).unwrap_or(apps::OTHER))
+        .collect()
+});
+
 /// The application id of an ALG's data channels.
 pub fn data_app(id: AlgId) -> u8 {
-    info(id)
-        .and_then(|i| apps::by_keyword(i.data_app))
+    DATA_APP
+        .get(usize::from(id))
+        .copied()
         .unwrap_or(apps::OTHER)
 }
 
@@ -246,14 +255,9 @@ impl AlgSet {
 }
 
 /// The table's address form; `None` when the address is of the other family.
-pub fn to_addr(family: Family, ip: IpAddr) -> Option<Addr> {
-    let mut a = [0u8; 16];
-    match (family, ip) {
-        (Family::V4, IpAddr::V4(v)) => a[..4].copy_from_slice(&v.octets()),
-        (Family::V6, IpAddr::V6(v)) => a = v.octets(),
-        _ => return None,
-    }
-    Some(a)
+fn to_addr(family: Family, ip: IpAddr) -> Option<Addr> {
+    let (f, a) = ip_to_addr(ip);
+    (f == family).then_some(a)
 }
 
 /// The relation entry for an announcement; `None` if it mixes families (counted by the

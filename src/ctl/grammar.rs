@@ -300,38 +300,10 @@ impl OutputPipe {
         if self.is_empty() {
             return text.to_string();
         }
-        let ends_with_newline = text.ends_with('\n');
-        let body = text.strip_suffix('\n').unwrap_or(text);
-        let mut begun = vec![false; self.filters.len()];
-        let mut out = Vec::new();
-        for (i, line) in body.split('\n').enumerate() {
-            let mut show = true;
-            let mut begin_miss = false;
-            for (f, begun) in self.filters.iter().zip(begun.iter_mut()) {
-                let m = f.is_match(line);
-                match f.mode {
-                    FilterMode::Include => show &= m,
-                    FilterMode::Exclude => show &= !m,
-                    FilterMode::Begin => {
-                        *begun |= m;
-                        show &= *begun;
-                        begin_miss |= !m;
-                    }
-                }
-            }
-            if !show {
-                continue;
-            }
-            if self.by_linenum {
-                let mark = if begin_miss { '-' } else { ':' };
-                out.push(format!("{:>5}{mark} {line}", i + 1));
-            } else {
-                out.push(line.to_string());
-            }
-        }
-        let mut s = out.join("\n");
-        if ends_with_newline && !s.is_empty() {
-            s.push('\n');
+        let mut s = self.apply_piece(&mut PipeState::default(), text);
+        // Text without a final newline keeps none, even when its last line was filtered out.
+        if !text.ends_with('\n') && s.ends_with('\n') {
+            s.pop();
         }
         s
     }

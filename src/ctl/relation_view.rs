@@ -14,26 +14,12 @@
 //! IPv6 entries have no source port: their first line is `Source IP:` with the value at
 //! column 23. A wildcarded address or port is `-`.
 
+use super::render::protocol_name;
 use crate::proto::key::addr_to_ip;
-use crate::proto::wire::{Family, ipproto};
+use crate::proto::wire::Family;
 use crate::table::apps;
 use crate::table::relation::RelationEntry;
 use std::fmt::Write as _;
-
-fn protocol(proto: u8) -> String {
-    let name = match proto {
-        ipproto::TCP => "TCP",
-        ipproto::UDP => "UDP",
-        ipproto::UDPLITE => "UDP-Lite",
-        ipproto::SCTP => "SCTP",
-        ipproto::DCCP => "DCCP",
-        ipproto::ICMP => "ICMP",
-        ipproto::ICMPV6 => "ICMPv6",
-        ipproto::GRE => "GRE",
-        _ => "RAWIP",
-    };
-    format!("{name}({proto})")
-}
 
 /// The blocks of `entries` (already filtered by family) with their TTLs counted from
 /// `clock_ms`, and the total line.
@@ -59,11 +45,12 @@ pub fn render_relation_table(entries: &[RelationEntry], clock_ms: u64) -> String
             sp.vpn.to_string()
         };
         let _ = writeln!(out, "VPN instance/VLAN ID/VLL ID: {vpn}/-/-");
-        let ttl = e.expires_ms.saturating_sub(clock_ms).div_ceil(1000);
         let _ = writeln!(
             out,
-            "Protocol: {}    TTL: {ttl}s    App: {}\n",
-            protocol(sp.proto),
+            "Protocol: {}({})    TTL: {}s    App: {}\n",
+            protocol_name(sp.proto),
+            sp.proto,
+            e.ttl_s(clock_ms),
             apps::name(sp.app)
         );
     }
@@ -74,6 +61,7 @@ pub fn render_relation_table(entries: &[RelationEntry], clock_ms: u64) -> String
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::proto::wire::ipproto;
     use crate::table::SessionId;
     use crate::table::relation::RelationSpec;
 

@@ -27,6 +27,11 @@ pub mod ipproto {
     pub const ICMPV6: u8 = 58;
     pub const SCTP: u8 = 132;
     pub const UDPLITE: u8 = 136;
+
+    /// Transports whose header carries source and destination ports.
+    pub const fn has_ports(proto: u8) -> bool {
+        matches!(proto, TCP | UDP | UDPLITE | SCTP | DCCP)
+    }
 }
 
 /// TCP header flag bits (RFC 9293 §3.1, RFC 3168 for ECE/CWR).

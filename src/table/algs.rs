@@ -185,18 +185,10 @@ impl Shard {
                 self.alg_counters.count(id, "wrong-family");
                 continue;
             };
-            if table.publish(spec, master, id, info.limits, self.now_ms) {
-                if self.record_published
-                    && let Some(p) = table
-                        .entries(Some(spec.family))
-                        .into_iter()
-                        .rev()
-                        .find(|p| p.master == master && p.spec == spec)
-                {
-                    self.published.push(p);
-                }
-            } else {
-                self.alg_counters.count(id, "relation-table-full");
+            match table.publish(spec, master, id, info.limits, self.now_ms) {
+                Some(entry) if self.record_published => self.published.push(entry),
+                Some(_) => {}
+                None => self.alg_counters.count(id, "relation-table-full"),
             }
         }
     }

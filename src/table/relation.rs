@@ -73,6 +73,13 @@ pub struct RelationEntry {
     pub serial: u64,
 }
 
+impl RelationEntry {
+    /// Seconds left at `clock_ms` (rounded up, as the session table shows TTLs).
+    pub fn ttl_s(&self, clock_ms: u64) -> u64 {
+        self.expires_ms.saturating_sub(clock_ms).div_ceil(1000)
+    }
+}
+
 /// Per-ALG limits (nf_conntrack's `nf_conntrack_expect_policy`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RelationLimits {
@@ -181,7 +188,8 @@ impl RelationTable {
         self.clock_ms.load(Ordering::Relaxed)
     }
 
-    /// Publishes an entry for `master`. Returns `false` when the table is full (counted).
+    /// Publishes an entry for `master` and returns it as stored; `None` when the table is
+    /// full (counted).
     pub fn publish(
         &self,
         spec: RelationSpec,
@@ -189,7 +197,7 @@ impl RelationTable {
         alg: u8,
         limits: RelationLimits,
         now_ms: u64,
-    ) -> bool {
+    ) -> Option<RelationEntry> {
         self.observe_clock(now_ms);
         let mut g = self.lock();
         let inner = &mut *g;
@@ -217,7 +225,7 @@ impl RelationTable {
         }
         if self.live.load(Ordering::Relaxed) >= self.max_entries {
             inner.counters.refused_full += 1;
-            return false;
+            return None;
         }
         let serial = inner.next_serial;
         inner.next_serial += 1;
@@ -238,7 +246,7 @@ impl RelationTable {
         inner.counters.published += 1;
         self.hint[bucket(spec.proto, spec.dport)].fetch_add(1, Ordering::Release);
         self.live.fetch_add(1, Ordering::Release);
-        true
+        Some(entry)
     }
 
     /// The first packet of a connection (initiator tuple `k`) claims the entry it matches,
@@ -440,13 +448,16 @@ mod tests {
     #[test]
     fn first_matching_packet_claims_once() {
         let t = RelationTable::default();
-        assert!(t.publish(
-            spec(Some([198, 18, 0, 1]), [198, 19, 0, 2], 40000),
-            MASTER,
-            0,
-            LIMITS,
-            1000
-        ));
+        assert!(
+            t.publish(
+                spec(Some([198, 18, 0, 1]), [198, 19, 0, 2], 40000),
+                MASTER,
+                0,
+                LIMITS,
+                1000
+            )
+            .is_some()
+        );
         // Another source address does not match; a wildcard source port does.
         assert!(
             t.claim(&key([198, 18, 0, 9], 5, [198, 19, 0, 2], 40000), 2000)
@@ -521,8 +532,14 @@ mod tests {
     fn a_full_table_refuses_and_counts() {
         let t = RelationTable::new(1);
         let other = SessionId { slot: 8, ..MASTER };
-        assert!(t.publish(spec(None, [198, 19, 0, 2], 1), MASTER, 0, LIMITS, 0));
-        assert!(!t.publish(spec(None, [198, 19, 0, 2], 2), other, 0, LIMITS, 0));
+        assert!(
+            t.publish(spec(None, [198, 19, 0, 2], 1), MASTER, 0, LIMITS, 0)
+                .is_some()
+        );
+        assert!(
+            t.publish(spec(None, [198, 19, 0, 2], 2), other, 0, LIMITS, 0)
+                .is_none()
+        );
         assert_eq!(t.counters().refused_full, 1);
     }
 }

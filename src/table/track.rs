@@ -121,10 +121,6 @@ impl Shard {
         self.ingress = port;
     }
 
-    pub fn ingress(&self) -> u8 {
-        self.ingress
-    }
-
     /// Tracks one whole (reassembled if need be) datagram at `now_ns`.
     pub fn track(&mut self, pkt: &Packet<'_>, now_ns: u64) -> Tracked {
         self.now_ms = self.now_ms.max(now_ns / 1_000_000);
