@@ -65,12 +65,6 @@ pub struct PortAcls {
 }
 
 impl PacketFilter {
-    pub fn is_empty(&self) -> bool {
-        self.ports
-            .iter()
-            .all(|p| p.v4.is_empty() && p.v6.is_empty())
-    }
-
     /// Whether a new session with initiator tuple `k`, arriving on `port`, is denied: some
     /// applicable ACL's first matching rule denies it (no matching rule permits, Comware's
     /// default action).

@@ -336,10 +336,7 @@ impl Shard {
             Some(t) => t.claim(key, self.now_ms),
             None => None,
         };
-        if claimed.is_none()
-            && !self.config.packet_filter.ports.is_empty()
-            && self.config.packet_filter.denies(self.ingress, key)
-        {
+        if claimed.is_none() && self.config.packet_filter.denies(self.ingress, key) {
             self.drops.count(DropReason::PacketFilterDeny);
             return Tracked::invalid(DropReason::PacketFilterDeny, proto);
         }
