@@ -1,9 +1,10 @@
 //! Measures the `display session statistics` query path at a large table (issue #4: under
 //! 50 ms at 10M sessions): what each core does to answer `CoreMsg::Statistics`
-//! (`actors::core::statistics_page`: the census for an unfiltered query), then the console's
-//! merge and render. For comparison, the walk of a whole shard (`actors::core::statistics`,
-//! what the answer cost before the census), one page of a filtered query, and one
-//! `display session table` page (`actors::core::views_page`) at that size.
+//! (`table::query::statistics_page`: the census for an unfiltered query), then the console's
+//! merge and render. For comparison, the walk of a whole shard (every page of a query whose
+//! filter selects every session: what the answer cost before the census), one page of a
+//! filtered query, and one `display session table` page (`table::query::rows_page`) at that
+//! size.
 //!
 //! `cargo run --profile tools --example console_stats -- [SESSIONS] [CORES] [RUNS]`
 //! (defaults 10000000 2 15). Sessions are spread evenly over the cores' shards, half UDP,
@@ -11,14 +12,13 @@
 //! (the console waits for every core; on one physical core they run one after the other),
 //! and the merge + render.
 
-use sessmgr::actors::core::{statistics, statistics_page, views_page};
-use sessmgr::ctl::SessionFilter;
-use sessmgr::ctl::render::{StatisticsView, render_statistics};
+use sessmgr::ctl::render::render_statistics;
 use sessmgr::pipeline::Pipeline;
 use sessmgr::proto::frag::FragLimits;
 use sessmgr::proto::key::FlowHasher;
 use sessmgr::proto::wire::LinkType;
 use sessmgr::table::TableConfig;
+use sessmgr::table::query::{SessionFilter, StatisticsCounts, rows_page, statistics_page};
 use std::time::{Duration, Instant};
 
 const T0: u64 = 1_700_000_000_000_000_000;
@@ -102,7 +102,7 @@ fn main() {
             per.push(t.elapsed());
         }
         let t = Instant::now();
-        let mut v = StatisticsView::default();
+        let mut v = StatisticsCounts::default();
         for part in &parts {
             v.merge(part);
         }
@@ -135,8 +135,22 @@ fn main() {
     );
 
     // The walk the census replaced, and one page of a filtered query (bounded work).
+    // Every IPv4 address: selects every session, so the shard is walked page by page.
+    let everything = SessionFilter {
+        source_ip: Some((
+            std::net::Ipv4Addr::UNSPECIFIED.into(),
+            Some(std::net::Ipv4Addr::BROADCAST.into()),
+        )),
+        ..SessionFilter::default()
+    };
     let t = Instant::now();
-    let walked = statistics(&shards[0].shard, None, &filter);
+    let mut walked = StatisticsCounts::default();
+    let mut from = Some(0u32);
+    while let Some(start) = from {
+        let (part, next) = statistics_page(&shards[0].shard, None, &everything, start);
+        walked.merge(&part);
+        from = next;
+    }
     let walk = t.elapsed();
     assert_eq!(
         walked.sessions,
@@ -144,7 +158,7 @@ fn main() {
         "the walk counts the shard"
     );
     let tcp_only = SessionFilter {
-        protocol: Some(sessmgr::ctl::Protocol::Tcp),
+        protocol: Some(sessmgr::proto::Protocol::Tcp),
         ..SessionFilter::default()
     };
     let t = Instant::now();
@@ -160,7 +174,7 @@ fn main() {
     let mut pages = Vec::new();
     for _ in 0..runs {
         let t = Instant::now();
-        let page = views_page(&shards[0].shard, None, &filter, 0, 64);
+        let page = rows_page(&shards[0].shard, None, &filter, 0, 64);
         pages.push(t.elapsed());
         std::hint::black_box(page);
     }

@@ -109,6 +109,9 @@ drop_reasons! {
     DccpNotRequestFirst => "dccp_not_request_first",
     DccpInvalidInState => "dccp_invalid_in_state",
     DccpBadAck => "dccp_bad_ack",
+    /// A packet whose transport does not match its session's machine (the canonical key holds
+    /// the protocol, so this marks an engine fault, refused rather than misread).
+    ProtocolMismatch => "protocol_mismatch",
     /// S8: the session table is at capacity; existing sessions are never evicted.
     TableFull => "table_full",
     /// A packet that would create a session was denied by the interface's packet filter

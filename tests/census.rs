@@ -8,12 +8,12 @@
 
 mod common;
 
-use sessmgr::actors::core::census_statistics;
-use sessmgr::ctl::render::StatisticsView;
 use sessmgr::io::pcap::for_each_frame;
 use sessmgr::pipeline::Pipeline;
+use sessmgr::proto::Protocol;
 use sessmgr::proto::key::FlowHasher;
 use sessmgr::proto::wire::Family;
+use sessmgr::table::query::{StatisticsCounts, census_statistics};
 use sessmgr::table::{SessionMode, TableConfig};
 
 #[test]
@@ -40,12 +40,11 @@ fn census_agrees_with_a_walk_of_the_table() {
             for at in [last, last + 20_000_000_000] {
                 p.tick(at, usize::MAX);
                 for family in [None, Some(Family::V4), Some(Family::V6)] {
-                    let mut walked = StatisticsView::default();
+                    let mut walked = StatisticsCounts::default();
                     for (_, s, _) in p.shard.iter() {
                         if family.is_none_or(|f| f == s.key.family) {
                             walked.count_session(s.key.proto, s.state);
-                            let g = walked
-                                .protocol_mut(sessmgr::ctl::render::StatProtocol::of(s.key.proto));
+                            let g = walked.protocol_mut(Protocol::of(s.key.proto));
                             g.received_packets += s.counters[0].packets + s.counters[1].packets;
                             g.received_bytes += s.counters[0].bytes + s.counters[1].bytes;
                         }
@@ -59,7 +58,7 @@ fn census_agrees_with_a_walk_of_the_table() {
                     // By protocol the two differ: an ICMP error is an ICMP packet received
                     // but counts on the session it quotes (S3). In all, the census holds at
                     // least what live sessions carry.
-                    let sum = |v: &StatisticsView| -> (u64, u64) {
+                    let sum = |v: &StatisticsCounts| -> (u64, u64) {
                         v.protocols.iter().fold((0, 0), |a, p| {
                             (a.0 + p.received_packets, a.1 + p.received_bytes)
                         })

@@ -157,9 +157,16 @@ fn reset_through_the_mailbox_removes_matching_sessions() {
         .collect();
     let core = start_core(SessionMode::Bidirectional, 100, &frames, 4);
     let (rtx, rrx) = flume::bounded(1);
-    let to_port_80: sessmgr::actors::core::SessionFilter = Box::new(|s| s.orig_key().dport == 80);
+    let to_port_80 = sessmgr::table::query::SessionFilter {
+        destination_port: Some(80),
+        ..Default::default()
+    };
     core.tx
-        .send(CoreMsg::Reset(to_port_80, rtx))
+        .send(CoreMsg::Reset {
+            family: None,
+            filter: Box::new(to_port_80),
+            reply: rtx,
+        })
         .expect("reset");
     assert_eq!(rrx.recv_timeout(Duration::from_secs(5)), Ok(3));
     let (_, exit) = core.stop();

@@ -9,13 +9,11 @@
 //! over in a batch.
 
 use super::events::{CoreSnapshot, EventBatch};
-use crate::ctl::filter::selects;
-use crate::ctl::render::{SessionView, StatProtocol, StatisticsView};
 use crate::io::{Action, IoMode, PacketIo, PortId, peer};
 use crate::pipeline::{FrameOutcome, Pipeline, frame_owner};
 use crate::proto::wire::Family;
 use crate::proto::wire::LinkType;
-use crate::table::aging::is_expired;
+use crate::table::query::{RowsPage, SessionFilter, StatisticsCounts, rows_page, statistics_page};
 use crate::table::{TableConfig, Verdict};
 use serde_json::Value;
 use std::sync::Arc;
@@ -85,30 +83,34 @@ pub enum CoreMsg {
     /// Replace the table configuration whole: no core ever sees half a change.
     Config(Box<TableConfig>),
     /// `display session table`, one page: the selected sessions from slot `from` on, at most
-    /// `limit` rows and at most `VIEWS_SCAN_SLOTS` slots looked at (bounded work between
+    /// `limit` rows and at most `query::SCAN_SLOTS` slots looked at (bounded work between
     /// batches, however large the table and however rare the matches).
-    Views {
+    Rows {
         family: Option<Family>,
-        filter: Box<crate::ctl::SessionFilter>,
+        filter: Box<SessionFilter>,
         from: u32,
         limit: usize,
-        reply: flume::Sender<ViewsPage>,
+        reply: flume::Sender<RowsPage>,
     },
     /// `display session statistics`: counts of the selected sessions.
     /// Unfiltered (a family at most): answered from the shard's census at once. With
-    /// filters: the slots from `from` on, `VIEWS_SCAN_SLOTS` at a time; the answer says where
+    /// filters: the slots from `from` on, `query::SCAN_SLOTS` at a time; the answer says where
     /// the next page starts (`None`: done), so a large shard is never walked in one turn.
     Statistics {
         family: Option<Family>,
-        filter: Box<crate::ctl::SessionFilter>,
+        filter: Box<SessionFilter>,
         from: u32,
-        reply: flume::Sender<(StatisticsView, Option<u32>)>,
+        reply: flume::Sender<(StatisticsCounts, Option<u32>)>,
     },
     /// `reset session statistics`: the table and drop counters start again from zero.
     ResetStatistics,
-    /// `reset session table` with a filter: delete the matching sessions of this core's shard
-    /// and answer how many went.
-    Reset(SessionFilter, flume::Sender<usize>),
+    /// `reset session table` with a filter: delete the sessions of this core's shard the
+    /// filter selects (in the family, if given) and answer how many went.
+    Reset {
+        family: Option<Family>,
+        filter: Box<SessionFilter>,
+        reply: flume::Sender<usize>,
+    },
     /// Send at most `limit` live sessions as JSON rows (a dump never copies a huge table
     /// whole; the console pages it).
     Dump {
@@ -121,145 +123,6 @@ pub enum CoreMsg {
     /// Finish: process what is queued, flush, exit.
     Stop,
 }
-
-/// One page of `display session table` from one core's shard.
-#[derive(Debug, Clone, Default)]
-pub struct ViewsPage {
-    pub rows: Vec<SessionView>,
-    /// The slot the next page starts at; `None` once the shard has been walked to its end.
-    pub next: Option<u32>,
-}
-
-/// Slots one `Views` page looks at, at most (a few hundred microseconds of a core's time).
-pub const VIEWS_SCAN_SLOTS: usize = 65_536;
-
-/// The page of `shard` starting at slot `from`: live, unexpired sessions `filter` selects, at
-/// most `limit` of them, looking at no more than `VIEWS_SCAN_SLOTS` slots. A session created
-/// behind the cursor while an operator pages is not shown (Comware's display is not a
-/// snapshot either); none is shown twice, as slots only go forward.
-pub fn views_page(
-    shard: &crate::table::Shard,
-    family: Option<Family>,
-    filter: &crate::ctl::SessionFilter,
-    from: u32,
-    limit: usize,
-) -> ViewsPage {
-    let (aging, now) = (&shard.config.aging, shard.now_ms());
-    let from = from as usize;
-    let mut rows = Vec::new();
-    for (id, s, m) in shard.iter_slots(from, VIEWS_SCAN_SLOTS) {
-        if is_expired(aging, s, now) || !selects(filter, family, s) {
-            continue;
-        }
-        if rows.len() == limit {
-            return ViewsPage {
-                rows,
-                next: Some(id.slot),
-            };
-        }
-        rows.push(SessionView::from_session(id, s, m, aging, now, 0));
-    }
-    let scanned_to = from.saturating_add(VIEWS_SCAN_SLOTS);
-    let next = (scanned_to < shard.slot_count()).then_some(scanned_to as u32);
-    ViewsPage { rows, next }
-}
-
-/// Whether a statistics query selects by more than the family (then the census cannot answer).
-fn selects_sessions(filter: &crate::ctl::SessionFilter) -> bool {
-    *filter
-        != crate::ctl::SessionFilter {
-            verbose: filter.verbose,
-            ..Default::default()
-        }
-}
-
-/// `display session statistics [ipv4|ipv6]` from the shard's census: O(1), whatever the
-/// table's size. Received packets are the protocol's since the last reset (§3.2).
-pub fn census_statistics(shard: &crate::table::Shard, family: Option<Family>) -> StatisticsView {
-    let mut v = StatisticsView::default();
-    for p in StatProtocol::ALL {
-        // The census numbers its groups in the display's order (checked by a test).
-        let g = p as usize;
-        for (state, n) in shard.census.live(family, g).into_iter().enumerate() {
-            if n > 0 {
-                v.count_sessions(p, state as u8, n);
-            }
-        }
-        let r = shard.census.received(family, g);
-        let ps = v.protocol_mut(p);
-        ps.received_packets = r.packets;
-        ps.received_bytes = r.bytes;
-    }
-    set_rates(shard, family, &mut v);
-    v
-}
-
-/// The establishment rates (per family and protocol; filters do not apply to a rate).
-fn set_rates(shard: &crate::table::Shard, family: Option<Family>, v: &mut StatisticsView) {
-    v.rate_per_s = 0;
-    for p in StatProtocol::ALL {
-        let r = shard.census.rate(family, p as usize);
-        v.protocol_mut(p).rate_per_s = r;
-        v.rate_per_s += r;
-    }
-}
-
-/// One page of `display session statistics`: the census when nothing but the family is
-/// selected, else the selected sessions of `VIEWS_SCAN_SLOTS` slots from `from`.
-pub fn statistics_page(
-    shard: &crate::table::Shard,
-    family: Option<Family>,
-    filter: &crate::ctl::SessionFilter,
-    from: u32,
-) -> (StatisticsView, Option<u32>) {
-    if !selects_sessions(filter) {
-        return (census_statistics(shard, family), None);
-    }
-    let (aging, now) = (&shard.config.aging, shard.now_ms());
-    let mut v = StatisticsView::default();
-    let from = from as usize;
-    for (_, s, _) in shard.iter_slots(from, VIEWS_SCAN_SLOTS) {
-        if is_expired(aging, s, now) || !selects(filter, family, s) {
-            continue;
-        }
-        v.count_session(s.key.proto, s.state);
-        let p = v.protocol_mut(StatProtocol::of(s.key.proto));
-        p.received_packets += s.counters[0].packets + s.counters[1].packets;
-        p.received_bytes += s.counters[0].bytes + s.counters[1].bytes;
-    }
-    let scanned_to = from.saturating_add(VIEWS_SCAN_SLOTS);
-    let next = (scanned_to < shard.slot_count()).then_some(scanned_to as u32);
-    // The rate comes once per core: with the first page.
-    if from == 0 {
-        set_rates(shard, family, &mut v);
-    }
-    (v, next)
-}
-
-/// `display session statistics` over one core's whole shard by walking it (the selected live
-/// sessions counted by protocol and state, with their packets and bytes): what the census
-/// replaces for unfiltered queries; kept for measurements and as the census's check.
-pub fn statistics(
-    shard: &crate::table::Shard,
-    family: Option<Family>,
-    filter: &crate::ctl::SessionFilter,
-) -> StatisticsView {
-    let (aging, now) = (&shard.config.aging, shard.now_ms());
-    let mut v = StatisticsView::default();
-    for (_, s, _) in shard
-        .iter()
-        .filter(|(_, s, _)| !is_expired(aging, s, now) && selects(filter, family, s))
-    {
-        v.count_session(s.key.proto, s.state);
-        let p = v.protocol_mut(StatProtocol::of(s.key.proto));
-        p.received_packets += s.counters[0].packets + s.counters[1].packets;
-        p.received_bytes += s.counters[0].bytes + s.counters[1].bytes;
-    }
-    v
-}
-
-/// Which sessions a reset removes (built by the console from its filters).
-pub type SessionFilter = Box<dyn Fn(&crate::table::Session) -> bool + Send>;
 
 /// Everything a core thread needs.
 pub struct CoreSetup {
@@ -478,14 +341,14 @@ impl Core {
             }
             CoreMsg::Advance(now) => self.p.tick(now, usize::MAX),
             CoreMsg::Config(cfg) => self.p.shard.set_config(*cfg),
-            CoreMsg::Views {
+            CoreMsg::Rows {
                 family,
                 filter,
                 from,
                 limit,
                 reply,
             } => {
-                let _ = reply.send(views_page(&self.p.shard, family, &filter, from, limit));
+                let _ = reply.send(rows_page(&self.p.shard, family, &filter, from, limit));
             }
             CoreMsg::Statistics {
                 family,
@@ -495,13 +358,13 @@ impl Core {
             } => {
                 let _ = reply.send(statistics_page(&self.p.shard, family, &filter, from));
             }
-            CoreMsg::ResetStatistics => {
-                self.p.shard.stats = Default::default();
-                self.p.shard.drops = Default::default();
-                self.p.shard.census.reset_received();
-            }
-            CoreMsg::Reset(filter, reply) => {
-                let n = self.p.shard.reset_where(|s| filter(s));
+            CoreMsg::ResetStatistics => self.p.shard.reset_statistics(),
+            CoreMsg::Reset {
+                family,
+                filter,
+                reply,
+            } => {
+                let n = self.p.shard.reset_where(|s| filter.selects(family, s));
                 self.flush_events();
                 let _ = reply.send(n);
             }

@@ -3,11 +3,10 @@
 //! each core's own shard between batches, so a console never stalls packet processing) and
 //! the Comware layout of the answer.
 
-use super::filter::selects;
 use super::port_mapping_view::{render_pre_defined, render_user_defined};
 use super::relation_view::render_relation_table;
 use super::render::{
-    StatisticsView, render_acl, render_acl_configuration, render_aging_application,
+    StatisticsCounts, render_acl, render_acl_configuration, render_aging_application,
     render_aging_state, render_statistics, render_statistics_summary,
 };
 use super::stream::TableStream;
@@ -388,11 +387,10 @@ impl Console {
         let mut changed = false;
         let out = match action {
             Action::ResetSessionTable { family, filters } => {
-                let fam = *family;
-                let f = filters.clone();
-                let _ = engine.ask(|reply| {
-                    let f = f.clone();
-                    CoreMsg::Reset(Box::new(move |s| selects(&f, fam, s)), reply)
+                let _ = engine.ask(|reply| CoreMsg::Reset {
+                    family: *family,
+                    filter: Box::new(filters.clone()),
+                    reply,
                 });
                 String::new()
             }
@@ -401,7 +399,7 @@ impl Console {
                 family,
                 filters,
             } => {
-                let mut v = StatisticsView::default();
+                let mut v = StatisticsCounts::default();
                 for core in 0..engine.cores.len() {
                     // Page by page when filters make the core walk its shard.
                     let mut from = Some(0u32);

@@ -15,7 +15,6 @@
 
 pub mod client;
 pub mod exec;
-pub mod filter;
 pub mod grammar;
 pub mod port_mapping_view;
 pub mod relation_view;
@@ -24,10 +23,9 @@ pub mod stream;
 pub mod tree;
 pub mod views;
 
+pub use crate::proto::Protocol;
 pub use grammar::{
     CliError, Completion, ErrorKind, FilterMode, HelpItem, OutputFilter, OutputPipe, Parsed,
 };
-pub use tree::{
-    AclTarget, Action, PERSISTENT_DEFAULT_HOURS, Protocol, SessionFilter, StateFilter, grammar,
-};
+pub use tree::{AclTarget, Action, PERSISTENT_DEFAULT_HOURS, SessionFilter, StateFilter, grammar};
 pub use views::{Command, DEFAULT_SYSNAME, Effect, Session, View};

@@ -11,13 +11,12 @@
 use std::fmt::Write as _;
 
 use crate::acl::{Acl, AclKind, RULE_STEP, Rule};
+use crate::proto::Protocol;
 use crate::proto::key::{FlowKey, addr_to_ip};
-use crate::proto::wire::{Family, ipproto};
-use crate::table::aging::{self, AgingConfig, AgingState};
+use crate::proto::wire::Family;
+use crate::table::aging::{AgingConfig, AgingState};
 use crate::table::apps::{self, APPS, OTHERS_AGING_S};
-use crate::table::session::{Session, SessionId};
-use crate::table::shard::SlotMeta;
-use crate::table::track::{app_name, state_name};
+pub use crate::table::query::{ProtocolStatistics, SessionRow, StatisticsCounts};
 
 /// `write!` into a `String`, which cannot fail: the `fmt::Result` carries no information here.
 macro_rules! w {
@@ -34,106 +33,16 @@ const NONE: &str = "-";
 // Session table (comware.md §2)
 // ---------------------------------------------------------------------------------------------
 
-/// One session as the console shows it: what a core copies out of its shard for a query, so the
-/// control plane renders without touching the table.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SessionView {
-    /// `SessionId::to_u64` (not printed by Comware; kept for paging and resets).
-    pub id: u64,
-    pub family: Family,
-    pub proto: u8,
-    /// The initiator's tuple (`Initiator:` block).
-    pub orig: FlowKey,
-    /// The responder's tuple (`Responder:` block).
-    pub reply: FlowKey,
-    /// The engine's state name (SPEC S2, e.g. `ESTABLISHED`); rendered with the Comware
-    /// protocol prefix of comware.md §4.3 (`TCP_ESTABLISHED`).
-    pub state: &'static str,
-    /// Application (SPEC S5), upper case as `display session table` prints it (`SSH`, `OTHER`).
-    pub app: &'static str,
-    /// Remaining lifetime in seconds; `None` = never ages (persistent with aging-time 0).
-    pub ttl_s: Option<u64>,
-    /// Creation time, seconds since the Unix epoch (UTC).
-    pub created_unix_s: u64,
-    /// Per direction: `[initiator->responder, responder->initiator]`.
-    pub packets: [u64; 2],
-    pub bytes: [u64; 2],
-    /// VPN instance name; `None` = the public network (`-`).
-    pub vpn: Option<String>,
-    /// Where the initiator's packets come in (the Initiator block's `Inbound interface`).
-    pub inbound_interface: Option<String>,
-    /// Where the responder's packets come in (the Responder block's `Inbound interface`).
-    pub outbound_interface: Option<String>,
-    /// `Source security zone` of the initiator and responder blocks; the engine has no zones
-    /// yet, so `None` (`-`) unless a caller knows better.
-    pub security_zones: [Option<String>; 2],
-}
-
-impl SessionView {
-    /// Copies a live session out of its shard.
-    ///
-    /// `clock_offset_s` turns the engine clock into Unix time (`unix = engine + offset`): 0 in
-    /// replay, where the engine clock is the capture's own Unix time; live mode passes the
-    /// difference between the wall clock and its coarse engine clock. The VPN instance is
-    /// filled with its index when non-zero; the caller replaces it with the configured name.
-    pub fn from_session(
-        id: SessionId,
-        s: &Session,
-        meta: &SlotMeta,
-        aging_cfg: &AgingConfig,
-        now_ms: u64,
-        clock_offset_s: i64,
-    ) -> SessionView {
-        let orig = s.orig_key();
-        let created = i64::from(meta.created_s).saturating_add(clock_offset_s);
-        SessionView {
-            id: id.to_u64(),
-            family: orig.family,
-            proto: orig.proto,
-            orig,
-            reply: orig.reversed(),
-            state: state_name(orig.proto, s.state),
-            app: app_name(s),
-            ttl_s: aging::ttl_s(aging_cfg, s, now_ms),
-            created_unix_s: u64::try_from(created).unwrap_or(0),
-            packets: [s.counters[0].packets, s.counters[1].packets],
-            bytes: [s.counters[0].bytes, s.counters[1].bytes],
-            vpn: (orig.vpn != 0).then(|| orig.vpn.to_string()),
-            inbound_interface: None,
-            outbound_interface: None,
-            security_zones: [None, None],
-        }
-    }
-}
-
 /// `Protocol:` name of comware.md §2.4 (`IPV6-ICMP` for ICMPv6, `RAWIP` for any protocol
 /// session management does not know by name).
 pub fn protocol_name(proto: u8) -> &'static str {
-    match proto {
-        ipproto::TCP => "TCP",
-        ipproto::UDP => "UDP",
-        ipproto::ICMP => "ICMP",
-        ipproto::ICMPV6 => "IPV6-ICMP",
-        ipproto::UDPLITE => "UDP-Lite",
-        ipproto::SCTP => "SCTP",
-        ipproto::DCCP => "DCCP",
-        _ => "RAWIP",
-    }
+    crate::proto::descriptor(proto).display
 }
 
 /// Prefix of the session table's state text (comware.md §4.3): `TCP_`, `UDPLITE_`,
 /// `ICMPV6_`, `RAWIP_` ...
 fn state_prefix(proto: u8) -> &'static str {
-    match proto {
-        ipproto::TCP => "TCP",
-        ipproto::UDP => "UDP",
-        ipproto::ICMP => "ICMP",
-        ipproto::ICMPV6 => "ICMPV6",
-        ipproto::UDPLITE => "UDPLITE",
-        ipproto::SCTP => "SCTP",
-        ipproto::DCCP => "DCCP",
-        _ => "RAWIP",
-    }
+    crate::proto::descriptor(proto).state_prefix
 }
 
 /// The Comware state text (comware.md §4.3) of an engine state name: `TCP_ESTABLISHED`,
@@ -191,7 +100,7 @@ fn write_half(
 /// Appends one session in the brief (comware.md §2.2: the Initiator block only, no blank
 /// line) or verbose (§2.3: both blocks, state, application, start time, TTL, counters, then a
 /// blank line) layout. `utc_offset_s` is the device's time zone for `Start time`.
-pub fn render_session(row: &SessionView, verbose: bool, utc_offset_s: i32, out: &mut String) {
+pub fn render_session(row: &SessionRow, verbose: bool, utc_offset_s: i32, out: &mut String) {
     let vpn = row.vpn.as_deref();
     write_half(
         out,
@@ -249,7 +158,7 @@ pub fn render_session_total(found: u64, out: &mut String) {
 /// `display session table ipv4|ipv6 [verbose]` (comware.md §2.2, §2.3). Rows of the other
 /// family are skipped and not counted, so the total always matches what is shown.
 pub fn render_session_table(
-    rows: &[SessionView],
+    rows: &[SessionRow],
     verbose: bool,
     family: Family,
     utc_offset_s: i32,
@@ -299,201 +208,34 @@ fn civil_from_days(days: i64) -> (i64, i64, i64) {
 // Statistics (comware.md §3)
 // ---------------------------------------------------------------------------------------------
 
-/// The protocol groups of `display session statistics`, in the order of comware.md §3.2.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[repr(u8)]
-pub enum StatProtocol {
-    Tcp,
-    Udp,
-    Icmp,
-    Icmpv6,
-    UdpLite,
-    Sctp,
-    Dccp,
-    RawIp,
-}
-
-/// Most states any protocol group lists (TCP's nine).
-pub const MAX_STATES: usize = 9;
-
-impl StatProtocol {
-    pub const ALL: [StatProtocol; 8] = [
-        StatProtocol::Tcp,
-        StatProtocol::Udp,
-        StatProtocol::Icmp,
-        StatProtocol::Icmpv6,
-        StatProtocol::UdpLite,
-        StatProtocol::Sctp,
-        StatProtocol::Dccp,
-        StatProtocol::RawIp,
-    ];
-    pub const COUNT: usize = Self::ALL.len();
-
-    /// The group a session of IP protocol `proto` counts in (anything unnamed is raw IP).
-    pub const fn of(proto: u8) -> StatProtocol {
-        match proto {
-            ipproto::TCP => StatProtocol::Tcp,
-            ipproto::UDP => StatProtocol::Udp,
-            ipproto::ICMP => StatProtocol::Icmp,
-            ipproto::ICMPV6 => StatProtocol::Icmpv6,
-            ipproto::UDPLITE => StatProtocol::UdpLite,
-            ipproto::SCTP => StatProtocol::Sctp,
-            ipproto::DCCP => StatProtocol::Dccp,
-            _ => StatProtocol::RawIp,
-        }
-    }
-
-    /// Label of the `<label> sessions`, rate and `Received <label>` lines (§3.2).
-    pub const fn label(self) -> &'static str {
-        match self {
-            StatProtocol::Tcp => "TCP",
-            StatProtocol::Udp => "UDP",
-            StatProtocol::Icmp => "ICMP",
-            StatProtocol::Icmpv6 => "ICMPv6",
-            StatProtocol::UdpLite => "UDP-Lite",
-            StatProtocol::Sctp => "SCTP",
-            StatProtocol::Dccp => "DCCP",
-            StatProtocol::RawIp => "RAWIP",
-        }
-    }
-
-    /// The state rows of the group, in §3.2's order. That order is also the engine's state
-    /// numbering (state `n` is row `n - 1`; a test pins it). The ICMPv6 group reuses the ICMP
-    /// labels, as the manual's example does (§4.3).
-    pub const fn states(self) -> &'static [&'static str] {
-        match self {
-            StatProtocol::Tcp => &[
-                "TCP_SYN_SENT",
-                "TCP_SYN_RECV",
-                "TCP_ESTABLISHED",
-                "TCP_FIN_WAIT",
-                "TCP_CLOSE_WAIT",
-                "TCP_LAST_ACK",
-                "TCP_TIME_WAIT",
-                "TCP_CLOSE",
-                "TCP_SYN_SENT2",
-            ],
-            StatProtocol::Udp => &["UDP_OPEN", "UDP_READY"],
-            StatProtocol::Icmp | StatProtocol::Icmpv6 => &["ICMP_REQUEST", "ICMP_REPLY"],
-            StatProtocol::UdpLite => &["UDPLITE_OPEN", "UDPLITE_READY"],
-            StatProtocol::Sctp => &[
-                "SCTP_CLOSED",
-                "SCTP_COOKIE_WAIT",
-                "SCTP_COOKIE_ECHOED",
-                "SCTP_ESTABLISHED",
-                "SCTP_SHUTDOWN_SENT",
-                "SCTP_SHUTDOWN_RECD",
-                "SCTP_SHUTDOWN_ACK_SENT",
-            ],
-            StatProtocol::Dccp => &[
-                "DCCP_REQUEST",
-                "DCCP_RESPOND",
-                "DCCP_PARTOPEN",
-                "DCCP_OPEN",
-                "DCCP_CLOSEREQ",
-                "DCCP_CLOSING",
-                "DCCP_TIMEWAIT",
-            ],
-            StatProtocol::RawIp => &["RAWIP_OPEN", "RAWIP_READY"],
-        }
-    }
-}
-
-/// One protocol group's counts.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct ProtocolStatistics {
-    /// Current sessions of the protocol.
-    pub sessions: u64,
-    /// Current sessions per state; index = position in `StatProtocol::states()`.
-    pub by_state: [u64; MAX_STATES],
-    /// New sessions per second.
-    pub rate_per_s: u64,
-    /// Packets and bytes received for the protocol (with `session statistics enable`).
-    pub received_packets: u64,
-    pub received_bytes: u64,
-}
-
-/// Everything `display session statistics [summary]` prints, as plain counts: each core fills
-/// one from its shard, the ctl actor `merge`s them, then renders.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct StatisticsView {
-    /// `Current sessions`.
-    pub sessions: u64,
-    /// `Current relation-table entries`. The relation table is shared by all cores, so the ctl
-    /// actor sets this once after merging; cores leave it 0 (`merge` adds it like the rest).
-    pub relation_entries: u64,
-    /// `Session establishment rate`, all protocols.
-    pub rate_per_s: u64,
-    /// Indexed by `StatProtocol as usize`.
-    pub protocols: [ProtocolStatistics; StatProtocol::COUNT],
-}
-
-impl StatisticsView {
-    pub fn protocol(&self, p: StatProtocol) -> &ProtocolStatistics {
-        &self.protocols[p as usize]
-    }
-
-    pub fn protocol_mut(&mut self, p: StatProtocol) -> &mut ProtocolStatistics {
-        &mut self.protocols[p as usize]
-    }
-
-    /// Counts one current session by IP protocol and engine state number: O(1), no string
-    /// work, so a core can walk 10M sessions within the statistics budget. A state without a
-    /// row (SCTP's HEARTBEAT_SENT, which Comware does not list) counts in the totals only.
-    pub fn count_session(&mut self, proto: u8, state: u8) {
-        self.count_sessions(StatProtocol::of(proto), state, 1);
-    }
-
-    /// Counts `n` current sessions of group `p` in engine state `state`.
-    pub fn count_sessions(&mut self, p: StatProtocol, state: u8, n: u64) {
-        self.sessions += n;
-        let g = self.protocol_mut(p);
-        g.sessions += n;
-        if let Some(c) = usize::from(state)
-            .checked_sub(1)
-            .and_then(|i| g.by_state.get_mut(i))
-        {
-            *c += n;
-        }
-    }
-
-    /// Adds another core's counts (all fields are sums over cores, rates included: each core's
-    /// rate is its own share of new sessions).
-    pub fn merge(&mut self, other: &StatisticsView) {
-        self.sessions += other.sessions;
-        self.relation_entries += other.relation_entries;
-        self.rate_per_s += other.rate_per_s;
-        for (a, b) in self.protocols.iter_mut().zip(other.protocols.iter()) {
-            a.sessions += b.sessions;
-            a.rate_per_s += b.rate_per_s;
-            a.received_packets += b.received_packets;
-            a.received_bytes += b.received_bytes;
-            for (x, y) in a.by_state.iter_mut().zip(b.by_state.iter()) {
-                *x += y;
-            }
-        }
-    }
-}
-
 /// `display session statistics` in the detailed layout of comware.md §3.2.
 ///
 /// Why §3.2 and not the newer compact §3.3: §3.2 is a complete [DOC] example with every column
 /// measured, while §3.3 was seen truncated (whether it omits zero groups, state rows and the
 /// `Received` block is unknown, §14.9); rendering §3.3 would mean inventing its second half.
 /// §3.2 also shows every SPEC S2 state, which the operator needs to read aging problems.
-pub fn render_statistics(v: &StatisticsView) -> String {
+pub fn render_statistics(v: &StatisticsCounts) -> String {
     let mut out = String::new();
     w!(out, "Current sessions: {}\n", v.sessions);
-    for p in StatProtocol::ALL {
+    for p in Protocol::ALL {
         let g = v.protocol(p);
-        w!(out, "     {} sessions: {}\n", p.label(), g.sessions);
+        let d = p.descriptor();
+        w!(out, "     {} sessions: {}\n", d.label, g.sessions);
+        // The listed states, labelled `<prefix>_<STATE>` (§3.2: the ICMPv6 group reuses ICMP's
+        // labels), with their counts.
+        let rows: Vec<(String, u64)> = d
+            .listed_states()
+            .map(|(n, st)| {
+                let count = g.by_state.get(usize::from(n) - 1).copied().unwrap_or(0);
+                (format!("{}_{}", d.stat_prefix, st.name), count)
+            })
+            .collect();
         // State pairs: printf "%24s: %-10u%23s: %u", i.e. first colon at column 24, second at
         // column 59 (§3.2 column geometry); an odd last state stands alone.
-        for (i, pair) in p.states().chunks(2).enumerate() {
-            let count = |j: usize| g.by_state.get(i * 2 + j).copied().unwrap_or(0);
+        for pair in rows.chunks(2) {
             match pair {
-                [a, b] => w!(out, "{a:>24}: {:<10}{b:>23}: {}\n", count(0), count(1)),
-                [a] => w!(out, "{a:>24}: {}\n", count(0)),
+                [(a, x), (b, y)] => w!(out, "{a:>24}: {x:<10}{b:>23}: {y}\n"),
+                [(a, x)] => w!(out, "{a:>24}: {x}\n"),
                 _ => {}
             }
         }
@@ -505,23 +247,23 @@ pub fn render_statistics(v: &StatisticsView) -> String {
         v.relation_entries
     );
     w!(out, "Session establishment rate: {}/s\n", v.rate_per_s);
-    for p in StatProtocol::ALL {
+    for p in Protocol::ALL {
         // "%13s:%20u/s"
         w!(
             out,
             "{:>13}:{:>20}/s\n",
-            p.label(),
+            p.descriptor().label,
             v.protocol(p).rate_per_s
         );
     }
     out.push('\n');
-    for p in StatProtocol::ALL {
+    for p in Protocol::ALL {
         let g = v.protocol(p);
         // Label left-aligned in 18 characters, then 20-wide packets and bytes.
         w!(
             out,
             "Received {:<9}:{:>20} packets {:>20} bytes\n",
-            p.label(),
+            p.descriptor().label,
             g.received_packets,
             g.received_bytes
         );
@@ -532,9 +274,9 @@ pub fn render_statistics(v: &StatisticsView) -> String {
 /// `display session statistics summary` (comware.md §3.4, centralized device: no Slot/CPU
 /// columns). Columns are 10 characters, left-aligned; trailing spaces of the last column are
 /// not printed (the manual's example shows none, and they would only trip golden files).
-pub fn render_statistics_summary(v: &StatisticsView) -> String {
-    let tcp = v.protocol(StatProtocol::Tcp);
-    let udp = v.protocol(StatProtocol::Udp);
+pub fn render_statistics_summary(v: &StatisticsCounts) -> String {
+    let tcp = v.protocol(Protocol::Tcp);
+    let udp = v.protocol(Protocol::Udp);
     let cells = [
         v.sessions.to_string(),
         tcp.sessions.to_string(),
@@ -720,7 +462,9 @@ pub fn render_acl_configuration(acl: &Acl, out: &mut String) {
 mod tests {
     use super::*;
     use crate::proto::key::ip_to_addr;
-    use crate::table::session::{DirCounters, L4Track, flag};
+    use crate::proto::wire::ipproto;
+    use crate::table::session::{DirCounters, L4Track, Session, SessionId, flag};
+    use crate::table::shard::SlotMeta;
 
     fn key(src: &str, sport: u16, dst: &str, dport: u16, proto: u8) -> FlowKey {
         let (family, s) = ip_to_addr(src.parse().unwrap());
@@ -739,13 +483,8 @@ mod tests {
     /// 2011-07-29 19:12:36 UTC, the manual's start time (§2.3).
     const MANUAL_START: u64 = 1_311_966_756;
 
-    fn view(
-        orig: FlowKey,
-        state: &'static str,
-        app: &'static str,
-        ttl: Option<u64>,
-    ) -> SessionView {
-        SessionView {
+    fn view(orig: FlowKey, state: &'static str, app: &'static str, ttl: Option<u64>) -> SessionRow {
+        SessionRow {
             id: 1,
             family: orig.family,
             proto: orig.proto,
@@ -765,7 +504,7 @@ mod tests {
     }
 
     /// The two sessions of the manual's examples (§2.2, §2.3).
-    fn manual_rows() -> Vec<SessionView> {
+    fn manual_rows() -> Vec<SessionRow> {
         let mut ssh = view(
             key("192.168.1.18", 1877, "192.168.1.55", 22, ipproto::TCP),
             "SYN_SENT",
@@ -783,17 +522,6 @@ mod tests {
         ping.packets = [1, 0];
         ping.bytes = [60, 0];
         vec![ssh, ping]
-    }
-
-    #[test]
-    fn census_groups_are_the_display_groups() {
-        for proto in 0..=255u8 {
-            assert_eq!(
-                StatProtocol::of(proto) as usize,
-                crate::table::census::group(proto),
-                "protocol {proto}"
-            );
-        }
     }
 
     #[test]
@@ -1030,7 +758,7 @@ Total sessions found: 1
             slot: 5,
             generation: 3,
         };
-        let v = SessionView::from_session(id, &s, &meta, &cfg, 11_000, MANUAL_START as i64 - 100);
+        let v = SessionRow::from_session(id, &s, &meta, &cfg, 11_000, MANUAL_START as i64 - 100);
         assert_eq!(v.id, id.to_u64());
         assert_eq!(v.orig, orig);
         assert_eq!(v.reply, orig.reversed());
@@ -1044,7 +772,7 @@ Total sessions found: 1
         // Persistent with aging-time 0: never ages, TTL `-`.
         let mut p = s;
         p.flags |= flag::PERSISTENT;
-        let mut v = SessionView::from_session(id, &p, &meta, &cfg, 11_000, 0);
+        let mut v = SessionRow::from_session(id, &p, &meta, &cfg, 11_000, 0);
         assert_eq!(v.ttl_s, None);
         v.inbound_interface = Some("eth0".into());
         let mut out = String::new();
@@ -1056,7 +784,7 @@ Total sessions found: 1
         // A VPN instance shows its index until the caller names it.
         let mut k = orig;
         k.vpn = 7;
-        let v = SessionView::from_session(id, &session(k, 1, 0, 0), &meta, &cfg, 0, 0);
+        let v = SessionRow::from_session(id, &session(k, 1, 0, 0), &meta, &cfg, 0, 0);
         assert_eq!(v.vpn.as_deref(), Some("7"));
     }
 
@@ -1077,24 +805,67 @@ Total sessions found: 1
         assert_eq!(protocol_name(ipproto::GRE), "RAWIP");
     }
 
+    /// The state rows of §3.2, in its order, are the descriptors' listed states in state
+    /// number order (the statistics count state `n` in row `n`).
     #[test]
-    fn engine_state_numbers_are_the_statistics_rows() {
-        let protos = [
-            (StatProtocol::Tcp, ipproto::TCP),
-            (StatProtocol::Udp, ipproto::UDP),
-            (StatProtocol::Icmp, ipproto::ICMP),
-            (StatProtocol::Icmpv6, ipproto::ICMP),
-            (StatProtocol::UdpLite, ipproto::UDPLITE),
-            (StatProtocol::Sctp, ipproto::SCTP),
-            (StatProtocol::Dccp, ipproto::DCCP),
-            (StatProtocol::RawIp, ipproto::GRE),
+    fn statistics_rows_are_the_manuals() {
+        let manual: [(Protocol, &[&str]); 8] = [
+            (
+                Protocol::Tcp,
+                &[
+                    "TCP_SYN_SENT",
+                    "TCP_SYN_RECV",
+                    "TCP_ESTABLISHED",
+                    "TCP_FIN_WAIT",
+                    "TCP_CLOSE_WAIT",
+                    "TCP_LAST_ACK",
+                    "TCP_TIME_WAIT",
+                    "TCP_CLOSE",
+                    "TCP_SYN_SENT2",
+                ],
+            ),
+            (Protocol::Udp, &["UDP_OPEN", "UDP_READY"]),
+            (Protocol::Icmp, &["ICMP_REQUEST", "ICMP_REPLY"]),
+            (Protocol::Icmpv6, &["ICMP_REQUEST", "ICMP_REPLY"]),
+            (Protocol::UdpLite, &["UDPLITE_OPEN", "UDPLITE_READY"]),
+            (
+                Protocol::Sctp,
+                &[
+                    "SCTP_CLOSED",
+                    "SCTP_COOKIE_WAIT",
+                    "SCTP_COOKIE_ECHOED",
+                    "SCTP_ESTABLISHED",
+                    "SCTP_SHUTDOWN_SENT",
+                    "SCTP_SHUTDOWN_RECD",
+                    "SCTP_SHUTDOWN_ACK_SENT",
+                ],
+            ),
+            (
+                Protocol::Dccp,
+                &[
+                    "DCCP_REQUEST",
+                    "DCCP_RESPOND",
+                    "DCCP_PARTOPEN",
+                    "DCCP_OPEN",
+                    "DCCP_CLOSEREQ",
+                    "DCCP_CLOSING",
+                    "DCCP_TIMEWAIT",
+                ],
+            ),
+            (Protocol::RawIp, &["RAWIP_OPEN", "RAWIP_READY"]),
         ];
-        for (p, proto) in protos {
-            assert!(p.states().len() <= MAX_STATES);
-            for (i, label) in p.states().iter().enumerate() {
-                let engine = state_name(proto, i as u8 + 1);
-                assert_eq!(*label, comware_state(proto, engine), "{p:?} row {i}");
-            }
+        for (p, rows) in manual {
+            let d = p.descriptor();
+            let got: Vec<(u8, String)> = d
+                .listed_states()
+                .map(|(n, st)| (n, format!("{}_{}", d.stat_prefix, st.name)))
+                .collect();
+            let want: Vec<(u8, String)> = rows
+                .iter()
+                .enumerate()
+                .map(|(i, r)| (i as u8 + 1, r.to_string()))
+                .collect();
+            assert_eq!(got, want, "{p:?}");
         }
     }
 
@@ -1117,14 +888,14 @@ Total sessions found: 1
     /// The manual's §3.2 example, with its counts.
     #[test]
     fn statistics_is_the_manuals() {
-        let mut v = StatisticsView::default();
+        let mut v = StatisticsCounts::default();
         for _ in 0..3 {
             v.count_session(ipproto::ICMP, 2);
         }
-        let udp = v.protocol_mut(StatProtocol::Udp);
+        let udp = v.protocol_mut(Protocol::Udp);
         udp.received_packets = 118;
         udp.received_bytes = 13568;
-        let icmp = v.protocol_mut(StatProtocol::Icmp);
+        let icmp = v.protocol_mut(Protocol::Icmp);
         icmp.received_packets = 105;
         icmp.received_bytes = 8652;
         assert_eq!(
@@ -1190,19 +961,19 @@ Received RAWIP    :                   0 packets                    0 bytes
 
     #[test]
     fn statistics_with_counts_merged_from_two_cores() {
-        let mut a = StatisticsView::default();
+        let mut a = StatisticsCounts::default();
         a.count_session(ipproto::TCP, 3); // ESTABLISHED
         a.count_session(ipproto::TCP, 9); // SYN_SENT2
         a.count_session(ipproto::SCTP, 8); // HEARTBEAT_SENT: totals only
         a.count_session(ipproto::GRE, 2);
         a.rate_per_s = 570;
-        a.protocol_mut(StatProtocol::Tcp).rate_per_s = 208;
+        a.protocol_mut(Protocol::Tcp).rate_per_s = 208;
         a.relation_entries = 1;
-        let mut b = StatisticsView::default();
+        let mut b = StatisticsCounts::default();
         b.count_session(ipproto::TCP, 3);
         b.count_session(ipproto::UDP, 1);
         b.count_session(ipproto::ICMPV6, 1);
-        let tcp = b.protocol_mut(StatProtocol::Tcp);
+        let tcp = b.protocol_mut(Protocol::Tcp);
         tcp.received_packets = 12_345_678_901;
         tcp.received_bytes = 9_876_543_210_123;
         a.merge(&b);
@@ -1262,7 +1033,7 @@ Session establishment rate: 570/s
 
     #[test]
     fn statistics_summary_is_the_manuals() {
-        let mut v = StatisticsView::default();
+        let mut v = StatisticsCounts::default();
         for _ in 0..3 {
             v.count_session(ipproto::ICMP, 2);
         }

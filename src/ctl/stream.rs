@@ -50,7 +50,7 @@ impl TableStream {
         while rows < CHUNK_ROWS && self.core < engine.cores.len() {
             // A core that is gone or not answering is skipped (as an empty shard).
             let page = engine
-                .ask_core(self.core, |reply| CoreMsg::Views {
+                .ask_core(self.core, |reply| CoreMsg::Rows {
                     family: Some(self.family),
                     filter: Box::new(self.filter.clone()),
                     from: self.cursor,
@@ -82,7 +82,6 @@ impl TableStream {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::actors::core::views_page;
     use crate::ctl::exec::{Console, Running};
     use crate::ctl::render::render_session_table;
     use crate::pipeline::Pipeline;
@@ -90,6 +89,7 @@ mod tests {
     use crate::proto::key::FlowHasher;
     use crate::proto::wire::LinkType;
     use crate::table::TableConfig;
+    use crate::table::query::rows_page;
     use std::sync::{Arc, Mutex};
 
     const T0: u64 = 1_700_000_000_000_000_000;
@@ -125,18 +125,18 @@ mod tests {
 
     /// An engine whose cores are threads answering `Views` from their own pipeline, and the
     /// rows a single unpaged collection of every core would give.
-    fn engine(flows: &[u16]) -> (Arc<Engine>, Vec<crate::ctl::render::SessionView>) {
+    fn engine(flows: &[u16]) -> (Arc<Engine>, Vec<crate::table::query::SessionRow>) {
         let mut cores = Vec::new();
         let mut all = Vec::new();
         for (c, &n) in flows.iter().enumerate() {
             let p = pipeline(c as u8, c as u8, n);
-            let page = views_page(&p.shard, None, &SessionFilter::default(), 0, usize::MAX);
+            let page = rows_page(&p.shard, None, &SessionFilter::default(), 0, usize::MAX);
             assert_eq!(page.rows.len(), usize::from(n));
             all.extend(page.rows);
             let (tx, rx) = flume::unbounded::<CoreMsg>();
             std::thread::spawn(move || {
                 while let Ok(msg) = rx.recv() {
-                    if let CoreMsg::Views {
+                    if let CoreMsg::Rows {
                         family,
                         filter,
                         from,
@@ -144,7 +144,7 @@ mod tests {
                         reply,
                     } = msg
                     {
-                        let _ = reply.send(views_page(&p.shard, family, &filter, from, limit));
+                        let _ = reply.send(rows_page(&p.shard, family, &filter, from, limit));
                     }
                 }
             });
@@ -237,7 +237,7 @@ mod tests {
         let mut seen = Vec::new();
         let mut from = 0;
         loop {
-            let page = views_page(&p.shard, Some(Family::V4), &f, from, 7);
+            let page = rows_page(&p.shard, Some(Family::V4), &f, from, 7);
             assert!(page.rows.len() <= 7);
             seen.extend(page.rows.iter().map(|r| r.id));
             match page.next {
@@ -245,7 +245,7 @@ mod tests {
                 None => break,
             }
         }
-        let all: Vec<u64> = views_page(&p.shard, None, &f, 0, usize::MAX)
+        let all: Vec<u64> = rows_page(&p.shard, None, &f, 0, usize::MAX)
             .rows
             .iter()
             .map(|r| r.id)

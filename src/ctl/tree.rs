@@ -11,209 +11,17 @@
 use super::grammar::{ArgKind, Def, ErrorKind, Fault, Grammar, Matched, Syn, pipe_syntax, quote};
 use super::views::{View, bits};
 use crate::acl::{self, AclKind};
-use crate::proto::dccp::DccpState;
-use crate::proto::icmp::IcmpState;
-use crate::proto::sctp::SctpState;
-use crate::proto::tcp::TcpState;
-use crate::proto::udp::UdpState;
+use crate::proto::Protocol;
 use crate::proto::wire::Family;
 use crate::table::aging::AgingState;
 use crate::table::apps;
+pub use crate::table::query::{SessionFilter, StateFilter};
 use std::borrow::Cow;
 use std::net::IpAddr;
 use std::sync::LazyLock;
 
 // ------------------------------------------------------------------------------------------
 // Actions
-
-/// Transport protocols of the `protocol` filter (§2.1): `icmp` only for IPv4, `icmpv6` only
-/// for IPv6.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Protocol {
-    Dccp,
-    Icmp,
-    Icmpv6,
-    RawIp,
-    Sctp,
-    Tcp,
-    Udp,
-    UdpLite,
-}
-
-impl Protocol {
-    pub const ALL: [Protocol; 8] = [
-        Protocol::Dccp,
-        Protocol::Icmp,
-        Protocol::Icmpv6,
-        Protocol::RawIp,
-        Protocol::Sctp,
-        Protocol::Tcp,
-        Protocol::Udp,
-        Protocol::UdpLite,
-    ];
-
-    pub const fn keyword(self) -> &'static str {
-        match self {
-            Protocol::Dccp => "dccp",
-            Protocol::Icmp => "icmp",
-            Protocol::Icmpv6 => "icmpv6",
-            Protocol::RawIp => "raw-ip",
-            Protocol::Sctp => "sctp",
-            Protocol::Tcp => "tcp",
-            Protocol::Udp => "udp",
-            Protocol::UdpLite => "udp-lite",
-        }
-    }
-
-    const fn help(self) -> &'static str {
-        match self {
-            Protocol::Dccp => "DCCP sessions",
-            Protocol::Icmp => "ICMP sessions",
-            Protocol::Icmpv6 => "ICMPv6 sessions",
-            Protocol::RawIp => "Raw IP sessions",
-            Protocol::Sctp => "SCTP sessions",
-            Protocol::Tcp => "TCP sessions",
-            Protocol::Udp => "UDP sessions",
-            Protocol::UdpLite => "UDP-Lite sessions",
-        }
-    }
-
-    /// The IP protocol number; `None` for raw IP, which is every protocol without a state
-    /// machine of its own.
-    pub const fn ipproto(self) -> Option<u8> {
-        use crate::proto::wire::ipproto;
-        match self {
-            Protocol::Dccp => Some(ipproto::DCCP),
-            Protocol::Icmp => Some(ipproto::ICMP),
-            Protocol::Icmpv6 => Some(ipproto::ICMPV6),
-            Protocol::RawIp => None,
-            Protocol::Sctp => Some(ipproto::SCTP),
-            Protocol::Tcp => Some(ipproto::TCP),
-            Protocol::Udp => Some(ipproto::UDP),
-            Protocol::UdpLite => Some(ipproto::UDPLITE),
-        }
-    }
-
-    fn of_family(self, family: Family) -> bool {
-        !matches!(
-            (self, family),
-            (Protocol::Icmp, Family::V6) | (Protocol::Icmpv6, Family::V4)
-        )
-    }
-
-    pub fn by_keyword(kw: &str) -> Option<Protocol> {
-        Protocol::ALL.into_iter().find(|p| p.keyword() == kw)
-    }
-}
-
-/// The `state` filter (SPEC S9): one protocol state of SPEC S2. `state` is the state
-/// machine's own number (`TcpState as u8`, ...).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct StateFilter {
-    pub protocol: Protocol,
-    pub state: u8,
-}
-
-/// Keywords of the state filter: the display names of §4.3 in lower case with hyphens.
-const STATES: &[(&str, Protocol, u8)] = &[
-    ("tcp-syn-sent", Protocol::Tcp, TcpState::SynSent as u8),
-    ("tcp-syn-recv", Protocol::Tcp, TcpState::SynRecv as u8),
-    ("tcp-syn-sent2", Protocol::Tcp, TcpState::SynSent2 as u8),
-    (
-        "tcp-established",
-        Protocol::Tcp,
-        TcpState::Established as u8,
-    ),
-    ("tcp-fin-wait", Protocol::Tcp, TcpState::FinWait as u8),
-    ("tcp-close-wait", Protocol::Tcp, TcpState::CloseWait as u8),
-    ("tcp-last-ack", Protocol::Tcp, TcpState::LastAck as u8),
-    ("tcp-time-wait", Protocol::Tcp, TcpState::TimeWait as u8),
-    ("tcp-close", Protocol::Tcp, TcpState::Close as u8),
-    ("udp-open", Protocol::Udp, UdpState::Open as u8),
-    ("udp-ready", Protocol::Udp, UdpState::Ready as u8),
-    ("udplite-open", Protocol::UdpLite, UdpState::Open as u8),
-    ("udplite-ready", Protocol::UdpLite, UdpState::Ready as u8),
-    ("icmp-request", Protocol::Icmp, IcmpState::Request as u8),
-    ("icmp-reply", Protocol::Icmp, IcmpState::Reply as u8),
-    ("icmpv6-request", Protocol::Icmpv6, IcmpState::Request as u8),
-    ("icmpv6-reply", Protocol::Icmpv6, IcmpState::Reply as u8),
-    ("rawip-open", Protocol::RawIp, UdpState::Open as u8),
-    ("rawip-ready", Protocol::RawIp, UdpState::Ready as u8),
-    ("sctp-closed", Protocol::Sctp, SctpState::Closed as u8),
-    (
-        "sctp-cookie-wait",
-        Protocol::Sctp,
-        SctpState::CookieWait as u8,
-    ),
-    (
-        "sctp-cookie-echoed",
-        Protocol::Sctp,
-        SctpState::CookieEchoed as u8,
-    ),
-    (
-        "sctp-established",
-        Protocol::Sctp,
-        SctpState::Established as u8,
-    ),
-    (
-        "sctp-shutdown-sent",
-        Protocol::Sctp,
-        SctpState::ShutdownSent as u8,
-    ),
-    (
-        "sctp-shutdown-recd",
-        Protocol::Sctp,
-        SctpState::ShutdownRecd as u8,
-    ),
-    (
-        "sctp-shutdown-ack-sent",
-        Protocol::Sctp,
-        SctpState::ShutdownAckSent as u8,
-    ),
-    ("dccp-request", Protocol::Dccp, DccpState::Request as u8),
-    ("dccp-respond", Protocol::Dccp, DccpState::Respond as u8),
-    ("dccp-partopen", Protocol::Dccp, DccpState::PartOpen as u8),
-    ("dccp-open", Protocol::Dccp, DccpState::Open as u8),
-    ("dccp-closereq", Protocol::Dccp, DccpState::CloseReq as u8),
-    ("dccp-closing", Protocol::Dccp, DccpState::Closing as u8),
-    ("dccp-timewait", Protocol::Dccp, DccpState::TimeWait as u8),
-];
-
-impl StateFilter {
-    pub fn keyword(self) -> &'static str {
-        STATES
-            .iter()
-            .find(|(_, p, s)| (*p, *s) == (self.protocol, self.state))
-            .map_or("-", |(k, _, _)| k)
-    }
-
-    pub fn by_keyword(kw: &str) -> Option<StateFilter> {
-        STATES
-            .iter()
-            .find(|(k, _, _)| *k == kw)
-            .map(|&(_, protocol, state)| StateFilter { protocol, state })
-    }
-}
-
-/// The filters of `display/reset session table` and `display session statistics` (§2.1, §8,
-/// SPEC S9). Every filter refers to the initiator->responder direction unless `responder`.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct SessionFilter {
-    /// Start and optional end (inclusive) of a range.
-    pub source_ip: Option<(IpAddr, Option<IpAddr>)>,
-    pub destination_ip: Option<(IpAddr, Option<IpAddr>)>,
-    pub protocol: Option<Protocol>,
-    pub source_port: Option<u16>,
-    pub destination_port: Option<u16>,
-    /// Application id of `table::apps`.
-    pub application: Option<u8>,
-    pub state: Option<StateFilter>,
-    /// The address and port filters apply to the responder's tuple.
-    pub responder: bool,
-    pub vpn_instance: Option<String>,
-    /// Display only: the verbose layout (§2.3).
-    pub verbose: bool,
-}
 
 /// `all` or one ACL number (the kind follows from the number: 2000-2999 basic, 3000-3999
 /// advanced, §10.1).
@@ -789,7 +597,7 @@ fn filters(v6: bool, verbose: bool) -> Syn {
             alt(Protocol::ALL
                 .into_iter()
                 .filter(|p| p.of_family(family))
-                .map(|p| kws(PROTO, p.keyword(), p.help()))
+                .map(|p| kws(PROTO, p.keyword(), p.descriptor().help))
                 .collect()),
         ]),
         seq(vec![
@@ -809,10 +617,9 @@ fn filters(v6: bool, verbose: bool) -> Syn {
         ]),
         seq(vec![
             kw("state", "Specify the state of sessions"),
-            alt(STATES
-                .iter()
-                .filter(|(_, p, _)| p.of_family(family))
-                .map(|(k, _, _)| kws(STATE, k, format!("Sessions in {} state", k.to_uppercase())))
+            alt(StateFilter::all()
+                .filter(|(f, _)| f.protocol.of_family(family))
+                .map(|(_, k)| kws(STATE, k, format!("Sessions in {} state", k.to_uppercase())))
                 .collect()),
         ]),
         kws(
@@ -2700,13 +2507,19 @@ mod tests {
                 "{name}"
             );
         }
-        // Every state keyword names a state of its protocol's machine.
-        for (kw, p, s) in STATES {
-            let f = StateFilter::by_keyword(kw).unwrap();
-            assert_eq!((f.protocol, f.state, f.keyword()), (*p, *s, *kw));
-            let proto = p.ipproto().unwrap_or(255);
-            let name = crate::table::track::state_name(proto, *s);
-            assert_ne!(name, "-", "{kw}");
+        // Every state keyword the tree offers names a state of its protocol's machine.
+        for (f, kw) in StateFilter::all() {
+            assert_eq!(StateFilter::by_keyword(kw), Some(f));
+            assert_ne!(f.protocol.descriptor().state_name(f.state), "-", "{kw}");
+            assert!(
+                grammar()
+                    .parse(
+                        &View::User,
+                        &format!("display session table ipv4 state {kw}")
+                    )
+                    .is_ok()
+                    || !f.protocol.of_family(Family::V4)
+            );
         }
     }
 }

@@ -361,6 +361,46 @@ fn step(
     Ok(DccpOutcome::Accept)
 }
 
+/// The descriptor's `first` (see `proto::Descriptor`): a DCCP session's first packet.
+pub(super) fn first(
+    pkt: &super::wire::Packet<'_>,
+    _key: &super::key::FlowKey,
+    _policy: &super::tcp::TcpPolicy,
+) -> Result<(u8, super::L4Track), DropReason> {
+    match pkt.l4 {
+        super::wire::L4::Dccp(h) => {
+            let (st, tr) = dccp_new(&h)?;
+            Ok((st as u8, super::L4Track::Dccp(tr)))
+        }
+        _ => Err(DropReason::ProtocolMismatch),
+    }
+}
+
+/// The descriptor's `next`: a later packet of a DCCP connection.
+pub(super) fn next(
+    state: &mut u8,
+    track: &mut super::L4Track,
+    dir: Direction,
+    pkt: &super::wire::Packet<'_>,
+    _seen_reply: bool,
+    _policy: &super::tcp::TcpPolicy,
+) -> super::Step {
+    use super::Step;
+    let (super::L4Track::Dccp(tr), super::wire::L4::Dccp(h)) = (track, pkt.l4) else {
+        return Step::Invalid(DropReason::ProtocolMismatch);
+    };
+    let Some(mut st) = DccpState::from_u8(*state) else {
+        return Step::Invalid(DropReason::DccpInvalidInState);
+    };
+    let out = dccp_packet(&mut st, tr, dir, &h);
+    *state = st as u8;
+    match out {
+        DccpOutcome::Accept => Step::Accept,
+        DccpOutcome::Invalid(r) => Step::Invalid(r),
+        DccpOutcome::Reopen => Step::Reopen,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::ptype::*;

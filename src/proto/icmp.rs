@@ -80,6 +80,41 @@ pub const fn proto_of(family: Family) -> u8 {
     }
 }
 
+/// The descriptor's `first` for ICMP and ICMPv6 (see `proto::Descriptor`): a query opens a
+/// session. ICMP carried by the other family is not parsed as ICMP (`wire` leaves it
+/// `L4::Other`); it is tracked by addresses alone, as the generic tracker would.
+pub(super) fn first(
+    pkt: &super::wire::Packet<'_>,
+    key: &FlowKey,
+    _policy: &super::tcp::TcpPolicy,
+) -> Result<(u8, super::L4Track), DropReason> {
+    match pkt.l4 {
+        super::wire::L4::Icmp(_) | super::wire::L4::Icmpv6(_) => {
+            Ok((icmp_new(key)? as u8, super::L4Track::None))
+        }
+        _ => Ok((IcmpState::Request as u8, super::L4Track::None)),
+    }
+}
+
+/// The descriptor's `next` for ICMP and ICMPv6: the table above (the answer moves the
+/// session to REPLY).
+pub(super) fn next(
+    state: &mut u8,
+    _track: &mut super::L4Track,
+    dir: Direction,
+    _pkt: &super::wire::Packet<'_>,
+    _seen_reply: bool,
+    _policy: &super::tcp::TcpPolicy,
+) -> super::Step {
+    match IcmpState::from_u8(*state) {
+        Some(s) => {
+            *state = s.next(dir) as u8;
+            super::Step::Accept
+        }
+        None => super::Step::Invalid(DropReason::ProtocolMismatch),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -448,6 +448,45 @@ pub fn sctp_packet(
     }
 }
 
+/// The descriptor's `first` (see `proto::Descriptor`): an SCTP session's first packet.
+pub(super) fn first(
+    pkt: &super::wire::Packet<'_>,
+    _key: &super::key::FlowKey,
+    _policy: &super::tcp::TcpPolicy,
+) -> Result<(u8, super::L4Track), DropReason> {
+    match pkt.l4 {
+        super::wire::L4::Sctp(h) => {
+            let (st, tr) = sctp_new(&h)?;
+            Ok((st as u8, super::L4Track::Sctp(tr)))
+        }
+        _ => Err(DropReason::ProtocolMismatch),
+    }
+}
+
+/// The descriptor's `next`: a later packet of an SCTP association.
+pub(super) fn next(
+    state: &mut u8,
+    track: &mut super::L4Track,
+    dir: Direction,
+    pkt: &super::wire::Packet<'_>,
+    _seen_reply: bool,
+    _policy: &super::tcp::TcpPolicy,
+) -> super::Step {
+    use super::Step;
+    let (super::L4Track::Sctp(tr), super::wire::L4::Sctp(h)) = (track, pkt.l4) else {
+        return Step::Invalid(DropReason::ProtocolMismatch);
+    };
+    let Some(mut st) = SctpState::from_u8(*state) else {
+        return Step::Invalid(DropReason::SctpInvalidInState);
+    };
+    let out = sctp_packet(&mut st, tr, dir, &h);
+    *state = st as u8;
+    match out {
+        SctpOutcome::Accept => Step::Accept,
+        SctpOutcome::Invalid(r) => Step::Invalid(r),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(non_upper_case_globals)]

@@ -931,6 +931,47 @@ pub fn tcp_packet(
     outcome
 }
 
+/// The descriptor's `first` (see `proto::Descriptor`): a TCP session's first segment.
+pub(super) fn first(
+    pkt: &super::wire::Packet<'_>,
+    _key: &super::key::FlowKey,
+    policy: &TcpPolicy,
+) -> Result<(u8, super::L4Track), DropReason> {
+    match pkt.l4 {
+        super::wire::L4::Tcp(seg) => {
+            let (st, tr) = tcp_new(&seg, policy)?;
+            Ok((st as u8, super::L4Track::Tcp(tr)))
+        }
+        _ => Err(DropReason::ProtocolMismatch),
+    }
+}
+
+/// The descriptor's `next`: a later segment of a TCP session.
+pub(super) fn next(
+    state: &mut u8,
+    track: &mut super::L4Track,
+    dir: Direction,
+    pkt: &super::wire::Packet<'_>,
+    seen_reply: bool,
+    policy: &TcpPolicy,
+) -> super::Step {
+    use super::Step;
+    let (super::L4Track::Tcp(tr), super::wire::L4::Tcp(seg)) = (track, pkt.l4) else {
+        return Step::Invalid(DropReason::ProtocolMismatch);
+    };
+    let Some(mut st) = TcpState::from_u8(*state) else {
+        return Step::Invalid(DropReason::TcpInvalidInState);
+    };
+    let out = tcp_packet(&mut st, tr, dir, &seg, seen_reply, policy);
+    *state = st as u8;
+    match out {
+        TcpOutcome::Accept => Step::Accept,
+        TcpOutcome::AcceptThenClose => Step::AcceptThenClose,
+        TcpOutcome::Invalid(r) => Step::Invalid(r),
+        TcpOutcome::Reopen => Step::Reopen,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

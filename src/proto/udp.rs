@@ -50,6 +50,34 @@ impl UdpState {
     }
 }
 
+/// The descriptor's `first` for UDP, UDP-Lite and raw IP (see `proto::Descriptor`): any
+/// datagram opens a flow.
+pub(super) fn first(
+    _pkt: &super::wire::Packet<'_>,
+    _key: &super::key::FlowKey,
+    _policy: &super::tcp::TcpPolicy,
+) -> Result<(u8, super::L4Track), crate::drop::DropReason> {
+    Ok((UdpState::new_flow() as u8, super::L4Track::None))
+}
+
+/// The descriptor's `next` for UDP, UDP-Lite and raw IP: the table above.
+pub(super) fn next(
+    state: &mut u8,
+    _track: &mut super::L4Track,
+    dir: Direction,
+    _pkt: &super::wire::Packet<'_>,
+    _seen_reply: bool,
+    _policy: &super::tcp::TcpPolicy,
+) -> super::Step {
+    match UdpState::from_u8(*state) {
+        Some(s) => {
+            *state = s.next(dir) as u8;
+            super::Step::Accept
+        }
+        None => super::Step::Invalid(crate::drop::DropReason::ProtocolMismatch),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

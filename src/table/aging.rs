@@ -7,116 +7,22 @@
 
 use super::apps::{self, APPS, OTHERS_AGING_S};
 use super::session::{Session, flag};
-use crate::proto::dccp::DccpState;
-use crate::proto::sctp::SctpState;
-use crate::proto::tcp::TcpState;
-use crate::proto::wire::ipproto;
+use crate::proto::{self, wire::ipproto};
 
-macro_rules! aging_states {
-    ($( $variant:ident, $keyword:literal, $display:literal, $default:literal; )*) => {
-        /// The aging buckets of `session aging-time state` (comware.md §4.1, §4.2).
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-        #[repr(u8)]
-        pub enum AgingState { $( $variant, )* }
+pub use crate::proto::AgingState;
 
-        impl AgingState {
-            pub const ALL: &'static [AgingState] = &[$(AgingState::$variant,)*];
-            pub const COUNT: usize = Self::ALL.len();
-            /// Keyword of `session aging-time state KEYWORD`.
-            pub const fn keyword(self) -> &'static str { match self { $(AgingState::$variant => $keyword,)* } }
-            /// Row label of `display session aging-time state`.
-            pub const fn display(self) -> &'static str { match self { $(AgingState::$variant => $display,)* } }
-            /// SPEC A1 default in seconds.
-            pub const fn default_s(self) -> u32 { match self { $(AgingState::$variant => $default,)* } }
-        }
-    };
-}
-
-// Order and defaults: comware.md §4.1 (router-class V7 defaults), SPEC A1.
-aging_states! {
-    Syn, "syn", "SYN", 30;
-    TcpEst, "tcp-est", "TCP-EST", 3600;
-    Fin, "fin", "FIN", 30;
-    UdpOpen, "udp-open", "UDP-OPEN", 30;
-    UdpReady, "udp-ready", "UDP-READY", 60;
-    IcmpRequest, "icmp-request", "ICMP-REQUEST", 60;
-    IcmpReply, "icmp-reply", "ICMP-REPLY", 30;
-    RawipOpen, "rawip-open", "RAWIP-OPEN", 30;
-    RawipReady, "rawip-ready", "RAWIP-READY", 60;
-    UdpliteOpen, "udplite-open", "UDPLITE-OPEN", 30;
-    UdpliteReady, "udplite-ready", "UDPLITE-READY", 60;
-    DccpRequest, "dccp-request", "DCCP-REQUEST", 30;
-    DccpEst, "dccp-est", "DCCP-EST", 3600;
-    DccpCloseReq, "dccp-closereq", "DCCP-CLOSEREQ", 30;
-    SctpInit, "sctp-init", "SCTP-INIT", 30;
-    SctpEst, "sctp-est", "SCTP-EST", 3600;
-    SctpShutdown, "sctp-shutdown", "SCTP-SHUTDOWN", 30;
-    Icmpv6Request, "icmpv6-request", "ICMPV6-REQUEST", 60;
-    Icmpv6Reply, "icmpv6-reply", "ICMPV6-REPLY", 30;
-    TcpTimeWait, "tcp-time-wait", "TCP-TIME-WAIT", 2;
-    TcpClose, "tcp-close", "TCP-CLOSE", 2;
-}
-
-impl AgingState {
-    pub fn by_keyword(kw: &str) -> Option<AgingState> {
-        Self::ALL
-            .iter()
-            .copied()
-            .find(|s| s.keyword().eq_ignore_ascii_case(kw))
-    }
-}
-
-/// Two-state protocols (UDP, UDP-Lite, raw IP, ICMP): first state until the responder has
-/// answered, second state after.
-pub const STATE_FIRST: u8 = 1;
-pub const STATE_ANSWERED: u8 = 2;
-
-/// The aging bucket of a protocol state (comware.md §4.3 mapping).
+/// The aging bucket of a protocol state (comware.md §4.3 mapping, kept by the protocol
+/// descriptors).
+#[inline]
 pub fn bucket(proto: u8, state: u8) -> AgingState {
-    let answered = state == STATE_ANSWERED;
-    match proto {
-        ipproto::TCP => match TcpState::from_u8(state) {
-            Some(TcpState::Established) => AgingState::TcpEst,
-            Some(TcpState::FinWait | TcpState::CloseWait | TcpState::LastAck) => AgingState::Fin,
-            Some(TcpState::TimeWait) => AgingState::TcpTimeWait,
-            Some(TcpState::Close) => AgingState::TcpClose,
-            _ => AgingState::Syn,
-        },
-        ipproto::UDP if answered => AgingState::UdpReady,
-        ipproto::UDP => AgingState::UdpOpen,
-        ipproto::UDPLITE if answered => AgingState::UdpliteReady,
-        ipproto::UDPLITE => AgingState::UdpliteOpen,
-        ipproto::ICMP if answered => AgingState::IcmpReply,
-        ipproto::ICMP => AgingState::IcmpRequest,
-        ipproto::ICMPV6 if answered => AgingState::Icmpv6Reply,
-        ipproto::ICMPV6 => AgingState::Icmpv6Request,
-        ipproto::SCTP => match SctpState::from_u8(state) {
-            Some(SctpState::Established) => AgingState::SctpEst,
-            Some(SctpState::CookieWait | SctpState::CookieEchoed | SctpState::HeartbeatSent) => {
-                AgingState::SctpInit
-            }
-            _ => AgingState::SctpShutdown,
-        },
-        ipproto::DCCP => match DccpState::from_u8(state) {
-            Some(DccpState::Open) => AgingState::DccpEst,
-            Some(DccpState::Request | DccpState::Respond | DccpState::PartOpen) => {
-                AgingState::DccpRequest
-            }
-            _ => AgingState::DccpCloseReq,
-        },
-        _ if answered => AgingState::RawipReady,
-        _ => AgingState::RawipOpen,
-    }
+    proto::descriptor(proto).aging_key(state)
 }
 
 /// The stable state in which application and persistent aging apply (A2, A4): TCP
-/// ESTABLISHED or UDP READY.
+/// ESTABLISHED or UDP READY (the descriptors' `stable`).
+#[inline]
 fn is_stable(proto: u8, state: u8) -> bool {
-    match proto {
-        ipproto::TCP => state == TcpState::Established as u8,
-        ipproto::UDP => state == STATE_ANSWERED,
-        _ => false,
-    }
+    proto::descriptor(proto).stable == Some(state)
 }
 
 /// Aging times in force (seconds). One copy per core; replaced whole on a change, so a core

@@ -12,26 +12,18 @@
 //! with `session statistics enable`, one per packet.
 
 use super::session::DirCounters;
-use crate::proto::wire::{Family, ipproto};
+use crate::proto::Protocol;
+use crate::proto::wire::Family;
 
-/// Protocol groups, in the display's order (`ctl::render::StatProtocol` uses the same).
-pub const GROUPS: usize = 8;
+/// Protocol groups: the session-management protocols, in the display's order.
+pub const GROUPS: usize = Protocol::COUNT;
 /// State numbers a group may have (every machine's states are below this).
 pub const STATES: usize = 16;
 
-/// The display group of an IP protocol: TCP, UDP, ICMP, ICMPv6, UDP-Lite, SCTP, DCCP, and
-/// everything else as raw IP.
-pub const fn group(proto: u8) -> usize {
-    match proto {
-        ipproto::TCP => 0,
-        ipproto::UDP => 1,
-        ipproto::ICMP => 2,
-        ipproto::ICMPV6 => 3,
-        ipproto::UDPLITE => 4,
-        ipproto::SCTP => 5,
-        ipproto::DCCP => 6,
-        _ => 7,
-    }
+/// The group of an IP protocol.
+#[inline]
+const fn group(proto: u8) -> usize {
+    Protocol::of(proto) as usize
 }
 
 #[inline]
@@ -88,8 +80,9 @@ impl Census {
         self.mark_created = self.created;
     }
 
-    /// New sessions per second in `group`, for a family (or both).
-    pub fn rate(&self, family: Option<Family>, group: usize) -> u64 {
+    /// New sessions per second of protocol `p`, for a family (or both).
+    pub fn rate(&self, family: Option<Family>, p: Protocol) -> u64 {
+        let group = p as usize;
         [Family::V4, Family::V6]
             .into_iter()
             .filter(|f| family.is_none_or(|x| x == *f))
@@ -130,8 +123,9 @@ impl Census {
         self.received = Default::default();
     }
 
-    /// Live sessions of a family (or both) in `group`, by state number.
-    pub fn live(&self, family: Option<Family>, group: usize) -> [u64; STATES] {
+    /// Live sessions of a family (or both) of protocol `p`, by state number.
+    pub fn live(&self, family: Option<Family>, p: Protocol) -> [u64; STATES] {
+        let group = p as usize;
         let mut out = [0u64; STATES];
         for f in [Family::V4, Family::V6] {
             if family.is_none_or(|x| x == f) {
@@ -143,8 +137,9 @@ impl Census {
         out
     }
 
-    /// Packets and bytes received in `group` for a family (or both).
-    pub fn received(&self, family: Option<Family>, group: usize) -> DirCounters {
+    /// Packets and bytes received for protocol `p` in a family (or both).
+    pub fn received(&self, family: Option<Family>, p: Protocol) -> DirCounters {
+        let group = p as usize;
         let mut out = DirCounters::default();
         for f in [Family::V4, Family::V6] {
             if family.is_none_or(|x| x == f) {
@@ -160,6 +155,7 @@ impl Census {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::proto::wire::ipproto;
 
     #[test]
     fn counts_follow_changes_and_families() {
@@ -168,16 +164,17 @@ mod tests {
         c.add(Family::V6, ipproto::TCP, 1);
         c.change(Family::V4, ipproto::TCP, 1, 3);
         c.receive(Family::V4, ipproto::TCP, 60);
-        assert_eq!(c.live(None, 0)[1], 1);
-        assert_eq!(c.live(Some(Family::V4), 0)[3], 1);
-        assert_eq!(c.live(Some(Family::V6), 0)[3], 0);
-        assert_eq!(c.received(Some(Family::V4), 0).bytes, 60);
-        assert_eq!(c.live(None, 0).iter().sum::<u64>(), 2);
+        let tcp = Protocol::Tcp;
+        assert_eq!(c.live(None, tcp)[1], 1);
+        assert_eq!(c.live(Some(Family::V4), tcp)[3], 1);
+        assert_eq!(c.live(Some(Family::V6), tcp)[3], 0);
+        assert_eq!(c.received(Some(Family::V4), tcp).bytes, 60);
+        assert_eq!(c.live(None, tcp).iter().sum::<u64>(), 2);
         c.remove(Family::V6, ipproto::TCP, 1);
         c.reset_received();
-        assert_eq!(c.live(None, 0).iter().sum::<u64>(), 1);
-        assert_eq!(c.received(None, 0).packets, 0);
-        assert_eq!(group(47), 7);
+        assert_eq!(c.live(None, tcp).iter().sum::<u64>(), 1);
+        assert_eq!(c.received(None, tcp).packets, 0);
+        assert_eq!(group(47), Protocol::RawIp as usize);
     }
 
     #[test]
@@ -189,13 +186,14 @@ mod tests {
         }
         c.create(Family::V6, ipproto::TCP, 1);
         c.tick(10_500);
-        assert_eq!(c.rate(None, 1), 0, "not a whole second yet");
+        let (tcp, udp) = (Protocol::Tcp, Protocol::Udp);
+        assert_eq!(c.rate(None, udp), 0, "not a whole second yet");
         c.tick(12_000);
         // 30 UDP sessions over 2 s.
-        assert_eq!(c.rate(None, 1), 15);
-        assert_eq!(c.rate(Some(Family::V6), 1), 0);
-        assert_eq!(c.rate(Some(Family::V6), 0), 0, "1 over 2 s rounds down");
+        assert_eq!(c.rate(None, udp), 15);
+        assert_eq!(c.rate(Some(Family::V6), udp), 0);
+        assert_eq!(c.rate(Some(Family::V6), tcp), 0, "1 over 2 s rounds down");
         c.tick(13_000);
-        assert_eq!(c.rate(None, 1), 0, "nothing new in the last second");
+        assert_eq!(c.rate(None, udp), 0, "nothing new in the last second");
     }
 }

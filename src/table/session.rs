@@ -5,10 +5,7 @@
 //! `SlotMeta` array, so the hot record stays within two cache lines (128 bytes) for IPv4
 //! and IPv6 alike.
 
-use crate::proto::dccp::DccpTrack;
 use crate::proto::key::{Direction, FlowKey};
-use crate::proto::sctp::SctpTrack;
-use crate::proto::tcp::TcpTrack;
 
 /// Per-direction counters (S4): packets and bytes (IP datagram length).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -17,15 +14,8 @@ pub struct DirCounters {
     pub bytes: u64,
 }
 
-/// Protocol-specific tracking state beyond the state name.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum L4Track {
-    /// UDP, UDP-Lite, ICMP, raw IP: the state byte says everything.
-    None,
-    Tcp(TcpTrack),
-    Sctp(SctpTrack),
-    Dccp(DccpTrack),
-}
+/// Protocol-specific tracking state (defined beside the machines, in `proto`).
+pub use crate::proto::L4Track;
 
 /// Session flags (bit set in `Session::flags`).
 pub mod flag {

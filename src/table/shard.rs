@@ -346,6 +346,14 @@ impl Shard {
         doomed.len()
     }
 
+    /// `reset session statistics`: the table, drop and received-packet counters start again
+    /// from zero (live session counts stay true).
+    pub fn reset_statistics(&mut self) {
+        self.stats = ShardStats::default();
+        self.drops = DropCounters::default();
+        self.census.reset_received();
+    }
+
     /// The engine clock in milliseconds.
     pub fn now_ms(&self) -> u64 {
         self.now_ms

@@ -6,20 +6,18 @@
 //! responder has answered (the kernel's IP_CT_NEW), `Est` after, `Rel` for an ICMP error
 //! mapped to its session (S3), `Invalid` for a packet session management rejects.
 
-use super::aging::{STATE_ANSWERED, STATE_FIRST, is_expired};
+use super::aging::is_expired;
 use super::apps;
 use super::config::SessionMode;
 use super::events::{CloseReason, EventKind};
-use super::session::{DirCounters, L4Track, Session, flag};
+use super::session::{DirCounters, Session, flag};
 use super::shard::Shard;
 use crate::drop::DropReason;
-use crate::proto::dccp::{self, DccpOutcome, DccpState};
-use crate::proto::icmp::{self, IcmpState};
+use crate::proto::icmp;
 use crate::proto::key::{Direction, FlowKey};
-use crate::proto::sctp::{self, SctpOutcome, SctpState};
-use crate::proto::tcp::{self, TcpOutcome, TcpPolicy, TcpState};
-use crate::proto::udp::UdpState;
+use crate::proto::tcp::TcpPolicy;
 use crate::proto::wire::{self, L4, Packet, ipproto};
+use crate::proto::{self, Step};
 use smallvec::SmallVec;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -97,21 +95,7 @@ impl Tracked {
 
 /// Display name of a protocol state (SPEC S2).
 pub fn state_name(proto: u8, state: u8) -> &'static str {
-    match proto {
-        ipproto::TCP => TcpState::from_u8(state).map_or("-", TcpState::name),
-        ipproto::SCTP => SctpState::from_u8(state).map_or("-", SctpState::name),
-        ipproto::DCCP => DccpState::from_u8(state).map_or("-", DccpState::name),
-        ipproto::ICMP | ipproto::ICMPV6 => IcmpState::from_u8(state).map_or("-", IcmpState::name),
-        _ => UdpState::from_u8(state).map_or("-", UdpState::name),
-    }
-}
-
-/// The result of running a session's machine on one packet.
-enum Step {
-    Accept,
-    AcceptThenClose,
-    Invalid(DropReason),
-    Reopen,
+    proto::state_name(proto, state)
 }
 
 impl Shard {
@@ -241,7 +225,8 @@ impl Shard {
         let seen_reply = s.has(flag::SEEN_REPLY);
         let old_state = s.state;
         let proto = s.key.proto;
-        let step = run_machine(s, dir, pkt, seen_reply, &policy);
+        let step =
+            (proto::descriptor(proto).next)(&mut s.state, &mut s.l4, dir, pkt, seen_reply, &policy);
         let (new_state, family) = (s.state, s.key.family);
         if new_state != old_state {
             self.census.change(family, proto, old_state, new_state);
@@ -313,7 +298,7 @@ impl Shard {
         hash: u64,
     ) -> Tracked {
         let proto = key.proto;
-        let first = match first_state(pkt, key, &self.tcp_policy()) {
+        let first = match (proto::descriptor(proto).first)(pkt, key, &self.tcp_policy()) {
             Ok(f) => f,
             Err(reason) => {
                 self.drops.count(reason);
@@ -449,88 +434,6 @@ impl Shard {
 fn count(c: &mut DirCounters, bytes: u32) {
     c.packets += 1;
     c.bytes += u64::from(bytes);
-}
-
-/// The state of a new session after its first packet, or why it may not start one.
-fn first_state(
-    pkt: &Packet<'_>,
-    key: &FlowKey,
-    policy: &TcpPolicy,
-) -> Result<(u8, L4Track), DropReason> {
-    Ok(match pkt.l4 {
-        L4::Tcp(seg) => {
-            let (st, tr) = tcp::tcp_new(&seg, policy)?;
-            (st as u8, L4Track::Tcp(tr))
-        }
-        L4::Sctp(h) => {
-            let (st, tr) = sctp::sctp_new(&h)?;
-            (st as u8, L4Track::Sctp(tr))
-        }
-        L4::Dccp(h) => {
-            let (st, tr) = dccp::dccp_new(&h)?;
-            (st as u8, L4Track::Dccp(tr))
-        }
-        L4::Icmp(_) | L4::Icmpv6(_) => (icmp::icmp_new(key)? as u8, L4Track::None),
-        L4::Udp(_) | L4::UdpLite(_) | L4::Other => (STATE_FIRST, L4Track::None),
-    })
-}
-
-/// One packet through the session's machine.
-fn run_machine(
-    s: &mut Session,
-    dir: Direction,
-    pkt: &Packet<'_>,
-    seen_reply: bool,
-    policy: &TcpPolicy,
-) -> Step {
-    match (&mut s.l4, pkt.l4) {
-        (L4Track::Tcp(tr), L4::Tcp(seg)) => {
-            let Some(mut st) = TcpState::from_u8(s.state) else {
-                return Step::Invalid(DropReason::TcpInvalidInState);
-            };
-            let out = tcp::tcp_packet(&mut st, tr, dir, &seg, seen_reply, policy);
-            s.state = st as u8;
-            match out {
-                TcpOutcome::Accept => Step::Accept,
-                TcpOutcome::AcceptThenClose => Step::AcceptThenClose,
-                TcpOutcome::Invalid(r) => Step::Invalid(r),
-                TcpOutcome::Reopen => Step::Reopen,
-            }
-        }
-        (L4Track::Sctp(tr), L4::Sctp(h)) => {
-            let Some(mut st) = SctpState::from_u8(s.state) else {
-                return Step::Invalid(DropReason::SctpInvalidInState);
-            };
-            let out = sctp::sctp_packet(&mut st, tr, dir, &h);
-            s.state = st as u8;
-            match out {
-                SctpOutcome::Accept => Step::Accept,
-                SctpOutcome::Invalid(r) => Step::Invalid(r),
-            }
-        }
-        (L4Track::Dccp(tr), L4::Dccp(h)) => {
-            let Some(mut st) = DccpState::from_u8(s.state) else {
-                return Step::Invalid(DropReason::DccpInvalidInState);
-            };
-            let out = dccp::dccp_packet(&mut st, tr, dir, &h);
-            s.state = st as u8;
-            match out {
-                DccpOutcome::Accept => Step::Accept,
-                DccpOutcome::Invalid(r) => Step::Invalid(r),
-                DccpOutcome::Reopen => Step::Reopen,
-            }
-        }
-        (L4Track::None, _) => {
-            // UDP, UDP-Lite, ICMP queries, raw IP: first state until answered.
-            if dir == Direction::Reply {
-                s.state = STATE_ANSWERED;
-            }
-            Step::Accept
-        }
-        // The canonical key includes the protocol, so a session never meets another
-        // protocol's packet; should it, the packet is refused rather than misread.
-        _ => Step::Invalid(DropReason::TcpInvalidInState),
-    }
 }
 
 /// The application name of a session (S5).
