@@ -48,7 +48,7 @@ fn engine(capacity: usize) -> Pipeline {
     };
     let mut p = Pipeline::new(0, cfg, FragLimits::default(), FlowHasher::with_seed(5));
     p.shard.reserve(capacity);
-    p.shard.attach_relations(Default::default());
+    p.shard.algs.attach(Default::default());
     p
 }
 

@@ -65,7 +65,7 @@ fn pipeline(capacity: usize) -> Pipeline {
     let mut p = Pipeline::new(0, cfg, FragLimits::default(), FlowHasher::with_seed(9));
     p.shard.reserve(capacity);
     // As in the engine: the shared relation table is attached (a miss checks its hint).
-    p.shard.attach_relations(Default::default());
+    p.shard.algs.attach(Default::default());
     p
 }
 

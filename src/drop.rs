@@ -56,6 +56,9 @@ drop_reasons! {
     FragmentTooShort => "fragment_too_short",
     /// Fragment offset + length beyond 65535.
     FragmentTooLarge => "fragment_too_large",
+    /// A fragment the capture cut short (`tcpdump -s`): its data is not whole, so it cannot
+    /// be reassembled.
+    FragmentCutByCapture => "fragment_cut_by_capture",
     /// A fragment overlapping data already held (RFC 5722 for IPv6; treated alike for IPv4).
     FragmentOverlap => "fragment_overlap",
     /// Non-final fragment whose length is not a multiple of 8.

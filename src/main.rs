@@ -186,19 +186,26 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             };
             let stdout = std::io::stdout();
             let mut out = std::io::BufWriter::new(stdout.lock());
-            if cores > 1 {
+            // A capture that ends inside a record: everything before it is reported, then the
+            // error is named and the exit status says it.
+            let capture_error = if cores > 1 {
                 let result =
                     sessmgr::actors::replay::replay_cores(&opts, usize::from(cores), &mut out)?;
                 if !verdicts {
                     sessmgr::actors::replay::summary(&result, usize::from(cores), &mut out)?;
                 }
+                result.capture_error
             } else {
                 let result = replay(&opts, &mut out)?;
                 if !verdicts {
                     summary(&result, &mut out)?;
                 }
-            }
+                result.capture_error
+            };
             out.flush()?;
+            if let Some(e) = capture_error {
+                return Err(e.into());
+            }
         }
     }
     Ok(())

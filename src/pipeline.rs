@@ -25,6 +25,56 @@ pub enum FrameOutcome {
     Dropped(DropReason),
 }
 
+/// Frames `Pipeline::process_frames` runs: their bytes and, where known, the port they came
+/// in on, their own time, and whether the capture cut them short.
+pub trait FrameSource {
+    fn len(&self) -> usize;
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    fn data(&self, i: usize) -> &[u8];
+    /// The engine clock of frame `i`, nanoseconds.
+    fn time(&self, i: usize) -> u64;
+    /// The ingress port; `None`: the current one.
+    fn port(&self, _i: usize) -> Option<u8> {
+        None
+    }
+    /// The capture holds fewer bytes of the frame than travelled (`tcpdump -s`).
+    fn cut(&self, _i: usize) -> bool {
+        false
+    }
+}
+
+/// Whole datagrams gathered to be looked up together, with their ports and times.
+#[derive(Default)]
+struct Gathered<'a> {
+    packets: SmallVec<[Packet<'a>; BATCH]>,
+    ports: SmallVec<[u8; BATCH]>,
+    times: SmallVec<[u64; BATCH]>,
+}
+
+/// A receive batch: frames that arrived together, one clock reading.
+struct Received<'a> {
+    frames: &'a [&'a [u8]],
+    ports: &'a [u8],
+    now_ns: u64,
+}
+
+impl FrameSource for Received<'_> {
+    fn len(&self) -> usize {
+        self.frames.len()
+    }
+    fn data(&self, i: usize) -> &[u8] {
+        self.frames[i]
+    }
+    fn time(&self, _i: usize) -> u64 {
+        self.now_ns
+    }
+    fn port(&self, i: usize) -> Option<u8> {
+        self.ports.get(i).copied()
+    }
+}
+
 /// Wheel entries examined per tick: bounded expiry work on the packet path's turn.
 const EXPIRE_BUDGET_PER_TICK: usize = 256;
 /// How often the packet path gives time to aging (the wheel's resolution is one second).
@@ -72,9 +122,9 @@ impl Pipeline {
     }
 
     /// Runs a batch of frames received together at `now_ns`, appending one outcome per frame
-    /// in order. Whole datagrams are looked up together (`Shard::track_batch`); anything else
-    /// (non-IP, fragments, malformed) is handled in its place, so the result is exactly what
-    /// `process_frame` frame by frame would give.
+    /// in order. Whole datagrams are looked up together (`Shard::track_batch_from`); anything
+    /// else (non-IP, fragments, malformed) is handled in its place, so the result is exactly
+    /// what `process_frame` frame by frame would give.
     pub fn process_batch(
         &mut self,
         link: LinkType,
@@ -82,7 +132,15 @@ impl Pipeline {
         now_ns: u64,
         out: &mut Vec<FrameOutcome>,
     ) {
-        self.process_batch_from(link, frames, &[], now_ns, out);
+        self.process_frames(
+            link,
+            &Received {
+                frames,
+                ports: &[],
+                now_ns,
+            },
+            out,
+        );
     }
 
     /// `process_batch` for frames received on `ports` (one per frame): the packet filter
@@ -95,20 +153,45 @@ impl Pipeline {
         now_ns: u64,
         out: &mut Vec<FrameOutcome>,
     ) {
-        if now_ns >= self.next_tick_ns {
-            self.tick(now_ns, EXPIRE_BUDGET_PER_TICK);
-            self.next_tick_ns = now_ns + TICK_NS;
-        }
-        let mut whole: SmallVec<[Packet<'_>; BATCH]> = SmallVec::new();
-        let mut whole_ports: SmallVec<[u8; BATCH]> = SmallVec::new();
+        self.process_frames(
+            link,
+            &Received {
+                frames,
+                ports,
+                now_ns,
+            },
+            out,
+        );
+    }
+
+    /// Runs frames in order, each at its own time, whole datagrams looked up in batches:
+    /// exactly what `process_frame` frame by frame at those times would give (time ticks
+    /// at the same frames; a batch never straddles a tick).
+    pub fn process_frames<F: FrameSource>(
+        &mut self,
+        link: LinkType,
+        frames: &F,
+        out: &mut Vec<FrameOutcome>,
+    ) {
+        let mut b = Gathered::default();
         let mut tracked: Vec<Tracked> = std::mem::take(&mut self.batch_scratch);
-        for (i, frame) in frames.iter().enumerate() {
+        for i in 0..frames.len() {
+            let frame = frames.data(i);
+            let now_ns = frames.time(i);
+            if now_ns >= self.next_tick_ns {
+                // The frames before this one were tracked before the tick, as one by one.
+                self.flush(&mut b, &mut tracked, out);
+                self.tick(now_ns, EXPIRE_BUDGET_PER_TICK);
+                self.next_tick_ns = now_ns + TICK_NS;
+            }
             self.frames += 1;
-            let port = ports.get(i).copied();
+            let port = frames.port(i);
             let parsed = match wire::parse_link(link, frame) {
-                Ok(Frame::Ip { datagram, .. }) => wire::parse_ip(datagram).map(|d| (d, datagram)),
+                Ok(Frame::Ip { datagram, .. }) => {
+                    wire::parse_ip_captured(datagram, frames.cut(i)).map(|d| (d, datagram))
+                }
                 Ok(Frame::NonIp { ethertype }) => {
-                    self.flush(&mut whole, &mut whole_ports, &mut tracked, now_ns, out);
+                    self.flush(&mut b, &mut tracked, out);
                     self.not_ip += 1;
                     out.push(FrameOutcome::NotIp { ethertype });
                     continue;
@@ -117,46 +200,47 @@ impl Pipeline {
             };
             match parsed {
                 Ok((Datagram::Whole(pkt), _)) => {
-                    whole.push(pkt);
-                    // Either every frame has its port or none has (`ports` empty).
-                    whole_ports.extend(port);
-                    if whole.len() == BATCH {
-                        self.flush(&mut whole, &mut whole_ports, &mut tracked, now_ns, out);
+                    b.packets.push(pkt);
+                    b.times.push(now_ns);
+                    // Either every frame has its port or none has.
+                    b.ports.extend(port);
+                    if b.packets.len() == BATCH {
+                        self.flush(&mut b, &mut tracked, out);
                     }
                 }
                 Ok((Datagram::Fragment(_), datagram)) => {
-                    self.flush(&mut whole, &mut whole_ports, &mut tracked, now_ns, out);
+                    self.flush(&mut b, &mut tracked, out);
                     if let Some(port) = port {
                         self.shard.set_ingress(port);
                     }
                     out.push(self.process_ip(datagram, now_ns));
                 }
                 Err(reason) => {
-                    self.flush(&mut whole, &mut whole_ports, &mut tracked, now_ns, out);
+                    self.flush(&mut b, &mut tracked, out);
                     out.push(self.drop(reason));
                 }
             }
         }
-        self.flush(&mut whole, &mut whole_ports, &mut tracked, now_ns, out);
+        self.flush(&mut b, &mut tracked, out);
         self.batch_scratch = tracked;
     }
 
     fn flush(
         &mut self,
-        whole: &mut SmallVec<[Packet<'_>; BATCH]>,
-        ports: &mut SmallVec<[u8; BATCH]>,
+        b: &mut Gathered<'_>,
         tracked: &mut Vec<Tracked>,
-        now_ns: u64,
         out: &mut Vec<FrameOutcome>,
     ) {
-        if whole.is_empty() {
+        if b.packets.is_empty() {
             return;
         }
         tracked.clear();
-        self.shard.track_batch_from(whole, ports, now_ns, tracked);
+        self.shard
+            .track_batch_from(&b.packets, &b.ports, &b.times, tracked);
         out.extend(tracked.iter().map(|&t| FrameOutcome::Tracked(t)));
-        whole.clear();
-        ports.clear();
+        b.packets.clear();
+        b.ports.clear();
+        b.times.clear();
     }
 
     /// `process_frame` for a frame received on `port`.
@@ -204,11 +288,9 @@ impl Pipeline {
     /// Time passes: age out sessions and stale fragments (bounded work).
     pub fn tick(&mut self, now_ns: u64, budget: usize) {
         self.shard.expire(now_ns, budget);
-        if let Some(t) = self.shard.relations() {
-            // This core's relation entries (those of its masters) age here, bounded like the
-            // wheel.
-            t.purge(now_ns / 1_000_000, self.shard.core, budget);
-        }
+        // This core's relation entries (those of its masters) age here, bounded like the
+        // wheel.
+        self.shard.algs.tick(now_ns / 1_000_000, budget);
         let timed_out = self.frag.expire(now_ns);
         for _ in 0..timed_out {
             self.shard.drops.count(DropReason::FragmentTimeout);

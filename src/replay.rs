@@ -4,11 +4,13 @@
 use crate::config::Config;
 use crate::drop::DropCounters;
 use crate::io::pcap::{CaptureError, for_each_frame};
-use crate::pipeline::{FrameOutcome, Pipeline};
+use crate::pipeline::{FrameOutcome, FrameSource, Pipeline};
 use crate::proto::key::{FlowHasher, FlowKey, addr_to_ip};
+use crate::proto::wire::LinkType;
 use crate::proto::wire::ipproto;
 use crate::table::aging::ttl_s;
 use crate::table::relation::RelationEntry;
+use crate::table::track::BATCH;
 use crate::table::track::{app_name, state_name};
 use crate::table::{Session, Shard, Verdict};
 use serde_json::{Value, json};
@@ -52,58 +54,201 @@ pub struct ReplayResult {
     pub pipeline: Pipeline,
     pub frames: u64,
     pub unsupported_link: u64,
+    /// The capture ended inside a record (or a record was malformed): every frame before it
+    /// was processed and reported, and this names the error.
+    pub capture_error: Option<CaptureError>,
 }
 
-/// Replays the capture, writing JSON lines (`verdicts`) or nothing; returns the engine.
-pub fn replay(opts: &ReplayOptions, out: &mut dyn Write) -> Result<ReplayResult, ReplayError> {
+/// Frames gathered for one batch: copied out of the reader's buffer (a record lives only as
+/// long as its callback), one allocation reused for the whole replay.
+#[derive(Default)]
+struct CaptureBatch {
+    link: Option<LinkType>,
+    bytes: Vec<u8>,
+    frames: Vec<BatchFrame>,
+}
+
+struct BatchFrame {
+    number: u64,
+    start: usize,
+    len: usize,
+    now_ns: u64,
+    cut: bool,
+}
+
+impl CaptureBatch {
+    fn push(&mut self, number: u64, data: &[u8], now_ns: u64, cut: bool) {
+        self.frames.push(BatchFrame {
+            number,
+            start: self.bytes.len(),
+            len: data.len(),
+            now_ns,
+            cut,
+        });
+        self.bytes.extend_from_slice(data);
+    }
+
+    fn clear(&mut self) {
+        self.bytes.clear();
+        self.frames.clear();
+    }
+}
+
+impl FrameSource for CaptureBatch {
+    fn len(&self) -> usize {
+        self.frames.len()
+    }
+    fn data(&self, i: usize) -> &[u8] {
+        self.frames
+            .get(i)
+            .and_then(|f| self.bytes.get(f.start..f.start + f.len))
+            .unwrap_or(&[])
+    }
+    fn time(&self, i: usize) -> u64 {
+        self.frames.get(i).map_or(0, |f| f.now_ns)
+    }
+    fn cut(&self, i: usize) -> bool {
+        self.frames.get(i).is_some_and(|f| f.cut)
+    }
+}
+
+/// What `drive` tells its caller about each frame: its number, its outcome, the shard after
+/// it, and the relation entries it published.
+type OnFrame<'a> =
+    dyn FnMut(u64, &FrameOutcome, &Shard, &[RelationEntry]) -> std::io::Result<()> + 'a;
+
+/// The replay loop: every frame of the capture through one pipeline, in batches
+/// (`Pipeline::process_frames`, the path live cores take). With `on_frame`, a frame at a
+/// time, so that each frame's outcome can be reported with the table as it then was.
+fn drive(
+    opts: &ReplayOptions,
+    mut on_frame: Option<&mut OnFrame<'_>>,
+) -> Result<ReplayResult, ReplayError> {
     let mut p = Pipeline::new(
         0,
         opts.config.table.clone(),
         opts.config.fragment,
         FlowHasher::with_seed(0x5e55),
     );
-    p.shard.attach_relations(Default::default());
-    p.shard.record_published = opts.verdicts;
-    let mut published = Vec::new();
+    p.shard.algs.attach(Default::default());
+    p.shard.algs.record_published = on_frame.is_some();
+    let batch_size = if on_frame.is_some() { 1 } else { BATCH };
+    let mut batch = CaptureBatch::default();
+    let mut outcomes: Vec<FrameOutcome> = Vec::with_capacity(BATCH);
+    let mut published: Vec<RelationEntry> = Vec::new();
     let mut first_ts: Option<u64> = None;
     let mut unsupported_link = 0u64;
-    let mut write_err: Option<std::io::Error> = None;
-    let frames = for_each_frame(&opts.capture, |f| {
+    let mut failed: Option<std::io::Error> = None;
+    let mut run = |batch: &mut CaptureBatch,
+                   p: &mut Pipeline,
+                   on_frame: &mut Option<&mut OnFrame<'_>>,
+                   failed: &mut Option<std::io::Error>| {
+        let Some(link) = batch.link.filter(|_| !batch.frames.is_empty()) else {
+            return;
+        };
+        outcomes.clear();
+        p.process_frames(link, &*batch, &mut outcomes);
+        if let Some(report) = on_frame.as_deref_mut()
+            && failed.is_none()
+        {
+            for (f, outcome) in batch.frames.iter().zip(outcomes.iter()) {
+                published.clear();
+                published.extend(p.shard.algs.take_published().map(|(_, e)| e));
+                if let Err(e) = report(f.number, outcome, &p.shard, &published) {
+                    *failed = Some(e);
+                    break;
+                }
+            }
+        }
+        batch.clear();
+    };
+    let read = for_each_frame(&opts.capture, |f| {
         let base = *first_ts.get_or_insert(f.ts_ns);
         let now = match opts.pps {
             Some(pps) => base + (f.number - 1) * 1_000_000_000 / pps.max(1),
             None => f.ts_ns,
         };
-        let outcome = match f.link {
-            Some(link) => p.process_frame(link, f.data, now),
+        if batch.link != f.link || batch.frames.len() == batch_size {
+            run(&mut batch, &mut p, &mut on_frame, &mut failed);
+            batch.link = f.link;
+        }
+        match f.link {
+            Some(_) => batch.push(f.number, f.data, now, f.cut()),
             None => {
                 unsupported_link += 1;
-                p.shard
-                    .drops
-                    .count(crate::drop::DropReason::UnsupportedLinkType);
-                FrameOutcome::Dropped(crate::drop::DropReason::UnsupportedLinkType)
-            }
-        };
-        if opts.verdicts && write_err.is_none() {
-            published.clear();
-            published.extend(p.shard.take_published());
-            let line = frame_json(f.number, &outcome, &p.shard, &published);
-            if let Err(e) = writeln!(out, "{line}") {
-                write_err = Some(e);
+                let reason = crate::drop::DropReason::UnsupportedLinkType;
+                p.shard.drops.count(reason);
+                if let Some(report) = on_frame.as_deref_mut()
+                    && failed.is_none()
+                    && let Err(e) = report(f.number, &FrameOutcome::Dropped(reason), &p.shard, &[])
+                {
+                    failed = Some(e);
+                }
             }
         }
-    })?;
-    if let Some(e) = write_err {
+    });
+    run(&mut batch, &mut p, &mut on_frame, &mut failed);
+    if let Some(e) = failed {
         return Err(e.into());
     }
-    if opts.verdicts {
-        writeln!(out, "{}", table_json(&p.shard))?;
-    }
+    let (frames, capture_error) = match read {
+        Ok(n) => (n, None),
+        // Nothing could be read at all: no replay happened.
+        Err(e @ (CaptureError::Open { .. } | CaptureError::Format { .. })) => {
+            return Err(e.into());
+        }
+        Err(e @ CaptureError::Record { after, .. }) => (after, Some(e)),
+    };
     Ok(ReplayResult {
         pipeline: p,
         frames,
         unsupported_link,
+        capture_error,
     })
+}
+
+/// Replays the capture, writing JSON lines (`verdicts`) or nothing; returns the engine. A
+/// capture that ends inside a record is replayed up to it: the result names the error
+/// (`capture_error`) and the JSON lines, the final table included, are all written.
+pub fn replay(opts: &ReplayOptions, out: &mut dyn Write) -> Result<ReplayResult, ReplayError> {
+    if !opts.verdicts {
+        return drive(opts, None);
+    }
+    let mut line =
+        |number: u64, outcome: &FrameOutcome, shard: &Shard, published: &[RelationEntry]| {
+            writeln!(out, "{}", frame_json(number, outcome, shard, published))
+        };
+    let result = drive(opts, Some(&mut line))?;
+    writeln!(out, "{}", table_json(&result.pipeline.shard))?;
+    Ok(result)
+}
+
+/// The relation entries each frame of a capture published, as `(frame number, entry)`, with
+/// the engine's default configuration in `mode`, replayed on one core at the capture's own
+/// timing: the ALG author's view of a whole capture (docs/writing-an-alg.md).
+pub fn published_by_capture(
+    path: &std::path::Path,
+    mode: crate::table::SessionMode,
+) -> Result<Vec<(u64, RelationEntry)>, ReplayError> {
+    let mut config = Config::default();
+    config.table.mode = mode;
+    let opts = ReplayOptions {
+        capture: path.to_path_buf(),
+        config,
+        pps: None,
+        verdicts: false,
+        steer: Steering::Addresses,
+    };
+    let mut out = Vec::new();
+    let mut collect = |number: u64, _: &FrameOutcome, _: &Shard, published: &[RelationEntry]| {
+        out.extend(published.iter().map(|e| (number, *e)));
+        Ok(())
+    };
+    let result = drive(&opts, Some(&mut collect))?;
+    match result.capture_error {
+        Some(e) => Err(e.into()),
+        None => Ok(out),
+    }
 }
 
 /// One relation entry as `--verdicts` and `sessmgr dump` show it (TTL from `clock_ms`).
@@ -157,18 +302,9 @@ pub fn frame_json(
     }
 }
 
-/// Protocol name as the table shows it.
+/// Protocol name as the replay output shows it (`tcp`, `udplite`, `rawip`).
 pub fn proto_name(proto: u8) -> &'static str {
-    match proto {
-        ipproto::TCP => "tcp",
-        ipproto::UDP => "udp",
-        ipproto::UDPLITE => "udplite",
-        ipproto::ICMP => "icmp",
-        ipproto::ICMPV6 => "icmpv6",
-        ipproto::SCTP => "sctp",
-        ipproto::DCCP => "dccp",
-        _ => "rawip",
-    }
+    crate::proto::descriptor(proto).short
 }
 
 fn tuple_json(k: &FlowKey) -> Value {
@@ -207,8 +343,8 @@ fn session_json(id: u64, s: &Session, shard: &Shard) -> Value {
         "reply": tuple_json(&s.reply_key()),
         "app": app_name(s),
         "ttl_s": ttl_s(&shard.config.aging, s, shard.now_ms()),
-        "master": shard.master_of(slot).map(|m| m.to_u64()),
-        "alg": shard.alg_of(slot).and_then(crate::alg::info).map(|i| i.keyword),
+        "master": shard.algs.master_of(slot).map(|m| m.to_u64()),
+        "alg": shard.algs.alg_of(slot).and_then(crate::alg::info).map(|i| i.keyword),
         "packets": [s.counters[0].packets, s.counters[1].packets],
         "bytes": [s.counters[0].bytes, s.counters[1].bytes],
     })
@@ -232,7 +368,7 @@ pub fn table_json(shard: &Shard) -> Value {
 
 /// The live relation entries the shard sees (the engine's, shared).
 pub fn relations_json(shard: &Shard) -> Vec<Value> {
-    shard.relations().map_or_else(Vec::new, |t| {
+    shard.algs.relations().map_or_else(Vec::new, |t| {
         t.entries(None)
             .iter()
             .map(|e| relation_json(e, t.clock_ms()))
@@ -277,11 +413,11 @@ pub fn summary(r: &ReplayResult, out: &mut dyn Write) -> std::io::Result<()> {
 
 /// Relation entries and ALG counters (when the capture had any).
 fn write_relations(shard: &Shard, out: &mut dyn Write) -> std::io::Result<()> {
-    let Some(t) = shard.relations() else {
+    let Some(t) = shard.algs.relations() else {
         return Ok(());
     };
     let c = t.counters();
-    let named = shard.alg_counters.named();
+    let named = shard.algs.counters.named();
     if c.published == 0 && named.is_empty() {
         return Ok(());
     }

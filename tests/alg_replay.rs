@@ -223,7 +223,7 @@ fn the_kit_lists_what_a_capture_published() {
         common::skip_or_fail("../shared/pcaps is not beside the repository");
         return;
     };
-    let published = sessmgr::alg::kit::published_by_capture(
+    let published = sessmgr::replay::published_by_capture(
         &dir.join("sv-ftp-download-passive.pcap"),
         sessmgr::table::SessionMode::Hybrid,
     )
@@ -273,7 +273,7 @@ fn a_user_port_mapping_brings_the_alg_to_another_port() {
             Default::default(),
             sessmgr::proto::key::FlowHasher::with_seed(3),
         );
-        p.shard.attach_relations(Default::default());
+        p.shard.algs.attach(Default::default());
         let mut last = None;
         for (i, f) in frames(41000).iter().enumerate() {
             last = Some(p.process_frame(LinkType::Ethernet, f, (i as u64 + 1) * 1_000_000));

@@ -19,7 +19,9 @@ use sessmgr::table::{SessionMode, TableConfig};
 #[test]
 fn census_agrees_with_a_walk_of_the_table() {
     let mut checked = 0;
-    for cap in common::all_captures() {
+    let corpus = common::all_captures();
+    let mut captures_checked = 0;
+    for cap in &corpus {
         for mode in [SessionMode::Bidirectional, SessionMode::Hybrid] {
             let table = TableConfig {
                 mode,
@@ -27,9 +29,9 @@ fn census_agrees_with_a_walk_of_the_table() {
                 ..TableConfig::default()
             };
             let mut p = Pipeline::new(0, table, Default::default(), FlowHasher::with_seed(7));
-            p.shard.attach_relations(Default::default());
+            p.shard.algs.attach(Default::default());
             let mut last = 0;
-            for_each_frame(&cap, |f| {
+            for_each_frame(cap, |f| {
                 if let Some(link) = f.link {
                     p.process_frame(link, f.data, f.ts_ns);
                     last = last.max(f.ts_ns);
@@ -70,6 +72,27 @@ fn census_agrees_with_a_walk_of_the_table() {
                 }
             }
         }
+        captures_checked += 1;
     }
-    assert!(checked >= 6, "too few captures checked");
+    // Every capture of the corpus (one per kernel oracle, plus the project's demo capture),
+    // in both modes, at both times, for the three family views.
+    let oracles = common::pcaps_dir().map_or(0, |d| {
+        std::fs::read_dir(d).map_or(0, |rd| {
+            rd.filter_map(|e| e.ok())
+                .filter(|e| {
+                    let name = e.file_name();
+                    let name = name.to_string_lossy();
+                    name.ends_with(".oracle.json")
+                })
+                .count()
+        })
+    });
+    assert_eq!(captures_checked, corpus.len(), "captures checked");
+    assert_eq!(
+        captures_checked,
+        oracles + 1,
+        "the corpus is every capture with an oracle"
+    );
+    assert_eq!(checked, corpus.len() * 2 * 2 * 3);
+    assert!(corpus.len() > 1, "the corpus is the demo capture alone");
 }

@@ -100,12 +100,12 @@ fn expected(oracle: &Value, capture: &Path) -> BTreeMap<u64, Expected> {
         };
         // Application (SPEC S5): the kernel ran its FTP helper on the control connection,
         // which the port map names FTP. The data connections (created from the helper's
-        // expectations) are on ports the map does not list: OTHER, or FTP-DATA once the FTP
-        // ALG (SPEC R1) links them to their control connection.
+        // expectations) are on ports the map does not list: the FTP ALG (SPEC R1) links them
+        // to their control connection, so they are FTP-DATA.
         let apps = if f.iter().any(|(k, v)| *k == "helper" && *v == "ftp") {
             vec!["FTP"]
         } else if from_expectation.contains(&id) {
-            vec!["OTHER", "FTP-DATA"]
+            vec!["FTP-DATA"]
         } else {
             vec!["OTHER"]
         };

@@ -4,8 +4,8 @@
 use proptest::prelude::*;
 use sessmgr::proto::frag::{FragLimits, FragOutcome, Reassembler};
 use sessmgr::proto::wire::{
-    Datagram, Family, Fragment, Frame, IpInfo, L4, LinkType, Packet, ipproto, is_icmp_error,
-    parse_ip, parse_link, parse_quoted,
+    Datagram, Family, Fragment, Frame, IpInfo, L4, LinkType, Packet, ipproto, parse_ip, parse_link,
+    parse_quoted,
 };
 
 const LINKS: [LinkType; 7] = [
@@ -41,7 +41,7 @@ fn check_packet(d: &[u8], p: &Packet<'_>) {
             } else {
                 ipproto::ICMPV6
             };
-            if is_icmp_error(proto, m.ty)
+            if sessmgr::proto::icmp::is_error(proto, m.ty)
                 && let Ok(q) = parse_quoted(p.ip.family, m.rest)
             {
                 assert_eq!(q.ip.family, p.ip.family);

@@ -10,7 +10,7 @@
 
 use super::events::{CoreSnapshot, EventBatch};
 use crate::io::{Action, IoMode, PacketIo, PortId, peer};
-use crate::pipeline::{FrameOutcome, Pipeline, frame_owner};
+use crate::pipeline::{FrameOutcome, FrameSource, Pipeline, frame_owner};
 use crate::proto::wire::Family;
 use crate::proto::wire::LinkType;
 use crate::table::query::{RowsPage, SessionFilter, StatisticsCounts, rows_page, statistics_page};
@@ -36,16 +36,24 @@ pub struct FrameMeta {
     pub number: u64,
     pub ts_ns: u64,
     pub port: PortId,
+    /// The capture cut the frame short (replay of a `tcpdump -s` capture).
+    pub cut: bool,
     start: usize,
     len: usize,
 }
 
 impl FrameBatch {
     pub fn push(&mut self, number: u64, ts_ns: u64, port: PortId, data: &[u8]) {
+        self.push_captured(number, ts_ns, port, data, false);
+    }
+
+    /// A frame of a capture, `cut` when the capture holds less of it than travelled.
+    pub fn push_captured(&mut self, number: u64, ts_ns: u64, port: PortId, data: &[u8], cut: bool) {
         self.frames.push(FrameMeta {
             number,
             ts_ns,
             port,
+            cut,
             start: self.bytes.len(),
             len: data.len(),
         });
@@ -64,6 +72,41 @@ impl FrameBatch {
         self.frames
             .iter()
             .map(|m| (*m, self.bytes.get(m.start..m.start + m.len).unwrap_or(&[])))
+    }
+
+    fn bytes_of(&self, m: &FrameMeta) -> &[u8] {
+        self.bytes.get(m.start..m.start + m.len).unwrap_or(&[])
+    }
+}
+
+/// Frames `from..to` of a batch, as the pipeline takes them.
+struct BatchRange<'a> {
+    batch: &'a FrameBatch,
+    from: usize,
+    to: usize,
+}
+
+impl BatchRange<'_> {
+    fn meta(&self, i: usize) -> Option<&FrameMeta> {
+        self.batch.frames.get(self.from + i)
+    }
+}
+
+impl FrameSource for BatchRange<'_> {
+    fn len(&self) -> usize {
+        self.to.saturating_sub(self.from)
+    }
+    fn data(&self, i: usize) -> &[u8] {
+        self.meta(i).map_or(&[], |m| self.batch.bytes_of(m))
+    }
+    fn time(&self, i: usize) -> u64 {
+        self.meta(i).map_or(0, |m| m.ts_ns)
+    }
+    fn port(&self, i: usize) -> Option<u8> {
+        self.meta(i).map(|m| m.port)
+    }
+    fn cut(&self, i: usize) -> bool {
+        self.meta(i).is_some_and(|m| m.cut)
     }
 }
 
@@ -232,7 +275,7 @@ fn run(setup: CoreSetup) -> CoreExit {
         handover: (0..setup.cores).map(|_| FrameBatch::default()).collect(),
     };
     c.p.shard.events_enabled = c.events.is_some();
-    c.p.shard.record_published = c.results.is_some();
+    c.p.shard.algs.record_published = c.results.is_some();
     let mut last_snapshot = Instant::now();
     'main: loop {
         // The mailbox first: control messages and handed-over frames.
@@ -308,29 +351,51 @@ impl Core {
         match msg {
             CoreMsg::Frames { link, frames } => {
                 let mut results = Vec::new();
-                for (f, data) in frames.iter() {
-                    let outcome = self.p.process_frame_from(link, data, f.port, f.ts_ns);
-                    if self.results.is_some() {
-                        let published: Vec<_> = self.p.shard.take_published().collect();
-                        let json = crate::replay::frame_json(
-                            f.number,
-                            &outcome,
-                            &self.p.shard,
-                            &published,
-                        );
-                        results.push(FrameResult {
-                            number: f.number,
-                            json,
-                            outcome,
-                        });
+                // Per-frame results are reported with the table as it was after each frame:
+                // then a frame at a time; otherwise the whole batch at once.
+                let step = if self.results.is_some() {
+                    1
+                } else {
+                    frames.len().max(1)
+                };
+                let mut from = 0;
+                while from < frames.len() {
+                    let to = (from + step).min(frames.len());
+                    self.outcomes.clear();
+                    self.p.process_frames(
+                        link,
+                        &BatchRange {
+                            batch: &frames,
+                            from,
+                            to,
+                        },
+                        &mut self.outcomes,
+                    );
+                    for (f, outcome) in frames.frames[from..to].iter().zip(self.outcomes.iter()) {
+                        if self.results.is_some() {
+                            let published: Vec<_> =
+                                self.p.shard.algs.take_published().map(|(_, e)| e).collect();
+                            let json = crate::replay::frame_json(
+                                f.number,
+                                outcome,
+                                &self.p.shard,
+                                &published,
+                            );
+                            results.push(FrameResult {
+                                number: f.number,
+                                json,
+                                outcome: *outcome,
+                            });
+                        }
+                        if let Some(io) = io.as_deref_mut()
+                            && self.io_mode == IoMode::Inline
+                            && decide(outcome) == Action::Forward
+                        {
+                            // Handed over by another core: we own the flow, so we forward it.
+                            let _ = io.send(peer(f.port), frames.bytes_of(f));
+                        }
                     }
-                    if let Some(io) = io.as_deref_mut()
-                        && self.io_mode == IoMode::Inline
-                        && decide(&outcome) == Action::Forward
-                    {
-                        // Handed over by another core: we own the flow, so we forward it.
-                        let _ = io.send(peer(f.port), data);
-                    }
+                    from = to;
                 }
                 if let Some(tx) = &self.results
                     && !results.is_empty()
@@ -477,7 +542,7 @@ impl Core {
             io: io.map(|i| i.stats()).unwrap_or_default(),
             frames: self.p.frames,
             events_dropped: self.events_dropped,
-            alg: self.p.shard.alg_counters.clone(),
+            alg: self.p.shard.algs.counters.clone(),
         }
     }
 

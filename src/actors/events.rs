@@ -25,5 +25,5 @@ pub struct CoreSnapshot {
     /// Event batches this core could not hand to the log actor (channel full).
     pub events_dropped: u64,
     /// What the ALGs of this core refused or noticed.
-    pub alg: crate::table::algs::AlgCounters,
+    pub alg: crate::alg::AlgCounters,
 }

@@ -31,6 +31,8 @@ pub struct MultiCoreResult {
     pub results: Vec<FrameResult>,
     pub drops: DropCounters,
     pub table: ShardStats,
+    /// The capture ended inside a record: everything before it was replayed.
+    pub capture_error: Option<crate::io::pcap::CaptureError>,
 }
 
 /// The summary of a multi-core replay: sessions by protocol and state, drops by reason.
@@ -75,7 +77,8 @@ impl AlgControl {
             return false;
         };
         [sport, dport].into_iter().any(|port| {
-            crate::alg::for_app(self.apps.identify(proto, port)).is_some_and(|a| self.algs.has(a))
+            crate::table::algs::for_app(self.apps.identify(proto, port))
+                .is_some_and(|a| self.algs.has(a))
         })
     }
 }
@@ -102,7 +105,7 @@ pub fn replay_cores(
             opts.config.fragment,
             FlowHasher::with_seed(0x5e55),
         );
-        pipeline.shard.attach_relations(relations.clone());
+        pipeline.shard.algs.attach(relations.clone());
         let setup = CoreSetup {
             core,
             cores,
@@ -167,7 +170,7 @@ pub fn replay_cores(
             Steering::Addresses => frame_owner(link, f.data, cores),
             Steering::Ports => frame_owner_by_ports(link, f.data, cores),
         };
-        pending[owner].push(f.number, now, 0, f.data);
+        pending[owner].push_captured(f.number, now, 0, f.data, f.cut());
         if cores > 1 && alg_control.announces(link, f.data) {
             // R5 on the wire: a data connection starts only after the packet announcing it
             // has left the appliance. Replayed at full speed, nothing orders the cores, so
@@ -185,7 +188,14 @@ pub fn replay_cores(
         } else if pending[owner].len() >= DISPATCH_BATCH {
             send(owner, link, std::mem::take(&mut pending[owner]));
         }
-    })?;
+    });
+    // A capture that ends inside a record is replayed up to it, and the error is reported
+    // with the results; one that cannot be read at all is an error now.
+    let (frames, capture_error) = match frames {
+        Ok(n) => (n, None),
+        Err(e @ crate::io::pcap::CaptureError::Record { after, .. }) => (after, Some(e)),
+        Err(e) => return Err(e.into()),
+    };
     if let Some(link) = pending_link {
         for (core, batch) in pending.iter_mut().enumerate() {
             if !batch.is_empty() {
@@ -244,5 +254,6 @@ pub fn replay_cores(
         results,
         drops,
         table,
+        capture_error,
     })
 }

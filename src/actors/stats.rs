@@ -44,7 +44,7 @@ pub struct Totals {
     /// Event batches the cores could not hand to the log actor.
     pub events_dropped: u64,
     /// ALG counters merged over cores.
-    pub alg: crate::table::algs::AlgCounters,
+    pub alg: crate::alg::AlgCounters,
     /// Snapshots the stats actor has taken off its channel.
     pub snapshots_received: u64,
     pub rates: Rates,

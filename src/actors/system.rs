@@ -167,7 +167,7 @@ pub fn run(cfg: Config) -> Result<RunReport, RunError> {
     let relations: Arc<RelationTable> = Arc::default();
     for ((core, (_, rx)), io) in channels.into_iter().enumerate().zip(ios) {
         let mut pipeline = Pipeline::new(core as u8, table.clone(), cfg.fragment, hasher.clone());
-        pipeline.shard.attach_relations(relations.clone());
+        pipeline.shard.algs.attach(relations.clone());
         let setup = CoreSetup {
             core,
             cores,

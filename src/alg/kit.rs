@@ -2,11 +2,12 @@
 //!
 //! [`AlgKit`] feeds one ALG the bytes of a control session, as the framework would (stream
 //! framing cuts TCP payload into lines over segment boundaries), and returns what it
-//! announced; [`published_by_capture`] runs a whole capture through the engine and returns
-//! the relation entries each frame published. `docs/writing-an-alg.md` shows both in use.
+//! announced. To run a whole capture through the engine and see the relation entries each
+//! frame published, use the engine's entry point `sessmgr::replay::published_by_capture`.
+//! `docs/writing-an-alg.md` shows both in use.
 
 use super::stream::LineBuffer;
-use super::{Alg, Control, Expect, Expects, Framing};
+use super::{Alg, Control, Expect, Expects, Framing, Reason};
 use crate::proto::key::Direction;
 use crate::proto::wire::Family;
 use std::collections::BTreeMap;
@@ -60,12 +61,26 @@ impl<T: Alg> AlgKit<T> {
         self.feed(Direction::Reply, bytes)
     }
 
-    /// The announcement `src` (any source port unless given) -> `dst:dport` over the ALG's
-    /// data transport (the control session's unless the ALG says otherwise in its Expect).
+    /// The announcement `src` (any source port unless given) -> `dst:dport` of the ALG's
+    /// first expectation class, over the control session's transport.
     pub fn expect(&self, src: &str, sport: Option<u16>, dst: &str, dport: u16) -> Expect {
+        self.expect_class(0, self.control.proto, src, sport, dst, dport)
+    }
+
+    /// The announcement of expectation class `class` over transport `proto`.
+    pub fn expect_class(
+        &self,
+        class: u8,
+        proto: u8,
+        src: &str,
+        sport: Option<u16>,
+        dst: &str,
+        dport: u16,
+    ) -> Expect {
         let ip = |s: &str| -> IpAddr { s.parse().unwrap_or_else(|_| panic!("{s}")) };
         Expect {
-            proto: self.control.proto,
+            class,
+            proto,
             src: Some(ip(src)),
             sport,
             dst: ip(dst),
@@ -88,7 +103,9 @@ impl<T: Alg> AlgKit<T> {
         let (control, state, refused) = (&self.control, &mut self.state, &mut self.refused);
         let mut message = |m: &[u8]| {
             if let Err(r) = state.on_message(control, dir, m, &mut out) {
-                *refused.entry(r).or_default() += 1;
+                *refused
+                    .entry(<T::Refusal as Reason>::name_of(r.index()))
+                    .or_default() += 1;
             }
         };
         match T::INFO.framing {
@@ -101,31 +118,4 @@ impl<T: Alg> AlgKit<T> {
         }
         out.into_vec()
     }
-}
-
-/// The relation entries each frame of a capture published, as `(frame number, entry)`, with
-/// the engine's default configuration in `mode` (replayed on one core at the capture's own
-/// timing).
-pub fn published_by_capture(
-    path: &std::path::Path,
-    mode: crate::table::SessionMode,
-) -> Result<Vec<(u64, crate::table::relation::RelationEntry)>, crate::replay::ReplayError> {
-    let mut config = crate::config::Config::default();
-    config.table.mode = mode;
-    let mut p = crate::pipeline::Pipeline::new(
-        0,
-        config.table,
-        config.fragment,
-        crate::proto::key::FlowHasher::with_seed(1),
-    );
-    p.shard.attach_relations(std::sync::Arc::default());
-    p.shard.record_published = true;
-    let mut out = Vec::new();
-    crate::io::pcap::for_each_frame(path, |f| {
-        if let Some(link) = f.link {
-            p.process_frame(link, f.data, f.ts_ns);
-            out.extend(p.shard.take_published().map(|e| (f.number, e)));
-        }
-    })?;
-    Ok(out)
 }

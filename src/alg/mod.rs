@@ -1,30 +1,32 @@
 //! Application-level gateways (SPEC R1-R5): multi-channel protocols whose control session
 //! announces the data connections that will follow (FTP's PORT and 227 replies, TFTP's read
 //! and write requests). An ALG reads its control session's payload and answers with the
-//! connections to expect; the session table publishes those as relation entries
-//! (`table::relation`), which the data connection's first packet claims on whichever core it
+//! connections to expect; the session table's ALG host (`table::algs`) publishes those as
+//! relation entries, which the data connection's first packet claims on whichever core it
 //! lands (DESIGN.md §1).
 //!
 //! An ALG author implements one trait, [`Alg`], and adds one line to [`REGISTRY`]; the
 //! framework does the rest: it attaches the ALG to control sessions by application (the
 //! port-mapping table decides which sessions are FTP), reassembles a TCP control stream into
 //! lines (retransmissions and overlaps handled once, a bounded buffer), turns the ALG's
-//! announcements into relation entries with the ALG's limits, and counts what the ALG refused.
-//! An ALG never touches the session table. `docs/writing-an-alg.md` walks through adding one;
-//! [`kit`] is the test kit.
+//! announcements into relation entries with the limits of their class, and counts what the
+//! ALG refused. An ALG depends on `proto` only: it never sees the session table, a lock or a
+//! clock. `docs/writing-an-alg.md` walks through adding one; [`kit`] is the test kit.
 
+pub mod expect;
 pub mod ftp;
+#[cfg(any(test, fuzzing))]
+pub mod irc;
 pub mod kit;
 pub mod stream;
 pub mod tftp;
 
-use crate::proto::key::{Direction, FlowKey, addr_to_ip, ip_to_addr};
-use crate::proto::wire::{Addr, Family};
-use crate::table::apps;
-use crate::table::relation::{RelationLimits, RelationSpec};
+pub use expect::{Expect, ExpectClass, RelationLimits, RelationSpec};
+
+use crate::proto::key::{Direction, FlowKey, addr_to_ip};
+use crate::proto::wire::Family;
 use smallvec::SmallVec;
 use std::net::IpAddr;
-use std::sync::LazyLock;
 
 /// An ALG's position in [`REGISTRY`].
 pub type AlgId = u8;
@@ -48,11 +50,10 @@ pub struct AlgInfo {
     /// Application keyword (`table::apps`) of the control sessions it follows: a session is
     /// handed to the ALG when the port-mapping table names it this application.
     pub control_app: &'static str,
-    /// Application keyword of the data sessions it announces (their application on display).
-    pub data_app: &'static str,
     pub framing: Framing,
-    /// Relation entries: how long they wait, how many one control session may have.
-    pub limits: RelationLimits,
+    /// The kinds of connection it announces, each with its limit, timeout and application
+    /// (`Expect::class` indexes this list).
+    pub classes: &'static [ExpectClass],
     /// Longest line (stream framing) the ALG cares about; longer lines are skipped, counted.
     pub max_line: usize,
 }
@@ -90,30 +91,29 @@ impl Control {
     }
 }
 
-/// A data connection an ALG announces: its first packet's initiator tuple. `None` source
-/// fields match anything.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Expect {
-    pub proto: u8,
-    pub src: Option<IpAddr>,
-    pub sport: Option<u16>,
-    pub dst: IpAddr,
-    pub dport: u16,
-}
-
 /// The announcements of one message (rarely more than one).
 pub type Expects = SmallVec<[Expect; 2]>;
 
-/// Why an ALG refused a message or found it suspect, as a counter name (`ftp` + `bounce` is
-/// shown as `alg_ftp_bounce`). Counted, never fatal to the control session; announcements
-/// the ALG made before returning it still stand.
-pub type Refusal = &'static str;
+/// Why an ALG refused a message or found it suspect: each ALG declares its own reasons as a
+/// type (usually an enum) and the framework counts each one under its name (`ftp` + `bounce`
+/// is shown as `alg_ftp_bounce`). A refusal is never fatal to the control session;
+/// announcements the ALG made before returning it still stand.
+pub trait Reason: Copy + Send + 'static {
+    /// How many reasons there are.
+    const COUNT: usize;
+    /// This reason's position, below `COUNT`.
+    fn index(self) -> usize;
+    /// The counter name of the reason at `index` (kebab-case: `bad-number`).
+    fn name_of(index: usize) -> &'static str;
+}
 
 /// The one trait an ALG implements. A value of the type is the ALG's state for one control
 /// session ("ALG actor" in DESIGN.md): created when the session starts, fed that session's
 /// messages in order per direction, dropped with the session.
 pub trait Alg: Send + 'static {
     const INFO: AlgInfo;
+    /// What it refuses, and why.
+    type Refusal: Reason;
 
     /// A new control session.
     fn new(control: &Control) -> Self
@@ -128,10 +128,11 @@ pub trait Alg: Send + 'static {
         dir: Direction,
         msg: &[u8],
         out: &mut Expects,
-    ) -> Result<(), Refusal>;
+    ) -> Result<(), Self::Refusal>;
 }
 
-/// The object-safe face of [`Alg`] the framework stores per control session.
+/// The object-safe face of [`Alg`] the framework stores per control session: refusals come
+/// back as their index.
 pub trait AlgSession: Send {
     fn on_message(
         &mut self,
@@ -139,7 +140,7 @@ pub trait AlgSession: Send {
         dir: Direction,
         msg: &[u8],
         out: &mut Expects,
-    ) -> Result<(), Refusal>;
+    ) -> Result<(), usize>;
 }
 
 impl<T: Alg> AlgSession for T {
@@ -149,15 +150,80 @@ impl<T: Alg> AlgSession for T {
         dir: Direction,
         msg: &[u8],
         out: &mut Expects,
-    ) -> Result<(), Refusal> {
-        Alg::on_message(self, control, dir, msg, out)
+    ) -> Result<(), usize> {
+        Alg::on_message(self, control, dir, msg, out).map_err(Reason::index)
+    }
+}
+
+/// What the framework itself refuses or notices on an ALG's behalf (counted under the ALG).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum HostRefusal {
+    /// A TCP segment of the control stream seen before: not fed again.
+    RetransmittedSegment,
+    /// A segment overlapping bytes already fed: only the new bytes were used.
+    OverlappingSegment,
+    /// Bytes of the control stream never seen (capture loss, asymmetric path): the cut line
+    /// was dropped.
+    StreamGap,
+    /// A line longer than the ALG's `max_line`: skipped.
+    LineTooLong,
+    /// An announcement of another address family than its control session.
+    WrongFamily,
+    /// An announcement found the relation table full: no entry was made.
+    RelationTableFull,
+    /// A datagram cut short by the capture's snap length: not given to the ALG.
+    CutByCapture,
+    /// An announcement of an expectation class the ALG does not declare (an ALG bug): no
+    /// entry was made.
+    UnknownClass,
+}
+
+impl HostRefusal {
+    pub const ALL: [HostRefusal; 8] = [
+        HostRefusal::RetransmittedSegment,
+        HostRefusal::OverlappingSegment,
+        HostRefusal::StreamGap,
+        HostRefusal::LineTooLong,
+        HostRefusal::WrongFamily,
+        HostRefusal::RelationTableFull,
+        HostRefusal::CutByCapture,
+        HostRefusal::UnknownClass,
+    ];
+
+    pub const fn name(self) -> &'static str {
+        match self {
+            HostRefusal::RetransmittedSegment => "retransmitted-segment",
+            HostRefusal::OverlappingSegment => "overlapping-segment",
+            HostRefusal::StreamGap => "stream-gap",
+            HostRefusal::LineTooLong => "line-too-long",
+            HostRefusal::WrongFamily => "wrong-family",
+            HostRefusal::RelationTableFull => "relation-table-full",
+            HostRefusal::CutByCapture => "cut-by-capture",
+            HostRefusal::UnknownClass => "unknown-class",
+        }
     }
 }
 
 /// One registered ALG.
 pub struct Registered {
     pub info: AlgInfo,
+    /// How many reasons its `Alg::Refusal` has, and their names.
+    pub refusals: usize,
+    pub refusal_name: fn(usize) -> &'static str,
     pub start: fn(&Control) -> Box<dyn AlgSession>,
+}
+
+impl Registered {
+    /// The registry line of ALG `T`.
+    pub const fn of<T: Alg>() -> Registered {
+        Registered {
+            info: T::INFO,
+            refusals: <T::Refusal as Reason>::COUNT,
+            refusal_name: <T::Refusal as Reason>::name_of,
+            start: start::<T>,
+        }
+    }
 }
 
 fn start<T: Alg>(c: &Control) -> Box<dyn AlgSession> {
@@ -165,16 +231,31 @@ fn start<T: Alg>(c: &Control) -> Box<dyn AlgSession> {
 }
 
 /// Every ALG, in one place (its index is its `AlgId`). Adding an ALG = one line here.
-pub static REGISTRY: &[Registered] = &[
-    Registered {
-        info: ftp::Ftp::INFO,
-        start: start::<ftp::Ftp>,
-    },
-    Registered {
-        info: tftp::Tftp::INFO,
-        start: start::<tftp::Tftp>,
-    },
+pub const REGISTRY: &[Registered] = &[
+    Registered::of::<ftp::Ftp>(),
+    Registered::of::<tftp::Tftp>(),
+    // The worked example of docs/writing-an-alg.md, registered only in the crate's own tests:
+    // it proves that an ALG needs nothing but its folder, this line and its port mapping.
+    #[cfg(test)]
+    Registered::of::<irc::Irc>(),
 ];
+
+/// How many ALGs are registered.
+pub const ALGS: usize = REGISTRY.len();
+const _: () = assert!(ALGS <= 1 << AlgId::BITS, "an AlgId is one byte");
+
+/// Counter slots per ALG: the framework's reasons, then the ALG's own.
+pub const REASONS: usize = {
+    let mut max = 0;
+    let mut i = 0;
+    while i < ALGS {
+        if REGISTRY[i].refusals > max {
+            max = REGISTRY[i].refusals;
+        }
+        i += 1;
+    }
+    HostRefusal::ALL.len() + max
+};
 
 /// The ALG id by console keyword.
 pub fn by_keyword(kw: &str) -> Option<AlgId> {
@@ -188,42 +269,13 @@ pub fn info(id: AlgId) -> Option<&'static AlgInfo> {
     REGISTRY.get(usize::from(id)).map(|r| &r.info)
 }
 
-/// For each application id, the ALG following its sessions (built once).
-static BY_APP: LazyLock<[Option<AlgId>; 256]> = LazyLock::new(|| {
-    let mut t = [None; 256];
-    for (i, r) in REGISTRY.iter().enumerate() {
-        if let Some(app) = apps::by_keyword(r.info.control_app) {
-            t[usize::from(app)] = Some(i as AlgId);
-        }
-    }
-    t
-});
-
-/// The ALG that follows sessions of application `app`, if any.
-#[inline]
-pub fn for_app(app: u8) -> Option<AlgId> {
-    BY_APP[usize::from(app)]
-}
-
-/// For each ALG, the application id of its data channels (built once).
-static DATA_APP: LazyLock<Vec<u8>> = LazyLock::new(|| {
-    REGISTRY
-        .iter()
-        .map(|r| apps::by_keyword(r.info.data_app).unwrap_or(apps::OTHER))
-        .collect()
-});
-
-/// The application id of an ALG's data channels.
-pub fn data_app(id: AlgId) -> u8 {
-    DATA_APP
-        .get(usize::from(id))
-        .copied()
-        .unwrap_or(apps::OTHER)
-}
+/// Words of the ALG bit set: one bit per registered ALG, however many there are.
+const SET_WORDS: usize = ALGS.div_ceil(64);
 
 /// Which ALGs are on (`alg {ftp|tftp|all}` / `undo alg ...`); all by default, as Comware.
+/// Sized from the registry, so every ALG has a bit of its own.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct AlgSet(u32);
+pub struct AlgSet([u64; SET_WORDS]);
 
 impl Default for AlgSet {
     fn default() -> Self {
@@ -232,71 +284,131 @@ impl Default for AlgSet {
 }
 
 impl AlgSet {
-    pub const ALL: AlgSet = AlgSet(u32::MAX);
-    pub const NONE: AlgSet = AlgSet(0);
+    pub const ALL: AlgSet = {
+        let mut w = [0u64; SET_WORDS];
+        let mut i = 0;
+        while i < ALGS {
+            w[i / 64] |= 1 << (i % 64);
+            i += 1;
+        }
+        AlgSet(w)
+    };
+    pub const NONE: AlgSet = AlgSet([0; SET_WORDS]);
 
     #[inline]
     pub fn has(self, id: AlgId) -> bool {
-        self.0 & (1 << (id & 31)) != 0
+        let i = usize::from(id);
+        self.0.get(i / 64).is_some_and(|w| w & (1 << (i % 64)) != 0)
     }
 
+    /// Switches one ALG; an id that is not registered changes nothing.
     pub fn set(&mut self, id: AlgId, on: bool) {
+        let i = usize::from(id);
+        if i >= ALGS {
+            return;
+        }
+        let bit = 1 << (i % 64);
         if on {
-            self.0 |= 1 << (id & 31);
+            self.0[i / 64] |= bit;
         } else {
-            self.0 &= !(1 << (id & 31));
+            self.0[i / 64] &= !bit;
         }
     }
 }
 
-/// The table's address form; `None` when the address is of the other family.
-fn to_addr(family: Family, ip: IpAddr) -> Option<Addr> {
-    let (f, a) = ip_to_addr(ip);
-    (f == family).then_some(a)
+/// What the ALGs refused or noticed, by ALG and reason. Per core, summed on read; a fixed
+/// array sized from the registry, so counting never allocates.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AlgCounters {
+    counts: [[u64; REASONS]; ALGS],
 }
 
-/// The relation entry for an announcement; `None` if it mixes families (counted by the
-/// caller as a refusal).
-pub fn spec_of(id: AlgId, control: &Control, e: &Expect, vpn: u16) -> Option<RelationSpec> {
-    let src = match e.src {
-        Some(ip) => Some(to_addr(control.family, ip)?),
-        None => None,
-    };
-    Some(RelationSpec {
-        family: control.family,
-        proto: e.proto,
-        src,
-        sport: e.sport,
-        dst: to_addr(control.family, e.dst)?,
-        dport: e.dport,
-        vpn,
-        app: data_app(id),
-    })
+impl Default for AlgCounters {
+    fn default() -> Self {
+        AlgCounters {
+            counts: [[0; REASONS]; ALGS],
+        }
+    }
+}
+
+impl AlgCounters {
+    /// Counts a framework reason.
+    pub fn host(&mut self, alg: AlgId, why: HostRefusal) {
+        self.add(alg, why as usize, 1);
+    }
+
+    /// Counts one of the ALG's own reasons (its `Reason::index`).
+    pub fn refused(&mut self, alg: AlgId, index: usize) {
+        self.add(alg, HostRefusal::ALL.len() + index, 1);
+    }
+
+    fn add(&mut self, alg: AlgId, slot: usize, n: u64) {
+        if let Some(c) = self
+            .counts
+            .get_mut(usize::from(alg))
+            .and_then(|row| row.get_mut(slot))
+        {
+            *c += n;
+        }
+    }
+
+    pub fn merge(&mut self, o: &AlgCounters) {
+        for (a, b) in self.counts.iter_mut().zip(o.counts.iter()) {
+            for (x, y) in a.iter_mut().zip(b.iter()) {
+                *x += y;
+            }
+        }
+    }
+
+    /// The name of a slot of an ALG's row.
+    fn slot_name(alg: usize, slot: usize) -> Option<&'static str> {
+        match HostRefusal::ALL.get(slot) {
+            Some(h) => Some(h.name()),
+            None => {
+                let r = REGISTRY.get(alg)?;
+                let i = slot - HostRefusal::ALL.len();
+                (i < r.refusals).then(|| (r.refusal_name)(i))
+            }
+        }
+    }
+
+    /// The non-zero counters as `(counter name, count)`, e.g. `("alg_ftp_bounce", 2)`, sorted;
+    /// a framework reason and an ALG's own of the same name are one counter.
+    pub fn named(&self) -> Vec<(String, u64)> {
+        let mut v: Vec<(String, u64)> = Vec::new();
+        for (alg, row) in self.counts.iter().enumerate() {
+            let kw = REGISTRY.get(alg).map_or("unknown", |r| r.info.keyword);
+            for (slot, &n) in row.iter().enumerate() {
+                let Some(name) = Self::slot_name(alg, slot).filter(|_| n > 0) else {
+                    continue;
+                };
+                let name = format!("alg_{kw}_{}", name.replace('-', "_"));
+                match v.iter_mut().find(|(k, _)| *k == name) {
+                    Some(e) => e.1 += n,
+                    None => v.push((name, n)),
+                }
+            }
+        }
+        v.sort();
+        v
+    }
+
+    /// The count of one reason by name (`bounce`, `stream-gap`), framework and ALG summed.
+    pub fn get(&self, alg: AlgId, reason: &str) -> u64 {
+        let a = usize::from(alg);
+        self.counts.get(a).map_or(0, |row| {
+            row.iter()
+                .enumerate()
+                .filter(|(slot, _)| Self::slot_name(a, *slot) == Some(reason))
+                .map(|(_, n)| n)
+                .sum()
+        })
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn registry_names_real_applications() {
-        for r in REGISTRY {
-            assert!(
-                apps::by_keyword(r.info.control_app).is_some(),
-                "{}",
-                r.info.keyword
-            );
-            assert!(
-                apps::by_keyword(r.info.data_app).is_some(),
-                "{}",
-                r.info.keyword
-            );
-        }
-        let ftp = by_keyword("FTP").expect("ftp registered");
-        assert_eq!(for_app(apps::by_keyword("ftp").unwrap_or(0)), Some(ftp));
-        assert_eq!(apps::name(data_app(ftp)), "FTP-DATA");
-        assert_eq!(for_app(apps::OTHER), None);
-    }
 
     #[test]
     fn alg_set_switches_one_alg() {
@@ -306,5 +418,33 @@ mod tests {
         assert!(!s.has(0) && s.has(1) && s != AlgSet::ALL);
         s.set(0, true);
         assert_eq!(s, AlgSet::ALL);
+        // Ids beyond the registry have no bit: they are never on and cannot be switched.
+        s.set(ALGS as AlgId, true);
+        assert_eq!(s, AlgSet::ALL);
+        assert!(!AlgSet::ALL.has(ALGS as AlgId));
+        assert!((0..ALGS).all(|i| AlgSet::ALL.has(i as AlgId)));
+    }
+
+    #[test]
+    fn counters_name_framework_and_alg_reasons() {
+        let ftp = by_keyword("ftp").unwrap_or(0);
+        let mut c = AlgCounters::default();
+        c.host(ftp, HostRefusal::StreamGap);
+        c.host(ftp, HostRefusal::WrongFamily);
+        c.refused(ftp, ftp::FtpRefusal::Bounce.index());
+        c.refused(ftp, ftp::FtpRefusal::WrongFamily.index());
+        let mut d = AlgCounters::default();
+        d.merge(&c);
+        d.merge(&c);
+        assert_eq!(
+            d.named(),
+            vec![
+                ("alg_ftp_bounce".to_string(), 2),
+                ("alg_ftp_stream_gap".to_string(), 2),
+                ("alg_ftp_wrong_family".to_string(), 4),
+            ]
+        );
+        assert_eq!(d.get(ftp, "wrong-family"), 4);
+        assert_eq!(d.get(ftp, "bounce"), 2);
     }
 }

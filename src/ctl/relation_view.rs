@@ -61,9 +61,9 @@ pub fn render_relation_table(entries: &[RelationEntry], clock_ms: u64) -> String
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::alg::RelationSpec;
     use crate::proto::wire::ipproto;
     use crate::table::SessionId;
-    use crate::table::relation::RelationSpec;
 
     fn entry(family: Family, src: Option<[u8; 16]>, dst: [u8; 16], dport: u16) -> RelationEntry {
         RelationEntry {
@@ -83,6 +83,7 @@ mod tests {
                 generation: 1,
             },
             alg: 0,
+            class: 0,
             created_ms: 0,
             expires_ms: 300_000,
             serial: 0,

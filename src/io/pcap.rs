@@ -18,6 +18,16 @@ pub struct CapturedFrame<'a> {
     /// Capture timestamp, nanoseconds since the Unix epoch.
     pub ts_ns: u64,
     pub data: &'a [u8],
+    /// The frame's length on the wire (the record's original length): more than
+    /// `data.len()` when the capture cut the frame (`tcpdump -s`).
+    pub wire_len: u32,
+}
+
+impl CapturedFrame<'_> {
+    /// The capture holds fewer bytes of the frame than travelled.
+    pub fn cut(&self) -> bool {
+        self.wire_len as usize > self.data.len()
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -71,7 +81,7 @@ pub fn for_each_frame(
         match reader.next() {
             Ok((offset, block)) => {
                 refilled_without_progress = false;
-                let mut emit = |iface: Interface, secs: u64, frac: u64, data: &[u8]| {
+                let mut emit = |iface: Interface, secs: u64, frac: u64, data: &[u8], wire: u32| {
                     number += 1;
                     let ns = frac.saturating_mul(1_000_000_000) / iface.resolution.max(1);
                     let secs = secs.saturating_add_signed(iface.offset_s);
@@ -81,6 +91,7 @@ pub fn for_each_frame(
                         linktype: iface.linktype,
                         ts_ns: secs.saturating_mul(1_000_000_000).saturating_add(ns),
                         data,
+                        wire_len: wire.max(data.len() as u32),
                     });
                 };
                 match block {
@@ -99,6 +110,7 @@ pub fn for_each_frame(
                             u64::from(b.ts_sec),
                             u64::from(b.ts_usec),
                             &b.data[..len],
+                            b.origlen,
                         );
                     }
                     PcapBlockOwned::NG(Block::SectionHeader(_)) => interfaces.clear(),
@@ -117,12 +129,18 @@ pub fn for_each_frame(
                         let ticks = (u64::from(epb.ts_high) << 32) | u64::from(epb.ts_low);
                         let res = iface.resolution.max(1);
                         let len = (epb.caplen as usize).min(epb.data.len());
-                        emit(iface, ticks / res, ticks % res, &epb.data[..len]);
+                        emit(
+                            iface,
+                            ticks / res,
+                            ticks % res,
+                            &epb.data[..len],
+                            epb.origlen,
+                        );
                     }
                     PcapBlockOwned::NG(Block::SimplePacket(spb)) => {
                         let iface = interfaces.first().copied().unwrap_or(legacy);
                         let len = (spb.origlen as usize).min(spb.data.len());
-                        emit(iface, 0, 0, &spb.data[..len]);
+                        emit(iface, 0, 0, &spb.data[..len], spb.origlen);
                     }
                     PcapBlockOwned::NG(_) => {}
                 }

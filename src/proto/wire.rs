@@ -2,7 +2,10 @@
 //! management needs. Every slice returned borrows the frame; nothing is allocated.
 //!
 //! Never panics: every malformed case is a named `DropReason`.
-//! (INTERFACE FILE: the types below are shared by the state machines and the table.)
+//!
+//! A capture taken with a snap length (`tcpdump -s 96`) holds only the start of long frames:
+//! `parse_ip_captured` then reads the headers that were kept and takes the lengths on the
+//! wire from them, as tcpdump and zeek do, so the frame is tracked as it travelled.
 
 use crate::drop::DropReason;
 
@@ -118,6 +121,9 @@ pub struct Packet<'a> {
     pub l4: L4<'a>,
     /// The transport payload (what an ALG reads). Empty when the transport has none we know.
     pub payload: &'a [u8],
+    /// The capture cut the datagram short (`tcpdump -s`): `payload` is only its beginning,
+    /// while `ip.len` and the TCP segment length are still the lengths on the wire.
+    pub cut: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -390,6 +396,8 @@ fn raw_ip(frame: &[u8], want: Option<u8>) -> Result<Frame<'_>, DropReason> {
 enum Mode {
     Strict,
     Quote,
+    /// A frame the capture cut short: what the headers announce may run past the bytes held.
+    Cut,
 }
 
 /// The IP layer of a datagram.
@@ -401,18 +409,57 @@ struct L3<'a> {
     body: &'a [u8],
 }
 
+impl L3<'_> {
+    /// The body's length on the wire (the IP length less the headers walked): more than
+    /// `body.len()` only for a frame the capture cut.
+    fn wire_body_len(&self, datagram: &[u8]) -> usize {
+        let headers = (self.body.as_ptr() as usize).saturating_sub(datagram.as_ptr() as usize);
+        (self.ip.len as usize)
+            .saturating_sub(headers)
+            .max(self.body.len())
+    }
+}
+
 /// Parses an IP datagram (the version nibble decides) and, when it is whole, its transport
 /// header. Trailing bytes beyond the IP length (link padding) are ignored.
 ///
 /// A datagram with no first byte, or a version other than 4 or 6, is `BadIpVersion`.
 #[inline]
 pub fn parse_ip(datagram: &[u8]) -> Result<Datagram<'_>, DropReason> {
+    parse_in(datagram, Mode::Strict)
+}
+
+/// `parse_ip` for a datagram of a capture; `cut_by_capture`: the capture holds fewer bytes
+/// of its frame than travelled (the record's original length is larger). The lengths then
+/// come from the headers; the packet is marked `cut` when its payload is not whole. A cut
+/// fragment cannot be reassembled and is dropped (`fragment_cut_by_capture`).
+#[inline]
+pub fn parse_ip_captured(
+    datagram: &[u8],
+    cut_by_capture: bool,
+) -> Result<Datagram<'_>, DropReason> {
+    let mode = if cut_by_capture {
+        Mode::Cut
+    } else {
+        Mode::Strict
+    };
+    parse_in(datagram, mode)
+}
+
+#[inline(always)]
+fn parse_in(datagram: &[u8], mode: Mode) -> Result<Datagram<'_>, DropReason> {
     let l3 = match datagram.first().map(|b| b >> 4) {
-        Some(4) => ipv4(datagram, Mode::Strict)?,
-        Some(6) => ipv6(datagram, Mode::Strict)?,
+        Some(4) => ipv4(datagram, mode)?,
+        Some(6) => ipv6(datagram, mode)?,
         _ => return Err(DropReason::BadIpVersion),
     };
+    let wire_len = if mode == Mode::Cut {
+        l3.wire_body_len(datagram)
+    } else {
+        l3.body.len()
+    };
     match l3.frag {
+        Some(_) if wire_len > l3.body.len() => Err(DropReason::FragmentCutByCapture),
         Some((id, offset, more)) => Ok(Datagram::Fragment(Fragment {
             ip: l3.ip,
             id,
@@ -420,7 +467,7 @@ pub fn parse_ip(datagram: &[u8]) -> Result<Datagram<'_>, DropReason> {
             more,
             data: l3.body,
         })),
-        None => transport(l3.ip, l3.body).map(Datagram::Whole),
+        None => transport(l3.ip, l3.body, wire_len).map(Datagram::Whole),
     }
 }
 
@@ -444,7 +491,7 @@ fn ipv4(d: &[u8], mode: Mode) -> Result<L3<'_>, DropReason> {
         .ok_or(DropReason::BadIpv4TotalLength)?;
     let body = match rest.get(..body_len) {
         Some(body) => body,
-        None if mode == Mode::Quote => rest,
+        None if mode != Mode::Strict => rest,
         None => return Err(DropReason::BadIpv4TotalLength),
     };
     if hlen > 20 {
@@ -462,7 +509,7 @@ fn ipv4(d: &[u8], mode: Mode) -> Result<L3<'_>, DropReason> {
         ttl: h[8],
     };
     let frag = match mode {
-        Mode::Strict if more || offset != 0 => {
+        Mode::Strict | Mode::Cut if more || offset != 0 => {
             Some((u32::from(u16::from_be_bytes([h[4], h[5]])), offset, more))
         }
         // Only a first fragment holds the transport header the error is matched by.
@@ -506,7 +553,7 @@ fn ipv6(d: &[u8], mode: Mode) -> Result<L3<'_>, DropReason> {
     }
     let mut body = match rest.get(..usize::from(plen)) {
         Some(body) => body,
-        None if mode == Mode::Quote => rest,
+        None if mode != Mode::Strict => rest,
         None => return Err(DropReason::BadIpv6PayloadLength),
     };
     let mut ip = IpInfo {
@@ -547,7 +594,7 @@ fn ipv6(d: &[u8], mode: Mode) -> Result<L3<'_>, DropReason> {
                 continue;
             }
             match mode {
-                Mode::Strict => {
+                Mode::Strict | Mode::Cut => {
                     ip.proto = next;
                     let id = u32::from_be_bytes([fh[4], fh[5], fh[6], fh[7]]);
                     return Ok(L3 {
@@ -598,19 +645,21 @@ fn is_ipv6_ext(nh: u8) -> bool {
 
 // ---- transport layer ----
 
+/// The transport header of a whole datagram. `wire_len` is the segment's length on the wire:
+/// `seg.len()`, or more for a frame the capture cut.
 #[inline(always)]
-fn transport(ip: IpInfo, seg: &[u8]) -> Result<Packet<'_>, DropReason> {
+fn transport(ip: IpInfo, seg: &[u8], wire_len: usize) -> Result<Packet<'_>, DropReason> {
     let (l4, payload) = match (ip.proto, ip.family) {
         (ipproto::TCP, _) => {
-            let (tcp, payload) = parse_tcp(seg)?;
+            let (tcp, payload) = parse_tcp(seg, wire_len)?;
             (L4::Tcp(tcp), payload)
         }
         (ipproto::UDP, _) => {
-            let (ports, payload) = parse_udp(seg)?;
+            let (ports, payload) = parse_udp(seg, wire_len)?;
             (L4::Udp(ports), payload)
         }
         (ipproto::UDPLITE, _) => {
-            let (ports, payload) = parse_udplite(seg)?;
+            let (ports, payload) = parse_udplite(seg, wire_len)?;
             (L4::UdpLite(ports), payload)
         }
         (ipproto::ICMP, Family::V4) => {
@@ -623,17 +672,22 @@ fn transport(ip: IpInfo, seg: &[u8]) -> Result<Packet<'_>, DropReason> {
         }
         (ipproto::SCTP, _) => (L4::Sctp(parse_sctp(seg)?), &[][..]),
         (ipproto::DCCP, _) => {
-            let (dccp, payload) = parse_dccp(seg)?;
+            let (dccp, payload) = parse_dccp(seg, wire_len)?;
             (L4::Dccp(dccp), payload)
         }
         _ => (L4::Other, &[][..]),
     };
-    Ok(Packet { ip, l4, payload })
+    Ok(Packet {
+        ip,
+        l4,
+        payload,
+        cut: wire_len > seg.len(),
+    })
 }
 
-/// TCP header (RFC 9293 §3.1).
+/// TCP header (RFC 9293 §3.1). The segment length counts the bytes on the wire.
 #[inline(always)]
-fn parse_tcp(seg: &[u8]) -> Result<(TcpSegment, &[u8]), DropReason> {
+fn parse_tcp(seg: &[u8], wire_len: usize) -> Result<(TcpSegment, &[u8]), DropReason> {
     let h = seg
         .first_chunk::<20>()
         .ok_or(DropReason::TruncatedTcpHeader)?;
@@ -661,7 +715,7 @@ fn parse_tcp(seg: &[u8]) -> Result<(TcpSegment, &[u8]), DropReason> {
         sack_perm: opts.sack_perm,
         sack_max: opts.sack_max,
         // A segment is at most 64 KiB (the IP length field bounds it).
-        payload_len: u32::try_from(payload.len()).unwrap_or(u32::MAX),
+        payload_len: u32::try_from(wire_len - doff).unwrap_or(u32::MAX),
     };
     Ok((tcp, payload))
 }
@@ -728,25 +782,28 @@ fn tcp_options(mut opts: &[u8]) -> Result<TcpOptions, DropReason> {
 /// UDP header (RFC 768). The length field bounds the payload; 0 is legal only in IPv6
 /// jumbograms (RFC 2675 §4), which we do not accept.
 #[inline(always)]
-fn parse_udp(seg: &[u8]) -> Result<(Ports, &[u8]), DropReason> {
+fn parse_udp(seg: &[u8], wire_len: usize) -> Result<(Ports, &[u8]), DropReason> {
     let h = seg
         .first_chunk::<8>()
         .ok_or(DropReason::TruncatedUdpHeader)?;
     let len = usize::from(u16::from_be_bytes([h[4], h[5]]));
-    if len < 8 {
+    if len < 8 || len > wire_len {
         return Err(DropReason::BadUdpLength);
     }
-    let payload = seg.get(8..len).ok_or(DropReason::BadUdpLength)?;
+    // A cut frame holds only the start of the payload.
+    let payload = seg
+        .get(8..len.min(seg.len()))
+        .ok_or(DropReason::BadUdpLength)?;
     Ok((ports(h), payload))
 }
 
 /// UDP-Lite (RFC 3828 §3.1): the length field is the checksum coverage, 0 meaning all.
-fn parse_udplite(seg: &[u8]) -> Result<(Ports, &[u8]), DropReason> {
+fn parse_udplite(seg: &[u8], wire_len: usize) -> Result<(Ports, &[u8]), DropReason> {
     let (h, payload) = seg
         .split_first_chunk::<8>()
         .ok_or(DropReason::TruncatedUdpHeader)?;
     let coverage = usize::from(u16::from_be_bytes([h[4], h[5]]));
-    if coverage != 0 && !(8..=seg.len()).contains(&coverage) {
+    if coverage != 0 && !(8..=wire_len).contains(&coverage) {
         return Err(DropReason::BadUdpLiteChecksumCoverage);
     }
     Ok((ports(h), payload))
@@ -771,17 +828,6 @@ fn parse_icmp(seg: &[u8]) -> Result<IcmpMessage<'_>, DropReason> {
         id: u16::from_be_bytes([h[4], h[5]]),
         rest,
     })
-}
-
-/// Whether an ICMP (`proto` 1) or ICMPv6 (58) type is an error message quoting a packet:
-/// RFC 792 (unreachable, source quench, redirect, time exceeded, parameter problem) and
-/// RFC 4443 §3 (unreachable, packet too big, time exceeded, parameter problem).
-pub fn is_icmp_error(proto: u8, ty: u8) -> bool {
-    match proto {
-        ipproto::ICMP => matches!(ty, 3 | 4 | 5 | 11 | 12),
-        ipproto::ICMPV6 => matches!(ty, 1..=4),
-        _ => false,
-    }
 }
 
 /// SCTP common header (RFC 9260 §3.1) with every chunk length validated (§3.2).
@@ -861,7 +907,7 @@ mod dccp_type {
 
 /// DCCP generic header (RFC 4340 §5.1), acknowledgement subheader (§5.3) and the fixed
 /// fields of Request/Response (service code, §5.4-5.5) and Reset (§5.6).
-fn parse_dccp(seg: &[u8]) -> Result<(DccpHeader, &[u8]), DropReason> {
+fn parse_dccp(seg: &[u8], wire_len: usize) -> Result<(DccpHeader, &[u8]), DropReason> {
     use dccp_type::*;
     let h = seg
         .first_chunk::<12>()
@@ -889,8 +935,8 @@ fn parse_dccp(seg: &[u8]) -> Result<(DccpHeader, &[u8]), DropReason> {
         .get(doff..)
         .filter(|_| doff >= need)
         .ok_or(DropReason::BadDccpHeader)?;
-    // §9.2: coverage beyond the packet must be dropped.
-    if cscov > 0 && (cscov - 1) * 4 > payload.len() {
+    // §9.2: coverage beyond the packet (as it travelled) must be dropped.
+    if cscov > 0 && (cscov - 1) * 4 > wire_len - doff {
         return Err(DropReason::BadDccpHeader);
     }
     let (seq, ack) = if extended {
@@ -984,6 +1030,7 @@ pub fn parse_quoted(family: Family, quoted: &[u8]) -> Result<Packet<'_>, DropRea
         ip: l3.ip,
         l4,
         payload: &[],
+        cut: false,
     })
 }
 
@@ -1800,7 +1847,7 @@ mod tests {
         let L4::Icmp(m) = outer.l4 else {
             panic!("not ICMP")
         };
-        assert!(is_icmp_error(ipproto::ICMP, m.ty));
+        assert!(crate::proto::icmp::is_error(ipproto::ICMP, m.ty));
         assert_eq!(quoted(outer.ip.family, m.rest).unwrap().ip.src, v4_addr(A4));
     }
 
@@ -1896,10 +1943,10 @@ mod tests {
     #[test]
     fn icmp_error_types() {
         for ty in [3, 4, 5, 11, 12] {
-            assert!(is_icmp_error(ipproto::ICMP, ty));
+            assert!(crate::proto::icmp::is_error(ipproto::ICMP, ty));
         }
         for ty in [1, 2, 3, 4] {
-            assert!(is_icmp_error(ipproto::ICMPV6, ty));
+            assert!(crate::proto::icmp::is_error(ipproto::ICMPV6, ty));
         }
         for (proto, ty) in [
             (ipproto::ICMP, 0),
@@ -1907,7 +1954,7 @@ mod tests {
             (ipproto::ICMPV6, 128),
             (ipproto::UDP, 3),
         ] {
-            assert!(!is_icmp_error(proto, ty));
+            assert!(!crate::proto::icmp::is_error(proto, ty));
         }
     }
 }

@@ -1,94 +1,143 @@
-//! The shard's side of the ALGs (R1, R5): which sessions an ALG follows, feeding it their
-//! payload, publishing what it announces, and the links between data sessions and their
-//! masters. The ALGs themselves (`crate::alg`) never see the table.
+//! The ALG host (R1, R5): the shard's one part that deals with ALGs. It decides which new
+//! sessions an ALG follows, feeds them their payload, publishes what the ALG announces with
+//! the limits of its class, expires this core's entries, links data sessions to their masters,
+//! and counts what it and the ALGs refused. The ALGs themselves (`crate::alg`) never see the
+//! table; the shard never sees an ALG.
 //!
 //! Cost on the packet path: one flag test per packet of a session; the ALG map is touched
-//! only for sessions an ALG follows, and only for packets that carry payload.
+//! only for sessions an ALG follows, and only for packets that carry payload; a tick costs a
+//! peek at the expiry queue when nothing is due.
 
-use super::relation::{RelationEntry, RelationTable};
+use super::apps;
+use super::relation::{ExpiryQueue, RelationEntry, RelationTable};
 use super::session::{SessionId, flag};
-use super::shard::Shard;
 use crate::alg::stream::{LineBuffer, StreamNotes};
-use crate::alg::{self, AlgId, AlgSession, Control, Expects, Framing};
-use crate::proto::key::Direction;
-use crate::proto::wire::{L4, Packet};
+use crate::alg::{
+    self, AlgCounters, AlgId, AlgSession, AlgSet, Control, Expect, Expects, Framing, HostRefusal,
+    REGISTRY, RelationSpec,
+};
+use crate::proto::key::{Direction, FlowKey, ip_to_addr};
+use crate::proto::wire::{Addr, Family, L4, Packet};
 use smallvec::SmallVec;
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::{Arc, LazyLock};
 
 /// One followed control session.
-pub struct AlgSlot {
-    pub alg: AlgId,
-    pub control: Control,
-    pub vpn: u16,
+struct Followed {
+    alg: AlgId,
+    control: Control,
+    vpn: u16,
     session: Box<dyn AlgSession>,
     /// Line reassembly per direction (stream framing only).
     streams: [LineBuffer; 2],
 }
 
-/// What the ALGs refused or noticed, by ALG and reason (`alg_ftp_bounce`, ...). Per core,
-/// summed on read; rows appear the first time a reason is counted.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct AlgCounters {
-    rows: SmallVec<[(AlgId, &'static str, u64); 8]>,
+/// For each application id, the ALG following its sessions (built once from the registry's
+/// control applications and the application table).
+static BY_APP: LazyLock<[Option<AlgId>; 256]> = LazyLock::new(|| {
+    let mut t = [None; 256];
+    for (i, r) in REGISTRY.iter().enumerate() {
+        if let Some(app) = apps::by_keyword(r.info.control_app) {
+            t[usize::from(app)] = Some(i as AlgId);
+        }
+    }
+    t
+});
+
+/// For each ALG and expectation class, the application id of its data connections.
+static DATA_APPS: LazyLock<Vec<Vec<u8>>> = LazyLock::new(|| {
+    REGISTRY
+        .iter()
+        .map(|r| {
+            r.info
+                .classes
+                .iter()
+                .map(|c| apps::by_keyword(c.data_app).unwrap_or(apps::OTHER))
+                .collect()
+        })
+        .collect()
+});
+
+/// The ALG that follows sessions of application `app`, if any.
+#[inline]
+pub fn for_app(app: u8) -> Option<AlgId> {
+    BY_APP[usize::from(app)]
 }
 
-impl AlgCounters {
-    pub fn count(&mut self, alg: AlgId, reason: &'static str) {
-        self.add(alg, reason, 1);
-    }
+/// The application id of the data connections of an ALG's expectation class.
+pub fn data_app(alg: AlgId, class: u8) -> u8 {
+    DATA_APPS
+        .get(usize::from(alg))
+        .and_then(|c| c.get(usize::from(class)))
+        .copied()
+        .unwrap_or(apps::OTHER)
+}
 
-    fn add(&mut self, alg: AlgId, reason: &'static str, n: u64) {
-        match self.rows.iter_mut().find(|r| r.0 == alg && r.1 == reason) {
-            Some(r) => r.2 += n,
-            None => self.rows.push((alg, reason, n)),
-        }
-    }
+/// The table's address form; `None` when the address is of the other family.
+fn to_addr(family: Family, ip: IpAddr) -> Option<Addr> {
+    let (f, a) = ip_to_addr(ip);
+    (f == family).then_some(a)
+}
 
-    pub fn merge(&mut self, o: &AlgCounters) {
-        for &(a, r, n) in &o.rows {
-            self.add(a, r, n);
-        }
-    }
-
-    /// `(counter name, count)`, e.g. `("alg_ftp_bounce", 2)`.
-    pub fn named(&self) -> Vec<(String, u64)> {
-        let mut v: Vec<(String, u64)> = self
-            .rows
-            .iter()
-            .map(|&(a, r, n)| {
-                let kw = alg::info(a).map_or("unknown", |i| i.keyword);
-                (format!("alg_{kw}_{}", r.replace('-', "_")), n)
-            })
-            .collect();
-        v.sort();
-        v
-    }
-
-    pub fn get(&self, alg: AlgId, reason: &str) -> u64 {
-        self.rows
-            .iter()
-            .find(|r| r.0 == alg && r.1 == reason)
-            .map_or(0, |r| r.2)
-    }
+/// The relation entry for an announcement; `None` if it mixes families.
+fn spec_of(alg: AlgId, control: &Control, e: &Expect, vpn: u16) -> Option<RelationSpec> {
+    let src = match e.src {
+        Some(ip) => Some(to_addr(control.family, ip)?),
+        None => None,
+    };
+    Some(RelationSpec {
+        family: control.family,
+        proto: e.proto,
+        src,
+        sport: e.sport,
+        dst: to_addr(control.family, e.dst)?,
+        dport: e.dport,
+        vpn,
+        app: data_app(alg, e.class),
+    })
 }
 
 fn count_notes(c: &mut AlgCounters, alg: AlgId, n: StreamNotes) {
-    for (hit, name) in [
-        (n.retransmitted, "retransmitted-segment"),
-        (n.overlapped, "overlapping-segment"),
-        (n.gap, "stream-gap"),
-        (n.overlong, "line-too-long"),
+    for (hit, why) in [
+        (n.retransmitted, HostRefusal::RetransmittedSegment),
+        (n.overlapped, HostRefusal::OverlappingSegment),
+        (n.gap, HostRefusal::StreamGap),
+        (n.overlong, HostRefusal::LineTooLong),
     ] {
         if hit {
-            c.count(alg, name);
+            c.host(alg, why);
         }
     }
 }
 
-impl Shard {
-    /// Shares the engine's relation table with this shard (without one, no ALG runs and no
-    /// entry is looked up: offline tools and benchmarks).
-    pub fn attach_relations(&mut self, t: Arc<RelationTable>) {
+/// Tickets beyond which the expiry queue is compacted: it then holds more spent tickets than
+/// the table holds entries (a core whose entries are claimed as fast as it publishes them).
+const COMPACT_SLACK: usize = 1024;
+
+/// The shard's ALG host.
+#[derive(Default)]
+pub struct AlgHost {
+    /// The engine's shared relation table; `None`: no ALG runs and no entry is looked up
+    /// (offline tools and benchmarks).
+    relations: Option<Arc<RelationTable>>,
+    /// The control sessions an ALG follows, by slot (their records carry flag `ALG`).
+    followed: HashMap<u32, Followed, ahash::RandomState>,
+    /// Data sessions' masters, by slot (their records carry flag `EXPECTED`).
+    masters: HashMap<u32, SessionId, ahash::RandomState>,
+    /// The entries this core's masters published, by deadline.
+    expiry: ExpiryQueue,
+    pub counters: AlgCounters,
+    /// Keep every published entry for `take_published` (replay's per-frame `expect` lists).
+    pub record_published: bool,
+    /// Published entries, each with the number of the packet (`Shard::tracked`) that
+    /// announced it.
+    published: Vec<(u64, RelationEntry)>,
+}
+
+impl AlgHost {
+    /// Shares the engine's relation table (without one, no ALG runs).
+    pub fn attach(&mut self, t: Arc<RelationTable>) {
         self.relations = Some(t);
     }
 
@@ -96,8 +145,9 @@ impl Shard {
         self.relations.as_ref()
     }
 
-    /// The entries published since the last call (recorded only with `record_published`).
-    pub fn take_published(&mut self) -> impl Iterator<Item = RelationEntry> + '_ {
+    /// The entries published since the last call, with the number of the packet that
+    /// announced each (recorded only with `record_published`).
+    pub fn take_published(&mut self) -> impl Iterator<Item = (u64, RelationEntry)> + '_ {
         self.published.drain(..)
     }
 
@@ -108,27 +158,44 @@ impl Shard {
 
     /// The ALG following a session, if any.
     pub fn alg_of(&self, slot: u32) -> Option<AlgId> {
-        self.algs.get(&slot).map(|a| a.alg)
+        self.followed.get(&slot).map(|a| a.alg)
     }
 
-    /// A new session of application `app`: attach its ALG when one is registered and on.
-    pub(super) fn alg_start(&mut self, slot: u32, app: u8) {
-        let Some(id) = alg::for_app(app) else {
-            return;
-        };
-        if self.relations.is_none() || !self.config.algs.has(id) {
-            return;
+    /// A new session's first packet would create it: the relation entry it claims, if any
+    /// (R1: on whichever core it lands, R5).
+    #[inline]
+    pub fn claim(&self, k: &FlowKey, now_ms: u64) -> Option<RelationEntry> {
+        self.relations.as_ref()?.claim(k, now_ms)
+    }
+
+    /// A session was created in `slot`, from a claimed entry (a data connection: linked to its
+    /// master) or not (its ALG, if its application has one and it is on, starts following
+    /// it). Returns the flags the record gets.
+    pub fn on_new(
+        &mut self,
+        slot: u32,
+        orig: &FlowKey,
+        app: u8,
+        enabled: AlgSet,
+        claimed: Option<&RelationEntry>,
+    ) -> u8 {
+        if let Some(e) = claimed {
+            self.masters.insert(slot, e.master);
+            return flag::EXPECTED;
         }
-        let Some(reg) = alg::REGISTRY.get(usize::from(id)) else {
-            return;
+        let Some(id) = for_app(app) else {
+            return 0;
         };
-        let s = &mut self.records[slot as usize];
-        s.flags |= flag::ALG;
-        let orig = s.orig_key();
-        let control = Control::from_orig(&orig);
-        self.algs.insert(
+        if self.relations.is_none() || !enabled.has(id) {
+            return 0;
+        }
+        let Some(reg) = REGISTRY.get(usize::from(id)) else {
+            return 0;
+        };
+        let control = Control::from_orig(orig);
+        self.followed.insert(
             slot,
-            AlgSlot {
+            Followed {
                 alg: id,
                 control,
                 vpn: orig.vpn,
@@ -136,75 +203,146 @@ impl Shard {
                 streams: Default::default(),
             },
         );
+        flag::ALG
     }
 
-    /// A packet of a followed session was accepted: its payload goes to the ALG, and what
-    /// the ALG announces is published before the packet leaves (R5).
-    pub(super) fn alg_feed(&mut self, slot: u32, dir: Direction, pkt: &Packet<'_>) {
+    /// A packet of a followed session (`master` names it) was accepted: its payload goes to
+    /// the ALG, and what the ALG announces is published before the packet leaves (R5).
+    /// `cut` marks a packet the capture cut short (its payload is not whole); `packet` is
+    /// its number, for `take_published`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn on_payload(
+        &mut self,
+        slot: u32,
+        master: SessionId,
+        dir: Direction,
+        pkt: &Packet<'_>,
+        cut: bool,
+        now_ms: u64,
+        packet: u64,
+    ) {
         if pkt.payload.is_empty() {
             return;
         }
-        let Some(a) = self.algs.get_mut(&slot) else {
+        let Some(a) = self.followed.get_mut(&slot) else {
             return;
         };
         let Some(info) = alg::info(a.alg) else {
             return;
         };
         let mut out = Expects::new();
-        let mut refusals: SmallVec<[&'static str; 2]> = SmallVec::new();
+        let mut refusals: SmallVec<[usize; 2]> = SmallVec::new();
         let (control, session) = (&a.control, &mut a.session);
         let mut message = |m: &[u8]| {
             if let Err(r) = session.on_message(control, dir, m, &mut out) {
                 refusals.push(r);
             }
         };
+        let id = a.alg;
         let notes = match (info.framing, pkt.l4) {
+            // A cut segment still feeds its bytes: the line buffer follows the sequence space,
+            // so the missing tail is a gap at the next segment and the cut line is dropped.
             (Framing::Lines, L4::Tcp(seg)) => {
                 a.streams[dir.index()].feed(seg.seq, pkt.payload, info.max_line, message)
             }
             (Framing::Lines, _) => StreamNotes::default(),
+            (Framing::Datagrams, _) if cut => {
+                self.counters.host(id, HostRefusal::CutByCapture);
+                StreamNotes::default()
+            }
             (Framing::Datagrams, _) => {
                 message(pkt.payload);
                 StreamNotes::default()
             }
         };
-        let (id, control, vpn) = (a.alg, a.control, a.vpn);
-        count_notes(&mut self.alg_counters, id, notes);
+        let (control, vpn) = (a.control, a.vpn);
+        count_notes(&mut self.counters, id, notes);
         for r in refusals {
-            self.alg_counters.count(id, r);
+            self.counters.refused(id, r);
         }
         if out.is_empty() {
             return;
         }
-        let master = self.id_of(slot);
         let Some(table) = self.relations.clone() else {
             return;
         };
         for e in &out {
-            let Some(spec) = alg::spec_of(id, &control, e, vpn) else {
-                self.alg_counters.count(id, "wrong-family");
+            let Some(spec) = spec_of(id, &control, e, vpn) else {
+                self.counters.host(id, HostRefusal::WrongFamily);
                 continue;
             };
-            match table.publish(spec, master, id, info.limits, self.now_ms) {
-                Some(entry) if self.record_published => self.published.push(entry),
-                Some(_) => {}
-                None => self.alg_counters.count(id, "relation-table-full"),
+            let Some(class) = info.classes.get(usize::from(e.class)) else {
+                // An ALG naming a class it does not declare: its own bug, counted, no entry.
+                self.counters.host(id, HostRefusal::UnknownClass);
+                continue;
+            };
+            match table.publish(spec, master, id, e.class, class.limits(), now_ms) {
+                Some((entry, ticket)) => {
+                    self.expiry.push(ticket);
+                    if self.record_published {
+                        self.published.push((packet, entry));
+                    }
+                }
+                None => self.counters.host(id, HostRefusal::RelationTableFull),
             }
+        }
+        if self.expiry.len() > 2 * table.len() + COMPACT_SLACK {
+            table.compact(&mut self.expiry);
         }
     }
 
-    /// A session leaves: its ALG state and relation entries (a master), or its link to its
-    /// master (a data session), go with it.
-    pub(super) fn alg_forget(&mut self, slot: u32) {
-        let flags = self.records[slot as usize].flags;
+    /// A session leaves (`flags` = its record's): its ALG state and relation entries (a
+    /// master), or its link to its master (a data session), go with it.
+    pub fn on_remove(&mut self, slot: u32, id: SessionId, flags: u8) {
         if flags & flag::ALG != 0 {
-            self.algs.remove(&slot);
+            self.followed.remove(&slot);
             if let Some(t) = &self.relations {
-                t.remove_master(self.id_of(slot));
+                t.remove_master(id);
             }
         }
         if flags & flag::EXPECTED != 0 {
             self.masters.remove(&slot);
         }
+    }
+
+    /// Time passes on this core: the entries its masters published whose time is up go, at
+    /// most `budget` of them.
+    pub fn tick(&mut self, now_ms: u64, budget: usize) {
+        if let Some(t) = &self.relations {
+            if self.expiry.next_due_ms().is_some_and(|d| d <= now_ms) {
+                t.expire_due(&mut self.expiry, now_ms, budget);
+            } else {
+                t.observe_clock(now_ms);
+            }
+        }
+    }
+
+    /// Tickets in this core's expiry queue (for tests and the memory report).
+    pub fn queued(&self) -> usize {
+        self.expiry.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn registry_names_real_applications() {
+        for r in REGISTRY {
+            assert!(
+                apps::by_keyword(r.info.control_app).is_some(),
+                "{}",
+                r.info.keyword
+            );
+            assert!(!r.info.classes.is_empty(), "{}", r.info.keyword);
+            for c in r.info.classes {
+                assert!(apps::by_keyword(c.data_app).is_some(), "{}", c.name);
+            }
+        }
+        let ftp = alg::by_keyword("FTP").expect("ftp registered");
+        assert_eq!(for_app(apps::by_keyword("ftp").unwrap_or(0)), Some(ftp));
+        assert_eq!(apps::name(data_app(ftp, 0)), "FTP-DATA");
+        assert_eq!(for_app(apps::OTHER), None);
     }
 }

@@ -34,10 +34,10 @@ pub const OTHER: u8 = 0;
 pub const OTHERS_AGING_S: u32 = 1200;
 
 macro_rules! apps {
-    ($( $name:literal, $kw:literal, $on:ident, [$($p:literal),*], $aging:expr; )*) => {
+    ($( $(#[$m:meta])* $name:literal, $kw:literal, $on:ident, [$($p:literal),*], $aging:expr; )*) => {
         pub const APPS: &[AppDef] = &[
             AppDef { name: "OTHER", keyword: "other", on: On::Both, ports: &[], aging_s: None },
-            $( AppDef { name: $name, keyword: $kw, on: On::$on, ports: &[$($p),*], aging_s: $aging }, )*
+            $( $(#[$m])* AppDef { name: $name, keyword: $kw, on: On::$on, ports: &[$($p),*], aging_s: $aging }, )*
         ];
     };
 }
@@ -89,6 +89,9 @@ apps! {
     "H245", "h245", Tcp, [], Some(3600);
     "GPRS-DATA", "gprs-data", Udp, [], Some(60);
     "GPRS-SIG", "gprs-sig", Udp, [], Some(60);
+    // The example ALG of docs/writing-an-alg.md (`alg::irc`), in the crate's own tests only.
+    #[cfg(test)]
+    "IRC", "irc", Tcp, [6667], None;
 }
 
 const _: () = assert!(APPS.len() < 256, "application ids are one byte");

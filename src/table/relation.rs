@@ -14,48 +14,32 @@
 //! its (protocol, destination port) bucket says an entry might match.
 
 use super::session::SessionId;
+use crate::alg::expect::{RelationLimits, RelationSpec};
 use crate::proto::key::FlowKey;
 use crate::proto::wire::{Addr, Family};
 use smallvec::SmallVec;
-use std::collections::HashMap;
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
 
-/// What the expected first packet looks like (its initiator tuple).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RelationSpec {
-    pub family: Family,
-    pub proto: u8,
-    /// `None`: any source address.
-    pub src: Option<Addr>,
-    /// `None`: any source port.
-    pub sport: Option<u16>,
-    pub dst: Addr,
-    pub dport: u16,
-    pub vpn: u16,
-    /// The data channel's application (`table::apps` id), e.g. FTP-DATA.
-    pub app: u8,
+fn dst_key(s: &RelationSpec) -> DstKey {
+    DstKey {
+        family: s.family,
+        proto: s.proto,
+        dst: s.dst,
+        dport: s.dport,
+        vpn: s.vpn,
+    }
 }
 
-impl RelationSpec {
-    fn dst_key(&self) -> DstKey {
-        DstKey {
-            family: self.family,
-            proto: self.proto,
-            dst: self.dst,
-            dport: self.dport,
-            vpn: self.vpn,
-        }
-    }
+fn matches(s: &RelationSpec, k: &FlowKey) -> bool {
+    s.src.is_none_or(|a| a == k.src) && s.sport.is_none_or(|p| p == k.sport)
+}
 
-    fn matches(&self, k: &FlowKey) -> bool {
-        self.src.is_none_or(|a| a == k.src) && self.sport.is_none_or(|p| p == k.sport)
-    }
-
-    /// Same expected tuple (the application aside).
-    fn same_tuple(&self, o: &RelationSpec) -> bool {
-        self.dst_key() == o.dst_key() && self.src == o.src && self.sport == o.sport
-    }
+/// Same expected tuple (the application aside).
+fn same_tuple(a: &RelationSpec, b: &RelationSpec) -> bool {
+    dst_key(a) == dst_key(b) && a.src == b.src && a.sport == b.sport
 }
 
 /// One expected connection.
@@ -64,8 +48,10 @@ pub struct RelationEntry {
     pub spec: RelationSpec,
     /// The control session that announced it.
     pub master: SessionId,
-    /// The ALG that published it (`alg::AlgId`).
+    /// The ALG that published it (`alg::AlgId`), and the class of the expectation (an index
+    /// into its `AlgInfo::classes`).
     pub alg: u8,
+    pub class: u8,
     /// Engine clock, milliseconds.
     pub created_ms: u64,
     pub expires_ms: u64,
@@ -78,15 +64,6 @@ impl RelationEntry {
     pub fn ttl_s(&self, clock_ms: u64) -> u64 {
         self.expires_ms.saturating_sub(clock_ms).div_ceil(1000)
     }
-}
-
-/// Per-ALG limits (nf_conntrack's `nf_conntrack_expect_policy`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RelationLimits {
-    /// How long an entry waits for its connection.
-    pub ttl_ms: u64,
-    /// Entries one master may have at once; the oldest gives way to a new one.
-    pub per_master: usize,
 }
 
 /// Why entries came and went (summed over every core; shown by `display session statistics`
@@ -113,7 +90,7 @@ const HINT_BUCKETS: usize = 4096;
 /// on these machines is 4096).
 pub const DEFAULT_MAX_ENTRIES: usize = 4096;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 struct DstKey {
     family: Family,
     proto: u8,
@@ -122,10 +99,53 @@ struct DstKey {
     vpn: u16,
 }
 
+/// An entry's place in its master core's expiry queue: when it falls due and how to find it.
+/// The entry may be gone by then (claimed, evicted, removed with its master): the ticket is
+/// then spent for nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Ticket {
+    pub expires_ms: u64,
+    serial: u64,
+    key: DstKey,
+}
+
+/// One core's expiry queue: the tickets of the entries its masters published, soonest first.
+/// Owned by that core (no lock); `RelationTable::expire_due` spends the tickets that are due.
+#[derive(Debug, Default)]
+pub struct ExpiryQueue {
+    heap: BinaryHeap<Reverse<Ticket>>,
+}
+
+impl ExpiryQueue {
+    pub fn push(&mut self, t: Ticket) {
+        self.heap.push(Reverse(t));
+    }
+
+    pub fn len(&self) -> usize {
+        self.heap.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.heap.is_empty()
+    }
+
+    /// The soonest deadline, if any.
+    pub fn next_due_ms(&self) -> Option<u64> {
+        self.heap.peek().map(|t| t.0.expires_ms)
+    }
+}
+
+/// One entry of a master: `(key, serial, class)`.
+type OfMaster = (DstKey, u64, u8);
+
+/// Tickets spent per lock taken (a stack buffer: a tick allocates nothing).
+const EXPIRE_CHUNK: usize = 32;
+
 #[derive(Default)]
 struct Inner {
     by_dst: HashMap<DstKey, SmallVec<[RelationEntry; 2]>, ahash::RandomState>,
-    by_master: HashMap<SessionId, SmallVec<[(DstKey, u64); 2]>, ahash::RandomState>,
+    /// Per master: its entries, oldest first.
+    by_master: HashMap<SessionId, SmallVec<[OfMaster; 2]>, ahash::RandomState>,
     next_serial: u64,
     counters: RelationCounters,
 }
@@ -188,36 +208,45 @@ impl RelationTable {
         self.clock_ms.load(Ordering::Relaxed)
     }
 
-    /// Publishes an entry for `master` and returns it as stored; `None` when the table is
-    /// full (counted).
+    /// Publishes an entry of class `class` for `master` and returns it as stored, with the
+    /// ticket its master core files in its expiry queue; `None` when the table is full
+    /// (counted).
+    #[allow(clippy::too_many_arguments)]
     pub fn publish(
         &self,
         spec: RelationSpec,
         master: SessionId,
         alg: u8,
+        class: u8,
         limits: RelationLimits,
         now_ms: u64,
-    ) -> Option<RelationEntry> {
+    ) -> Option<(RelationEntry, Ticket)> {
         self.observe_clock(now_ms);
         let mut g = self.lock();
         let inner = &mut *g;
-        let key = spec.dst_key();
+        let key = dst_key(&spec);
         // The same tuple announced again (a client repeating PASV): the new entry replaces
         // the old one, as nf_ct_expect_related does.
         if let Some(list) = inner.by_dst.get(&key)
-            && let Some(old) = list.iter().find(|e| e.spec.same_tuple(&spec)).copied()
+            && let Some(old) = list.iter().find(|e| same_tuple(&e.spec, &spec)).copied()
         {
             self.remove_entry(inner, &key, old.serial);
             inner.counters.replaced += 1;
         }
-        // Over the master's limit: its oldest entry gives way (nf_conntrack evicts too).
-        while limits.per_master > 0
-            && inner
+        // Over the master's limit for this class: its oldest entry of the class gives way
+        // (nf_conntrack evicts too).
+        let of_class = |inner: &Inner| {
+            inner
                 .by_master
                 .get(&master)
-                .is_some_and(|l| l.len() >= limits.per_master)
-        {
-            let Some(&(k, serial)) = inner.by_master.get(&master).and_then(|l| l.first()) else {
+                .map_or(0, |l| l.iter().filter(|(_, _, c)| *c == class).count())
+        };
+        while limits.per_master > 0 && of_class(inner) >= limits.per_master {
+            let Some(&(k, serial, _)) = inner
+                .by_master
+                .get(&master)
+                .and_then(|l| l.iter().find(|(_, _, c)| *c == class))
+            else {
                 break;
             };
             self.remove_entry(inner, &k, serial);
@@ -233,6 +262,7 @@ impl RelationTable {
             spec,
             master,
             alg,
+            class,
             created_ms: now_ms,
             expires_ms: now_ms.saturating_add(limits.ttl_ms),
             serial,
@@ -242,16 +272,21 @@ impl RelationTable {
             .by_master
             .entry(master)
             .or_default()
-            .push((key, serial));
+            .push((key, serial, class));
         inner.counters.published += 1;
         self.hint[bucket(spec.proto, spec.dport)].fetch_add(1, Ordering::Release);
         self.live.fetch_add(1, Ordering::Release);
-        Some(entry)
+        let ticket = Ticket {
+            expires_ms: entry.expires_ms,
+            serial,
+            key,
+        };
+        Some((entry, ticket))
     }
 
     /// The first packet of a connection (initiator tuple `k`) claims the entry it matches,
     /// atomically: one connection per entry. An entry past its time on the claimant's clock
-    /// is not claimed; removing it is left to its master's core (`purge`).
+    /// is not claimed; removing it is left to its master's core (`expire_due`).
     #[inline]
     pub fn claim(&self, k: &FlowKey, now_ms: u64) -> Option<RelationEntry> {
         if self.hint[bucket(k.proto, k.dport)].load(Ordering::Acquire) == 0 {
@@ -275,7 +310,7 @@ impl RelationTable {
             .by_dst
             .get(&key)?
             .iter()
-            .find(|e| e.expires_ms > now_ms && e.spec.matches(k))
+            .find(|e| e.expires_ms > now_ms && matches(&e.spec, k))
             .copied()?;
         self.remove_entry(inner, &key, e.serial);
         inner.counters.claimed += 1;
@@ -292,42 +327,63 @@ impl RelationTable {
         let Some(list) = inner.by_master.get(&master).cloned() else {
             return 0;
         };
-        for (k, serial) in &list {
+        for (k, serial, _) in &list {
             self.remove_entry(inner, k, *serial);
         }
         inner.counters.removed_with_master += list.len() as u64;
         list.len()
     }
 
-    /// Removes the entries of `core`'s masters whose time is up on that core's clock, at most
-    /// `budget` of them. Returns how many.
+    /// Spends the tickets of `queue` (one core's: the entries its masters published) that are
+    /// due at `now_ms` on that core's clock, at most `budget` of them, and removes their
+    /// entries where they still exist. Returns how many entries expired.
     ///
     /// Why per master core: an entry ages with its control session. Cores' clocks agree in
     /// live operation, but in a replay at full speed one core may be far ahead in capture
     /// time; letting it expire another core's entries would lose entries the frame order
-    /// still needs.
-    pub fn purge(&self, now_ms: u64, core: u8, budget: usize) -> usize {
+    /// still needs. Why a queue: a tick then costs a peek when nothing is due, whatever the
+    /// number of entries; no core ever looks at entries it does not own, and nothing is
+    /// allocated (tickets are spent in stack-sized chunks, one lock each).
+    pub fn expire_due(&self, queue: &mut ExpiryQueue, now_ms: u64, budget: usize) -> usize {
         self.observe_clock(now_ms);
-        if self.is_empty() {
-            return 0;
+        let mut expired = 0;
+        let mut spent = 0;
+        while spent < budget && queue.next_due_ms().is_some_and(|t| t <= now_ms) {
+            let mut due: SmallVec<[Ticket; EXPIRE_CHUNK]> = SmallVec::new();
+            while due.len() < EXPIRE_CHUNK
+                && spent < budget
+                && queue.next_due_ms().is_some_and(|t| t <= now_ms)
+            {
+                if let Some(Reverse(t)) = queue.heap.pop() {
+                    due.push(t);
+                    spent += 1;
+                }
+            }
+            let mut g = self.lock();
+            let inner = &mut *g;
+            let mut n = 0;
+            for t in &due {
+                if self.remove_entry(inner, &t.key, t.serial) {
+                    n += 1;
+                }
+            }
+            inner.counters.expired += n;
+            expired += n as usize;
         }
-        let mut g = self.lock();
-        let inner = &mut *g;
-        let doomed: Vec<(DstKey, u64)> = inner
-            .by_dst
-            .iter()
-            .flat_map(|(k, l)| {
-                l.iter()
-                    .filter(|e| e.master.core == core && e.expires_ms <= now_ms)
-                    .map(move |e| (*k, e.serial))
-            })
-            .take(budget)
-            .collect();
-        for (k, serial) in &doomed {
-            self.remove_entry(inner, k, *serial);
-        }
-        inner.counters.expired += doomed.len() as u64;
-        doomed.len()
+        expired
+    }
+
+    /// Drops the tickets of `queue` whose entries are gone (claimed, evicted, removed with
+    /// their master, reset), so that a core publishing and seeing its entries claimed at a
+    /// high rate keeps its queue in proportion to the live entries. The caller does it when
+    /// the queue has grown well past them.
+    pub fn compact(&self, queue: &mut ExpiryQueue) {
+        let g = self.lock();
+        queue.heap.retain(|Reverse(t)| {
+            g.by_dst
+                .get(&t.key)
+                .is_some_and(|l| l.iter().any(|e| e.serial == t.serial))
+        });
     }
 
     /// `reset session relation-table [ipv4|ipv6]`. Returns how many went.
@@ -377,25 +433,27 @@ impl RelationTable {
         self.lock().counters
     }
 
-    fn remove_entry(&self, inner: &mut Inner, key: &DstKey, serial: u64) {
+    /// Removes one entry; `false` when it was already gone.
+    fn remove_entry(&self, inner: &mut Inner, key: &DstKey, serial: u64) -> bool {
         let Some(list) = inner.by_dst.get_mut(key) else {
-            return;
+            return false;
         };
         let Some(pos) = list.iter().position(|e| e.serial == serial) else {
-            return;
+            return false;
         };
         let e = list.remove(pos);
         if list.is_empty() {
             inner.by_dst.remove(key);
         }
         if let Some(m) = inner.by_master.get_mut(&e.master) {
-            m.retain(|(_, s)| *s != serial);
+            m.retain(|(_, s, _)| *s != serial);
             if m.is_empty() {
                 inner.by_master.remove(&e.master);
             }
         }
         self.hint[bucket(e.spec.proto, e.spec.dport)].fetch_sub(1, Ordering::Release);
         self.live.fetch_sub(1, Ordering::Release);
+        true
     }
 }
 
@@ -453,6 +511,7 @@ mod tests {
                 spec(Some([198, 18, 0, 1]), [198, 19, 0, 2], 40000),
                 MASTER,
                 0,
+                0,
                 LIMITS,
                 1000
             )
@@ -478,17 +537,21 @@ mod tests {
     #[test]
     fn entries_expire_and_are_not_claimed_late() {
         let t = RelationTable::default();
-        t.publish(spec(None, [198, 19, 0, 2], 21000), MASTER, 0, LIMITS, 0);
+        let mut queue = ExpiryQueue::default();
+        let (_, ticket) = t
+            .publish(spec(None, [198, 19, 0, 2], 21000), MASTER, 0, 0, LIMITS, 0)
+            .expect("published");
+        queue.push(ticket);
         assert!(
             t.claim(&key([1, 2, 3, 4], 1, [198, 19, 0, 2], 21000), 300_000)
                 .is_none()
         );
-        // Left for its master's core to remove; another core's clock does not expire it.
+        // Left for its master's core to remove, on that core's clock.
         assert_eq!(t.len(), 1);
-        assert_eq!(t.purge(300_000, 1, 10), 0);
-        assert_eq!(t.purge(299_999, 0, 10), 0);
-        assert_eq!(t.purge(300_000, 0, 10), 1);
-        assert!(t.is_empty());
+        assert_eq!(t.expire_due(&mut queue, 299_999, 10), 0);
+        assert_eq!(queue.len(), 1);
+        assert_eq!(t.expire_due(&mut queue, 300_000, 10), 1);
+        assert!(t.is_empty() && queue.is_empty());
         assert_eq!(t.counters().expired, 1);
     }
 
@@ -500,7 +563,7 @@ mod tests {
             ..LIMITS
         };
         for port in [1000, 1001, 1002] {
-            t.publish(spec(None, [198, 19, 0, 2], port), MASTER, 0, two, 0);
+            t.publish(spec(None, [198, 19, 0, 2], port), MASTER, 0, 0, two, 0);
         }
         let ports: Vec<u16> = t.entries(None).iter().map(|e| e.spec.dport).collect();
         assert_eq!(ports, vec![1001, 1002]);
@@ -515,9 +578,9 @@ mod tests {
             per_master: 8,
             ..LIMITS
         };
-        t.publish(spec(None, [198, 19, 0, 2], 1000), MASTER, 0, many, 0);
-        t.publish(spec(None, [198, 19, 0, 2], 1000), MASTER, 0, many, 5);
-        t.publish(spec(None, [198, 19, 0, 2], 1001), other, 0, many, 5);
+        t.publish(spec(None, [198, 19, 0, 2], 1000), MASTER, 0, 0, many, 0);
+        t.publish(spec(None, [198, 19, 0, 2], 1000), MASTER, 0, 0, many, 5);
+        t.publish(spec(None, [198, 19, 0, 2], 1001), other, 0, 0, many, 5);
         assert_eq!(t.len(), 2);
         assert_eq!(t.counters().replaced, 1);
         assert_eq!(t.remove_master(MASTER), 1);
@@ -533,13 +596,68 @@ mod tests {
         let t = RelationTable::new(1);
         let other = SessionId { slot: 8, ..MASTER };
         assert!(
-            t.publish(spec(None, [198, 19, 0, 2], 1), MASTER, 0, LIMITS, 0)
+            t.publish(spec(None, [198, 19, 0, 2], 1), MASTER, 0, 0, LIMITS, 0)
                 .is_some()
         );
         assert!(
-            t.publish(spec(None, [198, 19, 0, 2], 2), other, 0, LIMITS, 0)
+            t.publish(spec(None, [198, 19, 0, 2], 2), other, 0, 0, LIMITS, 0)
                 .is_none()
         );
         assert_eq!(t.counters().refused_full, 1);
+    }
+
+    #[test]
+    fn each_class_has_its_own_limit() {
+        let t = RelationTable::default();
+        let one = RelationLimits {
+            per_master: 1,
+            ..LIMITS
+        };
+        // Class 0 (say audio) and class 1 (video): one each; a second audio evicts the first
+        // audio, never the video.
+        t.publish(spec(None, [198, 19, 0, 2], 1000), MASTER, 0, 0, one, 0);
+        t.publish(spec(None, [198, 19, 0, 2], 2000), MASTER, 0, 1, one, 0);
+        t.publish(spec(None, [198, 19, 0, 2], 1002), MASTER, 0, 0, one, 0);
+        let mut ports: Vec<u16> = t.entries(None).iter().map(|e| e.spec.dport).collect();
+        ports.sort();
+        assert_eq!(ports, vec![1002, 2000]);
+        assert_eq!(t.counters().evicted, 1);
+    }
+
+    #[test]
+    fn spent_tickets_and_budgets() {
+        let t = RelationTable::new(100);
+        let mut queue = ExpiryQueue::default();
+        let many = RelationLimits {
+            per_master: 0,
+            ..LIMITS
+        };
+        for port in 0..50u16 {
+            let (_, ticket) = t
+                .publish(
+                    spec(None, [198, 19, 0, 2], 1000 + port),
+                    MASTER,
+                    0,
+                    0,
+                    many,
+                    0,
+                )
+                .expect("published");
+            queue.push(ticket);
+        }
+        // Ten are claimed: their tickets are spent for nothing.
+        for port in 0..10u16 {
+            assert!(
+                t.claim(&key([1, 2, 3, 4], 9, [198, 19, 0, 2], 1000 + port), 1)
+                    .is_some()
+            );
+        }
+        t.compact(&mut queue);
+        assert_eq!(queue.len(), 40);
+        // The budget bounds the work of one call.
+        assert_eq!(t.expire_due(&mut queue, 300_000, 25), 25);
+        assert_eq!(t.expire_due(&mut queue, 300_000, 25), 15);
+        assert!(t.is_empty() && queue.is_empty());
+        assert_eq!(t.counters().expired, 40);
     }
 }

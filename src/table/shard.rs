@@ -4,17 +4,14 @@
 //! Ownership: a shard belongs to exactly one core thread; nothing in it is shared or locked.
 
 use super::aging::{AgingWheel, NEVER_MS, WHEEL_SPAN_S, age_ms, is_expired};
-use super::algs::{AlgCounters, AlgSlot};
+use super::algs::AlgHost;
 use super::apps::AppMap;
 use super::config::TableConfig;
 use super::events::{CloseReason, EventKind, SessionEvent};
 use super::index::FlowIndex;
-use super::relation::{RelationEntry, RelationTable};
 use super::session::{Session, SessionId, flag};
 use crate::drop::DropCounters;
 use crate::proto::key::{FlowHasher, FlowKey};
-use std::collections::HashMap;
-use std::sync::Arc;
 
 /// What only the control plane reads about a slot (kept apart from the hot record).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -59,16 +56,10 @@ pub struct Shard {
     /// `events_enabled`, so offline tools pay nothing.
     pub events_enabled: bool,
     pub(super) events: Vec<SessionEvent>,
-    /// The engine's shared relation table (R1, R5); `None`: no ALG runs.
-    pub(super) relations: Option<Arc<RelationTable>>,
-    /// ALG state of the control sessions an ALG follows, by slot (flag `ALG`).
-    pub(super) algs: HashMap<u32, AlgSlot, ahash::RandomState>,
-    /// Data sessions' masters, by slot (flag `EXPECTED`).
-    pub(super) masters: HashMap<u32, SessionId, ahash::RandomState>,
-    pub alg_counters: AlgCounters,
-    /// Keep every published entry for `take_published` (replay's per-frame `expect` lists).
-    pub record_published: bool,
-    pub(super) published: Vec<RelationEntry>,
+    /// The ALGs: which sessions they follow, what they published, data sessions' masters.
+    pub algs: AlgHost,
+    /// Packets tracked so far (numbers the packets, e.g. for the ALG host's published list).
+    pub(super) tracked: u64,
     /// The port the packet being tracked came in on (the packet filter's input).
     pub(super) ingress: u8,
     /// Live sessions by family, protocol and state; packets received (statistics).
@@ -94,12 +85,8 @@ impl Shard {
             now_ms: 0,
             events_enabled: false,
             events: Vec::new(),
-            relations: None,
-            algs: HashMap::default(),
-            masters: HashMap::default(),
-            alg_counters: AlgCounters::default(),
-            record_published: false,
-            published: Vec::new(),
+            algs: AlgHost::default(),
+            tracked: 0,
             ingress: 0,
             census: Default::default(),
         }
@@ -277,8 +264,9 @@ impl Shard {
             CloseReason::Reset => self.stats.reset += 1,
         }
         self.emit(slot, EventKind::Deleted(why));
-        if self.records[slot as usize].flags & (flag::ALG | flag::EXPECTED) != 0 {
-            self.alg_forget(slot);
+        let flags = self.records[slot as usize].flags;
+        if flags & (flag::ALG | flag::EXPECTED) != 0 {
+            self.algs.on_remove(slot, self.id_of(slot), flags);
         }
         let r = &self.records[slot as usize];
         self.census.remove(r.key.family, r.key.proto, r.state);
@@ -354,14 +342,14 @@ impl Shard {
         self.census.reset_received();
     }
 
+    /// Packets tracked so far (`Shard::track` calls, batched or not).
+    pub fn tracked(&self) -> u64 {
+        self.tracked
+    }
+
     /// The engine clock in milliseconds.
     pub fn now_ms(&self) -> u64 {
         self.now_ms
-    }
-
-    /// Wheel entries currently filed (for tests and the memory report).
-    pub fn wheel_len(&self) -> usize {
-        self.wheel.len()
     }
 
     /// Bytes held by this shard's structures (records, metadata, index, wheel, free list).

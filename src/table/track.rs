@@ -108,6 +108,7 @@ impl Shard {
     /// Tracks one whole (reassembled if need be) datagram at `now_ns`.
     pub fn track(&mut self, pkt: &Packet<'_>, now_ns: u64) -> Tracked {
         self.now_ms = self.now_ms.max(now_ns / 1_000_000);
+        self.tracked += 1;
         if let L4::Icmp(m) | L4::Icmpv6(m) = pkt.l4
             && icmp::is_error(pkt.ip.proto, m.ty)
         {
@@ -145,20 +146,16 @@ impl Shard {
     /// Tracks a batch of whole datagrams in order, as `track` would one by one, but looks all
     /// of them up first: the lookups are independent, so their cache misses overlap instead of
     /// being paid one after the other (memory-level parallelism without prefetch intrinsics).
-    pub fn track_batch(&mut self, pkts: &[Packet<'_>], now_ns: u64, out: &mut Vec<Tracked>) {
-        self.track_batch_from(pkts, &[], now_ns, out);
-    }
-
-    /// `track_batch` for packets that came in on `ports` (one per packet; missing = the
-    /// current ingress port): the packet filter reads them.
+    /// `ports` are the ports they came in on (one per packet; missing = the current ingress
+    /// port): the packet filter reads them. `times` are their times (one per packet, or one
+    /// for all).
     pub fn track_batch_from(
         &mut self,
         pkts: &[Packet<'_>],
         ports: &[u8],
-        now_ns: u64,
+        times: &[u64],
         out: &mut Vec<Tracked>,
     ) {
-        self.now_ms = self.now_ms.max(now_ns / 1_000_000);
         let mut position = 0usize;
         let mut prep: SmallVec<[(Prepared, Option<u32>); BATCH]> = SmallVec::new();
         for chunk in pkts.chunks(BATCH) {
@@ -178,10 +175,13 @@ impl Shard {
                 if let Some(&port) = ports.get(position) {
                     self.ingress = port;
                 }
+                let now_ns = times.get(position).or(times.first()).copied().unwrap_or(0);
+                self.now_ms = self.now_ms.max(now_ns / 1_000_000);
                 position += 1;
                 let t = if is_icmp_error(pkt) {
                     self.track(pkt, now_ns)
                 } else {
+                    self.tracked += 1;
                     // An earlier packet of this batch may have created, removed or replaced
                     // the session the hint names: trust it only if it still holds the key.
                     let hint = hint
@@ -271,7 +271,9 @@ impl Shard {
         let s = self.record_mut(slot);
         let state = s.state;
         if s.has(flag::ALG) {
-            self.alg_feed(slot, dir, pkt);
+            let id = self.id_of(slot);
+            self.algs
+                .on_payload(slot, id, dir, pkt, pkt.cut, now_ms, self.tracked);
         }
         if matches!(step, Step::AcceptThenClose) {
             self.remove(slot, CloseReason::Closed);
@@ -317,10 +319,7 @@ impl Shard {
         // A data connection an ALG announced (R1): claimed on whichever core it lands (R5).
         // Only then is the packet filter skipped: it is session-based, and the control
         // session it belongs to already passed it.
-        let claimed = match &self.relations {
-            Some(t) => t.claim(key, self.now_ms),
-            None => None,
-        };
+        let claimed = self.algs.claim(key, self.now_ms);
         if claimed.is_none() && self.config.packet_filter.denies(self.ingress, key) {
             self.drops.count(DropReason::PacketFilterDeny);
             return Tracked::invalid(DropReason::PacketFilterDeny, proto);
@@ -359,16 +358,24 @@ impl Shard {
         };
         let app = session.app;
         let slot = self.insert(session, hash);
-        match claimed {
-            Some(e) => {
-                self.masters.insert(slot, e.master);
-            }
-            None => {
-                self.alg_start(slot, app);
-                if self.records[slot as usize].has(flag::ALG) {
-                    self.alg_feed(slot, Direction::Orig, pkt);
-                }
-            }
+        let alg_flags = self
+            .algs
+            .on_new(slot, key, app, self.config.algs, claimed.as_ref());
+        if alg_flags != 0 {
+            self.records[slot as usize].flags |= alg_flags;
+        }
+        if alg_flags & flag::ALG != 0 {
+            let id = self.id_of(slot);
+            let now_ms = self.now_ms;
+            self.algs.on_payload(
+                slot,
+                id,
+                Direction::Orig,
+                pkt,
+                pkt.cut,
+                now_ms,
+                self.tracked,
+            );
         }
         Tracked {
             verdict: if claimed.is_some() {

@@ -38,6 +38,7 @@ pub fn udp(src: [u8; 4], sport: u16, dst: [u8; 4], dport: u16) -> Packet<'static
         ip: ip(Family::V4, v4(src), v4(dst), ipproto::UDP, 60),
         l4: L4::Udp(Ports { sport, dport }),
         payload: &[],
+        cut: false,
     }
 }
 
@@ -46,6 +47,7 @@ pub fn udplite(src: [u8; 4], sport: u16, dst: [u8; 4], dport: u16) -> Packet<'st
         ip: ip(Family::V4, v4(src), v4(dst), ipproto::UDPLITE, 60),
         l4: L4::UdpLite(Ports { sport, dport }),
         payload: &[],
+        cut: false,
     }
 }
 
@@ -54,6 +56,7 @@ pub fn rawip(src: [u8; 4], dst: [u8; 4], proto: u8) -> Packet<'static> {
         ip: ip(Family::V4, v4(src), v4(dst), proto, 60),
         l4: L4::Other,
         payload: &[],
+        cut: false,
     }
 }
 
@@ -67,6 +70,7 @@ pub fn icmp(src: [u8; 4], dst: [u8; 4], ty: u8, id: u16) -> Packet<'static> {
             rest: &[],
         }),
         payload: &[],
+        cut: false,
     }
 }
 
@@ -80,6 +84,7 @@ pub fn icmp6(src: u8, dst: u8, ty: u8, id: u16) -> Packet<'static> {
             rest: &[],
         }),
         payload: &[],
+        cut: false,
     }
 }
 
@@ -111,6 +116,7 @@ pub fn tcp(
         ip: ip(Family::V4, v4(src), v4(dst), ipproto::TCP, 40 + len),
         l4: L4::Tcp(seg),
         payload: &[],
+        cut: false,
     }
 }
 
@@ -149,6 +155,7 @@ pub fn sctp_packet(
             chunks,
         }),
         payload: &[],
+        cut: false,
     }
 }
 
@@ -171,5 +178,6 @@ pub fn dccp_packet(
             ack,
         }),
         payload: &[],
+        cut: false,
     }
 }

@@ -11,11 +11,45 @@
 
 pub mod parse;
 
-use super::{Alg, AlgInfo, Control, Expect, Expects, Framing, Refusal};
+use super::{Alg, AlgInfo, Control, Expect, ExpectClass, Expects, Framing, Reason};
 use crate::proto::key::Direction;
 use crate::proto::wire::ipproto;
-use crate::table::relation::RelationLimits;
-use parse::{Announcement, parse_client_line, parse_server_line};
+use parse::{Announcement, FtpError, parse_client_line, parse_server_line};
+
+/// Why the FTP ALG refused a line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FtpRefusal {
+    /// A PORT/EPRT naming another host than the client, or a 227 naming another host than the
+    /// server (RFC 2577 §3): a hole to a third party.
+    Bounce,
+    /// An announcement of the other address family than its control session.
+    WrongFamily,
+    /// A PORT/EPRT command or 227/229 reply that does not parse.
+    Malformed(FtpError),
+}
+
+impl Reason for FtpRefusal {
+    const COUNT: usize = 2 + FtpError::ALL.len();
+
+    fn index(self) -> usize {
+        match self {
+            FtpRefusal::Bounce => 0,
+            FtpRefusal::WrongFamily => 1,
+            FtpRefusal::Malformed(e) => 2 + e as usize,
+        }
+    }
+
+    fn name_of(index: usize) -> &'static str {
+        match index {
+            0 => "bounce",
+            1 => "wrong-family",
+            i => FtpError::ALL.get(i - 2).map_or("unknown", |e| e.name()),
+        }
+    }
+}
+
+/// The FTP ALG's one kind of expectation: the data connection.
+const DATA: u8 = 0;
 
 /// One FTP control session's ALG state. FTP needs none beyond the lines themselves: each
 /// announcement stands alone.
@@ -23,17 +57,19 @@ use parse::{Announcement, parse_client_line, parse_server_line};
 pub struct Ftp;
 
 impl Alg for Ftp {
+    type Refusal = FtpRefusal;
     const INFO: AlgInfo = AlgInfo {
         keyword: "ftp",
         help: "FTP protocol",
         control_app: "ftp",
-        data_app: "ftp-data",
         framing: Framing::Lines,
         // nf_conntrack_ftp: one expectation per control connection, five minutes.
-        limits: RelationLimits {
-            ttl_ms: 300_000,
-            per_master: 1,
-        },
+        classes: &[ExpectClass {
+            name: "data",
+            max_per_master: 1,
+            timeout_ms: 300_000,
+            data_app: "ftp-data",
+        }],
         // Command and reply lines are short; 1 KiB leaves room for long 227 texts.
         max_line: 1024,
     };
@@ -48,22 +84,22 @@ impl Alg for Ftp {
         dir: Direction,
         msg: &[u8],
         out: &mut Expects,
-    ) -> Result<(), Refusal> {
+    ) -> Result<(), FtpRefusal> {
         let parsed = match dir {
             Direction::Orig => parse_client_line(msg),
             Direction::Reply => parse_server_line(msg),
         };
-        let Some(ch) = parsed.map_err(|e| e.name())? else {
+        let Some(ch) = parsed.map_err(FtpRefusal::Malformed)? else {
             return Ok(());
         };
         let sender = control.sender(dir);
         // EPSV names no address: the server's own (RFC 2428 §3).
         let addr = ch.addr.unwrap_or(sender);
         if addr.is_ipv4() != sender.is_ipv4() {
-            return Err("wrong-family");
+            return Err(FtpRefusal::WrongFamily);
         }
         if addr != sender {
-            return Err("bounce");
+            return Err(FtpRefusal::Bounce);
         }
         // The data connection comes from the other side of the control session.
         let from = match ch.kind {
@@ -71,6 +107,7 @@ impl Alg for Ftp {
             Announcement::Pasv | Announcement::Epsv => control.client,
         };
         out.push(Expect {
+            class: DATA,
             proto: ipproto::TCP,
             src: Some(from),
             sport: None,

@@ -4,27 +4,45 @@
 
 pub mod parse;
 
-use super::{Alg, AlgInfo, Control, Expect, Expects, Framing, Refusal};
+use super::{Alg, AlgInfo, Control, Expect, ExpectClass, Expects, Framing, Reason};
 use crate::proto::key::Direction;
 use crate::proto::wire::ipproto;
-use crate::table::relation::RelationLimits;
+use parse::TftpError;
+
+/// Why the TFTP ALG refused a datagram: it is not valid TFTP.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TftpRefusal(pub TftpError);
+
+impl Reason for TftpRefusal {
+    const COUNT: usize = TftpError::ALL.len();
+
+    fn index(self) -> usize {
+        self.0 as usize
+    }
+
+    fn name_of(index: usize) -> &'static str {
+        TftpError::ALL.get(index).map_or("unknown", |e| e.name())
+    }
+}
 
 /// One TFTP control session's ALG state: none beyond the request itself.
 #[derive(Debug, Default)]
 pub struct Tftp;
 
 impl Alg for Tftp {
+    type Refusal = TftpRefusal;
     const INFO: AlgInfo = AlgInfo {
         keyword: "tftp",
         help: "TFTP protocol",
         control_app: "tftp",
-        data_app: "tftp",
         framing: Framing::Datagrams,
         // nf_conntrack_tftp: one expectation per request session, five minutes.
-        limits: RelationLimits {
-            ttl_ms: 300_000,
-            per_master: 1,
-        },
+        classes: &[ExpectClass {
+            name: "transfer",
+            max_per_master: 1,
+            timeout_ms: 300_000,
+            data_app: "tftp",
+        }],
         max_line: 0,
     };
 
@@ -38,12 +56,13 @@ impl Alg for Tftp {
         dir: Direction,
         msg: &[u8],
         out: &mut Expects,
-    ) -> Result<(), Refusal> {
+    ) -> Result<(), TftpRefusal> {
         // Only the client's requests announce anything; the server answers from elsewhere.
         if dir != Direction::Orig {
             return Ok(());
         }
         let expect = Expect {
+            class: 0,
             proto: ipproto::UDP,
             src: Some(control.server),
             sport: None,
@@ -62,9 +81,9 @@ impl Alg for Tftp {
             // malformation is counted.
             Err(e) if matches!(msg.get(..2), Some([0, 1] | [0, 2])) => {
                 out.push(expect);
-                Err(e.name())
+                Err(TftpRefusal(e))
             }
-            Err(e) => Err(e.name()),
+            Err(e) => Err(TftpRefusal(e)),
         }
     }
 }
