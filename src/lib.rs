@@ -5,6 +5,7 @@
 pub mod acl;
 pub mod actors;
 pub mod alg;
+pub mod arena;
 pub mod config;
 pub mod ctl;
 pub mod drop;

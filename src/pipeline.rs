@@ -7,7 +7,7 @@ use crate::drop::DropReason;
 use crate::proto::frag::{FragLimits, FragOutcome, Reassembler};
 use crate::proto::key::{FlowHasher, FlowKey};
 use crate::proto::wire::{self, Datagram, Frame, LinkType, Packet};
-use crate::table::track::BATCH;
+use crate::table::track::{BATCH, Prepared};
 use crate::table::{Shard, TableConfig, Tracked};
 use smallvec::SmallVec;
 
@@ -45,10 +45,12 @@ pub trait FrameSource {
     }
 }
 
-/// Whole datagrams gathered to be looked up together, with their ports and times.
+/// Whole datagrams gathered to be looked up together, with their lookup keys, ports and
+/// times.
 #[derive(Default)]
 struct Gathered<'a> {
     packets: SmallVec<[Packet<'a>; BATCH]>,
+    preps: SmallVec<[Prepared; BATCH]>,
     ports: SmallVec<[u8; BATCH]>,
     times: SmallVec<[u64; BATCH]>,
 }
@@ -200,6 +202,11 @@ impl Pipeline {
             };
             match parsed {
                 Ok((Datagram::Whole(pkt), _)) => {
+                    // The lookup key now, and its index cell on its way to the cache while
+                    // the rest of the batch is parsed.
+                    let prep = self.shard.prepare(&pkt);
+                    self.shard.prefetch_lookup(&prep);
+                    b.preps.push(prep);
                     b.packets.push(pkt);
                     b.times.push(now_ns);
                     // Either every frame has its port or none has.
@@ -236,9 +243,10 @@ impl Pipeline {
         }
         tracked.clear();
         self.shard
-            .track_batch_from(&b.packets, &b.ports, &b.times, tracked);
+            .track_batch(&b.packets, &b.preps, &b.ports, &b.times, tracked);
         out.extend(tracked.iter().map(|&t| FrameOutcome::Tracked(t)));
         b.packets.clear();
+        b.preps.clear();
         b.ports.clear();
         b.times.clear();
     }

@@ -3,10 +3,10 @@
 
 use crate::config::Config;
 use crate::drop::DropCounters;
-use crate::io::pcap::{CaptureError, for_each_frame};
+use crate::io::capture::{CaptureBatch, for_each_batch};
+use crate::io::pcap::CaptureError;
 use crate::pipeline::{FrameOutcome, FrameSource, Pipeline};
 use crate::proto::key::{FlowHasher, FlowKey, addr_to_ip};
-use crate::proto::wire::LinkType;
 use crate::proto::wire::ipproto;
 use crate::table::aging::ttl_s;
 use crate::table::relation::RelationEntry;
@@ -59,56 +59,32 @@ pub struct ReplayResult {
     pub capture_error: Option<CaptureError>,
 }
 
-/// Frames gathered for one batch: copied out of the reader's buffer (a record lives only as
-/// long as its callback), one allocation reused for the whole replay.
-#[derive(Default)]
-struct CaptureBatch {
-    link: Option<LinkType>,
-    bytes: Vec<u8>,
-    frames: Vec<BatchFrame>,
+/// A batch of the capture as the pipeline takes it: each frame at its capture time, or at
+/// the time `--pps` gives it.
+struct Timed<'a, 'b> {
+    batch: &'a CaptureBatch<'b>,
+    first_ts: u64,
+    pps: Option<u64>,
 }
 
-struct BatchFrame {
-    number: u64,
-    start: usize,
-    len: usize,
-    now_ns: u64,
-    cut: bool,
-}
-
-impl CaptureBatch {
-    fn push(&mut self, number: u64, data: &[u8], now_ns: u64, cut: bool) {
-        self.frames.push(BatchFrame {
-            number,
-            start: self.bytes.len(),
-            len: data.len(),
-            now_ns,
-            cut,
-        });
-        self.bytes.extend_from_slice(data);
-    }
-
-    fn clear(&mut self) {
-        self.bytes.clear();
-        self.frames.clear();
-    }
-}
-
-impl FrameSource for CaptureBatch {
+impl FrameSource for Timed<'_, '_> {
     fn len(&self) -> usize {
-        self.frames.len()
+        self.batch.len()
     }
     fn data(&self, i: usize) -> &[u8] {
-        self.frames
-            .get(i)
-            .and_then(|f| self.bytes.get(f.start..f.start + f.len))
-            .unwrap_or(&[])
+        self.batch.frame(i).map_or(&[], |f| f.data)
     }
     fn time(&self, i: usize) -> u64 {
-        self.frames.get(i).map_or(0, |f| f.now_ns)
+        let Some(f) = self.batch.frame(i) else {
+            return self.first_ts;
+        };
+        match self.pps {
+            Some(pps) => self.first_ts + (f.number - 1) * 1_000_000_000 / pps.max(1),
+            None => f.ts_ns,
+        }
     }
     fn cut(&self, i: usize) -> bool {
-        self.frames.get(i).is_some_and(|f| f.cut)
+        self.batch.frame(i).is_some_and(|f| f.cut())
     }
 }
 
@@ -133,61 +109,54 @@ fn drive(
     p.shard.algs.attach(Default::default());
     p.shard.algs.record_published = on_frame.is_some();
     let batch_size = if on_frame.is_some() { 1 } else { BATCH };
-    let mut batch = CaptureBatch::default();
     let mut outcomes: Vec<FrameOutcome> = Vec::with_capacity(BATCH);
     let mut published: Vec<RelationEntry> = Vec::new();
     let mut first_ts: Option<u64> = None;
     let mut unsupported_link = 0u64;
     let mut failed: Option<std::io::Error> = None;
-    let mut run = |batch: &mut CaptureBatch,
-                   p: &mut Pipeline,
-                   on_frame: &mut Option<&mut OnFrame<'_>>,
-                   failed: &mut Option<std::io::Error>| {
-        let Some(link) = batch.link.filter(|_| !batch.frames.is_empty()) else {
+    let read = for_each_batch(&opts.capture, batch_size, |batch| {
+        let Some(first) = batch.frame(0) else {
             return;
         };
-        outcomes.clear();
-        p.process_frames(link, &*batch, &mut outcomes);
-        if let Some(report) = on_frame.as_deref_mut()
-            && failed.is_none()
-        {
-            for (f, outcome) in batch.frames.iter().zip(outcomes.iter()) {
-                published.clear();
-                published.extend(p.shard.algs.take_published().map(|(_, e)| e));
-                if let Err(e) = report(f.number, outcome, &p.shard, &published) {
-                    *failed = Some(e);
-                    break;
-                }
-            }
-        }
-        batch.clear();
-    };
-    let read = for_each_frame(&opts.capture, |f| {
-        let base = *first_ts.get_or_insert(f.ts_ns);
-        let now = match opts.pps {
-            Some(pps) => base + (f.number - 1) * 1_000_000_000 / pps.max(1),
-            None => f.ts_ns,
-        };
-        if batch.link != f.link || batch.frames.len() == batch_size {
-            run(&mut batch, &mut p, &mut on_frame, &mut failed);
-            batch.link = f.link;
-        }
-        match f.link {
-            Some(_) => batch.push(f.number, f.data, now, f.cut()),
-            None => {
+        let first_ts = *first_ts.get_or_insert(first.ts_ns);
+        let Some(link) = batch.link else {
+            // Frames of a link type we do not decode: counted, reported.
+            let reason = crate::drop::DropReason::UnsupportedLinkType;
+            for i in 0..batch.len() {
                 unsupported_link += 1;
-                let reason = crate::drop::DropReason::UnsupportedLinkType;
                 p.shard.drops.count(reason);
-                if let Some(report) = on_frame.as_deref_mut()
-                    && failed.is_none()
+                if let (Some(report), None, Some(f)) =
+                    (on_frame.as_deref_mut(), failed.as_ref(), batch.frame(i))
                     && let Err(e) = report(f.number, &FrameOutcome::Dropped(reason), &p.shard, &[])
                 {
                     failed = Some(e);
                 }
             }
+            return;
+        };
+        outcomes.clear();
+        let timed = Timed {
+            batch,
+            first_ts,
+            pps: opts.pps,
+        };
+        p.process_frames(link, &timed, &mut outcomes);
+        if let Some(report) = on_frame.as_deref_mut()
+            && failed.is_none()
+        {
+            for (i, outcome) in outcomes.iter().enumerate() {
+                let Some(f) = batch.frame(i) else {
+                    break;
+                };
+                published.clear();
+                published.extend(p.shard.algs.take_published().map(|(_, e)| e));
+                if let Err(e) = report(f.number, outcome, &p.shard, &published) {
+                    failed = Some(e);
+                    break;
+                }
+            }
         }
     });
-    run(&mut batch, &mut p, &mut on_frame, &mut failed);
     if let Some(e) = failed {
         return Err(e.into());
     }

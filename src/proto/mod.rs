@@ -72,12 +72,30 @@ impl Protocol {
     }
 
     #[inline]
-    pub const fn descriptor(self) -> &'static Descriptor {
+    pub fn descriptor(self) -> &'static Descriptor {
         &DESCRIPTORS[self as usize]
     }
 
+    /// The aging bucket of one of its states (`AGING_KEYS`).
+    #[inline]
+    pub const fn aging_key(self, state: u8) -> AgingState {
+        // Slot 0 holds the fallback (no state is numbered 0).
+        let slot = if (state as usize) < STATE_SLOTS {
+            state as usize
+        } else {
+            0
+        };
+        AGING_KEYS[self as usize][slot]
+    }
+
+    /// Whether `state` is its stable state (`STABLE_STATES`).
+    #[inline]
+    pub const fn is_stable(self, state: u8) -> bool {
+        state != 0 && STABLE_STATES[self as usize] == state
+    }
+
     /// The console keyword (`protocol tcp`, `protocol raw-ip`).
-    pub const fn keyword(self) -> &'static str {
+    pub fn keyword(self) -> &'static str {
         self.descriptor().keyword
     }
 
@@ -99,7 +117,7 @@ impl Protocol {
 
 /// The descriptor of the protocol of IP protocol number `proto`.
 #[inline]
-pub const fn descriptor(proto: u8) -> &'static Descriptor {
+pub fn descriptor(proto: u8) -> &'static Descriptor {
     Protocol::of(proto).descriptor()
 }
 
@@ -211,7 +229,48 @@ const fn st(name: &'static str, keyword: &'static str, aging: AgingState) -> Sta
 use AgingState as A;
 
 /// Indexed by `Protocol as usize`.
-pub static DESCRIPTORS: [Descriptor; Protocol::COUNT] = [
+pub static DESCRIPTORS: [Descriptor; Protocol::COUNT] = TABLE;
+
+/// State numbers the lookup tables below cover (every machine's states are below it).
+pub const STATE_SLOTS: usize = 16;
+
+/// The aging bucket of every (protocol, state number), computed from the descriptors at
+/// compile time: the packet path's aging check is two array reads.
+pub const AGING_KEYS: [[AgingState; STATE_SLOTS]; Protocol::COUNT] = {
+    let mut t = [[AgingState::Syn; STATE_SLOTS]; Protocol::COUNT];
+    let mut p = 0;
+    while p < Protocol::COUNT {
+        let d = &TABLE[p];
+        let mut st = 0;
+        while st < STATE_SLOTS {
+            t[p][st] = if st >= 1 && st - 1 < d.states.len() {
+                d.states[st - 1].aging
+            } else {
+                d.fallback_aging
+            };
+            st += 1;
+        }
+        p += 1;
+    }
+    t
+};
+
+/// Each protocol's stable state, or 0 (no state is numbered 0).
+pub const STABLE_STATES: [u8; Protocol::COUNT] = {
+    let mut t = [0u8; Protocol::COUNT];
+    let mut p = 0;
+    while p < Protocol::COUNT {
+        if let Some(s) = TABLE[p].stable {
+            t[p] = s;
+        }
+        p += 1;
+    }
+    t
+};
+
+const _: () = assert!(MAX_STATES < STATE_SLOTS);
+
+const TABLE: [Descriptor; Protocol::COUNT] = [
     Descriptor {
         protocol: Protocol::Tcp,
         keyword: "tcp",
@@ -401,9 +460,9 @@ pub static DESCRIPTORS: [Descriptor; Protocol::COUNT] = [
 pub const MAX_STATES: usize = {
     let mut max = 0;
     let mut i = 0;
-    while i < DESCRIPTORS.len() {
-        if DESCRIPTORS[i].states.len() > max {
-            max = DESCRIPTORS[i].states.len();
+    while i < TABLE.len() {
+        if TABLE[i].states.len() > max {
+            max = TABLE[i].states.len();
         }
         i += 1;
     }
@@ -474,5 +533,17 @@ mod tests {
         );
         assert_eq!(descriptor(ipproto::UDP).stable, Some(2));
         assert_eq!(descriptor(ipproto::UDPLITE).stable, None);
+        // The compile-time tables say what the descriptors say.
+        for d in &DESCRIPTORS {
+            for st in 0..=u8::MAX {
+                assert_eq!(
+                    d.protocol.aging_key(st),
+                    d.aging_key(st),
+                    "{:?} {st}",
+                    d.protocol
+                );
+                assert_eq!(d.protocol.is_stable(st), d.stable == Some(st));
+            }
+        }
     }
 }

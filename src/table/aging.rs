@@ -15,14 +15,14 @@ pub use crate::proto::AgingState;
 /// descriptors).
 #[inline]
 pub fn bucket(proto: u8, state: u8) -> AgingState {
-    proto::descriptor(proto).aging_key(state)
+    proto::Protocol::of(proto).aging_key(state)
 }
 
 /// The stable state in which application and persistent aging apply (A2, A4): TCP
 /// ESTABLISHED or UDP READY (the descriptors' `stable`).
 #[inline]
 fn is_stable(proto: u8, state: u8) -> bool {
-    proto::descriptor(proto).stable == Some(state)
+    proto::Protocol::of(proto).is_stable(state)
 }
 
 /// Aging times in force (seconds). One copy per core; replaced whole on a change, so a core

@@ -14,6 +14,9 @@ const EMPTY: u64 = u64::MAX;
 const LOAD_NUM: usize = 7;
 const LOAD_DEN: usize = 8;
 
+/// Cells `candidate` looks at: one cache line of cells.
+const CANDIDATE_PROBES: usize = 8;
+
 #[derive(Debug, Clone)]
 pub struct FlowIndex {
     cells: Vec<u64>,
@@ -73,11 +76,34 @@ impl FlowIndex {
         self.cells.len()
     }
 
-    /// The cell a hash starts probing at, and its content: reading it is the first (and
-    /// usually only) index miss of a lookup, done for a whole batch before any record is read.
+    /// Starts loading the cells `candidate` will look at (`crate::arena::prefetch`): the
+    /// home cell's line and, when the probe runs past its end, the next one.
     #[inline]
-    pub fn first_cell(&self, hash: u64) -> u64 {
-        self.cells[hash as usize & self.mask]
+    pub fn prefetch_cells(&self, hash: u64) {
+        let home = hash as usize & self.mask;
+        crate::arena::prefetch_at(&self.cells, home);
+        crate::arena::prefetch_at(&self.cells, (home + CANDIDATE_PROBES - 1) & self.mask);
+    }
+
+    /// The likely slot of a hash without reading any record: the first cell with its tag
+    /// among the few probed after its home cell (they share the home cell's cache lines),
+    /// to be confirmed by `find`. At 7/8 load, a good share of entries sit past their home
+    /// cell; looking only there would miss them.
+    #[inline]
+    pub fn candidate(&self, hash: u64) -> Option<u32> {
+        let t = tag(hash);
+        let mut i = hash as usize & self.mask;
+        for _ in 0..CANDIDATE_PROBES {
+            let c = *self.cells.get(i)?;
+            if c == EMPTY {
+                return None;
+            }
+            if (c >> 32) as u32 == t {
+                return Some(slot_of(c));
+            }
+            i = (i + 1) & self.mask;
+        }
+        None
     }
 
     /// The slot whose entry has this hash's tag and for which `is_it(slot)` holds.

@@ -18,7 +18,6 @@ use crate::proto::key::{Direction, FlowKey};
 use crate::proto::tcp::TcpPolicy;
 use crate::proto::wire::{self, L4, Packet, ipproto};
 use crate::proto::{self, Step};
-use smallvec::SmallVec;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Verdict {
@@ -44,8 +43,11 @@ impl Verdict {
     }
 }
 
+/// Packets whose records `track_batch` loads ahead of the one it tracks.
+const LOOKAHEAD: usize = 12;
+
 /// Packets looked up together by `track_batch`.
-pub const BATCH: usize = 32;
+pub const BATCH: usize = 64;
 
 /// A packet's lookup key, computed once.
 #[derive(Debug, Clone, Copy)]
@@ -143,57 +145,60 @@ impl Shard {
         }
     }
 
-    /// Tracks a batch of whole datagrams in order, as `track` would one by one, but looks all
-    /// of them up first: the lookups are independent, so their cache misses overlap instead of
-    /// being paid one after the other (memory-level parallelism without prefetch intrinsics).
-    /// `ports` are the ports they came in on (one per packet; missing = the current ingress
-    /// port): the packet filter reads them. `times` are their times (one per packet, or one
-    /// for all).
-    pub fn track_batch_from(
+    /// Starts loading what looking up a prepared packet reads first: its index cell. Called
+    /// as packets are gathered into a batch, so the cells are in the cache by the time the
+    /// batch is tracked.
+    #[inline]
+    pub fn prefetch_lookup(&self, p: &Prepared) {
+        self.index.prefetch_cells(p.hash);
+    }
+
+    /// Starts loading the record (both cache lines) and metadata of the slot a prepared
+    /// packet's index cell names, if it names one with the packet's tag.
+    #[inline]
+    fn prefetch_record(&self, p: &Prepared) {
+        if let Some(slot) = self.index.candidate(p.hash) {
+            crate::arena::prefetch_all_at(&self.records, slot as usize);
+            crate::arena::prefetch_at(&self.meta, slot as usize);
+        }
+    }
+
+    /// Tracks a batch of whole datagrams (`preps[i]` = `prepare(&pkts[i])`) in order, exactly
+    /// as `track` would one by one, but first starts loading, for every packet, the record its
+    /// index cell names (both cache lines) and that slot's metadata: the batch's misses then
+    /// overlap instead of being paid one after the other. `ports` are the ports they came in
+    /// on (one per packet; missing = the current ingress port): the packet filter reads them.
+    /// `times` are their times (one per packet, or one for all).
+    pub fn track_batch(
         &mut self,
         pkts: &[Packet<'_>],
+        preps: &[Prepared],
         ports: &[u8],
         times: &[u64],
         out: &mut Vec<Tracked>,
     ) {
-        let mut position = 0usize;
-        let mut prep: SmallVec<[(Prepared, Option<u32>); BATCH]> = SmallVec::new();
-        for chunk in pkts.chunks(BATCH) {
-            prep.clear();
-            prep.extend(chunk.iter().map(|p| (self.prepare(p), None)));
-            // Two passes so the misses of the batch overlap: every packet's index cell first,
-            // then every candidate record.
-            let mut first = [0u64; BATCH];
-            for (f, (p, _)) in first.iter_mut().zip(prep.iter()) {
-                *f = self.index.first_cell(p.hash);
+        // The records of the next few packets are on their way while one is tracked: a
+        // distance that keeps the CPU's outstanding misses near what it can hold.
+        for p in preps.iter().take(LOOKAHEAD) {
+            self.prefetch_record(p);
+        }
+        for (i, (pkt, p)) in pkts.iter().zip(preps.iter()).enumerate() {
+            if let Some(ahead) = preps.get(i + LOOKAHEAD) {
+                self.prefetch_record(ahead);
             }
-            std::hint::black_box(&first);
-            for (p, hint) in prep.iter_mut() {
-                *hint = self.find(&p.canon, p.hash);
+            if let Some(&port) = ports.get(i) {
+                self.ingress = port;
             }
-            for (pkt, (p, hint)) in chunk.iter().zip(prep.iter()) {
-                if let Some(&port) = ports.get(position) {
-                    self.ingress = port;
-                }
-                let now_ns = times.get(position).or(times.first()).copied().unwrap_or(0);
-                self.now_ms = self.now_ms.max(now_ns / 1_000_000);
-                position += 1;
-                let t = if is_icmp_error(pkt) {
-                    self.track(pkt, now_ns)
-                } else {
-                    self.tracked += 1;
-                    // An earlier packet of this batch may have created, removed or replaced
-                    // the session the hint names: trust it only if it still holds the key.
-                    let hint = hint
-                        .filter(|&slot| {
-                            let r = &self.records[slot as usize];
-                            r.has(flag::LIVE) && r.key == p.canon
-                        })
-                        .or_else(|| self.find(&p.canon, p.hash));
-                    self.track_prepared(pkt, p, hint)
-                };
-                out.push(t);
-            }
+            let now_ns = times.get(i).or(times.first()).copied().unwrap_or(0);
+            self.now_ms = self.now_ms.max(now_ns / 1_000_000);
+            let t = if is_icmp_error(pkt) {
+                self.track(pkt, now_ns)
+            } else {
+                self.tracked += 1;
+                let found = self.find(&p.canon, p.hash);
+                self.track_prepared(pkt, p, found)
+            };
+            out.push(t);
         }
     }
 
