@@ -11,7 +11,8 @@ use super::render::{
 };
 use super::stream::TableStream;
 use super::tree::{AclTarget, Action};
-use super::views::{Effect, Session, View};
+use super::view::View;
+use super::views::{Effect, Session};
 use crate::acl::Acl;
 use crate::actors::core::CoreMsg;
 use crate::alg::AlgSet;

@@ -9,7 +9,7 @@
 //! position are decided across the whole view, as Comware does, and `?`/Tab read the very
 //! same frontier the parser would continue from.
 
-use super::views::View;
+use super::view::View;
 use regex::{Regex, RegexBuilder};
 use std::borrow::Cow;
 use std::collections::HashSet;

@@ -21,6 +21,7 @@ pub mod relation_view;
 pub mod render;
 pub mod stream;
 pub mod tree;
+pub mod view;
 pub mod views;
 
 pub use crate::proto::Protocol;
@@ -28,4 +29,5 @@ pub use grammar::{
     CliError, Completion, ErrorKind, FilterMode, HelpItem, OutputFilter, OutputPipe, Parsed,
 };
 pub use tree::{AclTarget, Action, PERSISTENT_DEFAULT_HOURS, SessionFilter, StateFilter, grammar};
-pub use views::{Command, DEFAULT_SYSNAME, Effect, Session, View};
+pub use view::View;
+pub use views::{Command, DEFAULT_SYSNAME, Effect, Session};

@@ -9,7 +9,7 @@
 //! `vpn-instance` are filters on every family (SPEC S9).
 
 use super::grammar::{ArgKind, Def, ErrorKind, Fault, Grammar, Matched, Syn, pipe_syntax, quote};
-use super::views::{View, bits};
+use super::view::{View, bits};
 use crate::acl::{self, AclKind};
 use crate::proto::Protocol;
 use crate::proto::wire::Family;
