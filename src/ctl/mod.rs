@@ -16,6 +16,7 @@
 pub mod client;
 pub mod exec;
 pub mod grammar;
+pub mod pipe;
 pub mod port_mapping_view;
 pub mod relation_view;
 pub mod render;
@@ -25,9 +26,8 @@ pub mod view;
 pub mod views;
 
 pub use crate::proto::Protocol;
-pub use grammar::{
-    CliError, Completion, ErrorKind, FilterMode, HelpItem, OutputFilter, OutputPipe, Parsed,
-};
+pub use grammar::{CliError, Completion, ErrorKind, HelpItem, Parsed};
+pub use pipe::{FilterMode, OutputFilter, OutputPipe};
 pub use tree::{AclTarget, Action, PERSISTENT_DEFAULT_HOURS, SessionFilter, StateFilter, grammar};
 pub use view::View;
 pub use views::{Command, DEFAULT_SYSNAME, Effect, Session};

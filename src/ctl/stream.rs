@@ -8,7 +8,7 @@
 //! chunk reads exactly as it did before paging existed.
 
 use super::exec::Engine;
-use super::grammar::{OutputPipe, PipeState};
+use super::pipe::{OutputPipe, PipeState};
 use super::render::{render_session, render_session_total};
 use super::tree::SessionFilter;
 use crate::actors::core::CoreMsg;

@@ -1543,7 +1543,8 @@ pub fn grammar() -> &'static Grammar<Action> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ctl::grammar::{CliError, ErrorKind, FilterMode, render_help};
+    use crate::ctl::grammar::{CliError, ErrorKind, render_help};
+    use crate::ctl::pipe::FilterMode;
     use std::net::{Ipv4Addr, Ipv6Addr};
 
     const ADV4: View = View::Acl {
