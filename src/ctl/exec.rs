@@ -10,9 +10,9 @@ use super::render::{
     render_aging_state, render_statistics, render_statistics_summary,
 };
 use super::stream::TableStream;
+use super::terminal::{Effect, Terminal};
 use super::tree::{AclTarget, Action};
 use super::view::View;
-use super::views::{Effect, Session};
 use crate::acl::Acl;
 use crate::actors::core::CoreMsg;
 use crate::alg::AlgSet;
@@ -285,7 +285,7 @@ impl Engine {
 
 /// One operator's console.
 pub struct Console {
-    pub session: Session,
+    pub terminal: Terminal,
     engine: Arc<Engine>,
     /// A session table display with more to show (`more` continues it).
     pending: Option<TableStream>,
@@ -308,10 +308,10 @@ impl Console {
             .lock()
             .map(|r| (r.sysname.clone(), r.interfaces.clone()))
             .unwrap_or_default();
-        let mut session = Session::new(&sysname);
-        session.set_interfaces(&interfaces);
+        let mut terminal = Terminal::new(&sysname);
+        terminal.set_interfaces(&interfaces);
         Console {
-            session,
+            terminal,
             engine,
             pending: None,
         }
@@ -322,13 +322,13 @@ impl Console {
         self.pending = None;
         if let Ok(r) = self.engine.running.lock() {
             // Another console may have renamed the device.
-            if r.sysname != self.session.sysname() {
+            if r.sysname != self.terminal.sysname() {
                 let name = r.sysname.clone();
-                self.session.set_sysname(&name);
+                self.terminal.set_sysname(&name);
             }
         }
-        let prompt = self.session.prompt();
-        let (output, close) = match self.session.execute(line) {
+        let prompt = self.terminal.prompt();
+        let (output, close) = match self.terminal.execute(line) {
             Err(e) => (e.caret_lines(&prompt), false),
             Ok(None) => (String::new(), false),
             Ok(Some((cmd, effect))) => match (effect, &cmd.action) {
@@ -343,7 +343,7 @@ impl Console {
         };
         Reply {
             output,
-            prompt: self.session.prompt(),
+            prompt: self.terminal.prompt(),
             close,
             more: false,
         }
@@ -360,7 +360,7 @@ impl Console {
         }
         Reply {
             output,
-            prompt: self.session.prompt(),
+            prompt: self.terminal.prompt(),
             close: false,
             more,
         }
@@ -374,7 +374,7 @@ impl Console {
     fn local(&self, action: &Action) -> String {
         match action {
             Action::DisplayHistory { .. } => {
-                self.session.history().map(|l| format!("{l}\n")).collect()
+                self.terminal.history().map(|l| format!("{l}\n")).collect()
             }
             _ => String::new(),
         }
@@ -522,7 +522,7 @@ impl Console {
                 String::new()
             }
             Action::AclRule(_) | Action::UndoRule(_) => {
-                let View::Acl { ipv6, number, .. } = self.session.view().clone() else {
+                let View::Acl { ipv6, number, .. } = self.terminal.view().clone() else {
                     return " % Rules are configured in an ACL view.\n".into();
                 };
                 let fam = if ipv6 { Family::V6 } else { Family::V4 };
@@ -566,12 +566,12 @@ impl Console {
                 String::new()
             }
             Action::UndoSysname => {
-                running.sysname = super::views::DEFAULT_SYSNAME.to_string();
-                self.session.set_sysname(super::views::DEFAULT_SYSNAME);
+                running.sysname = super::terminal::DEFAULT_SYSNAME.to_string();
+                self.terminal.set_sysname(super::terminal::DEFAULT_SYSNAME);
                 String::new()
             }
             Action::DisplayCurrentConfiguration => running.config_text(),
-            Action::DisplayThis => match self.session.view() {
+            Action::DisplayThis => match self.terminal.view() {
                 View::Acl { ipv6, number, .. } => {
                     running
                         .acl(*ipv6, *number)
@@ -656,7 +656,7 @@ impl Console {
                 inbound,
                 on,
             } => {
-                let View::Interface { name } = self.session.view().clone() else {
+                let View::Interface { name } = self.terminal.view().clone() else {
                     return " % Packet filters are configured in an interface view.\n".into();
                 };
                 let binding = FilterBinding {
@@ -712,11 +712,11 @@ pub fn apply_startup(engine: Arc<Engine>, text: &str) -> Vec<(usize, String)> {
         // the view the last header opened, or to system view.
         if !raw.starts_with(' ')
             || !matches!(
-                console.session.view(),
+                console.terminal.view(),
                 View::Acl { .. } | View::Interface { .. }
             )
         {
-            while !matches!(console.session.view(), View::System) {
+            while !matches!(console.terminal.view(), View::System) {
                 if console.line("quit").close {
                     break;
                 }

@@ -1,16 +1,16 @@
 //! The operator console (SPEC C1, C2): the command tree as data (`tree`), the one grammar
 //! engine that parses, helps, completes and reports errors over it (`grammar`), and the
 //! per-console state behind the prompt (`views`), and the Comware output layouts (`render`). Pure: no sockets, no terminal; the socket
-//! and TTY layers drive a `Session` line by line.
+//! and TTY layers drive a `Terminal` line by line.
 //!
 //! A console layer does, per line:
-//! - Enter: `Session::execute(line)` -> the `Action` (+ `OutputPipe` to filter the output
+//! - Enter: `Terminal::execute(line)` -> the `Action` (+ `OutputPipe` to filter the output
 //!   through) and an `Effect` (handled locally, forward to the engine, or close), or a
 //!   `CliError` to show with `CliError::caret_lines(prompt)` (the TTY already echoed the line)
 //!   or `CliError::render(prompt, line)` (transcripts).
-//! - `?`: `Session::help(line_before_the_question_mark)`.
-//! - Tab: `Session::complete(line)`.
-//! - Ctrl+Z: `Session::ctrl_z()`.
+//! - `?`: `Terminal::help(line_before_the_question_mark)`.
+//! - Tab: `Terminal::complete(line)`.
+//! - Ctrl+Z: `Terminal::ctrl_z()`.
 //! - `display current-configuration`: `Action::config_line()` of each setting.
 
 pub mod client;
@@ -21,13 +21,13 @@ pub mod port_mapping_view;
 pub mod relation_view;
 pub mod render;
 pub mod stream;
+pub mod terminal;
 pub mod tree;
 pub mod view;
-pub mod views;
 
 pub use crate::proto::Protocol;
 pub use grammar::{CliError, Completion, ErrorKind, HelpItem, Parsed};
 pub use pipe::{FilterMode, OutputFilter, OutputPipe};
+pub use terminal::{Command, DEFAULT_SYSNAME, Effect, Terminal};
 pub use tree::{AclTarget, Action, PERSISTENT_DEFAULT_HOURS, SessionFilter, StateFilter, grammar};
 pub use view::View;
-pub use views::{Command, DEFAULT_SYSNAME, Effect, Session};

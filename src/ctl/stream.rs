@@ -200,7 +200,7 @@ mod tests {
                 " | by-linenum begin 10.0.0.99 | exclude Responder",
             ] {
                 let p = c
-                    .session
+                    .terminal
                     .parse(&format!("{line}{pipe}"))
                     .unwrap()
                     .unwrap()

@@ -1,5 +1,5 @@
-//! Views and the per-console state (reference/comware.md §1.1): the view stack behind the
-//! prompt, the sysname the prompt shows, paging and the command history of one console.
+//! One operator's terminal (reference/comware.md §1.1): the view stack behind the prompt,
+//! the sysname the prompt shows, paging and the command history of one console.
 
 use super::grammar::{CliError, Completion, ErrorKind, Parsed, render_help};
 use super::tree::{Action, grammar};
@@ -18,13 +18,13 @@ pub const HISTORY_MAX: usize = 10;
 /// A parsed command line of the console.
 pub type Command = Parsed<Action>;
 
-/// What the console layer does after `Session::apply`.
+/// What the console layer does after `Terminal::apply`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Effect {
-    /// Done inside the session (view change, paging, history): nothing for the engine; show
-    /// session-local output where the command has some (`display history-command`).
+    /// Done at the terminal (view change, paging, history): nothing for the engine; show
+    /// the terminal's own output where the command has some (`display history-command`).
     Local,
-    /// Send to the engine (display, reset, configuration); the session already did its part
+    /// Send to the engine (display, reset, configuration); the terminal already did its part
     /// (e.g. entered the ACL view, took the new sysname).
     Forward,
     /// `quit` in user view: close the connection.
@@ -33,7 +33,7 @@ pub enum Effect {
 
 /// One console's state.
 #[derive(Debug, Clone)]
-pub struct Session {
+pub struct Terminal {
     views: Vec<View>,
     sysname: String,
     screen_length: Option<u16>,
@@ -42,10 +42,10 @@ pub struct Session {
     interfaces: Vec<String>,
 }
 
-impl Session {
+impl Terminal {
     /// A console after login: user view.
-    pub fn new(sysname: &str) -> Session {
-        Session {
+    pub fn new(sysname: &str) -> Terminal {
+        Terminal {
             views: vec![View::User],
             sysname: sysname.to_string(),
             screen_length: Some(DEFAULT_SCREEN_LENGTH),
@@ -145,7 +145,7 @@ impl Session {
         self.history.push_back(typed.to_string());
     }
 
-    /// Does the session's part of a command.
+    /// Does the terminal's part of a command.
     pub fn apply(&mut self, action: &Action) -> Effect {
         match action {
             Action::SystemView => {
@@ -225,7 +225,7 @@ mod tests {
 
     #[test]
     fn prompts_for_every_view() {
-        let mut s = Session::new("Sysname");
+        let mut s = Terminal::new("Sysname");
         assert_eq!(s.prompt(), "<Sysname>");
         s.execute("system-view").unwrap();
         assert_eq!(s.prompt(), "[Sysname]");
@@ -251,7 +251,7 @@ mod tests {
 
     #[test]
     fn quit_pops_return_jumps_and_quit_in_user_view_closes() {
-        let mut s = Session::new("S");
+        let mut s = Terminal::new("S");
         s.execute("sys").unwrap();
         s.execute("acl adv 3000").unwrap();
         assert_eq!(s.prompt(), "[S-acl-ipv4-adv-3000]");
@@ -273,7 +273,7 @@ mod tests {
 
     #[test]
     fn sysname_changes_the_prompt_and_undo_restores_the_default() {
-        let mut s = Session::new("H3C");
+        let mut s = Terminal::new("H3C");
         s.execute("system-view").unwrap();
         s.execute("sysname FW-1").unwrap();
         assert_eq!(s.prompt(), "[FW-1]");
@@ -284,8 +284,8 @@ mod tests {
     }
 
     #[test]
-    fn screen_length_is_per_session() {
-        let mut s = Session::new("S");
+    fn screen_length_is_per_terminal() {
+        let mut s = Terminal::new("S");
         assert_eq!(s.screen_length(), Some(24));
         assert_eq!(
             s.execute("screen-length disable").unwrap().unwrap().1,
@@ -298,7 +298,7 @@ mod tests {
 
     #[test]
     fn history_keeps_the_typed_form_once_per_run_and_resolves_aliases() {
-        let mut s = Session::new("S");
+        let mut s = Terminal::new("S");
         s.execute("dis cu").unwrap();
         s.execute("dis cu").unwrap();
         s.execute("display current-configuration").unwrap();
@@ -319,7 +319,7 @@ mod tests {
 
     #[test]
     fn help_on_an_empty_line_has_the_view_header() {
-        let s = Session::new("S");
+        let s = Terminal::new("S");
         let out = s.help("").unwrap();
         let mut lines = out.lines();
         assert_eq!(lines.next(), Some("User view commands:"));
