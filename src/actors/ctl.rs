@@ -9,7 +9,8 @@
 //! another's. A console's requests run one at a time (its state is locked per request); the
 //! consoles of different operators run side by side.
 
-use crate::ctl::exec::{Console, Engine};
+use crate::ctl::engine::Engine;
+use crate::ctl::exec::Console;
 use actix::prelude::*;
 use serde_json::{Value, json};
 use std::collections::HashMap;

@@ -14,12 +14,14 @@
 //! - `display current-configuration`: `Action::config_line()` of each setting.
 
 pub mod client;
+pub mod engine;
 pub mod exec;
 pub mod grammar;
 pub mod pipe;
 pub mod port_mapping_view;
 pub mod relation_view;
 pub mod render;
+pub mod running;
 pub mod stream;
 pub mod terminal;
 pub mod tree;

@@ -7,7 +7,7 @@
 //! in the order a single collection of every core's rows would give: a table that fits in one
 //! chunk reads exactly as it did before paging existed.
 
-use super::exec::Engine;
+use super::engine::Engine;
 use super::pipe::{OutputPipe, PipeState};
 use super::render::{render_session, render_session_total};
 use super::tree::SessionFilter;
@@ -82,8 +82,9 @@ impl TableStream {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ctl::exec::{Console, Running};
+    use crate::ctl::exec::Console;
     use crate::ctl::render::render_session_table;
+    use crate::ctl::running::Running;
     use crate::pipeline::Pipeline;
     use crate::proto::frag::FragLimits;
     use crate::proto::key::FlowHasher;
