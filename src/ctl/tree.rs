@@ -8,7 +8,9 @@
 //! order; accepting any order loses nothing), and `state`, `application`, `responder` and
 //! `vpn-instance` are filters on every family (SPEC S9).
 
-use super::grammar::{ArgKind, Def, ErrorKind, Fault, Grammar, Matched, Syn, pipe_syntax, quote};
+use super::grammar::{
+    ArgKind, Def, ErrorKind, Fault, Grammar, Matched, Syn, pipe_syntax, quote, undo_keyword,
+};
 use super::view::{View, bits};
 use crate::acl::{self, AclKind};
 use crate::proto::Protocol;
@@ -474,23 +476,61 @@ fn any(items: Vec<Syn>) -> Syn {
     Syn::Any(items)
 }
 
-/// A display command: the `|` filters may follow (§1.6).
-fn display(views: u8, body: Vec<Syn>, build: super::grammar::Builder<Action>) -> Def<Action> {
-    let mut items = vec![kw("display", H_DISPLAY)];
-    items.extend(body);
-    items.push(pipe_syntax());
-    Def::new(views, seq(items), build)
+/// A value the `undo` form of the command leaves out (`Syn::SetOnly`).
+fn set_only(s: Syn) -> Syn {
+    Syn::SetOnly(Box::new(s))
 }
 
-fn cmd(views: u8, items: Vec<Syn>, build: super::grammar::Builder<Action>) -> Def<Action> {
-    Def::new(views, seq(items), build)
+/// A part the `undo` form of the command makes optional (`Syn::UndoOptional`).
+fn undo_optional(s: Syn) -> Syn {
+    Syn::UndoOptional(Box::new(s))
+}
+
+/// The commands of the tree, in order.
+#[derive(Default)]
+struct Tree {
+    defs: Vec<Def<Action>>,
+}
+
+impl Tree {
+    fn command(
+        &mut self,
+        views: u8,
+        items: Vec<Syn>,
+        build: impl Fn(&Matched<'_>, &View) -> Result<Action, Fault> + Send + Sync + 'static,
+    ) {
+        self.defs.push(Def::new(views, seq(items), build));
+    }
+
+    /// A display command: the `|` filters may follow (§1.6).
+    fn display(
+        &mut self,
+        views: u8,
+        body: Vec<Syn>,
+        build: impl Fn(&Matched<'_>, &View) -> Result<Action, Fault> + Send + Sync + 'static,
+    ) {
+        let mut items = vec![kw("display", H_DISPLAY)];
+        items.extend(body);
+        items.push(pipe_syntax());
+        self.command(views, items, build);
+    }
+
+    /// A set command and its `undo` form, derived from it.
+    fn with_undo(
+        &mut self,
+        views: u8,
+        items: Vec<Syn>,
+        build: impl Fn(&Matched<'_>, &View) -> Result<Action, Fault> + Send + Sync + 'static,
+    ) {
+        self.defs
+            .extend(Def::set_and_undo(views, seq(items), build));
+    }
 }
 
 // Help strings: Comware's where the manuals or captures give them (§1.2 and the CLI guide),
 // worded alike where they do not.
 const H_DISPLAY: &str = "Display current system information";
 const H_RESET: &str = "Reset operation";
-const H_UNDO: &str = "Cancel current setting";
 const H_SESSION: &str = "Configure session management";
 const H_SESSION_DISPLAY: &str = "Session management";
 const H_AGING: &str = "Session aging time";
@@ -928,12 +968,8 @@ pub fn mapping_protocol_word(proto: u8) -> Option<&'static str> {
 }
 
 /// `[undo] port-mapping application NAME port N [protocol P]`.
-fn port_mapping_syntax(undo: bool) -> Vec<Syn> {
-    let mut items = Vec::new();
-    if undo {
-        items.push(kw("undo", H_UNDO));
-    }
-    items.extend([
+fn port_mapping_syntax() -> Vec<Syn> {
+    vec![
         kw("port-mapping", "Configure port mapping"),
         kw("application", "Specify an application"),
         application_keywords(|name| format!("{name} application")),
@@ -946,11 +982,10 @@ fn port_mapping_syntax(undo: bool) -> Vec<Syn> {
                 .map(|(w, _)| kws(PROTO, w, format!("{} protocol", w.to_uppercase())))
                 .collect()),
         ])),
-    ]);
-    items
+    ]
 }
 
-fn port_mapping_of(m: &Matched<'_>, on: bool) -> Result<Action, Fault> {
+fn port_mapping_of(m: &Matched<'_>, _: &View) -> Result<Action, Fault> {
     Ok(Action::PortMapping {
         app: m
             .text(APP)
@@ -963,17 +998,13 @@ fn port_mapping_of(m: &Matched<'_>, on: bool) -> Result<Action, Fault> {
                 .find(|(k, _)| *k == w)
                 .map(|(_, p)| *p)
         }),
-        on,
+        on: !m.is_undo(),
     })
 }
 
 /// `[undo] packet-filter [ipv6] N {inbound|outbound}`.
-fn packet_filter_syntax(undo: bool) -> Vec<Syn> {
-    let mut items = Vec::new();
-    if undo {
-        items.push(kw("undo", H_UNDO));
-    }
-    items.extend([
+fn packet_filter_syntax() -> Vec<Syn> {
+    vec![
         kw("packet-filter", "Specify packet filtering"),
         opt(kws(IPV6, "ipv6", "Specify an IPv6 ACL")),
         arg(NUM, int(2000, 3999), "ACL number"),
@@ -981,16 +1012,15 @@ fn packet_filter_syntax(undo: bool) -> Vec<Syn> {
             kws(DIRECTION, "inbound", "Filter incoming packets"),
             kws(DIRECTION, "outbound", "Filter outgoing packets"),
         ]),
-    ]);
-    items
+    ]
 }
 
-fn packet_filter_of(m: &Matched<'_>, on: bool) -> Result<Action, Fault> {
+fn packet_filter_of(m: &Matched<'_>, _: &View) -> Result<Action, Fault> {
     Ok(Action::PacketFilter {
         ipv6: m.has(IPV6),
         number: m.u32(NUM).ok_or_else(|| internal(m))?,
         inbound: m.text(DIRECTION) == Some("inbound"),
-        on,
+        on: !m.is_undo(),
     })
 }
 
@@ -1001,7 +1031,6 @@ fn defs() -> Vec<Def<Action>> {
     use bits::*;
     let session_display = || kw("session", H_SESSION_DISPLAY);
     let session = || kw("session", H_SESSION);
-    let undo = || kw("undo", H_UNDO);
     let v6 = || opt(kws(IPV6, "ipv6", H_IPV6_ACL));
     let acl_numbers = || {
         alt(vec![
@@ -1025,512 +1054,438 @@ fn defs() -> Vec<Def<Action>> {
         ])
     };
     let seconds = || arg(SECONDS, int(1, 100_000), "Aging time in seconds");
-    vec![
-        // ---- display (any view)
-        display(
-            ANY,
-            vec![
-                session_display(),
-                kw("table", "Display session table information"),
-                family_filters(true),
-            ],
-            |m, _| {
-                Ok(Action::DisplaySessionTable {
-                    family: family_of(m).ok_or_else(|| internal(m))?,
-                    filters: filter_of(m)?,
-                })
-            },
-        ),
-        display(
-            ANY,
-            vec![
-                session_display(),
-                kw("statistics", "Display session statistics"),
-                opt(kws(SUMMARY, "summary", "Display brief session statistics")),
-                opt(family_filters(false)),
-            ],
-            |m, _| {
-                Ok(Action::DisplaySessionStatistics {
-                    summary: m.has(SUMMARY),
-                    family: family_of(m),
-                    filters: filter_of(m)?,
-                })
-            },
-        ),
-        display(
-            ANY,
-            vec![
-                session_display(),
-                kw("aging-time", H_AGING),
-                alt(vec![
-                    kws(
-                        KIND,
-                        "state",
-                        "Display the aging time for sessions in different states",
-                    ),
-                    kws(
-                        KIND,
-                        "application",
-                        "Display the aging time for sessions of different applications",
-                    ),
-                ]),
-            ],
-            |m, _| {
-                Ok(if m.text(KIND) == Some("state") {
-                    Action::DisplayAgingTimeState
-                } else {
-                    Action::DisplayAgingTimeApplication
-                })
-            },
-        ),
-        display(
-            ANY,
-            vec![
-                kw("acl", "ACL configuration information"),
-                v6(),
-                alt(vec![
-                    arg(NUM, int(2000, 3999), "ACL number"),
-                    kws(ALL, "all", "All ACLs"),
-                ]),
-            ],
-            |m, _| {
-                Ok(Action::DisplayAcl {
-                    ipv6: m.has(IPV6),
-                    target: match m.u32(NUM) {
-                        Some(n) => AclTarget::Number(n),
-                        None => AclTarget::All,
-                    },
-                })
-            },
-        ),
-        display(
-            ANY,
-            vec![kw("current-configuration", "Current configuration")],
-            |_, _| Ok(Action::DisplayCurrentConfiguration),
-        ),
-        display(
-            ANY,
-            vec![kw("this", "Current view configuration")],
-            |_, _| Ok(Action::DisplayThis),
-        ),
-        display(
-            ANY,
-            vec![kw(
-                "version",
-                "System hardware and software version information",
-            )],
-            |_, _| Ok(Action::DisplayVersion),
-        ),
-        display(
-            ANY,
-            vec![
-                kw("history-command", "Historical commands"),
-                opt(kws(ALL, "all", "Historical commands of all user lines")),
-            ],
-            |m, _| Ok(Action::DisplayHistory { all: m.has(ALL) }),
-        ),
-        display(
-            ANY,
-            vec![
-                session_display(),
-                kw("relation-table", "Display relation table information"),
-                opt(alt(vec![
-                    kws(FAMILY, "ipv4", "IPv4 relation entries"),
-                    kws(FAMILY, "ipv6", "IPv6 relation entries"),
-                ])),
-            ],
-            |m, _| {
-                Ok(Action::DisplayRelationTable {
-                    family: family_of(m),
-                })
-            },
-        ),
-        display(
-            ANY,
-            vec![
-                kw("port-mapping", "Port mapping information"),
-                alt(vec![
-                    kws(KIND, "pre-defined", "Pre-defined port mappings"),
-                    kws(KIND, "user-defined", "User-defined port mappings"),
-                ]),
-            ],
-            |m, _| {
-                Ok(Action::DisplayPortMapping {
-                    user: m.text(KIND) == Some("user-defined"),
-                })
-            },
-        ),
-        // ---- any view
-        cmd(
-            ANY,
-            vec![
-                kw("save", "Save current configuration"),
-                opt(alt(vec![
-                    kws(FORCE, "force", "Save without confirmation"),
-                    arg(FILE, ArgKind::CfgFile, "Name of the file (*.cfg)"),
-                ])),
-            ],
-            |m, _| {
-                Ok(Action::Save {
-                    file: m.text(FILE).map(str::to_string),
-                    force: m.has(FORCE),
-                })
-            },
-        ),
-        cmd(
-            ANY,
-            vec![kw("quit", "Exit from current command view")],
-            |_, _| Ok(Action::Quit),
-        ),
-        cmd(ANY, vec![kw("return", "Exit to User View")], |_, _| {
-            Ok(Action::Return)
-        }),
-        // ---- user view
-        cmd(
-            USER,
-            vec![kw("system-view", "Enter the System View")],
-            |_, _| Ok(Action::SystemView),
-        ),
-        cmd(
-            USER,
-            vec![
-                kw("reset", H_RESET),
-                kw("session", H_SESSION_DISPLAY),
-                kw("table", "Clear sessions"),
-                opt(family_filters(false)),
-            ],
-            |m, _| {
-                Ok(Action::ResetSessionTable {
-                    family: family_of(m),
-                    filters: filter_of(m)?,
-                })
-            },
-        ),
-        cmd(
-            USER,
-            vec![
-                kw("reset", H_RESET),
-                kw("session", H_SESSION_DISPLAY),
-                kw("statistics", "Clear session statistics"),
-            ],
-            |_, _| Ok(Action::ResetSessionStatistics),
-        ),
-        cmd(
-            USER,
-            vec![
-                kw("reset", H_RESET),
-                kw("session", H_SESSION_DISPLAY),
-                kw("relation-table", "Clear relation entries"),
-                opt(alt(vec![
-                    kws(FAMILY, "ipv4", "IPv4 relation entries"),
-                    kws(FAMILY, "ipv6", "IPv6 relation entries"),
-                ])),
-            ],
-            |m, _| {
-                Ok(Action::ResetRelationTable {
-                    family: family_of(m),
-                })
-            },
-        ),
-        cmd(
-            USER,
-            vec![
-                kw("screen-length", "Specify the lines displayed on one screen"),
-                kw("disable", "Disable multiple-screen output"),
-            ],
-            |_, _| Ok(Action::ScreenLengthDisable),
-        ),
-        cmd(
-            USER,
-            vec![
-                undo(),
-                kw("screen-length", "Specify the lines displayed on one screen"),
-                kw("disable", "Disable multiple-screen output"),
-            ],
-            |_, _| Ok(Action::UndoScreenLengthDisable),
-        ),
-        // ---- system view
-        cmd(
-            SYSTEM,
-            vec![
-                session(),
-                kw("aging-time", H_AGING),
-                kw(
-                    "state",
-                    "Specify the aging time for sessions in different states",
-                ),
-                aging_state_keywords(),
-                seconds(),
-            ],
-            |m, _| {
-                Ok(Action::SetAgingState {
-                    state: m
-                        .text(STATE)
-                        .and_then(AgingState::by_keyword)
-                        .ok_or_else(|| internal(m))?,
-                    seconds: m.u32(SECONDS).ok_or_else(|| internal(m))?,
-                })
-            },
-        ),
-        cmd(
-            SYSTEM,
-            vec![
-                undo(),
-                session(),
-                kw("aging-time", H_AGING),
-                kw(
-                    "state",
-                    "Specify the aging time for sessions in different states",
-                ),
-                opt(aging_state_keywords()),
-            ],
-            |m, _| {
-                Ok(Action::UndoAgingState {
-                    state: m.text(STATE).and_then(AgingState::by_keyword),
-                })
-            },
-        ),
-        cmd(
-            SYSTEM,
-            vec![
-                session(),
-                kw("aging-time", H_AGING),
-                kw(
-                    "application",
-                    "Specify the aging time for sessions of different applications",
-                ),
-                application_keywords(|name| format!("Specify the aging time for {name} sessions")),
-                seconds(),
-            ],
-            |m, _| {
-                Ok(Action::SetAgingApplication {
-                    app: m
-                        .text(APP)
-                        .and_then(apps::by_keyword)
-                        .ok_or_else(|| internal(m))?,
-                    seconds: m.u32(SECONDS).ok_or_else(|| internal(m))?,
-                })
-            },
-        ),
-        cmd(
-            SYSTEM,
-            vec![
-                undo(),
-                session(),
-                kw("aging-time", H_AGING),
-                kw(
-                    "application",
-                    "Specify the aging time for sessions of different applications",
-                ),
-                opt(application_keywords(|name| {
-                    format!("Specify the aging time for {name} sessions")
-                })),
-            ],
-            |m, _| {
-                Ok(Action::UndoAgingApplication {
-                    app: m.text(APP).and_then(apps::by_keyword),
-                })
-            },
-        ),
-        cmd(
-            SYSTEM,
-            vec![
-                session(),
-                kw("persistent", "Specify persistent sessions"),
-                kw("acl", "Specify an ACL"),
-                opt(kws(IPV6, "ipv6", "Specify an IPv6 ACL")),
-                arg(NUM, int(2000, 3999), "ACL number"),
-                opt(seq(vec![
-                    kw(
-                        "aging-time",
-                        "Specify the aging time of persistent sessions",
-                    ),
-                    arg(
-                        HOURS,
-                        int(0, 360),
-                        "Aging time in hours (0 = never aged out)",
-                    ),
-                ])),
-            ],
-            |m, _| {
-                Ok(Action::SessionPersistentAcl {
-                    ipv6: m.has(IPV6),
-                    number: m.u32(NUM).ok_or_else(|| internal(m))?,
-                    hours: m.u32(HOURS).unwrap_or(PERSISTENT_DEFAULT_HOURS),
-                })
-            },
-        ),
-        cmd(
-            SYSTEM,
-            vec![
-                undo(),
-                session(),
-                kw("persistent", "Specify persistent sessions"),
-                kw("acl", "Specify an ACL"),
-                opt(kws(IPV6, "ipv6", "Specify an IPv6 ACL")),
-            ],
-            |m, _| Ok(Action::UndoSessionPersistentAcl { ipv6: m.has(IPV6) }),
-        ),
-        cmd(
-            SYSTEM,
-            vec![
-                session(),
-                kw("mode", "Specify the session management mode"),
-                kw("hybrid", "Hybrid mode (unidirectional sessions allowed)"),
-            ],
-            |_, _| Ok(Action::SessionModeHybrid),
-        ),
-        cmd(
-            SYSTEM,
-            vec![
-                undo(),
-                session(),
-                kw("mode", "Specify the session management mode"),
-                opt(kw(
-                    "hybrid",
-                    "Hybrid mode (unidirectional sessions allowed)",
-                )),
-            ],
-            |_, _| Ok(Action::UndoSessionMode),
-        ),
-        cmd(
-            SYSTEM,
-            vec![
-                session(),
-                kw("statistics", "Session statistics"),
-                kw("enable", "Enable session statistics"),
-            ],
-            |_, _| Ok(Action::SessionStatisticsEnable),
-        ),
-        cmd(
-            SYSTEM,
-            vec![
-                undo(),
-                session(),
-                kw("statistics", "Session statistics"),
-                kw("enable", "Enable session statistics"),
-            ],
-            |_, _| Ok(Action::UndoSessionStatisticsEnable),
-        ),
-        cmd(
-            SYSTEM,
-            vec![kw("acl", H_ACL), v6(), acl_numbers()],
-            |m, _| {
-                let number = m.u32(NUM).ok_or_else(|| internal(m))?;
-                Ok(Action::EnterAcl {
-                    ipv6: m.has(IPV6),
-                    kind: AclKind::of_number(number).ok_or_else(|| internal(m))?,
-                    number,
-                })
-            },
-        ),
-        cmd(
-            SYSTEM,
-            vec![
-                undo(),
-                kw("acl", H_ACL),
-                v6(),
-                alt(vec![acl_numbers(), kws(ALL, "all", "Delete all ACLs")]),
-            ],
-            |m, _| {
-                Ok(Action::UndoAcl {
-                    ipv6: m.has(IPV6),
-                    target: match m.u32(NUM) {
-                        Some(n) => AclTarget::Number(n),
-                        None => AclTarget::All,
-                    },
-                })
-            },
-        ),
-        cmd(
-            SYSTEM,
-            vec![
-                kw("sysname", "Specify the host name"),
-                arg(NAME, ArgKind::Str { min: 1, max: 64 }, "Host name"),
-            ],
-            |m, _| {
-                Ok(Action::Sysname(
-                    m.text(NAME).ok_or_else(|| internal(m))?.to_string(),
-                ))
-            },
-        ),
-        cmd(
-            SYSTEM,
-            vec![undo(), kw("sysname", "Specify the host name")],
-            |_, _| Ok(Action::UndoSysname),
-        ),
-        cmd(SYSTEM, vec![kw("alg", H_ALG), alg_keywords()], |m, _| {
-            Ok(Action::Alg {
-                alg: alg_of(m)?,
-                on: true,
+    let mut t = Tree::default();
+    // ---- display (any view)
+    t.display(
+        ANY,
+        vec![
+            session_display(),
+            kw("table", "Display session table information"),
+            family_filters(true),
+        ],
+        |m, _| {
+            Ok(Action::DisplaySessionTable {
+                family: family_of(m).ok_or_else(|| internal(m))?,
+                filters: filter_of(m)?,
             })
-        }),
-        cmd(
-            SYSTEM,
-            vec![undo(), kw("alg", H_ALG), alg_keywords()],
-            |m, _| {
-                Ok(Action::Alg {
-                    alg: alg_of(m)?,
-                    on: false,
-                })
-            },
-        ),
-        cmd(SYSTEM, port_mapping_syntax(false), |m, _| {
-            port_mapping_of(m, true)
-        }),
-        cmd(SYSTEM, port_mapping_syntax(true), |m, _| {
-            port_mapping_of(m, false)
-        }),
-        cmd(
-            SYSTEM,
-            vec![
-                kw("interface", "Specify the interface view"),
-                arg(NAME, ArgKind::Str { min: 1, max: 64 }, "Interface name"),
-            ],
-            |m, _| {
-                Ok(Action::EnterInterface {
-                    name: m.text(NAME).ok_or_else(|| internal(m))?.to_string(),
-                })
-            },
-        ),
-        // ---- interface view
-        cmd(INTERFACE, packet_filter_syntax(false), |m, _| {
-            packet_filter_of(m, true)
-        }),
-        cmd(INTERFACE, packet_filter_syntax(true), |m, _| {
-            packet_filter_of(m, false)
-        }),
-        // ---- ACL views
-        cmd(
-            ACL4_ADV,
-            vec![rule_syntax(false, AclKind::Advanced)],
-            rule_builder,
-        ),
-        cmd(
-            ACL4_BASIC,
-            vec![rule_syntax(false, AclKind::Basic)],
-            rule_builder,
-        ),
-        cmd(
-            ACL6_ADV,
-            vec![rule_syntax(true, AclKind::Advanced)],
-            rule_builder,
-        ),
-        cmd(
-            ACL6_BASIC,
-            vec![rule_syntax(true, AclKind::Basic)],
-            rule_builder,
-        ),
-        cmd(
-            ACL,
-            vec![
-                undo(),
-                kw("rule", H_RULE),
-                arg(NUM, int(0, 65534), "ID of ACL rule"),
-            ],
-            |m, _| Ok(Action::UndoRule(m.u32(NUM).ok_or_else(|| internal(m))?)),
-        ),
-    ]
+        },
+    );
+    t.display(
+        ANY,
+        vec![
+            session_display(),
+            kw("statistics", "Display session statistics"),
+            opt(kws(SUMMARY, "summary", "Display brief session statistics")),
+            opt(family_filters(false)),
+        ],
+        |m, _| {
+            Ok(Action::DisplaySessionStatistics {
+                summary: m.has(SUMMARY),
+                family: family_of(m),
+                filters: filter_of(m)?,
+            })
+        },
+    );
+    t.display(
+        ANY,
+        vec![
+            session_display(),
+            kw("aging-time", H_AGING),
+            alt(vec![
+                kws(
+                    KIND,
+                    "state",
+                    "Display the aging time for sessions in different states",
+                ),
+                kws(
+                    KIND,
+                    "application",
+                    "Display the aging time for sessions of different applications",
+                ),
+            ]),
+        ],
+        |m, _| {
+            Ok(if m.text(KIND) == Some("state") {
+                Action::DisplayAgingTimeState
+            } else {
+                Action::DisplayAgingTimeApplication
+            })
+        },
+    );
+    t.display(
+        ANY,
+        vec![
+            kw("acl", "ACL configuration information"),
+            v6(),
+            alt(vec![
+                arg(NUM, int(2000, 3999), "ACL number"),
+                kws(ALL, "all", "All ACLs"),
+            ]),
+        ],
+        |m, _| {
+            Ok(Action::DisplayAcl {
+                ipv6: m.has(IPV6),
+                target: match m.u32(NUM) {
+                    Some(n) => AclTarget::Number(n),
+                    None => AclTarget::All,
+                },
+            })
+        },
+    );
+    t.display(
+        ANY,
+        vec![kw("current-configuration", "Current configuration")],
+        |_, _| Ok(Action::DisplayCurrentConfiguration),
+    );
+    t.display(
+        ANY,
+        vec![kw("this", "Current view configuration")],
+        |_, _| Ok(Action::DisplayThis),
+    );
+    t.display(
+        ANY,
+        vec![kw(
+            "version",
+            "System hardware and software version information",
+        )],
+        |_, _| Ok(Action::DisplayVersion),
+    );
+    t.display(
+        ANY,
+        vec![
+            kw("history-command", "Historical commands"),
+            opt(kws(ALL, "all", "Historical commands of all user lines")),
+        ],
+        |m, _| Ok(Action::DisplayHistory { all: m.has(ALL) }),
+    );
+    t.display(
+        ANY,
+        vec![
+            session_display(),
+            kw("relation-table", "Display relation table information"),
+            opt(alt(vec![
+                kws(FAMILY, "ipv4", "IPv4 relation entries"),
+                kws(FAMILY, "ipv6", "IPv6 relation entries"),
+            ])),
+        ],
+        |m, _| {
+            Ok(Action::DisplayRelationTable {
+                family: family_of(m),
+            })
+        },
+    );
+    t.display(
+        ANY,
+        vec![
+            kw("port-mapping", "Port mapping information"),
+            alt(vec![
+                kws(KIND, "pre-defined", "Pre-defined port mappings"),
+                kws(KIND, "user-defined", "User-defined port mappings"),
+            ]),
+        ],
+        |m, _| {
+            Ok(Action::DisplayPortMapping {
+                user: m.text(KIND) == Some("user-defined"),
+            })
+        },
+    );
+    // ---- any view
+    t.command(
+        ANY,
+        vec![
+            kw("save", "Save current configuration"),
+            opt(alt(vec![
+                kws(FORCE, "force", "Save without confirmation"),
+                arg(FILE, ArgKind::CfgFile, "Name of the file (*.cfg)"),
+            ])),
+        ],
+        |m, _| {
+            Ok(Action::Save {
+                file: m.text(FILE).map(str::to_string),
+                force: m.has(FORCE),
+            })
+        },
+    );
+    t.command(
+        ANY,
+        vec![kw("quit", "Exit from current command view")],
+        |_, _| Ok(Action::Quit),
+    );
+    t.command(ANY, vec![kw("return", "Exit to User View")], |_, _| {
+        Ok(Action::Return)
+    });
+    // ---- user view
+    t.command(
+        USER,
+        vec![kw("system-view", "Enter the System View")],
+        |_, _| Ok(Action::SystemView),
+    );
+    t.command(
+        USER,
+        vec![
+            kw("reset", H_RESET),
+            kw("session", H_SESSION_DISPLAY),
+            kw("table", "Clear sessions"),
+            opt(family_filters(false)),
+        ],
+        |m, _| {
+            Ok(Action::ResetSessionTable {
+                family: family_of(m),
+                filters: filter_of(m)?,
+            })
+        },
+    );
+    t.command(
+        USER,
+        vec![
+            kw("reset", H_RESET),
+            kw("session", H_SESSION_DISPLAY),
+            kw("statistics", "Clear session statistics"),
+        ],
+        |_, _| Ok(Action::ResetSessionStatistics),
+    );
+    t.command(
+        USER,
+        vec![
+            kw("reset", H_RESET),
+            kw("session", H_SESSION_DISPLAY),
+            kw("relation-table", "Clear relation entries"),
+            opt(alt(vec![
+                kws(FAMILY, "ipv4", "IPv4 relation entries"),
+                kws(FAMILY, "ipv6", "IPv6 relation entries"),
+            ])),
+        ],
+        |m, _| {
+            Ok(Action::ResetRelationTable {
+                family: family_of(m),
+            })
+        },
+    );
+    t.with_undo(
+        USER,
+        vec![
+            kw("screen-length", "Specify the lines displayed on one screen"),
+            kw("disable", "Disable multiple-screen output"),
+        ],
+        |m, _| {
+            Ok(if m.is_undo() {
+                Action::UndoScreenLengthDisable
+            } else {
+                Action::ScreenLengthDisable
+            })
+        },
+    );
+    // ---- system view
+    t.with_undo(
+        SYSTEM,
+        vec![
+            session(),
+            kw("aging-time", H_AGING),
+            kw(
+                "state",
+                "Specify the aging time for sessions in different states",
+            ),
+            undo_optional(aging_state_keywords()),
+            set_only(seconds()),
+        ],
+        |m, _| {
+            let state = m.text(STATE).and_then(AgingState::by_keyword);
+            if m.is_undo() {
+                return Ok(Action::UndoAgingState { state });
+            }
+            Ok(Action::SetAgingState {
+                state: state.ok_or_else(|| internal(m))?,
+                seconds: m.u32(SECONDS).ok_or_else(|| internal(m))?,
+            })
+        },
+    );
+    t.with_undo(
+        SYSTEM,
+        vec![
+            session(),
+            kw("aging-time", H_AGING),
+            kw(
+                "application",
+                "Specify the aging time for sessions of different applications",
+            ),
+            undo_optional(application_keywords(|name| {
+                format!("Specify the aging time for {name} sessions")
+            })),
+            set_only(seconds()),
+        ],
+        |m, _| {
+            let app = m.text(APP).and_then(apps::by_keyword);
+            if m.is_undo() {
+                return Ok(Action::UndoAgingApplication { app });
+            }
+            Ok(Action::SetAgingApplication {
+                app: app.ok_or_else(|| internal(m))?,
+                seconds: m.u32(SECONDS).ok_or_else(|| internal(m))?,
+            })
+        },
+    );
+    t.with_undo(
+        SYSTEM,
+        vec![
+            session(),
+            kw("persistent", "Specify persistent sessions"),
+            kw("acl", "Specify an ACL"),
+            opt(kws(IPV6, "ipv6", "Specify an IPv6 ACL")),
+            set_only(arg(NUM, int(2000, 3999), "ACL number")),
+            set_only(opt(seq(vec![
+                kw(
+                    "aging-time",
+                    "Specify the aging time of persistent sessions",
+                ),
+                arg(
+                    HOURS,
+                    int(0, 360),
+                    "Aging time in hours (0 = never aged out)",
+                ),
+            ]))),
+        ],
+        |m, _| {
+            let ipv6 = m.has(IPV6);
+            if m.is_undo() {
+                return Ok(Action::UndoSessionPersistentAcl { ipv6 });
+            }
+            Ok(Action::SessionPersistentAcl {
+                ipv6,
+                number: m.u32(NUM).ok_or_else(|| internal(m))?,
+                hours: m.u32(HOURS).unwrap_or(PERSISTENT_DEFAULT_HOURS),
+            })
+        },
+    );
+    t.with_undo(
+        SYSTEM,
+        vec![
+            session(),
+            kw("mode", "Specify the session management mode"),
+            undo_optional(kw(
+                "hybrid",
+                "Hybrid mode (unidirectional sessions allowed)",
+            )),
+        ],
+        |m, _| {
+            Ok(if m.is_undo() {
+                Action::UndoSessionMode
+            } else {
+                Action::SessionModeHybrid
+            })
+        },
+    );
+    t.with_undo(
+        SYSTEM,
+        vec![
+            session(),
+            kw("statistics", "Session statistics"),
+            kw("enable", "Enable session statistics"),
+        ],
+        |m, _| {
+            Ok(if m.is_undo() {
+                Action::UndoSessionStatisticsEnable
+            } else {
+                Action::SessionStatisticsEnable
+            })
+        },
+    );
+    t.command(
+        SYSTEM,
+        vec![kw("acl", H_ACL), v6(), acl_numbers()],
+        |m, _| {
+            let number = m.u32(NUM).ok_or_else(|| internal(m))?;
+            Ok(Action::EnterAcl {
+                ipv6: m.has(IPV6),
+                kind: AclKind::of_number(number).ok_or_else(|| internal(m))?,
+                number,
+            })
+        },
+    );
+    t.command(
+        SYSTEM,
+        vec![
+            undo_keyword(),
+            kw("acl", H_ACL),
+            v6(),
+            alt(vec![acl_numbers(), kws(ALL, "all", "Delete all ACLs")]),
+        ],
+        |m, _| {
+            Ok(Action::UndoAcl {
+                ipv6: m.has(IPV6),
+                target: match m.u32(NUM) {
+                    Some(n) => AclTarget::Number(n),
+                    None => AclTarget::All,
+                },
+            })
+        },
+    );
+    t.with_undo(
+        SYSTEM,
+        vec![
+            kw("sysname", "Specify the host name"),
+            set_only(arg(NAME, ArgKind::Str { min: 1, max: 64 }, "Host name")),
+        ],
+        |m, _| {
+            if m.is_undo() {
+                return Ok(Action::UndoSysname);
+            }
+            Ok(Action::Sysname(
+                m.text(NAME).ok_or_else(|| internal(m))?.to_string(),
+            ))
+        },
+    );
+    t.with_undo(SYSTEM, vec![kw("alg", H_ALG), alg_keywords()], |m, _| {
+        Ok(Action::Alg {
+            alg: alg_of(m)?,
+            on: !m.is_undo(),
+        })
+    });
+    t.with_undo(SYSTEM, port_mapping_syntax(), port_mapping_of);
+    t.command(
+        SYSTEM,
+        vec![
+            kw("interface", "Specify the interface view"),
+            arg(NAME, ArgKind::Str { min: 1, max: 64 }, "Interface name"),
+        ],
+        |m, _| {
+            Ok(Action::EnterInterface {
+                name: m.text(NAME).ok_or_else(|| internal(m))?.to_string(),
+            })
+        },
+    );
+    // ---- interface view
+    t.with_undo(INTERFACE, packet_filter_syntax(), packet_filter_of);
+    // ---- ACL views
+    t.command(
+        ACL4_ADV,
+        vec![rule_syntax(false, AclKind::Advanced)],
+        rule_builder,
+    );
+    t.command(
+        ACL4_BASIC,
+        vec![rule_syntax(false, AclKind::Basic)],
+        rule_builder,
+    );
+    t.command(
+        ACL6_ADV,
+        vec![rule_syntax(true, AclKind::Advanced)],
+        rule_builder,
+    );
+    t.command(
+        ACL6_BASIC,
+        vec![rule_syntax(true, AclKind::Basic)],
+        rule_builder,
+    );
+    t.command(
+        ACL,
+        vec![
+            undo_keyword(),
+            kw("rule", H_RULE),
+            arg(NUM, int(0, 65534), "ID of ACL rule"),
+        ],
+        |m, _| Ok(Action::UndoRule(m.u32(NUM).ok_or_else(|| internal(m))?)),
+    );
+    t.defs
 }
 
 static GRAMMAR: LazyLock<Grammar<Action>> = LazyLock::new(|| Grammar::new(defs()));

@@ -4,12 +4,13 @@
 //! to its builder; the `|` filters of a display command are split off here.
 
 use super::error::{CliError, ErrorKind, Fault};
-use super::syntax::{ArgKind, Graph, Node, Slot, Syn, Tok, parse_int};
+use super::syntax::{ArgKind, Graph, Node, Slot, Syn, Tok, UNDO, parse_int};
 use super::tokens::{Token, check_length, quote, tokenize};
 use crate::ctl::pipe::{FilterMode, MAX_FILTERS, OutputFilter, OutputPipe};
 use crate::ctl::view::View;
 use std::collections::HashSet;
 use std::net::IpAddr;
+use std::sync::Arc;
 
 // ------------------------------------------------------------------------------------------
 // Aliases (§1.3): system-defined, valid only as the first keyword or the second after `undo`.
@@ -19,7 +20,7 @@ pub const ALIASES: &[(&str, &str)] = &[
     ("end", "return"),
     ("exit", "quit"),
     ("hostname", "sysname"),
-    ("no", "undo"),
+    ("no", UNDO),
     ("show", "display"),
     ("write", "save"),
 ];
@@ -129,9 +130,17 @@ impl<'a> Matched<'a> {
     pub fn index_of(&self, slot: Slot) -> Option<usize> {
         self.vals.iter().position(|v| v.slot == Some(slot))
     }
+    /// Whether this is the `undo` form of the command (typed `undo` or its alias `no`).
+    pub fn is_undo(&self) -> bool {
+        self.vals
+            .first()
+            .is_some_and(|v| v.keyword && v.text == UNDO)
+    }
 }
 
-pub type Builder<A> = fn(&Matched<'_>, &View) -> Result<A, Fault>;
+/// Turns the matched tokens of a command typed in a view into its action. Shared by a set
+/// command and its derived `undo` form (the builder asks `Matched::is_undo`).
+pub type Builder<A> = Arc<dyn Fn(&Matched<'_>, &View) -> Result<A, Fault> + Send + Sync>;
 
 /// One command: the views it lives in (bits of `View::bit`), its syntax compiled, and the
 /// function that turns its matched tokens into an action.
@@ -141,12 +150,49 @@ pub struct Def<A> {
     build: Builder<A>,
 }
 
-impl<A> Def<A> {
-    pub fn new(views: u8, syn: Syn, build: Builder<A>) -> Def<A> {
+impl<A: 'static> Def<A> {
+    pub fn new(
+        views: u8,
+        syn: Syn,
+        build: impl Fn(&Matched<'_>, &View) -> Result<A, Fault> + Send + Sync + 'static,
+    ) -> Def<A> {
         Def {
             views,
             graph: Graph::compile(&syn),
-            build,
+            build: Arc::new(build),
+        }
+    }
+
+    /// A set command and its `undo` form, derived from the set form's syntax
+    /// (`Syn::undo_form`), with one builder for both.
+    pub fn set_and_undo(
+        views: u8,
+        syn: Syn,
+        build: impl Fn(&Matched<'_>, &View) -> Result<A, Fault> + Send + Sync + 'static,
+    ) -> [Def<A>; 2] {
+        let build: Builder<A> = Arc::new(build);
+        [
+            Def {
+                views,
+                graph: Graph::compile(&syn),
+                build: build.clone(),
+            },
+            Def {
+                views,
+                graph: Graph::compile(&syn.undo_form()),
+                build,
+            },
+        ]
+    }
+
+    /// The same command building a wider action (an area's command as the console's
+    /// `Action`).
+    pub fn map<B: 'static>(self, wrap: fn(A) -> B) -> Def<B> {
+        let build = self.build;
+        Def {
+            views: self.views,
+            graph: self.graph,
+            build: Arc::new(move |m, view| build(m, view).map(wrap)),
         }
     }
 }
@@ -445,7 +491,7 @@ pub(super) fn alias_position(index: usize, paths: &[Path]) -> bool {
             && paths
                 .first()
                 .and_then(|p| p.vals.first())
-                .is_some_and(|v| v.keyword && v.text == "undo"))
+                .is_some_and(|v| v.keyword && v.text == UNDO))
 }
 
 /// Gathers the `|` filters of a matched display command.

@@ -24,7 +24,7 @@ pub use matcher::{
     ALIASES, Builder, Def, Grammar, Matched, PIPE_LINENUM, PIPE_MODE, PIPE_REGEX, Parsed, Val,
     pipe_syntax,
 };
-pub use syntax::{ArgKind, Slot, Syn};
+pub use syntax::{ArgKind, Slot, Syn, UNDO, undo_keyword};
 pub use tokens::{MAX_LINE_CHARS, Token, quote, tokenize};
 
 #[cfg(test)]

@@ -123,6 +123,50 @@ pub enum Syn {
     Any(Vec<Syn>),
     /// Zero or more times (the `|` filters).
     Repeat(Box<Syn>),
+    /// A part of a set command that its `undo` form leaves out: the value being set (the
+    /// seconds of `session aging-time state syn 30`, the name of `sysname X`).
+    SetOnly(Box<Syn>),
+    /// A part of a set command that its `undo` form makes optional: `undo session aging-time
+    /// state [syn]` restores one state's default, or every state's.
+    UndoOptional(Box<Syn>),
+}
+
+/// The word that cancels a setting (§1.3: `undo` + the set command without its values).
+pub const UNDO: &str = "undo";
+
+/// The `undo` keyword a cancel command starts with.
+pub fn undo_keyword() -> Syn {
+    Syn::Kw {
+        word: UNDO,
+        help: "Cancel current setting".into(),
+        slot: None,
+    }
+}
+
+impl Syn {
+    /// The `undo` form of a set command: `undo`, then the set form with its `SetOnly` parts
+    /// left out and its `UndoOptional` parts optional. Deriving it keeps the two forms'
+    /// keywords and help strings from drifting apart.
+    pub fn undo_form(&self) -> Syn {
+        let rest = self.without_set_values().unwrap_or(Syn::Seq(Vec::new()));
+        Syn::Seq(vec![undo_keyword(), rest])
+    }
+
+    /// `None` when nothing of `self` is left in the undo form.
+    fn without_set_values(&self) -> Option<Syn> {
+        let all = |items: &[Syn]| items.iter().filter_map(Syn::without_set_values).collect();
+        Some(match self {
+            Syn::Kw { .. } | Syn::Arg { .. } => self.clone(),
+            Syn::Seq(items) => Syn::Seq(all(items)),
+            Syn::Alt(items) => Syn::Alt(all(items)),
+            Syn::Any(items) => Syn::Any(all(items)),
+            Syn::Opt(inner) | Syn::UndoOptional(inner) => {
+                Syn::Opt(Box::new(inner.without_set_values()?))
+            }
+            Syn::Repeat(inner) => Syn::Repeat(Box::new(inner.without_set_values()?)),
+            Syn::SetOnly(_) => return None,
+        })
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -235,6 +279,8 @@ impl Graph {
                 }
                 hub
             }
+            // Markers for the undo form: in the set form they are what they hold.
+            Syn::SetOnly(inner) | Syn::UndoOptional(inner) => self.build(inner, from, bits),
             Syn::Repeat(inner) => {
                 let hub = self.node();
                 self.eps(from, hub, None);
