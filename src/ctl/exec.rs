@@ -1,28 +1,13 @@
-//! The console's engine side: one `Console` per connected operator, all sharing the running
-//! configuration. A parsed command becomes queries and messages to every core (answered from
-//! each core's own shard between batches, so a console never stalls packet processing) and
-//! the Comware layout of the answer.
+//! The console's engine side: one `Console` per connected operator, all sharing the engine
+//! and its running configuration. A line goes through the operator's terminal (keys.rs);
+//! what the engine has to do, the command's own handler does (commands/); this keeps what
+//! is in progress (a session table display, a chunk at a time) and answers the line.
 
+use super::commands::area::Output;
 use super::engine::Engine;
-use super::port_mapping_view::{render_pre_defined, render_user_defined};
-use super::relation_view::render_relation_table;
-use super::render::{
-    StatisticsCounts, render_acl, render_aging_application, render_aging_state, render_statistics,
-    render_statistics_summary,
-};
-use super::running::{FilterBinding, acl_text};
 use super::stream::TableStream;
 use super::terminal::{Effect, Terminal};
-use super::tree::{AclTarget, Action};
 use super::view::View;
-use crate::acl::Acl;
-use crate::actors::core::CoreMsg;
-use crate::alg::AlgSet;
-use crate::proto::wire::Family;
-use crate::table::aging::AgingConfig;
-use crate::table::apps::PortMapping;
-use crate::table::config::SessionMode;
-use std::path::PathBuf;
 use std::sync::Arc;
 
 /// One operator's console.
@@ -73,14 +58,17 @@ impl Console {
         let (output, close) = match self.terminal.execute(line) {
             Err(e) => (e.caret_lines(&prompt), false),
             Ok(None) => (String::new(), false),
-            Ok(Some((cmd, effect))) => match (effect, &cmd.action) {
-                (Effect::Close, _) => (String::new(), true),
-                (Effect::Local, _) => (self.local(&cmd.action), false),
-                (Effect::Forward, Action::DisplaySessionTable { family, filters }) => {
-                    self.pending = Some(TableStream::new(*family, filters.clone(), cmd.pipe));
-                    return self.more();
-                }
-                (Effect::Forward, _) => (cmd.pipe.apply(&self.run(&cmd.action)), false),
+            Ok(Some((cmd, effect))) => match effect {
+                Effect::Close => (String::new(), true),
+                Effect::Local => (cmd.action.terminal_output(&self.terminal), false),
+                Effect::Forward => match cmd.action.run(&self.engine, self.terminal.view()) {
+                    Output::Nothing => (String::new(), false),
+                    Output::Text(text) => (cmd.pipe.apply(&text), false),
+                    Output::Table(stream) => {
+                        self.pending = Some(stream.through(cmd.pipe));
+                        return self.more();
+                    }
+                },
             },
         };
         Reply {
@@ -111,329 +99,6 @@ impl Console {
     /// `q` at `---- More ----`: the rest of the display is not wanted.
     pub fn stop(&mut self) {
         self.pending = None;
-    }
-
-    fn local(&self, action: &Action) -> String {
-        match action {
-            Action::DisplayHistory { .. } => {
-                self.terminal.history().map(|l| format!("{l}\n")).collect()
-            }
-            _ => String::new(),
-        }
-    }
-
-    fn run(&mut self, action: &Action) -> String {
-        let engine = self.engine.clone();
-        let Ok(mut running) = engine.running.lock() else {
-            return " % The engine is not answering.\n".into();
-        };
-        let mut changed = false;
-        let out = match action {
-            Action::ResetSessionTable { family, filters } => {
-                let _ = engine.ask(|reply| CoreMsg::Reset {
-                    family: *family,
-                    filter: Box::new(filters.clone()),
-                    reply,
-                });
-                String::new()
-            }
-            Action::DisplaySessionStatistics {
-                summary,
-                family,
-                filters,
-            } => {
-                let mut v = StatisticsCounts::default();
-                for core in 0..engine.cores.len() {
-                    // Page by page when filters make the core walk its shard.
-                    let mut from = Some(0u32);
-                    while let Some(start) = from {
-                        from = None;
-                        if let Some((part, next)) =
-                            engine.ask_core(core, |reply| CoreMsg::Statistics {
-                                family: *family,
-                                filter: Box::new(filters.clone()),
-                                from: start,
-                                reply,
-                            })
-                        {
-                            v.merge(&part);
-                            from = next;
-                        }
-                    }
-                }
-                // The relation table is the engine's, not a core's: counted once.
-                v.relation_entries = match family {
-                    Some(f) => engine.relations.count(*f),
-                    None => engine.relations.len(),
-                } as u64;
-                if *summary {
-                    render_statistics_summary(&v)
-                } else {
-                    render_statistics(&v)
-                }
-            }
-            Action::ResetSessionStatistics => {
-                engine.tell_all(|| CoreMsg::ResetStatistics);
-                String::new()
-            }
-            Action::DisplayAgingTimeState => render_aging_state(&running.table.aging),
-            Action::DisplayAgingTimeApplication => render_aging_application(&running.table.aging),
-            Action::SetAgingState { state, seconds } => {
-                running.table.aging.state_s[*state as usize] = *seconds;
-                changed = true;
-                String::new()
-            }
-            Action::UndoAgingState { state } => {
-                let d = AgingConfig::default();
-                match state {
-                    Some(s) => running.table.aging.state_s[*s as usize] = d.state(*s),
-                    None => running.table.aging.state_s = d.state_s,
-                }
-                changed = true;
-                String::new()
-            }
-            Action::SetAgingApplication { app, seconds } => {
-                if let Some(v) = running.table.aging.app_s.get_mut(usize::from(*app)) {
-                    *v = Some(*seconds);
-                }
-                changed = true;
-                String::new()
-            }
-            Action::UndoAgingApplication { app } => {
-                let d = AgingConfig::default();
-                match app {
-                    Some(a) => {
-                        if let (Some(v), Some(dv)) = (
-                            running.table.aging.app_s.get_mut(usize::from(*a)),
-                            d.app_s.get(usize::from(*a)),
-                        ) {
-                            *v = *dv;
-                        }
-                    }
-                    None => running.table.aging.app_s = d.app_s,
-                }
-                changed = true;
-                String::new()
-            }
-            Action::SessionPersistentAcl {
-                ipv6,
-                number,
-                hours,
-            } => {
-                running.persistent[usize::from(*ipv6)] = Some((*number, (*hours).min(360) as u16));
-                changed = true;
-                String::new()
-            }
-            Action::UndoSessionPersistentAcl { ipv6 } => {
-                running.persistent[usize::from(*ipv6)] = None;
-                changed = true;
-                String::new()
-            }
-            Action::SessionModeHybrid | Action::UndoSessionMode => {
-                running.table.mode = if matches!(action, Action::SessionModeHybrid) {
-                    SessionMode::Hybrid
-                } else {
-                    SessionMode::Bidirectional
-                };
-                changed = true;
-                String::new()
-            }
-            Action::SessionStatisticsEnable | Action::UndoSessionStatisticsEnable => {
-                running.table.statistics = matches!(action, Action::SessionStatisticsEnable);
-                changed = true;
-                String::new()
-            }
-            Action::EnterAcl { ipv6, number, .. } => {
-                if running.acl(*ipv6, *number).is_none() {
-                    let fam = if *ipv6 { Family::V6 } else { Family::V4 };
-                    if let Some(acl) = Acl::new(*number, fam) {
-                        running.acls.push(acl);
-                        running.acls.sort_by_key(|a| (a.family, a.number));
-                    }
-                }
-                String::new()
-            }
-            Action::UndoAcl { ipv6, target } => {
-                let fam = if *ipv6 { Family::V6 } else { Family::V4 };
-                running.acls.retain(|a| {
-                    a.family != fam || matches!(target, AclTarget::Number(n) if *n != a.number)
-                });
-                changed = true;
-                String::new()
-            }
-            Action::AclRule(_) | Action::UndoRule(_) => {
-                let View::Acl { ipv6, number, .. } = self.terminal.view().clone() else {
-                    return " % Rules are configured in an ACL view.\n".into();
-                };
-                let fam = if ipv6 { Family::V6 } else { Family::V4 };
-                let msg = match running
-                    .acls
-                    .iter_mut()
-                    .find(|a| a.family == fam && a.number == number)
-                {
-                    Some(acl) => match action {
-                        Action::AclRule(text) => acl
-                            .add_rule(text)
-                            .err()
-                            .map(|e| format!(" % {}\n", e.reason)),
-                        Action::UndoRule(id) => {
-                            let before = acl.rules.len();
-                            acl.rules.retain(|r| r.id != *id);
-                            (acl.rules.len() == before)
-                                .then(|| format!(" % Rule {id} does not exist.\n"))
-                        }
-                        _ => None,
-                    },
-                    None => Some(" % The ACL does not exist.\n".into()),
-                };
-                changed = true;
-                msg.unwrap_or_default()
-            }
-            Action::DisplayAcl { ipv6, target } => {
-                let fam = if *ipv6 { Family::V6 } else { Family::V4 };
-                let mut out = String::new();
-                for acl in running.acls.iter().filter(|a| a.family == fam) {
-                    if matches!(target, AclTarget::All)
-                        || matches!(target, AclTarget::Number(n) if *n == acl.number)
-                    {
-                        out.push_str(&render_acl(acl));
-                    }
-                }
-                out
-            }
-            Action::Sysname(name) => {
-                running.sysname = name.clone();
-                String::new()
-            }
-            Action::UndoSysname => {
-                running.sysname = super::terminal::DEFAULT_SYSNAME.to_string();
-                self.terminal.set_sysname(super::terminal::DEFAULT_SYSNAME);
-                String::new()
-            }
-            Action::DisplayCurrentConfiguration => running.config_text(),
-            Action::DisplayThis => match self.terminal.view() {
-                View::Acl { ipv6, number, .. } => {
-                    running
-                        .acl(*ipv6, *number)
-                        .map(acl_text)
-                        .unwrap_or_default()
-                        + "#\nreturn\n"
-                }
-                View::Interface { name } => {
-                    let text = running.interface_text(name);
-                    let text = if text.is_empty() {
-                        format!("interface {name}\n")
-                    } else {
-                        text
-                    };
-                    format!("#\n{text}#\nreturn\n")
-                }
-                _ => running.config_text(),
-            },
-            Action::Save { file, .. } => {
-                let path = file
-                    .as_ref()
-                    .map_or_else(|| engine.startup.clone(), PathBuf::from);
-                match std::fs::write(&path, running.config_text()) {
-                    Ok(()) => format!(
-                        "Saved the current configuration to {} successfully.\n",
-                        path.display()
-                    ),
-                    Err(e) => format!(
-                        " % Failed to save the configuration to {}: {e}\n",
-                        path.display()
-                    ),
-                }
-            }
-            Action::DisplayRelationTable { family } => {
-                let rel = &engine.relations;
-                render_relation_table(&rel.entries(*family), rel.clock_ms())
-            }
-            Action::ResetRelationTable { family } => {
-                engine.relations.reset(*family);
-                String::new()
-            }
-            Action::Alg { alg, on } => {
-                match alg {
-                    Some(id) => running.table.algs.set(*id, *on),
-                    None => {
-                        running.table.algs = if *on { AlgSet::ALL } else { AlgSet::NONE };
-                    }
-                }
-                changed = true;
-                String::new()
-            }
-            Action::EnterInterface { .. } => String::new(),
-            Action::PortMapping {
-                app,
-                port,
-                proto,
-                on,
-            } => {
-                let map = &mut running.table.port_map;
-                // The same port and protocol mapped again: the new application overwrites.
-                map.retain(|m| !(m.port == *port && m.proto == *proto && (*on || m.app == *app)));
-                if *on {
-                    map.push(PortMapping {
-                        app: *app,
-                        port: *port,
-                        proto: *proto,
-                    });
-                }
-                changed = true;
-                String::new()
-            }
-            Action::DisplayPortMapping { user } => {
-                if *user {
-                    render_user_defined(&running.table.port_map)
-                } else {
-                    render_pre_defined()
-                }
-            }
-            Action::PacketFilter {
-                ipv6,
-                number,
-                inbound,
-                on,
-            } => {
-                let View::Interface { name } = self.terminal.view().clone() else {
-                    return " % Packet filters are configured in an interface view.\n".into();
-                };
-                let binding = FilterBinding {
-                    interface: name,
-                    ipv6: *ipv6,
-                    number: *number,
-                    inbound: *inbound,
-                };
-                // One ACL per family and direction on an interface: a new one replaces it.
-                let same_slot = |b: &FilterBinding| {
-                    b.interface == binding.interface
-                        && b.ipv6 == binding.ipv6
-                        && b.inbound == binding.inbound
-                };
-                if *on {
-                    running.filters.retain(|b| !same_slot(b));
-                    running.filters.push(binding);
-                } else {
-                    running
-                        .filters
-                        .retain(|b| !(same_slot(b) && b.number == binding.number));
-                }
-                changed = true;
-                String::new()
-            }
-            Action::DisplayVersion => {
-                format!(
-                    "sessmgr, a Comware-style stateful session engine\nVersion {}\n",
-                    env!("CARGO_PKG_VERSION")
-                )
-            }
-            _ => String::new(),
-        };
-        if changed {
-            engine.push_config(&running);
-        }
-        out
     }
 }
 

@@ -1,13 +1,11 @@
 //! The running configuration every console edits (one copy, behind the engine's mutex), and
 //! what each core is given of it: the table configuration with the persistent-session ACLs
-//! and the packet filter resolved against the ACLs as they are now.
+//! and the packet filter resolved against the ACLs as they are now. Its text (`display
+//! current-configuration`, `save`) is written by the command areas (commands/).
 
-use super::render::render_acl_configuration;
-use super::tree::Action;
 use crate::acl::Acl;
 use crate::proto::wire::Family;
-use crate::table::aging::{AgingConfig, AgingState};
-use crate::table::config::{PacketFilter, PersistentRule, PortAcls, SessionMode, TableConfig};
+use crate::table::config::{PacketFilter, PersistentRule, PortAcls, TableConfig};
 
 /// The running configuration all consoles edit.
 #[derive(Debug, Clone)]
@@ -31,17 +29,6 @@ pub struct FilterBinding {
     pub ipv6: bool,
     pub number: u32,
     pub inbound: bool,
-}
-
-impl FilterBinding {
-    fn action(&self) -> Action {
-        Action::PacketFilter {
-            ipv6: self.ipv6,
-            number: self.number,
-            inbound: self.inbound,
-            on: true,
-        }
-    }
 }
 
 impl Running {
@@ -98,117 +85,4 @@ impl Running {
         }
         pf
     }
-
-    /// An interface's section of the configuration (empty when it has no settings).
-    pub(super) fn interface_text(&self, name: &str) -> String {
-        let lines: Vec<String> = self
-            .filters
-            .iter()
-            .filter(|b| b.interface == name)
-            .filter_map(|b| b.action().config_line())
-            .collect();
-        if lines.is_empty() {
-            return String::new();
-        }
-        let mut out = Action::EnterInterface {
-            name: name.to_string(),
-        }
-        .canonical();
-        out.push('\n');
-        for l in lines {
-            out.push_str(&l);
-            out.push('\n');
-        }
-        out
-    }
-
-    /// Every setting as a CLI line (for `display current-configuration` and `save`).
-    pub fn config_text(&self) -> String {
-        let mut out = String::from("#\n");
-        out.push_str(&format!(" sysname {}\n#\n", self.sysname));
-        let mut settings: Vec<Action> = Vec::new();
-        let defaults = AgingConfig::default();
-        for s in AgingState::ALL {
-            let v = self.table.aging.state(*s);
-            if v != defaults.state(*s) {
-                settings.push(Action::SetAgingState {
-                    state: *s,
-                    seconds: v,
-                });
-            }
-        }
-        for (app, (v, d)) in self
-            .table
-            .aging
-            .app_s
-            .iter()
-            .zip(defaults.app_s.iter())
-            .enumerate()
-        {
-            if let (Some(v), true) = (v, v != d) {
-                settings.push(Action::SetAgingApplication {
-                    app: app as u8,
-                    seconds: *v,
-                });
-            }
-        }
-        for (i, p) in self.persistent.iter().enumerate() {
-            if let Some((number, hours)) = p {
-                settings.push(Action::SessionPersistentAcl {
-                    ipv6: i == 1,
-                    number: *number,
-                    hours: u32::from(*hours),
-                });
-            }
-        }
-        if self.table.mode == SessionMode::Hybrid {
-            settings.push(Action::SessionModeHybrid);
-        }
-        if self.table.statistics {
-            settings.push(Action::SessionStatisticsEnable);
-        }
-        for m in &self.table.port_map {
-            settings.push(Action::PortMapping {
-                app: m.app,
-                port: m.port,
-                proto: m.proto,
-                on: true,
-            });
-        }
-        // ALGs are on by default: the configuration lists the ones turned off.
-        for (id, _) in crate::alg::REGISTRY.iter().enumerate() {
-            if !self.table.algs.has(id as u8) {
-                settings.push(Action::Alg {
-                    alg: Some(id as u8),
-                    on: false,
-                });
-            }
-        }
-        let lines: Vec<String> = settings.iter().filter_map(Action::config_line).collect();
-        if !lines.is_empty() {
-            for l in lines {
-                out.push_str(&l);
-                out.push('\n');
-            }
-            out.push_str("#\n");
-        }
-        let mut named: Vec<&String> = self.filters.iter().map(|b| &b.interface).collect();
-        named.dedup();
-        for name in self.interfaces.iter().filter(|i| named.contains(i)) {
-            out.push_str(&self.interface_text(name));
-            out.push_str("#\n");
-        }
-        for acl in &self.acls {
-            out.push_str(&acl_text(acl));
-            out.push_str("#\n");
-        }
-        out.push_str("return\n");
-        out
-    }
-}
-
-pub(super) fn acl_text(acl: &Acl) -> String {
-    let mut out = String::new();
-    render_acl_configuration(acl, &mut out);
-    out
 }

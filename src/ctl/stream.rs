@@ -10,9 +10,9 @@
 use super::engine::Engine;
 use super::pipe::{OutputPipe, PipeState};
 use super::render::{render_session, render_session_total};
-use super::tree::SessionFilter;
 use crate::actors::core::CoreMsg;
 use crate::proto::wire::Family;
+use crate::table::query::SessionFilter;
 
 /// Rows one chunk shows at least (unless the table ends first): a few screens' worth.
 pub const CHUNK_ROWS: usize = 64;
@@ -31,16 +31,23 @@ pub struct TableStream {
 }
 
 impl TableStream {
-    pub fn new(family: Family, filter: SessionFilter, pipe: OutputPipe) -> TableStream {
+    pub fn new(family: Family, filter: SessionFilter) -> TableStream {
         TableStream {
             family,
             filter,
-            pipe,
+            pipe: OutputPipe::default(),
             pipe_state: PipeState::default(),
             core: 0,
             cursor: 0,
             found: 0,
         }
+    }
+
+    /// The display through the command's `|` filters, which keep their state from chunk
+    /// to chunk.
+    pub fn through(mut self, pipe: OutputPipe) -> TableStream {
+        self.pipe = pipe;
+        self
     }
 
     /// The next chunk of output (already through the `|` filters) and whether more follows.

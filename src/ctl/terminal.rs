@@ -1,8 +1,8 @@
 //! One operator's terminal (reference/comware.md §1.1): the view stack behind the prompt,
-//! the sysname the prompt shows, paging and the command history of one console.
+//! the sysname the prompt shows, paging and the command history of one console. What Enter,
+//! `?` and Tab do with a line is in keys.rs: they need every command (commands/), and the
+//! commands change the terminal.
 
-use super::grammar::{CliError, Completion, ErrorKind, Parsed, render_help};
-use super::tree::{Action, grammar};
 use super::view::View;
 use std::collections::VecDeque;
 
@@ -15,10 +15,7 @@ pub const DEFAULT_SCREEN_LENGTH: u16 = 24;
 /// Comware's default size of a user line's history buffer (`history-command max-size`).
 pub const HISTORY_MAX: usize = 10;
 
-/// A parsed command line of the console.
-pub type Command = Parsed<Action>;
-
-/// What the console layer does after `Terminal::apply`.
+/// What the console layer does after a command's part at the terminal (`Terminal::apply`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Effect {
     /// Done at the terminal (view change, paging, history): nothing for the engine; show
@@ -73,7 +70,7 @@ impl Terminal {
         &self.sysname
     }
 
-    /// For a sysname changed from another console.
+    /// `sysname`, here or from another console.
     pub fn set_sysname(&mut self, name: &str) {
         self.sysname = name.to_string();
     }
@@ -81,6 +78,10 @@ impl Terminal {
     /// Lines per screen; `None` after `screen-length disable`.
     pub fn screen_length(&self) -> Option<u16> {
         self.screen_length
+    }
+
+    pub fn set_screen_length(&mut self, lines: Option<u16>) {
+        self.screen_length = lines;
     }
 
     pub fn is_closed(&self) -> bool {
@@ -92,45 +93,13 @@ impl Terminal {
         self.history.iter().map(String::as_str)
     }
 
-    /// Parses a line in the current view (pure: no state changes).
-    pub fn parse(&self, line: &str) -> Result<Option<Command>, CliError> {
-        let cmd = grammar().parse(self.view(), line)?;
-        // An interface view exists only for the engine's own interfaces.
-        if let Some(Command {
-            action: Action::EnterInterface { name },
-            ..
-        }) = &cmd
-            && !self.interfaces.iter().any(|i| i == name)
-        {
-            let column = line.rfind(name.as_str()).unwrap_or(0);
-            return Err(CliError {
-                kind: ErrorKind::Wrong,
-                column,
-            });
-        }
-        Ok(cmd)
-    }
-
     /// The interfaces `interface NAME` may enter (the engine's ports).
     pub fn set_interfaces(&mut self, names: &[String]) {
         self.interfaces = names.to_vec();
     }
 
-    /// What Comware prints for `line?`: the matching keywords or next tokens, with the view's
-    /// header when nothing was typed. An error means the line is wrong before the `?`.
-    pub fn help(&self, line: &str) -> Result<String, CliError> {
-        let items = grammar().help(self.view(), line)?;
-        let list = render_help(&items);
-        if line.trim().is_empty() {
-            Ok(format!("{}\n{list}", self.view().help_header()))
-        } else {
-            Ok(list)
-        }
-    }
-
-    /// Tab at the end of `line`.
-    pub fn complete(&self, line: &str) -> Completion {
-        grammar().complete(self.view(), line)
+    pub fn has_interface(&self, name: &str) -> bool {
+        self.interfaces.iter().any(|i| i == name)
     }
 
     /// Records a command in the history: as typed (aliases replaced), identical consecutive
@@ -145,67 +114,15 @@ impl Terminal {
         self.history.push_back(typed.to_string());
     }
 
-    /// Does the terminal's part of a command.
-    pub fn apply(&mut self, action: &Action) -> Effect {
-        match action {
-            Action::SystemView => {
-                self.views.push(View::System);
-                Effect::Local
-            }
-            Action::Quit => {
-                if self.views.len() <= 1 {
-                    self.closed = true;
-                    Effect::Close
-                } else {
-                    self.views.pop();
-                    Effect::Local
-                }
-            }
-            Action::Return => {
-                self.ctrl_z();
-                Effect::Local
-            }
-            Action::EnterAcl { ipv6, kind, number } => {
-                self.views.push(View::Acl {
-                    ipv6: *ipv6,
-                    kind: *kind,
-                    number: *number,
-                });
-                Effect::Forward
-            }
-            Action::EnterInterface { name } => {
-                self.views.push(View::Interface { name: name.clone() });
-                Effect::Forward
-            }
-            Action::Sysname(name) => {
-                self.sysname.clone_from(name);
-                Effect::Forward
-            }
-            Action::UndoSysname => {
-                self.sysname = DEFAULT_SYSNAME.to_string();
-                Effect::Forward
-            }
-            Action::ScreenLengthDisable => {
-                self.screen_length = None;
-                Effect::Local
-            }
-            Action::UndoScreenLengthDisable => {
-                self.screen_length = Some(DEFAULT_SCREEN_LENGTH);
-                Effect::Local
-            }
-            Action::DisplayHistory { .. } => Effect::Local,
-            _ => Effect::Forward,
+    /// `quit`: back to the view before; in user view it closes the console.
+    pub fn quit(&mut self) -> Effect {
+        if self.views.len() <= 1 {
+            self.closed = true;
+            Effect::Close
+        } else {
+            self.views.pop();
+            Effect::Local
         }
-    }
-
-    /// Parse, record and apply: what Enter does. `Ok(None)` for a blank or comment line.
-    pub fn execute(&mut self, line: &str) -> Result<Option<(Command, Effect)>, CliError> {
-        let Some(cmd) = self.parse(line)? else {
-            return Ok(None);
-        };
-        self.record(&cmd.typed);
-        let effect = self.apply(&cmd.action);
-        Ok(Some((cmd, effect)))
     }
 
     /// `return` / Ctrl+Z: straight back to user view.
@@ -213,7 +130,8 @@ impl Terminal {
         self.views.truncate(1);
     }
 
-    /// Enters a feature view the engine opened (for views no command of this tree enters).
+    /// Enters a view: a command's (`system-view`, `acl ...`), or a feature view the engine
+    /// opened.
     pub fn enter_view(&mut self, view: View) {
         self.views.push(view);
     }
