@@ -221,7 +221,7 @@ impl Area for AclCmd {
     fn on_engine(&self, cx: &mut Context<'_>) -> Output {
         let running = &mut *cx.running;
         match self {
-            // An empty ACL is no setting the cores use: nothing to push yet.
+            // The cores are given the ACL with its first rule (a rule pushes the configuration).
             AclCmd::Enter { ipv6, number, .. } => {
                 if running.acl(*ipv6, *number).is_none()
                     && let Some(acl) = Acl::new(*number, family(*ipv6))

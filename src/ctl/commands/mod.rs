@@ -40,7 +40,8 @@ use area::{Area, ConfigText, Context, Output, Tree};
 use std::sync::LazyLock;
 
 /// Builds, from the list of areas, the `Action` enum (one variant per area), the conversion
-/// of each area's command into it, and the walks over every area.
+/// of each area's command into it, the dispatch to the area, and what is gathered from every
+/// area: the commands and the configuration text.
 macro_rules! registry {
     ($($area:ident($command:ty)),+ $(,)?) => {
         /// What a complete command does, with its arguments parsed: a command of one area.
@@ -73,11 +74,12 @@ macro_rules! registry {
             defs
         }
 
-        /// Every area's part of the running configuration, in registration order.
-        fn config_text(running: &Running) -> ConfigText {
+        /// The running configuration as CLI text (`display current-configuration`, `save`):
+        /// every area's part, in registration order.
+        pub fn configuration(running: &Running) -> String {
             let mut text = ConfigText::default();
             $(<$command as Area>::configuration(running, &mut text);)+
-            text
+            text.render()
         }
 
         /// `display this`: the part of the view's area, or the whole configuration.
@@ -101,6 +103,7 @@ registry! {
     Acl(acl::AclCmd),
 }
 
+/// An area's commands, building the console's `Action`.
 fn area_defs<C: Area + 'static>(wrap: fn(C) -> Action) -> Vec<Def<Action>> {
     let mut tree = Tree::default();
     C::commands(&mut tree);
@@ -115,11 +118,6 @@ static GRAMMAR: LazyLock<Grammar<Action>> = LazyLock::new(|| Grammar::new(defs()
 /// The console's command tree, built once per process.
 pub fn grammar() -> &'static Grammar<Action> {
     &GRAMMAR
-}
-
-/// The running configuration as CLI text (`display current-configuration`, `save`).
-pub fn configuration(running: &Running) -> String {
-    config_text(running).render()
 }
 
 impl Action {
