@@ -131,7 +131,7 @@ pub enum Syn {
     UndoOptional(Box<Syn>),
 }
 
-/// The word that cancels a setting (§1.3: `undo` + the set command without its values).
+/// The word that cancels a setting (§1.4: `undo` + the set command without its values).
 pub const UNDO: &str = "undo";
 
 /// The `undo` keyword a cancel command starts with.

@@ -1,6 +1,8 @@
-//! The engine's own pieces: tokens and quoting, the `?` layout, typed arguments.
+//! The engine's own pieces: tokens and quoting, the `?` layout, typed arguments, the derived
+//! `undo` forms.
 
 use super::*;
+use crate::ctl::view::{View, bits};
 use proptest::prelude::*;
 
 fn texts(line: &str) -> Vec<(String, usize)> {
@@ -71,6 +73,37 @@ fn argument_kinds() {
     assert!(!ArgKind::CfgFile.accepts("éé.cf"));
     let s = ArgKind::Str { min: 1, max: 3 };
     assert!(s.accepts("abc") && !s.accepts("abcd") && !s.accepts("a?"));
+}
+
+#[test]
+fn undo_forms_leave_out_set_values_and_make_parts_optional() {
+    let kw = |word| Syn::Kw {
+        word,
+        help: "".into(),
+        slot: None,
+    };
+    // `timer [fast] SECONDS`; its undo form is `undo timer [fast]`.
+    let syn = Syn::Seq(vec![
+        kw("timer"),
+        Syn::UndoOptional(Box::new(kw("fast"))),
+        Syn::SetOnly(Box::new(Syn::Arg {
+            kind: ArgKind::Int { min: 1, max: 9 },
+            help: "".into(),
+            slot: "seconds",
+        })),
+    ]);
+    let g = Grammar::new(Def::set_and_undo(bits::SYSTEM, syn, |m, _| Ok(m.is_undo())).into());
+    let parse = |line: &str| {
+        g.parse(&View::System, line)
+            .map(|p| p.map(|p| p.action))
+            .map_err(|e| (e.kind, e.column))
+    };
+    assert_eq!(parse("timer fast 5"), Ok(Some(false)));
+    assert_eq!(parse("timer 5"), Err((ErrorKind::Unrecognized, 6)));
+    assert_eq!(parse("timer fast"), Err((ErrorKind::Incomplete, 10)));
+    assert_eq!(parse("undo timer"), Ok(Some(true)));
+    assert_eq!(parse("no timer fast"), Ok(Some(true)));
+    assert_eq!(parse("undo timer fast 5"), Err((ErrorKind::TooMany, 16)));
 }
 
 proptest! {
