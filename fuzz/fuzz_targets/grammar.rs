@@ -1,16 +1,16 @@
-//! Feeds arbitrary text to the console's grammar (ctl::Session): every line of the input is
+//! Feeds arbitrary text to the console's grammar (ctl::Terminal): every line of the input is
 //! typed, asked `?` and Tab in user, system, ACL (IPv4/IPv6, basic/advanced) and interface
 //! view; what parses is rendered back (configuration line, `|` filters) and what fails is
 //! rendered with its caret. Nothing may panic, whatever the bytes.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use sessmgr::ctl::{Session, View};
+use sessmgr::ctl::{Terminal, View};
 
 /// A console in each view, reached the way an operator would get there.
-fn sessions() -> Vec<Session> {
-    let mut out = vec![Session::new("H3C")];
-    let mut system = Session::new("H3C");
+fn terminals() -> Vec<Terminal> {
+    let mut out = vec![Terminal::new("H3C")];
+    let mut system = Terminal::new("H3C");
     let _ = system.execute("system-view");
     out.push(system.clone());
     for acl in [
@@ -33,7 +33,7 @@ fn sessions() -> Vec<Session> {
 
 fuzz_target!(|data: &[u8]| {
     let text = String::from_utf8_lossy(data);
-    for mut s in sessions() {
+    for mut s in terminals() {
         for line in text.split('\n') {
             let _ = s.help(line);
             let c = s.complete(line);

@@ -154,7 +154,7 @@ impl ControlPlane {
     /// Starts the ctl actor (the console service) on this System for `engine`.
     pub fn start_ctl(
         &self,
-        engine: Arc<crate::ctl::exec::Engine>,
+        engine: Arc<crate::ctl::engine::Engine>,
     ) -> Result<super::ctl::CtlHandle, ControlError> {
         let (tx, rx) = flume::bounded(1);
         // SyncArbiter::start needs the System's context: run it on the System's arbiter.

@@ -9,7 +9,8 @@
 //! another's. A console's requests run one at a time (its state is locked per request); the
 //! consoles of different operators run side by side.
 
-use crate::ctl::exec::{Console, Engine};
+use crate::ctl::engine::Engine;
+use crate::ctl::exec::Console;
 use actix::prelude::*;
 use serde_json::{Value, json};
 use std::collections::HashMap;
@@ -136,8 +137,8 @@ pub fn console_op(c: &mut Console, req: &Value) -> Value {
     };
     match req["op"].as_str() {
         Some("hello") => json!({
-            "prompt": c.session.prompt(),
-            "screen_length": c.session.screen_length(),
+            "prompt": c.terminal.prompt(),
+            "screen_length": c.terminal.screen_length(),
         }),
         Some("line") => {
             let r = c.line(text);
@@ -146,7 +147,7 @@ pub fn console_op(c: &mut Console, req: &Value) -> Value {
             // `more`: the output goes on (a large session table, a chunk at a time); the
             // client asks `more` for the next chunk, or `stop` when the operator quits paging.
             json!({"output": r.output, "prompt": r.prompt, "close": r.close, "more": r.more,
-                   "screen_length": c.session.screen_length()})
+                   "screen_length": c.terminal.screen_length()})
         }
         Some("more") => {
             let r = c.more();
@@ -154,14 +155,14 @@ pub fn console_op(c: &mut Console, req: &Value) -> Value {
         }
         Some("stop") => {
             c.stop();
-            json!({"prompt": c.session.prompt(), "more": false})
+            json!({"prompt": c.terminal.prompt(), "more": false})
         }
-        Some("help") => match c.session.help(text) {
-            Ok(h) => json!({"output": h, "screen_length": c.session.screen_length()}),
-            Err(e) => json!({"output": e.caret_lines(&c.session.prompt())}),
+        Some("help") => match c.terminal.help(text) {
+            Ok(h) => json!({"output": h, "screen_length": c.terminal.screen_length()}),
+            Err(e) => json!({"output": e.caret_lines(&c.terminal.prompt())}),
         },
         Some("complete") => {
-            let comp = c.session.complete(text);
+            let comp = c.terminal.complete(text);
             json!({"start": comp.start, "candidates": comp.candidates})
         }
         _ => json!({"error": "ops: hello, line, more, stop, help, complete"}),

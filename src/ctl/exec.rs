@@ -1,290 +1,18 @@
-//! The console's engine side: one `Console` per connected operator, all sharing the running
-//! configuration. A parsed command becomes queries and messages to every core (answered from
-//! each core's own shard between batches, so a console never stalls packet processing) and
-//! the Comware layout of the answer.
+//! The console's engine side: one `Console` per connected operator, all sharing the engine
+//! and its running configuration. A line goes through the operator's terminal (keys.rs);
+//! what the engine has to do, the command's own handler does (commands/); this keeps what
+//! is in progress (a session table display, a chunk at a time) and answers the line.
 
-use super::port_mapping_view::{render_pre_defined, render_user_defined};
-use super::relation_view::render_relation_table;
-use super::render::{
-    StatisticsCounts, render_acl, render_acl_configuration, render_aging_application,
-    render_aging_state, render_statistics, render_statistics_summary,
-};
+use super::commands::area::Output;
+use super::engine::Engine;
 use super::stream::TableStream;
-use super::tree::{AclTarget, Action};
-use super::views::{Effect, Session, View};
-use crate::acl::Acl;
-use crate::actors::core::CoreMsg;
-use crate::alg::AlgSet;
-use crate::proto::wire::Family;
-use crate::table::aging::{AgingConfig, AgingState};
-use crate::table::apps::PortMapping;
-use crate::table::config::{PacketFilter, PersistentRule, PortAcls, SessionMode, TableConfig};
-use crate::table::relation::RelationTable;
-use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
-
-const CORE_ANSWER_TIMEOUT: Duration = Duration::from_secs(2);
-
-/// The running configuration all consoles edit.
-#[derive(Debug, Clone)]
-pub struct Running {
-    pub sysname: String,
-    /// Engine-wide; each core gets its share of the capacity.
-    pub table: TableConfig,
-    pub acls: Vec<Acl>,
-    /// `session persistent acl [ipv6] N aging-time H`: [IPv4, IPv6].
-    pub persistent: [Option<(u32, u16)>; 2],
-    /// The engine's interfaces, in port order (port `i` = `interfaces[i]`).
-    pub interfaces: Vec<String>,
-    /// `packet-filter` lines of the interface views, in the order given.
-    pub filters: Vec<FilterBinding>,
-}
-
-/// `packet-filter [ipv6] N {inbound|outbound}` in the view of `interface`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FilterBinding {
-    pub interface: String,
-    pub ipv6: bool,
-    pub number: u32,
-    pub inbound: bool,
-}
-
-impl FilterBinding {
-    fn action(&self) -> Action {
-        Action::PacketFilter {
-            ipv6: self.ipv6,
-            number: self.number,
-            inbound: self.inbound,
-            on: true,
-        }
-    }
-}
-
-impl Running {
-    fn acl(&self, ipv6: bool, number: u32) -> Option<&Acl> {
-        let fam = if ipv6 { Family::V6 } else { Family::V4 };
-        self.acls
-            .iter()
-            .find(|a| a.family == fam && a.number == number)
-    }
-
-    /// The table configuration with the persistent rules resolved against the current ACLs
-    /// (new sessions use them; existing ones keep what they were given, A3).
-    fn resolved(&self) -> TableConfig {
-        let mut t = self.table.clone();
-        let rule = |ipv6: bool, p: Option<(u32, u16)>| {
-            p.and_then(|(n, hours)| {
-                self.acl(ipv6, n).map(|acl| PersistentRule {
-                    acl: acl.clone(),
-                    hours,
-                })
-            })
-        };
-        t.persistent_v4 = rule(false, self.persistent[0]);
-        t.persistent_v6 = rule(true, self.persistent[1]);
-        t.packet_filter = self.packet_filter();
-        t
-    }
-
-    /// The packet filter per ingress port: the port's inbound ACLs and its peer's outbound
-    /// ACLs (inline ports come in pairs). A binding to an ACL that does not exist filters
-    /// nothing, as on Comware.
-    fn packet_filter(&self) -> PacketFilter {
-        let mut pf = PacketFilter::default();
-        if self.filters.is_empty() {
-            return pf;
-        }
-        for (port, _) in self.interfaces.iter().enumerate() {
-            let mut acls = PortAcls::default();
-            let peer = self
-                .interfaces
-                .get(usize::from(crate::io::peer(port as u8)));
-            for b in &self.filters {
-                let applies = (b.inbound && b.interface == self.interfaces[port])
-                    || (!b.inbound && peer == Some(&b.interface));
-                if let (true, Some(acl)) = (applies, self.acl(b.ipv6, b.number)) {
-                    if b.ipv6 {
-                        acls.v6.push(acl.clone());
-                    } else {
-                        acls.v4.push(acl.clone());
-                    }
-                }
-            }
-            pf.ports.push(acls);
-        }
-        pf
-    }
-
-    /// An interface's section of the configuration (empty when it has no settings).
-    fn interface_text(&self, name: &str) -> String {
-        let lines: Vec<String> = self
-            .filters
-            .iter()
-            .filter(|b| b.interface == name)
-            .filter_map(|b| b.action().config_line())
-            .collect();
-        if lines.is_empty() {
-            return String::new();
-        }
-        let mut out = Action::EnterInterface {
-            name: name.to_string(),
-        }
-        .canonical();
-        out.push('\n');
-        for l in lines {
-            out.push_str(&l);
-            out.push('\n');
-        }
-        out
-    }
-
-    /// Every setting as a CLI line (for `display current-configuration` and `save`).
-    pub fn config_text(&self) -> String {
-        let mut out = String::from("#\n");
-        out.push_str(&format!(" sysname {}\n#\n", self.sysname));
-        let mut settings: Vec<Action> = Vec::new();
-        let defaults = AgingConfig::default();
-        for s in AgingState::ALL {
-            let v = self.table.aging.state(*s);
-            if v != defaults.state(*s) {
-                settings.push(Action::SetAgingState {
-                    state: *s,
-                    seconds: v,
-                });
-            }
-        }
-        for (app, (v, d)) in self
-            .table
-            .aging
-            .app_s
-            .iter()
-            .zip(defaults.app_s.iter())
-            .enumerate()
-        {
-            if let (Some(v), true) = (v, v != d) {
-                settings.push(Action::SetAgingApplication {
-                    app: app as u8,
-                    seconds: *v,
-                });
-            }
-        }
-        for (i, p) in self.persistent.iter().enumerate() {
-            if let Some((number, hours)) = p {
-                settings.push(Action::SessionPersistentAcl {
-                    ipv6: i == 1,
-                    number: *number,
-                    hours: u32::from(*hours),
-                });
-            }
-        }
-        if self.table.mode == SessionMode::Hybrid {
-            settings.push(Action::SessionModeHybrid);
-        }
-        if self.table.statistics {
-            settings.push(Action::SessionStatisticsEnable);
-        }
-        for m in &self.table.port_map {
-            settings.push(Action::PortMapping {
-                app: m.app,
-                port: m.port,
-                proto: m.proto,
-                on: true,
-            });
-        }
-        // ALGs are on by default: the configuration lists the ones turned off.
-        for (id, _) in crate::alg::REGISTRY.iter().enumerate() {
-            if !self.table.algs.has(id as u8) {
-                settings.push(Action::Alg {
-                    alg: Some(id as u8),
-                    on: false,
-                });
-            }
-        }
-        let lines: Vec<String> = settings.iter().filter_map(Action::config_line).collect();
-        if !lines.is_empty() {
-            for l in lines {
-                out.push_str(&l);
-                out.push('\n');
-            }
-            out.push_str("#\n");
-        }
-        let mut named: Vec<&String> = self.filters.iter().map(|b| &b.interface).collect();
-        named.dedup();
-        for name in self.interfaces.iter().filter(|i| named.contains(i)) {
-            out.push_str(&self.interface_text(name));
-            out.push_str("#\n");
-        }
-        for acl in &self.acls {
-            out.push_str(&acl_text(acl));
-            out.push_str("#\n");
-        }
-        out.push_str("return\n");
-        out
-    }
-}
-
-fn acl_text(acl: &Acl) -> String {
-    let mut out = String::new();
-    render_acl_configuration(acl, &mut out);
-    out
-}
-
-/// What every console talks to.
-pub struct Engine {
-    pub cores: Vec<flume::Sender<CoreMsg>>,
-    pub running: Mutex<Running>,
-    /// Where `save` writes (the startup configuration applied at start).
-    pub startup: PathBuf,
-    /// The relation table every core shares (R3 displays and resets it).
-    pub relations: Arc<RelationTable>,
-}
-
-impl Engine {
-    fn per_core(&self, t: &TableConfig) -> TableConfig {
-        let mut t = t.clone();
-        t.capacity = t.capacity.div_ceil(self.cores.len().max(1));
-        t
-    }
-
-    /// Sends the resolved configuration to every core: each replaces its whole config.
-    /// Sends the resolved configuration to every core and waits until each has applied it:
-    /// when the prompt comes back, the next packet on any core sees the change (an operator
-    /// who types `alg tftp` and then starts a transfer expects the ALG to follow it).
-    fn push_config(&self, running: &Running) {
-        let t = self.per_core(&running.resolved());
-        for c in &self.cores {
-            let _ = c.send_timeout(CoreMsg::Config(Box::new(t.clone())), CORE_ANSWER_TIMEOUT);
-        }
-        // A core handles its mailbox in order, between batches: once it answers the barrier,
-        // the configuration is in place.
-        let _ = self.ask(CoreMsg::Barrier);
-    }
-
-    fn ask<T>(&self, make: impl Fn(flume::Sender<T>) -> CoreMsg) -> Vec<T> {
-        (0..self.cores.len())
-            .filter_map(|core| self.ask_core(core, &make))
-            .collect()
-    }
-
-    /// One core's answer; `None` when it is gone or does not answer in time.
-    pub(super) fn ask_core<T>(
-        &self,
-        core: usize,
-        make: impl FnOnce(flume::Sender<T>) -> CoreMsg,
-    ) -> Option<T> {
-        let (tx, rx) = flume::bounded(1);
-        self.cores
-            .get(core)?
-            .send_timeout(make(tx), CORE_ANSWER_TIMEOUT)
-            .ok()?;
-        rx.recv_timeout(CORE_ANSWER_TIMEOUT).ok()
-    }
-}
+use super::terminal::{Effect, Terminal};
+use super::view::View;
+use std::sync::Arc;
 
 /// One operator's console.
 pub struct Console {
-    pub session: Session,
+    pub terminal: Terminal,
     engine: Arc<Engine>,
     /// A session table display with more to show (`more` continues it).
     pending: Option<TableStream>,
@@ -307,10 +35,10 @@ impl Console {
             .lock()
             .map(|r| (r.sysname.clone(), r.interfaces.clone()))
             .unwrap_or_default();
-        let mut session = Session::new(&sysname);
-        session.set_interfaces(&interfaces);
+        let mut terminal = Terminal::new(&sysname);
+        terminal.set_interfaces(&interfaces);
         Console {
-            session,
+            terminal,
             engine,
             pending: None,
         }
@@ -321,28 +49,31 @@ impl Console {
         self.pending = None;
         if let Ok(r) = self.engine.running.lock() {
             // Another console may have renamed the device.
-            if r.sysname != self.session.sysname() {
+            if r.sysname != self.terminal.sysname() {
                 let name = r.sysname.clone();
-                self.session.set_sysname(&name);
+                self.terminal.set_sysname(&name);
             }
         }
-        let prompt = self.session.prompt();
-        let (output, close) = match self.session.execute(line) {
+        let prompt = self.terminal.prompt();
+        let (output, close) = match self.terminal.execute(line) {
             Err(e) => (e.caret_lines(&prompt), false),
             Ok(None) => (String::new(), false),
-            Ok(Some((cmd, effect))) => match (effect, &cmd.action) {
-                (Effect::Close, _) => (String::new(), true),
-                (Effect::Local, _) => (self.local(&cmd.action), false),
-                (Effect::Forward, Action::DisplaySessionTable { family, filters }) => {
-                    self.pending = Some(TableStream::new(*family, filters.clone(), cmd.pipe));
-                    return self.more();
-                }
-                (Effect::Forward, _) => (cmd.pipe.apply(&self.run(&cmd.action)), false),
+            Ok(Some((cmd, effect))) => match effect {
+                Effect::Close => (String::new(), true),
+                Effect::Local => (cmd.action.terminal_output(&self.terminal), false),
+                Effect::Forward => match cmd.action.run(&self.engine, self.terminal.view()) {
+                    Output::Nothing => (String::new(), false),
+                    Output::Text(text) => (cmd.pipe.apply(&text), false),
+                    Output::Table(stream) => {
+                        self.pending = Some(stream.through(cmd.pipe));
+                        return self.more();
+                    }
+                },
             },
         };
         Reply {
             output,
-            prompt: self.session.prompt(),
+            prompt: self.terminal.prompt(),
             close,
             more: false,
         }
@@ -359,7 +90,7 @@ impl Console {
         }
         Reply {
             output,
-            prompt: self.session.prompt(),
+            prompt: self.terminal.prompt(),
             close: false,
             more,
         }
@@ -368,331 +99,6 @@ impl Console {
     /// `q` at `---- More ----`: the rest of the display is not wanted.
     pub fn stop(&mut self) {
         self.pending = None;
-    }
-
-    fn local(&self, action: &Action) -> String {
-        match action {
-            Action::DisplayHistory { .. } => {
-                self.session.history().map(|l| format!("{l}\n")).collect()
-            }
-            _ => String::new(),
-        }
-    }
-
-    fn run(&mut self, action: &Action) -> String {
-        let engine = self.engine.clone();
-        let Ok(mut running) = engine.running.lock() else {
-            return " % The engine is not answering.\n".into();
-        };
-        let mut changed = false;
-        let out = match action {
-            Action::ResetSessionTable { family, filters } => {
-                let _ = engine.ask(|reply| CoreMsg::Reset {
-                    family: *family,
-                    filter: Box::new(filters.clone()),
-                    reply,
-                });
-                String::new()
-            }
-            Action::DisplaySessionStatistics {
-                summary,
-                family,
-                filters,
-            } => {
-                let mut v = StatisticsCounts::default();
-                for core in 0..engine.cores.len() {
-                    // Page by page when filters make the core walk its shard.
-                    let mut from = Some(0u32);
-                    while let Some(start) = from {
-                        from = None;
-                        if let Some((part, next)) =
-                            engine.ask_core(core, |reply| CoreMsg::Statistics {
-                                family: *family,
-                                filter: Box::new(filters.clone()),
-                                from: start,
-                                reply,
-                            })
-                        {
-                            v.merge(&part);
-                            from = next;
-                        }
-                    }
-                }
-                // The relation table is the engine's, not a core's: counted once.
-                v.relation_entries = match family {
-                    Some(f) => engine.relations.count(*f),
-                    None => engine.relations.len(),
-                } as u64;
-                if *summary {
-                    render_statistics_summary(&v)
-                } else {
-                    render_statistics(&v)
-                }
-            }
-            Action::ResetSessionStatistics => {
-                for c in &engine.cores {
-                    let _ = c.send_timeout(CoreMsg::ResetStatistics, CORE_ANSWER_TIMEOUT);
-                }
-                String::new()
-            }
-            Action::DisplayAgingTimeState => render_aging_state(&running.table.aging),
-            Action::DisplayAgingTimeApplication => render_aging_application(&running.table.aging),
-            Action::SetAgingState { state, seconds } => {
-                running.table.aging.state_s[*state as usize] = *seconds;
-                changed = true;
-                String::new()
-            }
-            Action::UndoAgingState { state } => {
-                let d = AgingConfig::default();
-                match state {
-                    Some(s) => running.table.aging.state_s[*s as usize] = d.state(*s),
-                    None => running.table.aging.state_s = d.state_s,
-                }
-                changed = true;
-                String::new()
-            }
-            Action::SetAgingApplication { app, seconds } => {
-                if let Some(v) = running.table.aging.app_s.get_mut(usize::from(*app)) {
-                    *v = Some(*seconds);
-                }
-                changed = true;
-                String::new()
-            }
-            Action::UndoAgingApplication { app } => {
-                let d = AgingConfig::default();
-                match app {
-                    Some(a) => {
-                        if let (Some(v), Some(dv)) = (
-                            running.table.aging.app_s.get_mut(usize::from(*a)),
-                            d.app_s.get(usize::from(*a)),
-                        ) {
-                            *v = *dv;
-                        }
-                    }
-                    None => running.table.aging.app_s = d.app_s,
-                }
-                changed = true;
-                String::new()
-            }
-            Action::SessionPersistentAcl {
-                ipv6,
-                number,
-                hours,
-            } => {
-                running.persistent[usize::from(*ipv6)] = Some((*number, (*hours).min(360) as u16));
-                changed = true;
-                String::new()
-            }
-            Action::UndoSessionPersistentAcl { ipv6 } => {
-                running.persistent[usize::from(*ipv6)] = None;
-                changed = true;
-                String::new()
-            }
-            Action::SessionModeHybrid | Action::UndoSessionMode => {
-                running.table.mode = if matches!(action, Action::SessionModeHybrid) {
-                    SessionMode::Hybrid
-                } else {
-                    SessionMode::Bidirectional
-                };
-                changed = true;
-                String::new()
-            }
-            Action::SessionStatisticsEnable | Action::UndoSessionStatisticsEnable => {
-                running.table.statistics = matches!(action, Action::SessionStatisticsEnable);
-                changed = true;
-                String::new()
-            }
-            Action::EnterAcl { ipv6, number, .. } => {
-                if running.acl(*ipv6, *number).is_none() {
-                    let fam = if *ipv6 { Family::V6 } else { Family::V4 };
-                    if let Some(acl) = Acl::new(*number, fam) {
-                        running.acls.push(acl);
-                        running.acls.sort_by_key(|a| (a.family, a.number));
-                    }
-                }
-                String::new()
-            }
-            Action::UndoAcl { ipv6, target } => {
-                let fam = if *ipv6 { Family::V6 } else { Family::V4 };
-                running.acls.retain(|a| {
-                    a.family != fam || matches!(target, AclTarget::Number(n) if *n != a.number)
-                });
-                changed = true;
-                String::new()
-            }
-            Action::AclRule(_) | Action::UndoRule(_) => {
-                let View::Acl { ipv6, number, .. } = self.session.view().clone() else {
-                    return " % Rules are configured in an ACL view.\n".into();
-                };
-                let fam = if ipv6 { Family::V6 } else { Family::V4 };
-                let msg = match running
-                    .acls
-                    .iter_mut()
-                    .find(|a| a.family == fam && a.number == number)
-                {
-                    Some(acl) => match action {
-                        Action::AclRule(text) => acl
-                            .add_rule(text)
-                            .err()
-                            .map(|e| format!(" % {}\n", e.reason)),
-                        Action::UndoRule(id) => {
-                            let before = acl.rules.len();
-                            acl.rules.retain(|r| r.id != *id);
-                            (acl.rules.len() == before)
-                                .then(|| format!(" % Rule {id} does not exist.\n"))
-                        }
-                        _ => None,
-                    },
-                    None => Some(" % The ACL does not exist.\n".into()),
-                };
-                changed = true;
-                msg.unwrap_or_default()
-            }
-            Action::DisplayAcl { ipv6, target } => {
-                let fam = if *ipv6 { Family::V6 } else { Family::V4 };
-                let mut out = String::new();
-                for acl in running.acls.iter().filter(|a| a.family == fam) {
-                    if matches!(target, AclTarget::All)
-                        || matches!(target, AclTarget::Number(n) if *n == acl.number)
-                    {
-                        out.push_str(&render_acl(acl));
-                    }
-                }
-                out
-            }
-            Action::Sysname(name) => {
-                running.sysname = name.clone();
-                String::new()
-            }
-            Action::UndoSysname => {
-                running.sysname = super::views::DEFAULT_SYSNAME.to_string();
-                self.session.set_sysname(super::views::DEFAULT_SYSNAME);
-                String::new()
-            }
-            Action::DisplayCurrentConfiguration => running.config_text(),
-            Action::DisplayThis => match self.session.view() {
-                View::Acl { ipv6, number, .. } => {
-                    running
-                        .acl(*ipv6, *number)
-                        .map(acl_text)
-                        .unwrap_or_default()
-                        + "#\nreturn\n"
-                }
-                View::Interface { name } => {
-                    let text = running.interface_text(name);
-                    let text = if text.is_empty() {
-                        format!("interface {name}\n")
-                    } else {
-                        text
-                    };
-                    format!("#\n{text}#\nreturn\n")
-                }
-                _ => running.config_text(),
-            },
-            Action::Save { file, .. } => {
-                let path = file
-                    .as_ref()
-                    .map_or_else(|| engine.startup.clone(), PathBuf::from);
-                match std::fs::write(&path, running.config_text()) {
-                    Ok(()) => format!(
-                        "Saved the current configuration to {} successfully.\n",
-                        path.display()
-                    ),
-                    Err(e) => format!(
-                        " % Failed to save the configuration to {}: {e}\n",
-                        path.display()
-                    ),
-                }
-            }
-            Action::DisplayRelationTable { family } => {
-                let rel = &engine.relations;
-                render_relation_table(&rel.entries(*family), rel.clock_ms())
-            }
-            Action::ResetRelationTable { family } => {
-                engine.relations.reset(*family);
-                String::new()
-            }
-            Action::Alg { alg, on } => {
-                match alg {
-                    Some(id) => running.table.algs.set(*id, *on),
-                    None => {
-                        running.table.algs = if *on { AlgSet::ALL } else { AlgSet::NONE };
-                    }
-                }
-                changed = true;
-                String::new()
-            }
-            Action::EnterInterface { .. } => String::new(),
-            Action::PortMapping {
-                app,
-                port,
-                proto,
-                on,
-            } => {
-                let map = &mut running.table.port_map;
-                // The same port and protocol mapped again: the new application overwrites.
-                map.retain(|m| !(m.port == *port && m.proto == *proto && (*on || m.app == *app)));
-                if *on {
-                    map.push(PortMapping {
-                        app: *app,
-                        port: *port,
-                        proto: *proto,
-                    });
-                }
-                changed = true;
-                String::new()
-            }
-            Action::DisplayPortMapping { user } => {
-                if *user {
-                    render_user_defined(&running.table.port_map)
-                } else {
-                    render_pre_defined()
-                }
-            }
-            Action::PacketFilter {
-                ipv6,
-                number,
-                inbound,
-                on,
-            } => {
-                let View::Interface { name } = self.session.view().clone() else {
-                    return " % Packet filters are configured in an interface view.\n".into();
-                };
-                let binding = FilterBinding {
-                    interface: name,
-                    ipv6: *ipv6,
-                    number: *number,
-                    inbound: *inbound,
-                };
-                // One ACL per family and direction on an interface: a new one replaces it.
-                let same_slot = |b: &FilterBinding| {
-                    b.interface == binding.interface
-                        && b.ipv6 == binding.ipv6
-                        && b.inbound == binding.inbound
-                };
-                if *on {
-                    running.filters.retain(|b| !same_slot(b));
-                    running.filters.push(binding);
-                } else {
-                    running
-                        .filters
-                        .retain(|b| !(same_slot(b) && b.number == binding.number));
-                }
-                changed = true;
-                String::new()
-            }
-            Action::DisplayVersion => {
-                format!(
-                    "sessmgr, a Comware-style stateful session engine\nVersion {}\n",
-                    env!("CARGO_PKG_VERSION")
-                )
-            }
-            _ => String::new(),
-        };
-        if changed {
-            engine.push_config(&running);
-        }
-        out
     }
 }
 
@@ -711,11 +117,11 @@ pub fn apply_startup(engine: Arc<Engine>, text: &str) -> Vec<(usize, String)> {
         // the view the last header opened, or to system view.
         if !raw.starts_with(' ')
             || !matches!(
-                console.session.view(),
+                console.terminal.view(),
                 View::Acl { .. } | View::Interface { .. }
             )
         {
-            while !matches!(console.session.view(), View::System) {
+            while !matches!(console.terminal.view(), View::System) {
                 if console.line("quit").close {
                     break;
                 }

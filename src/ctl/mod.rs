@@ -1,31 +1,48 @@
-//! The operator console (SPEC C1, C2): the command tree as data (`tree`), the one grammar
-//! engine that parses, helps, completes and reports errors over it (`grammar`), and the
-//! per-console state behind the prompt (`views`), and the Comware output layouts (`render`). Pure: no sockets, no terminal; the socket
-//! and TTY layers drive a `Session` line by line.
+//! The operator console (SPEC C1, C2). Pure below the socket: the socket and TTY layers
+//! drive a `Terminal` line by line, and a `Console` (exec.rs) runs what reaches the engine.
+//!
+//! - `view`: the CLI views; `terminal`: one console's state behind the prompt (views,
+//!   sysname, paging, history); `keys`: what Enter, `?` and Tab do at a terminal.
+//! - `grammar`: the one engine that parses, helps, completes and reports errors over the
+//!   command tree; `pipe`: the `|` filters of display commands.
+//! - `commands`: every command, one file per area, each with its handler; the registry.
+//! - `engine`, `running`: what the consoles talk to and the running configuration;
+//!   `exec`: one operator's console; `stream`: the session table a chunk at a time.
+//! - `render`, `port_mapping_view`, `relation_view`: the Comware output layouts;
+//!   `client`: the `sessmgr console` program.
 //!
 //! A console layer does, per line:
-//! - Enter: `Session::execute(line)` -> the `Action` (+ `OutputPipe` to filter the output
+//! - Enter: `Terminal::execute(line)` -> the `Action` (+ `OutputPipe` to filter the output
 //!   through) and an `Effect` (handled locally, forward to the engine, or close), or a
 //!   `CliError` to show with `CliError::caret_lines(prompt)` (the TTY already echoed the line)
 //!   or `CliError::render(prompt, line)` (transcripts).
-//! - `?`: `Session::help(line_before_the_question_mark)`.
-//! - Tab: `Session::complete(line)`.
-//! - Ctrl+Z: `Session::ctrl_z()`.
+//! - `?`: `Terminal::help(line_before_the_question_mark)`.
+//! - Tab: `Terminal::complete(line)`.
+//! - Ctrl+Z: `Terminal::ctrl_z()`.
 //! - `display current-configuration`: `Action::config_line()` of each setting.
 
 pub mod client;
+pub mod commands;
+pub mod engine;
 pub mod exec;
 pub mod grammar;
+pub mod keys;
+pub mod pipe;
 pub mod port_mapping_view;
 pub mod relation_view;
 pub mod render;
+pub mod running;
 pub mod stream;
-pub mod tree;
-pub mod views;
+pub mod terminal;
+pub mod view;
 
 pub use crate::proto::Protocol;
-pub use grammar::{
-    CliError, Completion, ErrorKind, FilterMode, HelpItem, OutputFilter, OutputPipe, Parsed,
+pub use crate::table::query::{SessionFilter, StateFilter};
+pub use commands::{
+    AclCmd, AclTarget, Action, AgingCmd, AlgCmd, Command, InterfaceCmd, PERSISTENT_DEFAULT_HOURS,
+    SessionCmd, SystemCmd, grammar,
 };
-pub use tree::{AclTarget, Action, PERSISTENT_DEFAULT_HOURS, SessionFilter, StateFilter, grammar};
-pub use views::{Command, DEFAULT_SYSNAME, Effect, Session, View};
+pub use grammar::{CliError, Completion, ErrorKind, HelpItem, Parsed};
+pub use pipe::{FilterMode, OutputFilter, OutputPipe};
+pub use terminal::{DEFAULT_SYSNAME, Effect, Terminal};
+pub use view::View;

@@ -9,9 +9,33 @@
 //!  FTP                2121   TCP          ---          ---
 //! ```
 
-use super::tree::mapping_protocol_word;
+use crate::proto::wire::ipproto;
 use crate::table::apps::{APPS, On, PortMapping};
 use std::fmt::Write as _;
+
+/// Transports of `port-mapping ... protocol P` (§12): keyword and IP protocol number. The
+/// command (commands/alg.rs) reads them, this layout shows them.
+pub const MAPPING_PROTOCOLS: &[(&str, u8)] = &[
+    ("dccp", ipproto::DCCP),
+    ("sctp", ipproto::SCTP),
+    ("tcp", ipproto::TCP),
+    ("udp", ipproto::UDP),
+    ("udp-lite", ipproto::UDPLITE),
+];
+
+pub fn mapping_protocol_word(proto: u8) -> Option<&'static str> {
+    MAPPING_PROTOCOLS
+        .iter()
+        .find(|(_, p)| *p == proto)
+        .map(|(w, _)| *w)
+}
+
+pub fn mapping_protocol_number(word: &str) -> Option<u8> {
+    MAPPING_PROTOCOLS
+        .iter()
+        .find(|(w, _)| *w == word)
+        .map(|(_, p)| *p)
+}
 
 /// Every pre-defined mapping: one line per transport (Protocol at column 34, Port at 43).
 pub fn render_pre_defined() -> String {

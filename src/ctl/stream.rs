@@ -7,12 +7,12 @@
 //! in the order a single collection of every core's rows would give: a table that fits in one
 //! chunk reads exactly as it did before paging existed.
 
-use super::exec::Engine;
-use super::grammar::{OutputPipe, PipeState};
+use super::engine::Engine;
+use super::pipe::{OutputPipe, PipeState};
 use super::render::{render_session, render_session_total};
-use super::tree::SessionFilter;
 use crate::actors::core::CoreMsg;
 use crate::proto::wire::Family;
+use crate::table::query::SessionFilter;
 
 /// Rows one chunk shows at least (unless the table ends first): a few screens' worth.
 pub const CHUNK_ROWS: usize = 64;
@@ -31,16 +31,23 @@ pub struct TableStream {
 }
 
 impl TableStream {
-    pub fn new(family: Family, filter: SessionFilter, pipe: OutputPipe) -> TableStream {
+    pub fn new(family: Family, filter: SessionFilter) -> TableStream {
         TableStream {
             family,
             filter,
-            pipe,
+            pipe: OutputPipe::default(),
             pipe_state: PipeState::default(),
             core: 0,
             cursor: 0,
             found: 0,
         }
+    }
+
+    /// The display through the command's `|` filters, which keep their state from chunk
+    /// to chunk.
+    pub fn through(mut self, pipe: OutputPipe) -> TableStream {
+        self.pipe = pipe;
+        self
     }
 
     /// The next chunk of output (already through the `|` filters) and whether more follows.
@@ -82,8 +89,9 @@ impl TableStream {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ctl::exec::{Console, Running};
+    use crate::ctl::exec::Console;
     use crate::ctl::render::render_session_table;
+    use crate::ctl::running::Running;
     use crate::pipeline::Pipeline;
     use crate::proto::frag::FragLimits;
     use crate::proto::key::FlowHasher;
@@ -200,7 +208,7 @@ mod tests {
                 " | by-linenum begin 10.0.0.99 | exclude Responder",
             ] {
                 let p = c
-                    .session
+                    .terminal
                     .parse(&format!("{line}{pipe}"))
                     .unwrap()
                     .unwrap()

@@ -1,0 +1,139 @@
+//! The words the areas' commands are made of: syntax in Comware manual notation, the help
+//! strings and slots several areas share (Comware's strings where the manuals or captures
+//! give them, §1.2 and the CLI guide, worded alike where they do not), and the small
+//! conversions their builders and canonical texts have in common.
+
+use crate::ctl::grammar::{ArgKind, ErrorKind, Fault, Matched, Slot, Syn};
+use crate::proto::wire::Family;
+use crate::table::apps;
+use std::borrow::Cow;
+
+// ------------------------------------------------------------------------------------------
+// Syntax
+
+pub fn kw(word: &'static str, help: &'static str) -> Syn {
+    Syn::Kw {
+        word,
+        help: help.into(),
+        slot: None,
+    }
+}
+
+/// A keyword whose presence or choice the builder reads from `slot`.
+pub fn kws(slot: Slot, word: &'static str, help: impl Into<Cow<'static, str>>) -> Syn {
+    Syn::Kw {
+        word,
+        help: help.into(),
+        slot: Some(slot),
+    }
+}
+
+pub fn arg(slot: Slot, kind: ArgKind, help: &'static str) -> Syn {
+    Syn::Arg {
+        kind,
+        help: help.into(),
+        slot,
+    }
+}
+
+pub fn int(min: u32, max: u32) -> ArgKind {
+    ArgKind::Int { min, max }
+}
+
+pub fn seq(items: Vec<Syn>) -> Syn {
+    Syn::Seq(items)
+}
+
+/// `[ x ]`
+pub fn opt(s: Syn) -> Syn {
+    Syn::Opt(Box::new(s))
+}
+
+/// `{ a | b }`
+pub fn alt(items: Vec<Syn>) -> Syn {
+    Syn::Alt(items)
+}
+
+/// `[ a | b | c ] *`
+pub fn any(items: Vec<Syn>) -> Syn {
+    Syn::Any(items)
+}
+
+/// A value the `undo` form of the command leaves out (the seconds of `session aging-time
+/// state syn 30`).
+pub fn set_only(s: Syn) -> Syn {
+    Syn::SetOnly(Box::new(s))
+}
+
+/// A part the `undo` form of the command makes optional (`undo session mode [hybrid]`).
+pub fn undo_optional(s: Syn) -> Syn {
+    Syn::UndoOptional(Box::new(s))
+}
+
+// ------------------------------------------------------------------------------------------
+// Help strings and slots more than one area uses
+
+pub const H_DISPLAY: &str = "Display current system information";
+pub const H_RESET: &str = "Reset operation";
+/// `session ...` in system view.
+pub const H_SESSION: &str = "Configure session management";
+/// `display session ...`, `reset session ...`.
+pub const H_SESSION_DISPLAY: &str = "Session management";
+
+pub const FAMILY: Slot = "family";
+pub const APP: Slot = "app";
+pub const STATE: Slot = "state";
+pub const PROTO: Slot = "proto";
+pub const DPORT: Slot = "dport";
+pub const IPV6: Slot = "ipv6";
+pub const NUM: Slot = "number";
+pub const KIND: Slot = "kind";
+pub const ALL: Slot = "all";
+pub const NAME: Slot = "name";
+
+/// The applications of `table::apps` (OTHER excluded: it has no timer or mapping of its
+/// own), each with the help `help` gives its name.
+pub fn application_keywords(help: fn(&str) -> String) -> Syn {
+    alt(apps::APPS
+        .iter()
+        .skip(usize::from(apps::OTHER) + 1)
+        .map(|a| kws(APP, a.keyword, help(a.name)))
+        .collect())
+}
+
+// ------------------------------------------------------------------------------------------
+// Builders and canonical text
+
+/// The family a `{ipv4|ipv6}` choice in slot `FAMILY` names.
+pub fn family_of(m: &Matched<'_>) -> Option<Family> {
+    match m.text(FAMILY)? {
+        "ipv6" => Some(Family::V6),
+        _ => Some(Family::V4),
+    }
+}
+
+pub fn family_word(f: Family) -> &'static str {
+    match f {
+        Family::V4 => "ipv4",
+        Family::V6 => "ipv6",
+    }
+}
+
+/// ` ipv6` after `acl`, `packet-filter` and the like when the IPv6 variant is meant.
+pub fn ipv6_word(ipv6: bool) -> &'static str {
+    if ipv6 { " ipv6" } else { "" }
+}
+
+pub fn app_keyword(app: u8) -> &'static str {
+    apps::APPS
+        .get(usize::from(app))
+        .map_or("other", |a| a.keyword)
+}
+
+/// A fault on a token the grammar accepted: should not happen, but a console never panics.
+pub fn internal(m: &Matched<'_>) -> Fault {
+    Fault {
+        kind: ErrorKind::Wrong,
+        token: m.vals.len().saturating_sub(1),
+    }
+}

@@ -1,0 +1,72 @@
+//! What every console talks to: the cores' mailboxes, the running configuration, the startup
+//! file and the shared relation table. A console's command becomes messages to the cores,
+//! answered from each core's own shard between batches, so a console never stalls packet
+//! processing.
+
+use super::running::Running;
+use crate::actors::core::CoreMsg;
+use crate::table::config::TableConfig;
+use crate::table::relation::RelationTable;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// How long a console waits for a core to take a message and for its answer.
+pub const CORE_ANSWER_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// What every console talks to.
+pub struct Engine {
+    pub cores: Vec<flume::Sender<CoreMsg>>,
+    pub running: Mutex<Running>,
+    /// Where `save` writes (the startup configuration applied at start).
+    pub startup: PathBuf,
+    /// The relation table every core shares (R3 displays and resets it).
+    pub relations: Arc<RelationTable>,
+}
+
+impl Engine {
+    fn per_core(&self, t: &TableConfig) -> TableConfig {
+        let mut t = t.clone();
+        t.capacity = t.capacity.div_ceil(self.cores.len().max(1));
+        t
+    }
+
+    /// Sends the resolved configuration to every core and waits until each has applied it:
+    /// when the prompt comes back, the next packet on any core sees the change (an operator
+    /// who types `alg tftp` and then starts a transfer expects the ALG to follow it).
+    pub fn push_config(&self, running: &Running) {
+        let t = self.per_core(&running.resolved());
+        self.tell_all(|| CoreMsg::Config(Box::new(t.clone())));
+        // A core handles its mailbox in order, between batches: once it answers the barrier,
+        // the configuration is in place.
+        let _ = self.ask(CoreMsg::Barrier);
+    }
+
+    /// A message to every core, no answer expected (a core that is gone is skipped).
+    pub fn tell_all(&self, make: impl Fn() -> CoreMsg) {
+        for c in &self.cores {
+            let _ = c.send_timeout(make(), CORE_ANSWER_TIMEOUT);
+        }
+    }
+
+    /// Every core's answer (those that answer in time).
+    pub fn ask<T>(&self, make: impl Fn(flume::Sender<T>) -> CoreMsg) -> Vec<T> {
+        (0..self.cores.len())
+            .filter_map(|core| self.ask_core(core, &make))
+            .collect()
+    }
+
+    /// One core's answer; `None` when it is gone or does not answer in time.
+    pub fn ask_core<T>(
+        &self,
+        core: usize,
+        make: impl FnOnce(flume::Sender<T>) -> CoreMsg,
+    ) -> Option<T> {
+        let (tx, rx) = flume::bounded(1);
+        self.cores
+            .get(core)?
+            .send_timeout(make(tx), CORE_ANSWER_TIMEOUT)
+            .ok()?;
+        rx.recv_timeout(CORE_ANSWER_TIMEOUT).ok()
+    }
+}

@@ -1,0 +1,88 @@
+//! The running configuration every console edits (one copy, behind the engine's mutex), and
+//! what each core is given of it: the table configuration with the persistent-session ACLs
+//! and the packet filter resolved against the ACLs as they are now. Its text (`display
+//! current-configuration`, `save`) is written by the command areas (commands/).
+
+use crate::acl::Acl;
+use crate::proto::wire::Family;
+use crate::table::config::{PacketFilter, PersistentRule, PortAcls, TableConfig};
+
+/// The running configuration all consoles edit.
+#[derive(Debug, Clone)]
+pub struct Running {
+    pub sysname: String,
+    /// Engine-wide; each core gets its share of the capacity.
+    pub table: TableConfig,
+    pub acls: Vec<Acl>,
+    /// `session persistent acl [ipv6] N aging-time H`: [IPv4, IPv6].
+    pub persistent: [Option<(u32, u16)>; 2],
+    /// The engine's interfaces, in port order (port `i` = `interfaces[i]`).
+    pub interfaces: Vec<String>,
+    /// `packet-filter` lines of the interface views, in the order given.
+    pub filters: Vec<FilterBinding>,
+}
+
+/// `packet-filter [ipv6] N {inbound|outbound}` in the view of `interface`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FilterBinding {
+    pub interface: String,
+    pub ipv6: bool,
+    pub number: u32,
+    pub inbound: bool,
+}
+
+impl Running {
+    pub fn acl(&self, ipv6: bool, number: u32) -> Option<&Acl> {
+        let fam = if ipv6 { Family::V6 } else { Family::V4 };
+        self.acls
+            .iter()
+            .find(|a| a.family == fam && a.number == number)
+    }
+
+    /// The table configuration with the persistent rules resolved against the current ACLs
+    /// (new sessions use them; existing ones keep what they were given, A3).
+    pub fn resolved(&self) -> TableConfig {
+        let mut t = self.table.clone();
+        let rule = |ipv6: bool, p: Option<(u32, u16)>| {
+            p.and_then(|(n, hours)| {
+                self.acl(ipv6, n).map(|acl| PersistentRule {
+                    acl: acl.clone(),
+                    hours,
+                })
+            })
+        };
+        t.persistent_v4 = rule(false, self.persistent[0]);
+        t.persistent_v6 = rule(true, self.persistent[1]);
+        t.packet_filter = self.packet_filter();
+        t
+    }
+
+    /// The packet filter per ingress port: the port's inbound ACLs and its peer's outbound
+    /// ACLs (inline ports come in pairs). A binding to an ACL that does not exist filters
+    /// nothing, as on Comware.
+    fn packet_filter(&self) -> PacketFilter {
+        let mut pf = PacketFilter::default();
+        if self.filters.is_empty() {
+            return pf;
+        }
+        for (port, _) in self.interfaces.iter().enumerate() {
+            let mut acls = PortAcls::default();
+            let peer = self
+                .interfaces
+                .get(usize::from(crate::io::peer(port as u8)));
+            for b in &self.filters {
+                let applies = (b.inbound && b.interface == self.interfaces[port])
+                    || (!b.inbound && peer == Some(&b.interface));
+                if let (true, Some(acl)) = (applies, self.acl(b.ipv6, b.number)) {
+                    if b.ipv6 {
+                        acls.v6.push(acl.clone());
+                    } else {
+                        acls.v4.push(acl.clone());
+                    }
+                }
+            }
+            pf.ports.push(acls);
+        }
+        pf
+    }
+}
