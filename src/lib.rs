@@ -10,6 +10,7 @@ pub mod config;
 pub mod ctl;
 pub mod drop;
 pub mod io;
+pub mod mailbox;
 pub mod pipeline;
 pub mod proto;
 pub mod replay;

@@ -10,162 +10,16 @@
 
 use super::events::{CoreSnapshot, EventBatch};
 use crate::io::{Action, IoMode, PacketIo, PortId, peer};
-use crate::pipeline::{FrameOutcome, FrameSource, Pipeline, frame_owner};
-use crate::proto::wire::Family;
+use crate::mailbox::BatchRange;
+pub use crate::mailbox::{CoreMsg, FrameBatch, FrameMeta, FrameResult};
+use crate::pipeline::{FrameOutcome, Pipeline, frame_owner};
 use crate::proto::wire::LinkType;
-use crate::table::query::{RowsPage, SessionFilter, StatisticsCounts, rows_page, statistics_page};
-use crate::table::{TableConfig, Verdict};
-use serde_json::Value;
+use crate::table::Verdict;
+use crate::table::query::{rows_page, statistics_page};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
-
-/// Frames travelling between threads (replay dispatcher, hand-over between cores): their
-/// bytes in one buffer, so a batch costs two allocations, not one per frame.
-#[derive(Debug, Clone, Default)]
-pub struct FrameBatch {
-    bytes: Vec<u8>,
-    frames: Vec<FrameMeta>,
-}
-
-/// One frame of a `FrameBatch`.
-#[derive(Debug, Clone, Copy)]
-pub struct FrameMeta {
-    /// Position in a capture (replay) or 0.
-    pub number: u64,
-    pub ts_ns: u64,
-    pub port: PortId,
-    /// The capture cut the frame short (replay of a `tcpdump -s` capture).
-    pub cut: bool,
-    start: usize,
-    len: usize,
-}
-
-impl FrameBatch {
-    pub fn push(&mut self, number: u64, ts_ns: u64, port: PortId, data: &[u8]) {
-        self.push_captured(number, ts_ns, port, data, false);
-    }
-
-    /// A frame of a capture, `cut` when the capture holds less of it than travelled.
-    pub fn push_captured(&mut self, number: u64, ts_ns: u64, port: PortId, data: &[u8], cut: bool) {
-        self.frames.push(FrameMeta {
-            number,
-            ts_ns,
-            port,
-            cut,
-            start: self.bytes.len(),
-            len: data.len(),
-        });
-        self.bytes.extend_from_slice(data);
-    }
-
-    pub fn len(&self) -> usize {
-        self.frames.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.frames.is_empty()
-    }
-
-    pub fn iter(&self) -> impl Iterator<Item = (FrameMeta, &[u8])> + '_ {
-        self.frames
-            .iter()
-            .map(|m| (*m, self.bytes.get(m.start..m.start + m.len).unwrap_or(&[])))
-    }
-
-    fn bytes_of(&self, m: &FrameMeta) -> &[u8] {
-        self.bytes.get(m.start..m.start + m.len).unwrap_or(&[])
-    }
-}
-
-/// Frames `from..to` of a batch, as the pipeline takes them.
-struct BatchRange<'a> {
-    batch: &'a FrameBatch,
-    from: usize,
-    to: usize,
-}
-
-impl BatchRange<'_> {
-    fn meta(&self, i: usize) -> Option<&FrameMeta> {
-        self.batch.frames.get(self.from + i)
-    }
-}
-
-impl FrameSource for BatchRange<'_> {
-    fn len(&self) -> usize {
-        self.to.saturating_sub(self.from)
-    }
-    fn data(&self, i: usize) -> &[u8] {
-        self.meta(i).map_or(&[], |m| self.batch.bytes_of(m))
-    }
-    fn time(&self, i: usize) -> u64 {
-        self.meta(i).map_or(0, |m| m.ts_ns)
-    }
-    fn port(&self, i: usize) -> Option<u8> {
-        self.meta(i).map(|m| m.port)
-    }
-    fn cut(&self, i: usize) -> bool {
-        self.meta(i).is_some_and(|m| m.cut)
-    }
-}
-
-/// What a core answers for one replayed frame (`replay --verdicts` through the cores).
-#[derive(Debug, Clone)]
-pub struct FrameResult {
-    pub number: u64,
-    pub json: Value,
-    pub outcome: FrameOutcome,
-}
-
-pub enum CoreMsg {
-    /// Frames to process in order. `reply` frames' results go to the replay collector.
-    Frames { link: LinkType, frames: FrameBatch },
-    /// Advance the engine clock (end of a replay; idle time).
-    Advance(u64),
-    /// Replace the table configuration whole: no core ever sees half a change.
-    Config(Box<TableConfig>),
-    /// `display session table`, one page: the selected sessions from slot `from` on, at most
-    /// `limit` rows and at most `query::SCAN_SLOTS` slots looked at (bounded work between
-    /// batches, however large the table and however rare the matches).
-    Rows {
-        family: Option<Family>,
-        filter: Box<SessionFilter>,
-        from: u32,
-        limit: usize,
-        reply: flume::Sender<RowsPage>,
-    },
-    /// `display session statistics`: counts of the selected sessions.
-    /// Unfiltered (a family at most): answered from the shard's census at once. With
-    /// filters: the slots from `from` on, `query::SCAN_SLOTS` at a time; the answer says where
-    /// the next page starts (`None`: done), so a large shard is never walked in one turn.
-    Statistics {
-        family: Option<Family>,
-        filter: Box<SessionFilter>,
-        from: u32,
-        reply: flume::Sender<(StatisticsCounts, Option<u32>)>,
-    },
-    /// `reset session statistics`: the table and drop counters start again from zero.
-    ResetStatistics,
-    /// `reset session table` with a filter: delete the sessions of this core's shard the
-    /// filter selects (in the family, if given) and answer how many went.
-    Reset {
-        family: Option<Family>,
-        filter: Box<SessionFilter>,
-        reply: flume::Sender<usize>,
-    },
-    /// Send at most `limit` live sessions as JSON rows (a dump never copies a huge table
-    /// whole; the console pages it).
-    Dump {
-        reply: flume::Sender<Vec<Value>>,
-        limit: usize,
-    },
-    /// Answer once everything queued before this message has been processed (replay uses it
-    /// to keep the wire's causality across cores, see `actors::replay`).
-    Barrier(flume::Sender<()>),
-    /// Finish: process what is queued, flush, exit.
-    Stop,
-}
 
 /// Everything a core thread needs.
 pub struct CoreSetup {
@@ -364,14 +218,10 @@ impl Core {
                     self.outcomes.clear();
                     self.p.process_frames(
                         link,
-                        &BatchRange {
-                            batch: &frames,
-                            from,
-                            to,
-                        },
+                        &BatchRange::new(&frames, from, to),
                         &mut self.outcomes,
                     );
-                    for (f, outcome) in frames.frames[from..to].iter().zip(self.outcomes.iter()) {
+                    for (f, outcome) in frames.metas(from, to).iter().zip(self.outcomes.iter()) {
                         if self.results.is_some() {
                             let published: Vec<_> =
                                 self.p.shard.algs.take_published().map(|(_, e)| e).collect();

@@ -137,6 +137,14 @@ pub fn replay_cores(
     let mut last_now = 0u64;
     // Formats results of frames no core sees (they never reach a shard).
     let no_shard = crate::table::Shard::new(0, Default::default(), FlowHasher::with_seed(0));
+    let barrier_all = || {
+        for tx in &peers {
+            let (btx, brx) = flume::bounded(1);
+            if tx.send(CoreMsg::Barrier(btx)).is_ok() {
+                let _ = brx.recv();
+            }
+        }
+    };
     let send = |core: usize, link: LinkType, frames: FrameBatch| {
         // A core gone is a bug elsewhere; its frames then have no result and the output says so.
         let _ = peers[core].send(CoreMsg::Frames { link, frames });
@@ -170,17 +178,25 @@ pub fn replay_cores(
             Steering::Addresses => frame_owner(link, f.data, cores),
             Steering::Ports => frame_owner_by_ports(link, f.data, cores),
         };
-        pending[owner].push_captured(f.number, now, 0, f.data, f.cut());
-        if cores > 1 && alg_control.announces(link, f.data) {
-            // R5 on the wire: a data connection starts only after the packet announcing it
-            // has left the appliance. Replayed at full speed, nothing orders the cores, so
-            // this frame is processed (and its relation entries published) before any later
-            // frame is handed out. Only ALG control frames wait; bulk traffic does not.
+        let control = cores > 1 && alg_control.announces(link, f.data);
+        if control {
+            // R5 on the wire: an ALG's announcement takes effect in frame order. Everything
+            // before this control frame is processed first, on every core (an earlier data
+            // connection must find the entry an earlier announcement made, before this one
+            // can replace it), ...
             for (core, batch) in pending.iter_mut().enumerate() {
                 if !batch.is_empty() {
                     send(core, link, std::mem::take(batch));
                 }
             }
+            barrier_all();
+        }
+        pending[owner].push_captured(f.number, now, 0, f.data, f.cut());
+        if control {
+            // ... and the frame itself, with the relation entries it publishes, before any
+            // later frame is handed out. Replayed at full speed, nothing else orders the
+            // cores; live traffic has this order by itself. Only ALG control frames wait.
+            send(owner, link, std::mem::take(&mut pending[owner]));
             let (tx, rx) = flume::bounded(1);
             if peers[owner].send(CoreMsg::Barrier(tx)).is_ok() {
                 let _ = rx.recv();

@@ -67,9 +67,13 @@ fn open_backend(cfg: &Config, core: usize) -> Result<Box<dyn PacketIo>, RunError
             looping,
             flat_out,
         } => Ok(Box::new(
-            PcapLive::open(capture, core, rt.cores, *looping)
-                .map_err(|e| fail(e.to_string()))?
-                .flat_out(*flat_out),
+            PcapLive::open(
+                capture,
+                |link, frame| crate::pipeline::frame_owner(link, frame, rt.cores) == core,
+                *looping,
+            )
+            .map_err(|e| fail(e.to_string()))?
+            .flat_out(*flat_out),
         )),
         Backend::AfPacket { interfaces } => open_afpacket(cfg, core, interfaces).map_err(fail),
         Backend::Netmap { interfaces } => open_netmap(cfg, core, interfaces).map_err(fail),

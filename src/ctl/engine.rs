@@ -4,7 +4,7 @@
 //! processing.
 
 use super::running::Running;
-use crate::actors::core::CoreMsg;
+use crate::mailbox::CoreMsg;
 use crate::table::config::TableConfig;
 use crate::table::relation::RelationTable;
 use std::path::PathBuf;

@@ -10,7 +10,7 @@
 use super::engine::Engine;
 use super::pipe::{OutputPipe, PipeState};
 use super::render::{render_session, render_session_total};
-use crate::actors::core::CoreMsg;
+use crate::mailbox::CoreMsg;
 use crate::proto::wire::Family;
 use crate::table::query::SessionFilter;
 

@@ -204,11 +204,11 @@ pub struct PcapLive {
 pub const LIVE_CAPTURE_MAX_BYTES: u64 = 256 << 20;
 
 impl PcapLive {
-    /// Loads the frames of `path` that core `core` of `cores` owns.
+    /// Loads the frames of `path` that a core owns (`owns(link, frame)`, the engine's flow
+    /// steering).
     pub fn open(
         path: &Path,
-        core: usize,
-        cores: usize,
+        owns: impl Fn(LinkType, &[u8]) -> bool,
         looping: bool,
     ) -> Result<PcapLive, CaptureError> {
         let name = path.display().to_string();
@@ -239,7 +239,7 @@ impl PcapLive {
             }
             first.get_or_insert(f.ts_ns);
             last = last.max(f.ts_ns);
-            if crate::pipeline::frame_owner(l, f.data, cores) == core {
+            if owns(l, f.data) {
                 frames.push((f.ts_ns, f.data.to_vec()));
             }
         })?;

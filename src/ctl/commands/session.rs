@@ -13,13 +13,13 @@ use super::kit::{
     application_keywords, arg, family_of, family_word, int, internal, kw, kws, opt, seq,
     undo_optional,
 };
-use crate::actors::core::CoreMsg;
 use crate::ctl::engine::Engine;
 use crate::ctl::grammar::{ArgKind, ErrorKind, Fault, Matched, Syn, quote};
 use crate::ctl::render::{StatisticsCounts, render_statistics, render_statistics_summary};
 use crate::ctl::running::Running;
 use crate::ctl::stream::TableStream;
 use crate::ctl::view::bits::{ANY, SYSTEM, USER};
+use crate::mailbox::CoreMsg;
 use crate::proto::Protocol;
 use crate::proto::wire::Family;
 use crate::table::apps;

@@ -1,0 +1,168 @@
+//! The core's mailbox: what the control plane, the replay dispatcher and other cores send a
+//! core actor (`actors::core`), and the frames they hand it. Its own module, below both the
+//! actors and the console, so that the console can talk to the cores without importing the
+//! runtime that runs them.
+
+use crate::io::PortId;
+use crate::pipeline::{FrameOutcome, FrameSource};
+use crate::proto::wire::{Family, LinkType};
+use crate::table::TableConfig;
+use crate::table::query::{RowsPage, SessionFilter, StatisticsCounts};
+use serde_json::Value;
+
+/// Frames travelling between threads (replay dispatcher, hand-over between cores): their
+/// bytes in one buffer, so a batch costs two allocations, not one per frame.
+#[derive(Debug, Clone, Default)]
+pub struct FrameBatch {
+    bytes: Vec<u8>,
+    frames: Vec<FrameMeta>,
+}
+
+/// One frame of a `FrameBatch`.
+#[derive(Debug, Clone, Copy)]
+pub struct FrameMeta {
+    /// Position in a capture (replay) or 0.
+    pub number: u64,
+    pub ts_ns: u64,
+    pub port: PortId,
+    /// The capture cut the frame short (replay of a `tcpdump -s` capture).
+    pub cut: bool,
+    start: usize,
+    len: usize,
+}
+
+impl FrameBatch {
+    pub fn push(&mut self, number: u64, ts_ns: u64, port: PortId, data: &[u8]) {
+        self.push_captured(number, ts_ns, port, data, false);
+    }
+
+    /// A frame of a capture, `cut` when the capture holds less of it than travelled.
+    pub fn push_captured(&mut self, number: u64, ts_ns: u64, port: PortId, data: &[u8], cut: bool) {
+        self.frames.push(FrameMeta {
+            number,
+            ts_ns,
+            port,
+            cut,
+            start: self.bytes.len(),
+            len: data.len(),
+        });
+        self.bytes.extend_from_slice(data);
+    }
+
+    pub fn len(&self) -> usize {
+        self.frames.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.frames.is_empty()
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (FrameMeta, &[u8])> + '_ {
+        self.frames
+            .iter()
+            .map(|m| (*m, self.bytes.get(m.start..m.start + m.len).unwrap_or(&[])))
+    }
+
+    /// The frames `from..to`, as far as there are any.
+    pub fn metas(&self, from: usize, to: usize) -> &[FrameMeta] {
+        let to = to.min(self.frames.len());
+        self.frames.get(from.min(to)..to).unwrap_or(&[])
+    }
+
+    /// The bytes of one of its frames.
+    pub fn bytes_of(&self, m: &FrameMeta) -> &[u8] {
+        self.bytes.get(m.start..m.start + m.len).unwrap_or(&[])
+    }
+}
+
+/// Frames `from..to` of a batch, as the pipeline takes them.
+pub struct BatchRange<'a> {
+    batch: &'a FrameBatch,
+    from: usize,
+    to: usize,
+}
+
+impl<'a> BatchRange<'a> {
+    pub fn new(batch: &'a FrameBatch, from: usize, to: usize) -> BatchRange<'a> {
+        BatchRange { batch, from, to }
+    }
+
+    fn meta(&self, i: usize) -> Option<&FrameMeta> {
+        self.batch.frames.get(self.from + i)
+    }
+}
+
+impl FrameSource for BatchRange<'_> {
+    fn len(&self) -> usize {
+        self.to.saturating_sub(self.from)
+    }
+    fn data(&self, i: usize) -> &[u8] {
+        self.meta(i).map_or(&[], |m| self.batch.bytes_of(m))
+    }
+    fn time(&self, i: usize) -> u64 {
+        self.meta(i).map_or(0, |m| m.ts_ns)
+    }
+    fn port(&self, i: usize) -> Option<u8> {
+        self.meta(i).map(|m| m.port)
+    }
+    fn cut(&self, i: usize) -> bool {
+        self.meta(i).is_some_and(|m| m.cut)
+    }
+}
+
+/// What a core answers for one replayed frame (`replay --verdicts` through the cores).
+#[derive(Debug, Clone)]
+pub struct FrameResult {
+    pub number: u64,
+    pub json: Value,
+    pub outcome: FrameOutcome,
+}
+
+pub enum CoreMsg {
+    /// Frames to process in order. `reply` frames' results go to the replay collector.
+    Frames { link: LinkType, frames: FrameBatch },
+    /// Advance the engine clock (end of a replay; idle time).
+    Advance(u64),
+    /// Replace the table configuration whole: no core ever sees half a change.
+    Config(Box<TableConfig>),
+    /// `display session table`, one page: the selected sessions from slot `from` on, at most
+    /// `limit` rows and at most `query::SCAN_SLOTS` slots looked at (bounded work between
+    /// batches, however large the table and however rare the matches).
+    Rows {
+        family: Option<Family>,
+        filter: Box<SessionFilter>,
+        from: u32,
+        limit: usize,
+        reply: flume::Sender<RowsPage>,
+    },
+    /// `display session statistics`: counts of the selected sessions.
+    /// Unfiltered (a family at most): answered from the shard's census at once. With
+    /// filters: the slots from `from` on, `query::SCAN_SLOTS` at a time; the answer says where
+    /// the next page starts (`None`: done), so a large shard is never walked in one turn.
+    Statistics {
+        family: Option<Family>,
+        filter: Box<SessionFilter>,
+        from: u32,
+        reply: flume::Sender<(StatisticsCounts, Option<u32>)>,
+    },
+    /// `reset session statistics`: the table and drop counters start again from zero.
+    ResetStatistics,
+    /// `reset session table` with a filter: delete the sessions of this core's shard the
+    /// filter selects (in the family, if given) and answer how many went.
+    Reset {
+        family: Option<Family>,
+        filter: Box<SessionFilter>,
+        reply: flume::Sender<usize>,
+    },
+    /// Send at most `limit` live sessions as JSON rows (a dump never copies a huge table
+    /// whole; the console pages it).
+    Dump {
+        reply: flume::Sender<Vec<Value>>,
+        limit: usize,
+    },
+    /// Answer once everything queued before this message has been processed (replay uses it
+    /// to keep the wire's causality across cores, see `actors::replay`).
+    Barrier(flume::Sender<()>),
+    /// Finish: process what is queued, flush, exit.
+    Stop,
+}
