@@ -26,7 +26,7 @@ fi
 step "system packages for the end-to-end tests"
 missing=()
 for tool in ip:iproute2 curl:curl ping:iputils-ping python3:python3 ethtool:ethtool hping3:hping3 \
-  vsftpd:vsftpd lftp:lftp in.tftpd:tftpd-hpa tftp:tftp-hpa; do
+  vsftpd:vsftpd lftp:lftp in.tftpd:tftpd-hpa tftp:tftp-hpa tcpdump:tcpdump; do
   command -v "${tool%%:*}" >/dev/null 2>&1 || missing+=("${tool##*:}")
 done
 if [ ${#missing[@]} -gt 0 ]; then
@@ -69,10 +69,11 @@ else
   need_or_skip "cargo-fuzz is not installed (cargo install cargo-fuzz)"
 fi
 
-step "fuzz: FTP and TFTP ALG parsers, 15 s each"
+step "fuzz: the ALG parsers (FTP, TFTP, and the example ALG IRC), 15 s each"
 if command -v cargo-fuzz >/dev/null 2>&1; then
   (cd fuzz && cargo fuzz run -s none ftp -- -max_total_time=15 -rss_limit_mb=2048)
   (cd fuzz && cargo fuzz run -s none tftp -- -max_total_time=15 -rss_limit_mb=2048)
+  (cd fuzz && cargo fuzz run -s none irc -- -max_total_time=15 -rss_limit_mb=2048)
 else
   need_or_skip "cargo-fuzz is not installed (cargo install cargo-fuzz)"
 fi

@@ -192,10 +192,14 @@ impl Config {
                 .span()
                 .map(|s| format!(" (bytes {}..{})", s.start, s.end))
                 .unwrap_or_default();
-            err(
-                e.message().split('`').nth(1).unwrap_or("(document)"),
-                format!("{}{span}", e.message().trim()),
-            )
+            // The key is where the error points; a message naming no span (a missing key)
+            // names it between backticks.
+            let key = e
+                .span()
+                .and_then(|s| key_at(text, s.start))
+                .or_else(|| e.message().split('`').nth(1).map(str::to_string))
+                .unwrap_or_else(|| "(document)".into());
+            err(key, format!("{}{span}", e.message().trim()))
         })?;
         let mut cfg = Config::default();
         let s = raw.session;
@@ -287,6 +291,40 @@ impl Config {
         cfg.runtime = runtime(raw.runtime)?;
         Ok(cfg)
     }
+}
+
+/// The dotted key (`session.capacity_sessions`) of the line holding byte `offset` of a TOML
+/// document: the key before its `=`, under the last table header above it; on a header line,
+/// the table itself.
+fn key_at(text: &str, offset: usize) -> Option<String> {
+    let mut table = String::new();
+    let mut start = 0;
+    for line in text.split_inclusive('\n') {
+        let end = start + line.len();
+        let t = line.trim();
+        if let Some(name) = t
+            .strip_prefix("[[")
+            .and_then(|r| r.split("]]").next())
+            .or_else(|| t.strip_prefix('[').and_then(|r| r.split(']').next()))
+        {
+            table = name.trim().to_string();
+            if (start..end).contains(&offset) {
+                return Some(table);
+            }
+        } else if (start..end).contains(&offset) {
+            let key = t.split('=').next()?.trim().trim_matches('"');
+            if key.is_empty() || !t.contains('=') {
+                return (!table.is_empty()).then_some(table);
+            }
+            return Some(if table.is_empty() {
+                key.to_string()
+            } else {
+                format!("{table}.{key}")
+            });
+        }
+        start = end;
+    }
+    None
 }
 
 fn runtime(r: RawRuntime) -> Result<RuntimeConfig, ConfigError> {
@@ -503,6 +541,13 @@ rules = ["rule permit tcp destination-port eq 22"]
         assert_eq!(e.key, "acl[0].rules[0]");
         let e = Config::parse("[session]\ncolour = 1").unwrap_err();
         assert!(e.reason.contains("colour"), "{e}");
+        assert_eq!(e.key, "session.colour");
+        // A value of the wrong type names its key, not the value.
+        let e = Config::parse("# sizes\n[session]\nmode = \"hybrid\"\ncapacity_sessions = -5\n")
+            .unwrap_err();
+        assert_eq!(e.key, "session.capacity_sessions", "{e}");
+        let e = Config::parse("[runtime]\ncores = \"two\"").unwrap_err();
+        assert_eq!(e.key, "runtime.cores", "{e}");
         let e = Config::parse("[fragment]\ntimeout_s = 0").unwrap_err();
         assert_eq!(e.key, "fragment.timeout_s");
         let e = Config::parse("[runtime]\nbackend = \"dpdk\"").unwrap_err();

@@ -341,7 +341,8 @@ fn ported_packet(link: LinkType, frame: &[u8]) -> Option<Packet<'_>> {
     let Ok(Frame::Ip { datagram, .. }) = wire::parse_link(link, frame) else {
         return None;
     };
-    match wire::parse_ip(datagram).ok()? {
+    // Steering reads headers only: a frame a capture cut short is steered as it travelled.
+    match wire::parse_ip_captured(datagram, true).ok()? {
         Datagram::Whole(pkt) if wire::ipproto::has_ports(pkt.ip.proto) => Some(pkt),
         _ => None,
     }
@@ -384,7 +385,8 @@ pub fn frame_owner(link: LinkType, frame: &[u8], cores: usize) -> usize {
         return 0;
     };
     let width = |f: wire::Family| if f == wire::Family::V4 { 4 } else { 16 };
-    match wire::parse_ip(datagram) {
+    // Headers only, as far as the frame holds them (a capture may have cut it).
+    match wire::parse_ip_captured(datagram, true) {
         Ok(Datagram::Whole(pkt)) => {
             let mut ip = pkt.ip;
             if let wire::L4::Icmp(m) | wire::L4::Icmpv6(m) = pkt.l4

@@ -158,12 +158,23 @@ pub fn for_each_frame(
                 }
                 refilled_without_progress = true;
                 if let Err(e) = reader.refill() {
+                    let detail = match e {
+                        PcapError::UnexpectedEof => "truncated record at end of file".into(),
+                        e => e.to_string(),
+                    };
                     return Err(CaptureError::Record {
                         path: name,
                         after: number,
-                        detail: e.to_string(),
+                        detail,
                     });
                 }
+            }
+            Err(PcapError::UnexpectedEof) => {
+                return Err(CaptureError::Record {
+                    path: name,
+                    after: number,
+                    detail: "truncated record at end of file".into(),
+                });
             }
             Err(e) => {
                 return Err(CaptureError::Record {
