@@ -345,4 +345,127 @@ mod tests {
         assert_eq!(apps::name(data_app(ftp, 0)), "FTP-DATA");
         assert_eq!(for_app(apps::OTHER), None);
     }
+
+    /// The example ALG of docs/writing-an-alg.md (IRC DCC) is registered only in the crate's
+    /// tests: its folder, one registry line and one port-mapping row are all it took for the
+    /// engine to follow IRC sessions, publish the DCC offer with its class's limit and
+    /// timeout, and relate the peer's connection to its control session.
+    mod example_alg {
+        use crate::proto::key::FlowHasher;
+        use crate::proto::wire::{self, Datagram};
+        use crate::table::{Shard, TableConfig, Verdict};
+
+        const T0: u64 = 1_700_000_000_000_000_000;
+
+        /// An IPv4 TCP segment, as a parsed packet is made from it.
+        fn segment(
+            src: [u8; 4],
+            sport: u16,
+            dst: [u8; 4],
+            dport: u16,
+            flags: u8,
+            seq: u32,
+            ack: u32,
+            payload: &[u8],
+        ) -> Vec<u8> {
+            let total = 40 + payload.len();
+            let mut p = vec![0u8; total];
+            p[0] = 0x45;
+            p[2..4].copy_from_slice(&(total as u16).to_be_bytes());
+            p[8] = 64;
+            p[9] = 6;
+            p[12..16].copy_from_slice(&src);
+            p[16..20].copy_from_slice(&dst);
+            p[20..22].copy_from_slice(&sport.to_be_bytes());
+            p[22..24].copy_from_slice(&dport.to_be_bytes());
+            p[24..28].copy_from_slice(&seq.to_be_bytes());
+            p[28..32].copy_from_slice(&ack.to_be_bytes());
+            p[32] = 5 << 4;
+            p[33] = flags;
+            p[34..36].copy_from_slice(&65535u16.to_be_bytes());
+            p[40..].copy_from_slice(payload);
+            p
+        }
+
+        fn track(shard: &mut Shard, bytes: &[u8], at_s: u64) -> (Verdict, Option<u32>) {
+            let Ok(Datagram::Whole(pkt)) = wire::parse_ip(bytes) else {
+                panic!("test segment does not parse");
+            };
+            let t = shard.track(&pkt, T0 + at_s * 1_000_000_000);
+            (t.verdict, t.slot)
+        }
+
+        const CLIENT: [u8; 4] = [198, 18, 0, 1];
+        const SERVER: [u8; 4] = [198, 19, 0, 2];
+        const PEER: [u8; 4] = [198, 19, 0, 77];
+        const SYN: u8 = 0x02;
+        const SYN_ACK: u8 = 0x12;
+        const ACK: u8 = 0x10;
+        const PSH_ACK: u8 = 0x18;
+
+        /// An IRC session to port 6667 with one DCC SEND offering 198.18.0.1:5000 (the
+        /// address 3323068417), then the peer's connection to it.
+        fn run(config: TableConfig) -> (Shard, Verdict) {
+            let mut shard = Shard::new(0, config, FlowHasher::with_seed(3));
+            shard.algs.attach(Default::default());
+            let offer = b"PRIVMSG bob :\x01DCC SEND notes.txt 3323068417 5000 1024\x01\r\n";
+            for (bytes, at) in [
+                (segment(CLIENT, 40000, SERVER, 6667, SYN, 100, 0, b""), 0),
+                (
+                    segment(SERVER, 6667, CLIENT, 40000, SYN_ACK, 900, 101, b""),
+                    0,
+                ),
+                (segment(CLIENT, 40000, SERVER, 6667, ACK, 101, 901, b""), 0),
+                (
+                    segment(CLIENT, 40000, SERVER, 6667, PSH_ACK, 101, 901, offer),
+                    1,
+                ),
+            ] {
+                let (v, _) = track(&mut shard, &bytes, at);
+                assert!(matches!(v, Verdict::New | Verdict::Est), "{v:?}");
+            }
+            let (v, _) = track(
+                &mut shard,
+                &segment(PEER, 33333, CLIENT, 5000, SYN, 7, 0, b""),
+                2,
+            );
+            (shard, v)
+        }
+
+        #[test]
+        fn the_example_alg_follows_its_sessions_through_the_engine() {
+            let irc = crate::alg::by_keyword("irc").expect("registered in tests");
+            let (shard, v) = run(TableConfig::default());
+            assert_eq!(
+                v,
+                Verdict::Rel,
+                "the peer's connection claims the DCC entry"
+            );
+            let data = shard
+                .iter()
+                .find(|(_, s, _)| s.orig_key().dport == 5000)
+                .expect("data session");
+            let master = shard
+                .algs
+                .master_of(data.0.slot)
+                .expect("linked to its master");
+            let (control, _) = shard.get(master).expect("master live");
+            assert_eq!(control.orig_key().dport, 6667);
+            assert_eq!(shard.algs.alg_of(master.slot), Some(irc));
+            assert_eq!(super::super::apps::name(data.1.app), "IRC");
+            let t = shard.algs.relations().expect("attached");
+            assert_eq!(t.counters().published, 1);
+            assert_eq!(t.counters().claimed, 1);
+
+            // `undo alg irc`: the session is not followed, the connection is a new one.
+            let mut off = TableConfig::default();
+            off.algs.set(irc, false);
+            let (shard, v) = run(off);
+            assert_eq!(v, Verdict::New);
+            assert_eq!(
+                shard.algs.relations().map(|t| t.counters().published),
+                Some(0)
+            );
+        }
+    }
 }

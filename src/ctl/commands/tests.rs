@@ -1189,3 +1189,19 @@ mod props {
         }
     }
 }
+
+/// The example ALG of docs/writing-an-alg.md, registered in the crate's tests only, is known
+/// to the console with no console code of its own: `alg irc` / `undo alg irc`, its help
+/// text, and its canonical line.
+#[test]
+fn a_registered_alg_gets_its_commands_from_the_registry() {
+    let irc = crate::alg::by_keyword("irc").expect("registered in tests");
+    for (line, on) in [("alg irc", true), ("undo alg irc", false)] {
+        let a = parse(&View::System, line);
+        assert_eq!(
+            a,
+            Action::Alg(super::alg::AlgCmd::Alg { alg: Some(irc), on })
+        );
+        assert_eq!(a.canonical(), line);
+    }
+}
