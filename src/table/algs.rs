@@ -358,6 +358,7 @@ mod tests {
         const T0: u64 = 1_700_000_000_000_000_000;
 
         /// An IPv4 TCP segment, as a parsed packet is made from it.
+        #[allow(clippy::too_many_arguments)]
         fn segment(
             src: [u8; 4],
             sport: u16,
