@@ -1,9 +1,10 @@
 //! IPv4/IPv6 basic and advanced ACLs (reference/comware.md §10), as session management
-//! uses them: persistent sessions (A3) and, later, session-log filters.
+//! uses them: persistent sessions (A3) and the session-based packet filter (`packet-filter`
+//! in interface view).
 //!
 //! Rules are kept in rule-ID order (Comware's default `match-order config`) and matched
 //! first-match on the session's initiator tuple. Rule text uses the Comware syntax, so the
-//! same parser serves config.toml now and the console later.
+//! same parser serves config.toml and the console's `rule` lines.
 
 use crate::proto::key::{FlowKey, ip_to_addr};
 use crate::proto::wire::{Addr, Family, ipproto};

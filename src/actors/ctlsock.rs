@@ -1,6 +1,6 @@
 //! The control socket: a Unix socket (mode 0600) answering one JSON request per line with one
-//! JSON reply per line. Today it serves `sessmgr dump` (the session table and the counters);
-//! the console of the next issue speaks through the same socket.
+//! JSON reply per line. It serves `sessmgr dump` (the session table and the counters) on the
+//! connection's thread, and carries the console (`sessmgr console`) to the ctl actor.
 //!
 //! A query is a message to every core, answered from its own shard between batches, so a
 //! query never stalls packet processing.

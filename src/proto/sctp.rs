@@ -212,36 +212,74 @@ const ROWS: [u8; 11] = [
 /// `TABLE[direction][row][current state]` = next state: the kernel's `sctp_conntracks` (6.x,
 /// after the HEARTBEAT_ACKED state was merged into ESTABLISHED and INIT collisions and INIT in
 /// SHUTDOWN_SENT/RECD were handled). Columns: NONE, CLOSED, COOKIE_WAIT, COOKIE_ECHOED,
-/// ESTABLISHED, SHUTDOWN_SENT, SHUTDOWN_RECD, SHUTDOWN_ACK_SENT, HEARTBEAT_SENT.
+/// ESTABLISHED, SHUTDOWN_SENT, SHUTDOWN_RECD, SHUTDOWN_ACK_SENT, HEARTBEAT_SENT. We are a
+/// middlebox guessing the endpoints' states; their own diagram is RFC 9260 §4. The comment
+/// under each row gives the reason for its cells.
 #[rustfmt::skip]
 const TABLE: [[[u8; 9]; 11]; 2] = [
-    // From the initiator.
+    // ---- From the initiator ----
     [
+        //                      NO  CL  CW  CE  ES  SS  SR  SA  HS
         /* INIT              */ [CL, CL, CW, CE, ES, CL, CL, SA, CW],
+        // NO/CL->CL: the association starts (§5.1 A); like the kernel, CLOSED until the INIT
+        // ACK. CW/CE/ES: a retransmitted INIT or a restart (§5.2.1, §5.2.2) moves nothing, the
+        // peer's answer decides. SS/SR->CL: an INIT during shutdown starts a new association.
+        // SA: the SHUTDOWN ACK is retransmitted instead (§9.2). HS->CW: a picked-up path sees
+        // its association start over.
         /* INIT ACK          */ [CL, CL, CW, CE, ES, SS, SR, SA, CL],
+        // The initiator sends INIT ACK only in an INIT collision (§5.2.1): no move. NO->CL: out
+        // of the blue, tag 0 only (checked in code). HS->CL: the picked-up path is restarting.
         /* ABORT             */ [CL, CL, CL, CL, CL, CL, CL, CL, CL],
+        // §9.1: ABORT ends the association in every state (its tag is checked in code).
         /* SHUTDOWN          */ [CL, CL, CW, CE, SS, SS, SR, SA, CL],
+        // ES->SS: the initiator shuts down (§9.2). Before ESTABLISHED no SHUTDOWN is valid and
+        // nothing moves; SS/SR/SA: a retransmission.
         /* SHUTDOWN ACK      */ [SA, CL, CW, CE, ES, SA, SA, SA, SA],
+        // SS/SR->SA: the answer to a SHUTDOWN (§9.2). NO->SA: out of the blue (§8.4 (5)).
+        // ES: no SHUTDOWN was seen, nothing moves. HS->SA: the path carries the shutdown.
         /* ERROR             */ [CL, CL, CW, CE, ES, SS, SR, SA, CL],
+        // An operation error (§3.3.10) reports, it does not move the state.
         /* COOKIE ECHO       */ [CL, CL, CE, CE, ES, SS, SR, SA, CL],
+        // CW->CE: the initiator echoes the responder's cookie (§5.1 D).
         /* COOKIE ACK        */ [CL, CL, CW, ES, ES, SS, SR, SA, CL],
+        // CE->ES: a COOKIE ACK from the initiator completes a collided handshake (§5.2.4).
         /* SHUTDOWN COMPLETE */ [CL, CL, CW, CE, ES, SS, SR, CL, CL],
+        // SA->CL: the last chunk of a graceful shutdown (§9.2).
         /* HEARTBEAT         */ [HS, CL, CW, CE, ES, SS, SR, SA, HS],
+        // NO->HS: a path of a multi-homed association seen first by a HEARTBEAT (§8.3); the
+        // kernel's pick-up. Elsewhere a heartbeat moves nothing.
         /* HEARTBEAT ACK     */ [CL, CL, CW, CE, ES, SS, SR, SA, HS],
+        // Answers a HEARTBEAT; on a picked-up path only the other side's answer confirms it.
     ],
-    // From the responder. The NONE column is never used: a session's first packet is Orig.
+    // ---- From the responder. The NONE column is never used: a first packet is the
+    // initiator's. HEARTBEAT_SENT is left only by the answer to its HEARTBEAT. ----
     [
+        //                      NO  CL  CW  CE  ES  SS  SR  SA  HS
         /* INIT              */ [IV, CL, CW, CE, ES, SS, SR, SA, IV],
+        // The responder's INIT is a collision (§5.2.1): nothing moves until the handshake ends.
         /* INIT ACK          */ [IV, CW, CW, CE, ES, SS, SR, SA, IV],
+        // CL->CW: the responder answers the INIT (§5.1 B); later, a retransmission.
         /* ABORT             */ [IV, CL, CL, CL, CL, CL, CL, CL, IV],
+        // §9.1: ABORT ends the association.
         /* SHUTDOWN          */ [IV, CL, CW, CE, SR, SS, SR, SA, IV],
+        // ES->SR: the responder shuts down (§9.2). SS: SHUTDOWNs crossed, stay. Before
+        // ESTABLISHED nothing moves.
         /* SHUTDOWN ACK      */ [IV, CL, CW, CE, ES, SA, SA, SA, IV],
+        // SS/SR->SA: the answer to a SHUTDOWN (§9.2).
         /* ERROR             */ [IV, CL, CW, CL, ES, SS, SR, SA, IV],
+        // CE->CL: an ERROR answering the COOKIE ECHO (a stale cookie, §5.2.6) ends the attempt;
+        // elsewhere it reports only.
         /* COOKIE ECHO       */ [IV, CL, CE, CE, ES, SS, SR, SA, IV],
+        // CW->CE: in a collision the responder echoes a cookie too (§5.2.4).
         /* COOKIE ACK        */ [IV, CL, CW, ES, ES, SS, SR, SA, IV],
+        // CE->ES: the COOKIE ACK completes the handshake (§5.1 E).
         /* SHUTDOWN COMPLETE */ [IV, CL, CW, CE, ES, SS, SR, CL, IV],
+        // SA->CL: the shutdown is complete (§9.2).
         /* HEARTBEAT         */ [IV, CL, CW, CE, ES, SS, SR, SA, HS],
+        // A heartbeat moves nothing.
         /* HEARTBEAT ACK     */ [IV, CL, CW, CE, ES, SS, SR, SA, ES],
+        // HS->ES: the other side answered the path's HEARTBEAT: it belongs to a live
+        // association (§8.3).
     ],
 ];
 

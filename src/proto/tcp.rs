@@ -22,7 +22,8 @@
 //!   anyway. We park it in that sender's `td_maxack` at once and mark it unset. The one
 //!   difference: between the ignored SYN and the sender's next ACK, an RST from the other side
 //!   is not compared against the forgotten maximum ACK (the kernel skips that comparison too
-//!   while the ignored SYN is the last packet seen). See the deviation notes in the report.
+//!   while the ignored SYN is the last packet seen). No capture of the corpus reaches the case:
+//!   tests/conformance.rs requires every verdict to be the kernel's.
 //!
 //! CLOSE_INIT is kept once per connection instead of per side: the kernel only ever reads the
 //! OR of both sides, and both are cleared together.
