@@ -149,7 +149,7 @@ fn drive(
                     break;
                 };
                 published.clear();
-                published.extend(p.shard.algs.take_published().map(|(_, e)| e));
+                published.extend(p.shard.algs.take_published());
                 if let Err(e) = report(f.number, outcome, &p.shard, &published) {
                     failed = Some(e);
                     break;

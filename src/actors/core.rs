@@ -223,8 +223,7 @@ impl Core {
                     );
                     for (f, outcome) in frames.metas(from, to).iter().zip(self.outcomes.iter()) {
                         if self.results.is_some() {
-                            let published: Vec<_> =
-                                self.p.shard.algs.take_published().map(|(_, e)| e).collect();
+                            let published: Vec<_> = self.p.shard.algs.take_published().collect();
                             let json = crate::replay::frame_json(
                                 f.number,
                                 outcome,

@@ -130,9 +130,8 @@ pub struct AlgHost {
     pub counters: AlgCounters,
     /// Keep every published entry for `take_published` (replay's per-frame `expect` lists).
     pub record_published: bool,
-    /// Published entries, each with the number of the packet (`Shard::tracked`) that
-    /// announced it.
-    published: Vec<(u64, RelationEntry)>,
+    /// Entries published since `take_published` last ran.
+    published: Vec<RelationEntry>,
 }
 
 impl AlgHost {
@@ -145,9 +144,8 @@ impl AlgHost {
         self.relations.as_ref()
     }
 
-    /// The entries published since the last call, with the number of the packet that
-    /// announced each (recorded only with `record_published`).
-    pub fn take_published(&mut self) -> impl Iterator<Item = (u64, RelationEntry)> + '_ {
+    /// The entries published since the last call (recorded only with `record_published`).
+    pub fn take_published(&mut self) -> impl Iterator<Item = RelationEntry> + '_ {
         self.published.drain(..)
     }
 
@@ -208,9 +206,7 @@ impl AlgHost {
 
     /// A packet of a followed session (`master` names it) was accepted: its payload goes to
     /// the ALG, and what the ALG announces is published before the packet leaves (R5).
-    /// `cut` marks a packet the capture cut short (its payload is not whole); `packet` is
-    /// its number, for `take_published`.
-    #[allow(clippy::too_many_arguments)]
+    /// `cut` marks a packet the capture cut short (its payload is not whole).
     pub fn on_payload(
         &mut self,
         slot: u32,
@@ -219,7 +215,6 @@ impl AlgHost {
         pkt: &Packet<'_>,
         cut: bool,
         now_ms: u64,
-        packet: u64,
     ) {
         if pkt.payload.is_empty() {
             return;
@@ -280,7 +275,7 @@ impl AlgHost {
                 Some((entry, ticket)) => {
                     self.expiry.push(ticket);
                     if self.record_published {
-                        self.published.push((packet, entry));
+                        self.published.push(entry);
                     }
                 }
                 None => self.counters.host(id, HostRefusal::RelationTableFull),

@@ -58,8 +58,6 @@ pub struct Shard {
     pub(super) events: Vec<SessionEvent>,
     /// The ALGs: which sessions they follow, what they published, data sessions' masters.
     pub algs: AlgHost,
-    /// Packets tracked so far (numbers the packets, e.g. for the ALG host's published list).
-    pub(super) tracked: u64,
     /// The port the packet being tracked came in on (the packet filter's input).
     pub(super) ingress: u8,
     /// Live sessions by family, protocol and state; packets received (statistics).
@@ -86,7 +84,6 @@ impl Shard {
             events_enabled: false,
             events: Vec::new(),
             algs: AlgHost::default(),
-            tracked: 0,
             ingress: 0,
             census: Default::default(),
         }
@@ -340,11 +337,6 @@ impl Shard {
         self.stats = ShardStats::default();
         self.drops = DropCounters::default();
         self.census.reset_received();
-    }
-
-    /// Packets tracked so far (`Shard::track` calls, batched or not).
-    pub fn tracked(&self) -> u64 {
-        self.tracked
     }
 
     /// The engine clock in milliseconds.

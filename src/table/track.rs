@@ -110,7 +110,6 @@ impl Shard {
     /// Tracks one whole (reassembled if need be) datagram at `now_ns`.
     pub fn track(&mut self, pkt: &Packet<'_>, now_ns: u64) -> Tracked {
         self.now_ms = self.now_ms.max(now_ns / 1_000_000);
-        self.tracked += 1;
         if let L4::Icmp(m) | L4::Icmpv6(m) = pkt.l4
             && icmp::is_error(pkt.ip.proto, m.ty)
         {
@@ -194,7 +193,6 @@ impl Shard {
             let t = if is_icmp_error(pkt) {
                 self.track(pkt, now_ns)
             } else {
-                self.tracked += 1;
                 let found = self.find(&p.canon, p.hash);
                 self.track_prepared(pkt, p, found)
             };
@@ -277,8 +275,7 @@ impl Shard {
         let state = s.state;
         if s.has(flag::ALG) {
             let id = self.id_of(slot);
-            self.algs
-                .on_payload(slot, id, dir, pkt, pkt.cut, now_ms, self.tracked);
+            self.algs.on_payload(slot, id, dir, pkt, pkt.cut, now_ms);
         }
         if matches!(step, Step::AcceptThenClose) {
             self.remove(slot, CloseReason::Closed);
@@ -372,15 +369,8 @@ impl Shard {
         if alg_flags & flag::ALG != 0 {
             let id = self.id_of(slot);
             let now_ms = self.now_ms;
-            self.algs.on_payload(
-                slot,
-                id,
-                Direction::Orig,
-                pkt,
-                pkt.cut,
-                now_ms,
-                self.tracked,
-            );
+            self.algs
+                .on_payload(slot, id, Direction::Orig, pkt, pkt.cut, now_ms);
         }
         Tracked {
             verdict: if claimed.is_some() {
