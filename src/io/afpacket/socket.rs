@@ -1,0 +1,203 @@
+#![allow(unsafe_code)]
+//! Opening the packet sockets of a port: the interface lookup, the receive socket with its
+//! TPACKET_V3 ring, promiscuous membership and fanout group, and the transmit socket, each in
+//! the order the kernel requires, with every refusal turned into an `AfPacketError` that names
+//! the interface and the call.
+
+use super::config::{AfPacketConfig, AfPacketError};
+use super::fanout::fanout_program;
+use super::ring::Ring;
+use std::ffi::CString;
+use std::io;
+use std::mem::size_of;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+
+pub(super) fn ifindex(name: &str) -> Result<libc::c_uint, AfPacketError> {
+    let missing = || AfPacketError::NoSuchInterface { name: name.into() };
+    let c = CString::new(name).map_err(|_| missing())?;
+    // SAFETY: `c` is a NUL-terminated string that lives across the call.
+    let index = unsafe { libc::if_nametoindex(c.as_ptr()) };
+    if index == 0 {
+        return Err(missing());
+    }
+    // The frames must start with an Ethernet header (ARPHRD_ETHER = 1): the fanout program and
+    // the engine assume it.
+    if let Ok(t) = std::fs::read_to_string(format!("/sys/class/net/{name}/type"))
+        && t.trim() != "1"
+    {
+        return Err(AfPacketError::Config(format!(
+            "interface {name} is not an Ethernet interface (ARPHRD type {})",
+            t.trim()
+        )));
+    }
+    Ok(index)
+}
+
+fn packet_socket(name: &str) -> Result<OwnedFd, AfPacketError> {
+    // Protocol 0: the socket receives nothing until bind() names the interface and ETH_P_ALL,
+    // so no frame of another interface is queued while the ring is set up.
+    // SAFETY: plain socket(2) call; the result is checked.
+    let fd = unsafe { libc::socket(libc::AF_PACKET, libc::SOCK_RAW | libc::SOCK_CLOEXEC, 0) };
+    if fd < 0 {
+        return Err(sys_error(name, "socket(AF_PACKET, SOCK_RAW)"));
+    }
+    // SAFETY: `fd` is a new descriptor nobody else owns.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+fn sys_error(name: &str, what: &'static str) -> AfPacketError {
+    let source = io::Error::last_os_error();
+    match source.raw_os_error() {
+        Some(libc::EPERM | libc::EACCES) => AfPacketError::Permission {
+            interface: name.into(),
+            syscall: what,
+        },
+        _ => AfPacketError::Io {
+            interface: name.into(),
+            what,
+            source,
+        },
+    }
+}
+
+fn setsockopt<T: Copy>(fd: &OwnedFd, name: libc::c_int, value: &T) -> io::Result<()> {
+    // SAFETY: `value` points to a live `T` of `size_of::<T>()` bytes, the layout the kernel
+    // expects for the option (the callers pass the documented struct or int).
+    let rc = unsafe {
+        libc::setsockopt(
+            fd.as_raw_fd(),
+            libc::SOL_PACKET,
+            name,
+            (value as *const T).cast(),
+            size_of::<T>() as libc::socklen_t,
+        )
+    };
+    if rc < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(())
+    }
+}
+
+pub(super) fn socket_error(fd: &OwnedFd) -> i32 {
+    let mut err: libc::c_int = 0;
+    let mut len = size_of::<libc::c_int>() as libc::socklen_t;
+    // SAFETY: `err` is a writable int and `len` its size.
+    unsafe {
+        libc::getsockopt(
+            fd.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_ERROR,
+            (&raw mut err).cast(),
+            &mut len,
+        );
+    }
+    err
+}
+
+fn bind(fd: &OwnedFd, index: libc::c_uint, protocol: u16) -> io::Result<()> {
+    // SAFETY: sockaddr_ll is plain data; all-zero is a valid value.
+    let mut sll: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
+    sll.sll_family = libc::AF_PACKET as u16;
+    sll.sll_protocol = protocol.to_be();
+    sll.sll_ifindex = index as libc::c_int;
+    // SAFETY: `sll` is a complete sockaddr_ll and the length says so.
+    let rc = unsafe {
+        libc::bind(
+            fd.as_raw_fd(),
+            (&raw const sll).cast(),
+            size_of::<libc::sockaddr_ll>() as libc::socklen_t,
+        )
+    };
+    if rc < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(())
+    }
+}
+
+/// The receive socket and its ring, in the order packet_mmap.rst prescribes: version, ring,
+/// mmap, then bind; fanout last, as the kernel only lets a bound socket join.
+pub(super) fn open_rx(
+    name: &str,
+    index: libc::c_uint,
+    cfg: &AfPacketConfig,
+    group: u16,
+) -> Result<(OwnedFd, Ring), AfPacketError> {
+    let err = |what: &'static str, e: io::Error| match e.raw_os_error() {
+        Some(libc::EPERM | libc::EACCES) => AfPacketError::Permission {
+            interface: name.into(),
+            syscall: what,
+        },
+        _ => AfPacketError::Io {
+            interface: name.into(),
+            what,
+            source: e,
+        },
+    };
+    let fd = packet_socket(name)?;
+    let version = libc::tpacket_versions::TPACKET_V3 as libc::c_int;
+    setsockopt(&fd, libc::PACKET_VERSION, &version)
+        .map_err(|e| err("setsockopt(PACKET_VERSION, TPACKET_V3)", e))?;
+    let req = libc::tpacket_req3 {
+        tp_block_size: cfg.block_size,
+        tp_block_nr: cfg.block_count,
+        tp_frame_size: cfg.frame_size,
+        tp_frame_nr: cfg.block_size / cfg.frame_size * cfg.block_count,
+        tp_retire_blk_tov: cfg.block_timeout_ms,
+        tp_sizeof_priv: 0,
+        tp_feature_req_word: 0,
+    };
+    setsockopt(&fd, libc::PACKET_RX_RING, &req)
+        .map_err(|e| err("setsockopt(PACKET_RX_RING)", e))?;
+    let ring = Ring::map(&fd, cfg.block_size as usize, cfg.block_count as usize)
+        .map_err(|e| err("mmap(PACKET_RX_RING)", e))?;
+    // Frames we transmit on this interface must not come back to us. Older kernels lack the
+    // option; rx_batch also skips PACKET_OUTGOING frames.
+    let _ = setsockopt(&fd, libc::PACKET_IGNORE_OUTGOING, &(1 as libc::c_int));
+    bind(&fd, index, libc::ETH_P_ALL as u16).map_err(|e| err("bind(AF_PACKET)", e))?;
+    // SAFETY: packet_mreq is plain data; all-zero is a valid value.
+    let mut mreq: libc::packet_mreq = unsafe { std::mem::zeroed() };
+    mreq.mr_ifindex = index as libc::c_int;
+    mreq.mr_type = libc::PACKET_MR_PROMISC as u16;
+    setsockopt(&fd, libc::PACKET_ADD_MEMBERSHIP, &mreq)
+        .map_err(|e| err("setsockopt(PACKET_ADD_MEMBERSHIP, PACKET_MR_PROMISC)", e))?;
+    if cfg.cores > 1 {
+        join_fanout(&fd, group).map_err(|e| err("setsockopt(PACKET_FANOUT, CBPF)", e))?;
+        let mut program = fanout_program();
+        let prog = libc::sock_fprog {
+            len: program.len() as u16,
+            filter: program.as_mut_ptr(),
+        };
+        setsockopt(&fd, libc::PACKET_FANOUT_DATA, &prog)
+            .map_err(|e| err("setsockopt(PACKET_FANOUT_DATA)", e))?;
+    }
+    Ok((fd, ring))
+}
+
+fn join_fanout(fd: &OwnedFd, group: u16) -> io::Result<()> {
+    // A fanout group has its own packet hook, which honours only the group flag, not the
+    // socket's PACKET_IGNORE_OUTGOING (Linux >= 6.5 knows the flag).
+    let with_flag = libc::PACKET_FANOUT_CBPF | libc::PACKET_FANOUT_FLAG_IGNORE_OUTGOING;
+    let arg = |flags: libc::c_uint| (u32::from(group) | (flags << 16)) as libc::c_int;
+    match setsockopt(fd, libc::PACKET_FANOUT, &arg(with_flag)) {
+        Err(e) if e.raw_os_error() == Some(libc::EINVAL) => {
+            setsockopt(fd, libc::PACKET_FANOUT, &arg(libc::PACKET_FANOUT_CBPF))
+        }
+        r => r,
+    }
+}
+
+/// The transmit socket: protocol 0, so it receives nothing; bound to the interface.
+pub(super) fn open_tx(name: &str, index: libc::c_uint) -> Result<OwnedFd, AfPacketError> {
+    let fd = packet_socket(name)?;
+    bind(&fd, index, 0).map_err(|source| AfPacketError::Io {
+        interface: name.into(),
+        what: "bind(AF_PACKET) of the transmit socket",
+        source,
+    })?;
+    // The engine is the only queueing discipline these bridged frames need: skip the qdisc
+    // layer (packet(7)); a full driver queue becomes a counted send error.
+    let _ = setsockopt(&fd, libc::PACKET_QDISC_BYPASS, &(1 as libc::c_int));
+    Ok(fd)
+}
