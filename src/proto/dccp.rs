@@ -12,6 +12,7 @@
 //!
 //! Pure: no time, no I/O, no allocation; never panics.
 
+use super::Step;
 use super::key::Direction;
 use super::wire::DccpHeader;
 use crate::drop::DropReason;
@@ -120,17 +121,6 @@ impl Seq48 {
     pub const fn get(self) -> u64 {
         ((self.0[0] as u64) << 32) | self.0[1] as u64
     }
-}
-
-/// What to do with a packet of a known session.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DccpOutcome {
-    Accept,
-    Invalid(DropReason),
-    /// A Request in TIMEWAIT (RFC 4340 §8.1.1: the old connection is over, this is a new one):
-    /// delete the session and process the packet again as the first of a new one. The session's
-    /// state is left untouched.
-    Reopen,
 }
 
 // ---- the transition table -------------------------------------------------------------------
@@ -269,10 +259,10 @@ pub fn dccp_packet(
     track: &mut DccpTrack,
     dir: Direction,
     h: &DccpHeader,
-) -> DccpOutcome {
+) -> Step {
     match step(state, track, dir, h) {
         Ok(outcome) => outcome,
-        Err(e) => DccpOutcome::Invalid(e),
+        Err(e) => Step::Invalid(e),
     }
 }
 
@@ -281,7 +271,7 @@ fn step(
     t: &mut DccpTrack,
     dir: Direction,
     h: &DccpHeader,
-) -> Result<DccpOutcome, DropReason> {
+) -> Result<Step, DropReason> {
     let ty = h.ptype;
     if ty > ptype::SYNCACK {
         // Reserved types (RFC 4340 §5.1: MUST be ignored by receivers; the kernel drops them).
@@ -297,7 +287,7 @@ fn step(
         *state = DccpState::TimeWait;
         t.last_pkt = ty;
         t.last_dir = dir as u8;
-        return Ok(DccpOutcome::Accept);
+        return Ok(Step::Accept);
     }
 
     let role = t.role[d];
@@ -327,11 +317,11 @@ fn step(
                 t.last_dir = dir as u8;
                 t.last_pkt = ty;
                 t.seen_reply |= dir == Direction::Reply;
-                return Ok(DccpOutcome::Accept);
+                return Ok(Step::Accept);
             }
         }
         // A Request after the connection ended (either role): a new incarnation.
-        RQ if old == TW => return Ok(DccpOutcome::Reopen),
+        RQ if old == TW => return Ok(Step::Reopen),
         _ => {
             if ty == ptype::REQUEST {
                 // Retransmitted Request (§8.1.1): each carries a new sequence number.
@@ -358,7 +348,7 @@ fn step(
     if let Some(s) = DccpState::from_u8(new) {
         *state = s;
     }
-    Ok(DccpOutcome::Accept)
+    Ok(Step::Accept)
 }
 
 /// The descriptor's `first` (see `proto::Descriptor`): a DCCP session's first packet.
@@ -384,8 +374,7 @@ pub(super) fn next(
     pkt: &super::wire::Packet<'_>,
     _seen_reply: bool,
     _policy: &super::tcp::TcpPolicy,
-) -> super::Step {
-    use super::Step;
+) -> Step {
     let (super::L4Track::Dccp(tr), super::wire::L4::Dccp(h)) = (track, pkt.l4) else {
         return Step::Invalid(DropReason::ProtocolMismatch);
     };
@@ -394,11 +383,7 @@ pub(super) fn next(
     };
     let out = dccp_packet(&mut st, tr, dir, &h);
     *state = st as u8;
-    match out {
-        DccpOutcome::Accept => Step::Accept,
-        DccpOutcome::Invalid(r) => Step::Invalid(r),
-        DccpOutcome::Reopen => Step::Reopen,
-    }
+    out
 }
 
 #[cfg(test)]
@@ -607,10 +592,10 @@ mod tests {
             let seq = if ty == REQUEST { 101 } else { 1000 };
             let out = dccp_packet(&mut s, &mut t, dir, &pkt(ty, seq, ack));
             let got = match out {
-                DccpOutcome::Accept if s == from && want == Ignore => Ignore,
-                DccpOutcome::Accept => To(s),
-                DccpOutcome::Invalid(DropReason::DccpInvalidInState) => Inv,
-                DccpOutcome::Reopen => Reopen,
+                Step::Accept if s == from && want == Ignore => Ignore,
+                Step::Accept => To(s),
+                Step::Invalid(DropReason::DccpInvalidInState) => Inv,
+                Step::Reopen => Reopen,
                 other => panic!("{role:?} type {ty} in {from:?}: {other:?}"),
             };
             assert_eq!(got, want, "{role:?} type {ty} in {from:?}");
@@ -647,7 +632,7 @@ mod tests {
         ty: u8,
         seq: u64,
         ack: Option<u64>,
-    ) -> DccpOutcome {
+    ) -> Step {
         dccp_packet(s, t, dir, &pkt(ty, seq, ack))
     }
 
@@ -656,28 +641,25 @@ mod tests {
         assert_eq!(s, Rq);
         assert_eq!(
             send(&mut s, &mut t, R, RESPONSE, 500, Some(100)),
-            DccpOutcome::Accept
+            Step::Accept
         );
         assert_eq!(s, Rs);
         assert_eq!(t.handshake_seq.get(), 500);
-        assert_eq!(
-            send(&mut s, &mut t, O, ACK, 101, Some(500)),
-            DccpOutcome::Accept
-        );
+        assert_eq!(send(&mut s, &mut t, O, ACK, 101, Some(500)), Step::Accept);
         assert_eq!(s, Po);
         // PARTOPEN: the client MUST use DataAck, not Data (§8.1.5).
         assert_eq!(
             send(&mut s, &mut t, O, DATA, 102, None),
-            DccpOutcome::Invalid(DropReason::DccpInvalidInState)
+            Step::Invalid(DropReason::DccpInvalidInState)
         );
         assert_eq!(
             send(&mut s, &mut t, O, DATAACK, 102, Some(500)),
-            DccpOutcome::Accept
+            Step::Accept
         );
         assert_eq!(s, Po);
         assert_eq!(
             send(&mut s, &mut t, R, DATAACK, 501, Some(102)),
-            DccpOutcome::Accept
+            Step::Accept
         );
         assert_eq!(s, Op);
         (s, t)
@@ -686,14 +668,8 @@ mod tests {
     #[test]
     fn handshake_to_open() {
         let (mut s, mut t) = open();
-        assert_eq!(
-            send(&mut s, &mut t, O, DATA, 103, None),
-            DccpOutcome::Accept
-        );
-        assert_eq!(
-            send(&mut s, &mut t, R, ACK, 502, Some(103)),
-            DccpOutcome::Accept
-        );
+        assert_eq!(send(&mut s, &mut t, O, DATA, 103, None), Step::Accept);
+        assert_eq!(send(&mut s, &mut t, R, ACK, 502, Some(103)), Step::Accept);
         assert_eq!(s, Op);
     }
 
@@ -702,54 +678,39 @@ mod tests {
         let (mut s, mut t) = open();
         assert_eq!(
             send(&mut s, &mut t, R, CLOSEREQ, 600, Some(103)),
-            DccpOutcome::Accept
+            Step::Accept
         );
         assert_eq!(s, Cr);
         // The server waits for the client's Close (§8.3): its own data is invalid now.
         assert_eq!(
             send(&mut s, &mut t, R, DATA, 601, None),
-            DccpOutcome::Invalid(DropReason::DccpInvalidInState)
+            Step::Invalid(DropReason::DccpInvalidInState)
         );
-        assert_eq!(
-            send(&mut s, &mut t, O, CLOSE, 104, Some(600)),
-            DccpOutcome::Accept
-        );
+        assert_eq!(send(&mut s, &mut t, O, CLOSE, 104, Some(600)), Step::Accept);
         assert_eq!(s, Cg);
-        assert_eq!(
-            send(&mut s, &mut t, R, RESET, 601, Some(104)),
-            DccpOutcome::Accept
-        );
+        assert_eq!(send(&mut s, &mut t, R, RESET, 601, Some(104)), Step::Accept);
         assert_eq!(s, Tw);
         // Late packets of the old connection.
         assert_eq!(
             send(&mut s, &mut t, O, ACK, 105, Some(601)),
-            DccpOutcome::Invalid(DropReason::DccpInvalidInState)
+            Step::Invalid(DropReason::DccpInvalidInState)
         );
-        assert_eq!(
-            send(&mut s, &mut t, O, RESET, 105, Some(601)),
-            DccpOutcome::Accept
-        );
+        assert_eq!(send(&mut s, &mut t, O, RESET, 105, Some(601)), Step::Accept);
         assert_eq!(s, Tw);
     }
 
     #[test]
     fn client_close() {
         let (mut s, mut t) = open();
-        assert_eq!(
-            send(&mut s, &mut t, O, CLOSE, 104, Some(502)),
-            DccpOutcome::Accept
-        );
+        assert_eq!(send(&mut s, &mut t, O, CLOSE, 104, Some(502)), Step::Accept);
         assert_eq!(s, Cg);
-        assert_eq!(
-            send(&mut s, &mut t, R, RESET, 600, Some(104)),
-            DccpOutcome::Accept
-        );
+        assert_eq!(send(&mut s, &mut t, R, RESET, 600, Some(104)), Step::Accept);
         assert_eq!(s, Tw);
     }
 
     #[test]
     fn bad_acks_are_rejected() {
-        let bad = DccpOutcome::Invalid(DropReason::DccpBadAck);
+        let bad = Step::Invalid(DropReason::DccpBadAck);
         let (mut s, mut t) = dccp_new(&pkt(REQUEST, 100, None)).unwrap();
         // A Response acknowledging no Request we saw, or none at all.
         assert_eq!(send(&mut s, &mut t, R, RESPONSE, 500, Some(999)), bad);
@@ -757,75 +718,48 @@ mod tests {
         assert_eq!(s, Rq);
         assert_eq!(
             send(&mut s, &mut t, R, RESPONSE, 500, Some(100)),
-            DccpOutcome::Accept
+            Step::Accept
         );
         // The client's Ack must acknowledge the Response (the kernel's handshake_seq).
         assert_eq!(send(&mut s, &mut t, O, ACK, 101, Some(777)), bad);
         assert_eq!(send(&mut s, &mut t, O, DATAACK, 101, Some(499)), bad);
         assert_eq!(send(&mut s, &mut t, O, ACK, 101, None), bad);
         assert_eq!(s, Rs);
-        assert_eq!(
-            send(&mut s, &mut t, O, ACK, 101, Some(500)),
-            DccpOutcome::Accept
-        );
+        assert_eq!(send(&mut s, &mut t, O, ACK, 101, Some(500)), Step::Accept);
         assert_eq!(s, Po);
     }
 
     #[test]
     fn retransmissions_widen_the_acceptable_acks() {
         let (mut s, mut t) = dccp_new(&pkt(REQUEST, 100, None)).unwrap();
-        assert_eq!(
-            send(&mut s, &mut t, O, REQUEST, 101, None),
-            DccpOutcome::Accept
-        );
+        assert_eq!(send(&mut s, &mut t, O, REQUEST, 101, None), Step::Accept);
         assert_eq!(
             send(&mut s, &mut t, R, RESPONSE, 500, Some(101)),
-            DccpOutcome::Accept
+            Step::Accept
         );
-        assert_eq!(
-            send(&mut s, &mut t, O, REQUEST, 102, None),
-            DccpOutcome::Accept
-        );
+        assert_eq!(send(&mut s, &mut t, O, REQUEST, 102, None), Step::Accept);
         assert_eq!(s, Rs);
         assert_eq!(
             send(&mut s, &mut t, R, RESPONSE, 501, Some(102)),
-            DccpOutcome::Accept
+            Step::Accept
         );
-        assert_eq!(
-            send(&mut s, &mut t, O, ACK, 103, Some(501)),
-            DccpOutcome::Accept
-        );
+        assert_eq!(send(&mut s, &mut t, O, ACK, 103, Some(501)), Step::Accept);
         assert_eq!(s, Po);
         // Sequence numbers wrap at 2^48 (RFC 4340 §7.1).
         let (mut s, mut t) = dccp_new(&pkt(REQUEST, SEQ_MASK, None)).unwrap();
-        assert_eq!(
-            send(&mut s, &mut t, O, REQUEST, 0, None),
-            DccpOutcome::Accept
-        );
-        assert_eq!(
-            send(&mut s, &mut t, R, RESPONSE, 9, Some(0)),
-            DccpOutcome::Accept
-        );
+        assert_eq!(send(&mut s, &mut t, O, REQUEST, 0, None), Step::Accept);
+        assert_eq!(send(&mut s, &mut t, R, RESPONSE, 9, Some(0)), Step::Accept);
         assert_eq!(s, Rs);
     }
 
     #[test]
     fn request_in_timewait_reopens() {
         let (mut s, mut t) = open();
-        assert_eq!(
-            send(&mut s, &mut t, O, RESET, 104, Some(502)),
-            DccpOutcome::Accept
-        );
+        assert_eq!(send(&mut s, &mut t, O, RESET, 104, Some(502)), Step::Accept);
         assert_eq!(s, Tw);
         // From the old client, and from the old server (a reincarnation with roles reversed).
-        assert_eq!(
-            send(&mut s, &mut t, O, REQUEST, 1, None),
-            DccpOutcome::Reopen
-        );
-        assert_eq!(
-            send(&mut s, &mut t, R, REQUEST, 1, None),
-            DccpOutcome::Reopen
-        );
+        assert_eq!(send(&mut s, &mut t, O, REQUEST, 1, None), Step::Reopen);
+        assert_eq!(send(&mut s, &mut t, R, REQUEST, 1, None), Step::Reopen);
         assert_eq!(s, Tw);
     }
 
@@ -833,53 +767,35 @@ mod tests {
     fn reset_as_only_answer_ends_the_session() {
         let (mut s, mut t) = dccp_new(&pkt(REQUEST, 100, None)).unwrap();
         // Port closed: the server answers the Request with a Reset.
-        assert_eq!(
-            send(&mut s, &mut t, R, RESET, 0, Some(100)),
-            DccpOutcome::Accept
-        );
+        assert_eq!(send(&mut s, &mut t, R, RESET, 0, Some(100)), Step::Accept);
         assert_eq!(s, Tw);
-        assert_eq!(
-            send(&mut s, &mut t, O, REQUEST, 101, None),
-            DccpOutcome::Reopen
-        );
+        assert_eq!(send(&mut s, &mut t, O, REQUEST, 101, None), Step::Reopen);
     }
 
     #[test]
     fn response_to_an_ignored_request_resynchronises() {
         // The old server starts a new connection we did not see end: roles reverse.
         let (mut s, mut t) = open();
-        assert_eq!(
-            send(&mut s, &mut t, R, REQUEST, 9000, None),
-            DccpOutcome::Accept
-        );
+        assert_eq!(send(&mut s, &mut t, R, REQUEST, 9000, None), Step::Accept);
         assert_eq!(s, Op);
         assert_eq!(
             send(&mut s, &mut t, O, RESPONSE, 7000, Some(9000)),
-            DccpOutcome::Accept
+            Step::Accept
         );
         assert_eq!(s, Rs);
         assert_eq!(t.role, [S, C]);
         assert_eq!(t.handshake_seq.get(), 7000);
-        assert_eq!(
-            send(&mut s, &mut t, R, ACK, 9001, Some(7000)),
-            DccpOutcome::Accept
-        );
+        assert_eq!(send(&mut s, &mut t, R, ACK, 9001, Some(7000)), Step::Accept);
         assert_eq!(s, Po);
-        assert_eq!(
-            send(&mut s, &mut t, O, DATA, 7001, None),
-            DccpOutcome::Accept
-        );
+        assert_eq!(send(&mut s, &mut t, O, DATA, 7001, None), Step::Accept);
         assert_eq!(s, Op);
 
         // The same client reconnecting: roles stay.
         let (mut s, mut t) = open();
-        assert_eq!(
-            send(&mut s, &mut t, O, REQUEST, 50, None),
-            DccpOutcome::Accept
-        );
+        assert_eq!(send(&mut s, &mut t, O, REQUEST, 50, None), Step::Accept);
         assert_eq!(
             send(&mut s, &mut t, R, RESPONSE, 60, Some(50)),
-            DccpOutcome::Accept
+            Step::Accept
         );
         assert_eq!((s, t.role), (Rs, [C, S]));
     }
@@ -887,19 +803,16 @@ mod tests {
     #[test]
     fn sync_is_ignored_and_reserved_types_dropped() {
         let (mut s, mut t) = open();
-        assert_eq!(
-            send(&mut s, &mut t, O, SYNC, 200, Some(1)),
-            DccpOutcome::Accept
-        );
+        assert_eq!(send(&mut s, &mut t, O, SYNC, 200, Some(1)), Step::Accept);
         assert_eq!(
             send(&mut s, &mut t, R, SYNCACK, 201, Some(200)),
-            DccpOutcome::Accept
+            Step::Accept
         );
         assert_eq!(s, Op);
         for ty in 10..=15 {
             assert_eq!(
                 send(&mut s, &mut t, O, ty, 1, Some(1)),
-                DccpOutcome::Invalid(DropReason::DccpInvalidInState)
+                Step::Invalid(DropReason::DccpInvalidInState)
             );
         }
     }

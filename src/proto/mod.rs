@@ -133,15 +133,22 @@ pub struct StateInfo {
     pub aging: AgingState,
 }
 
-/// What a protocol's machine decided about a packet of a known session.
+/// What a protocol's machine decided about a packet of a known session (every machine
+/// answers with it: `tcp_packet`, `sctp_packet`, `dccp_packet` and the descriptors' `next`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Step {
+    /// Accepted; the state may have changed.
     Accept,
-    /// Accepted, then the session ends at once (an RST answering an unanswered SYN).
+    /// Accepted, then the session ends at once (the kernel's nf_ct_kill after an RST while no
+    /// reply has been seen, e.g. an RST answering an unanswered SYN).
     AcceptThenClose,
+    /// Rejected (nf_conntrack returns -NF_ACCEPT: ct state "invalid"). The state is unchanged;
+    /// the tracking data keeps the few side effects the kernel also keeps.
     Invalid(DropReason),
-    /// The packet starts a new connection on the tuple: delete the session and process the
-    /// packet again as a first packet (TCP TIME_WAIT reuse, a DCCP Request in TIMEWAIT).
+    /// The packet starts a new connection on the tuple (TCP TIME_WAIT/CLOSE reuse, RFC 9293
+    /// §3.10.7.4 / RFC 1122 §4.2.2.13; a DCCP Request in TIMEWAIT, RFC 4340 §8.1.1): delete the
+    /// session and process the packet again as a first packet (kernel -NF_REPEAT). Nothing
+    /// was changed.
     Reopen,
 }
 

@@ -18,6 +18,7 @@
 //!
 //! Pure: no time, no I/O, no allocation; never panics on any bytes.
 
+use super::Step;
 use super::key::Direction;
 use super::wire::{SctpChunk, SctpHeader};
 use crate::drop::DropReason;
@@ -110,13 +111,6 @@ pub struct SctpTrack {
 }
 
 const _: () = assert!(core::mem::size_of::<SctpTrack>() <= 40);
-
-/// What to do with a packet of a known session.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SctpOutcome {
-    Accept,
-    Invalid(DropReason),
-}
 
 // ---- the chunk walk -------------------------------------------------------------------------
 
@@ -470,10 +464,10 @@ pub fn sctp_packet(
     track: &mut SctpTrack,
     dir: Direction,
     h: &SctpHeader,
-) -> SctpOutcome {
+) -> Step {
     let map = match basic_checks(h) {
         Ok(m) => m,
-        Err(e) => return SctpOutcome::Invalid(e),
+        Err(e) => return Step::Invalid(e),
     };
     let mut cur = *state as u8;
     let result = process(&mut cur, track, dir, h, &map);
@@ -481,8 +475,8 @@ pub fn sctp_packet(
         *state = s;
     }
     match result {
-        Ok(()) => SctpOutcome::Accept,
-        Err(e) => SctpOutcome::Invalid(e),
+        Ok(()) => Step::Accept,
+        Err(e) => Step::Invalid(e),
     }
 }
 
@@ -509,8 +503,7 @@ pub(super) fn next(
     pkt: &super::wire::Packet<'_>,
     _seen_reply: bool,
     _policy: &super::tcp::TcpPolicy,
-) -> super::Step {
-    use super::Step;
+) -> Step {
     let (super::L4Track::Sctp(tr), super::wire::L4::Sctp(h)) = (track, pkt.l4) else {
         return Step::Invalid(DropReason::ProtocolMismatch);
     };
@@ -519,10 +512,7 @@ pub(super) fn next(
     };
     let out = sctp_packet(&mut st, tr, dir, &h);
     *state = st as u8;
-    match out {
-        SctpOutcome::Accept => Step::Accept,
-        SctpOutcome::Invalid(r) => Step::Invalid(r),
-    }
+    out
 }
 
 #[cfg(test)]
@@ -594,7 +584,7 @@ mod tests {
         dir: Direction,
         vtag: u32,
         chunks: &[(u8, u8, &[u8])],
-    ) -> SctpOutcome {
+    ) -> Step {
         let a = area(chunks);
         sctp_packet(s, t, dir, &hdr(vtag, &a))
     }
@@ -610,15 +600,15 @@ mod tests {
                 TAG_I,
                 &[(INIT_ACK, 0, &init_value(TAG_R))]
             ),
-            SctpOutcome::Accept
+            Step::Accept
         );
         assert_eq!(
             send(&mut s, &mut t, O, TAG_R, &[(COOKIE_ECHO, 0, b"cookie!!")]),
-            SctpOutcome::Accept
+            Step::Accept
         );
         assert_eq!(
             send(&mut s, &mut t, R, TAG_I, &[(COOKIE_ACK, 0, b"")]),
-            SctpOutcome::Accept
+            Step::Accept
         );
         assert_eq!(s, SctpState::Established);
         (s, t)
@@ -828,13 +818,13 @@ mod tests {
             let out = send(&mut s, &mut t, dir, vtag, &[(ty, 0, &value)]);
             match to {
                 Some(to) => {
-                    assert_eq!(out, SctpOutcome::Accept, "{dir:?} chunk {ty} in {from:?}");
+                    assert_eq!(out, Step::Accept, "{dir:?} chunk {ty} in {from:?}");
                     assert_eq!(s, to, "{dir:?} chunk {ty} in {from:?}");
                 }
                 None => {
                     assert_eq!(
                         out,
-                        SctpOutcome::Invalid(DropReason::SctpInvalidInState),
+                        Step::Invalid(DropReason::SctpInvalidInState),
                         "{dir:?} chunk {ty} in {from:?}"
                     );
                     assert_eq!(s, from);
@@ -895,13 +885,13 @@ mod tests {
                 TAG_I,
                 &[(INIT_ACK, 0, &init_value(TAG_R))]
             ),
-            SctpOutcome::Accept
+            Step::Accept
         );
         assert_eq!(s, SctpState::CookieWait);
         assert_eq!(t.vtag, [TAG_R, TAG_I]);
         assert_eq!(
             send(&mut s, &mut t, O, TAG_R, &[(COOKIE_ECHO, 0, b"cookie")]),
-            SctpOutcome::Accept
+            Step::Accept
         );
         assert_eq!(s, SctpState::CookieEchoed);
         // COOKIE ACK bundled with DATA is allowed (it comes first).
@@ -913,32 +903,32 @@ mod tests {
                 TAG_I,
                 &[(COOKIE_ACK, 0, b""), (DATA, 3, b"\0\0\0\x01hello")]
             ),
-            SctpOutcome::Accept
+            Step::Accept
         );
         assert_eq!(s, SctpState::Established);
         assert_eq!(t.init, [false, false]);
         assert_eq!(
             send(&mut s, &mut t, O, TAG_R, &[(DATA, 3, b"\0\0\0\x01data")]),
-            SctpOutcome::Accept
+            Step::Accept
         );
         assert_eq!(
             send(&mut s, &mut t, R, TAG_I, &[(SACK, 0, &[0; 12])]),
-            SctpOutcome::Accept
+            Step::Accept
         );
         assert_eq!(s, SctpState::Established);
         assert_eq!(
             send(&mut s, &mut t, O, TAG_R, &[(SHUTDOWN, 0, &[0, 0, 0, 1])]),
-            SctpOutcome::Accept
+            Step::Accept
         );
         assert_eq!(s, SctpState::ShutdownSent);
         assert_eq!(
             send(&mut s, &mut t, R, TAG_I, &[(SHUTDOWN_ACK, 0, b"")]),
-            SctpOutcome::Accept
+            Step::Accept
         );
         assert_eq!(s, SctpState::ShutdownAckSent);
         assert_eq!(
             send(&mut s, &mut t, O, TAG_R, &[(SHUTDOWN_COMPLETE, 0, b"")]),
-            SctpOutcome::Accept
+            Step::Accept
         );
         assert_eq!(s, SctpState::Closed);
     }
@@ -948,12 +938,12 @@ mod tests {
         let (mut s, mut t) = established();
         assert_eq!(
             send(&mut s, &mut t, R, TAG_I, &[(SHUTDOWN, 0, &[0, 0, 0, 1])]),
-            SctpOutcome::Accept
+            Step::Accept
         );
         assert_eq!(s, SctpState::ShutdownRecd);
         assert_eq!(
             send(&mut s, &mut t, O, TAG_R, &[(SHUTDOWN_ACK, 0, b"")]),
-            SctpOutcome::Accept
+            Step::Accept
         );
         assert_eq!(s, SctpState::ShutdownAckSent);
         // §8.5.1 (C): T set, the sender reflects the tag of the SHUTDOWN ACK it answers.
@@ -965,7 +955,7 @@ mod tests {
                 TAG_R,
                 &[(SHUTDOWN_COMPLETE, FLAG_T, b"")]
             ),
-            SctpOutcome::Accept
+            Step::Accept
         );
         assert_eq!(s, SctpState::Closed);
     }
@@ -973,7 +963,7 @@ mod tests {
     #[test]
     fn abort_closes_and_its_tag_is_checked() {
         let (mut s, mut t) = established();
-        let bad = SctpOutcome::Invalid(DropReason::SctpBadVerificationTag);
+        let bad = Step::Invalid(DropReason::SctpBadVerificationTag);
         // T clear: own tag required.
         assert_eq!(send(&mut s, &mut t, R, TAG_R, &[(ABORT, 0, b"")]), bad);
         // T set: the reflected (peer's) tag required.
@@ -981,7 +971,7 @@ mod tests {
         assert_eq!(s, SctpState::Established);
         assert_eq!(
             send(&mut s, &mut t, R, TAG_R, &[(ABORT, FLAG_T, b"")]),
-            SctpOutcome::Accept
+            Step::Accept
         );
         assert_eq!(s, SctpState::Closed);
 
@@ -995,7 +985,7 @@ mod tests {
                 TAG_R,
                 &[(DATA, 3, b"\0\0\0\x01x"), (ABORT, 0, b"")]
             ),
-            SctpOutcome::Accept
+            Step::Accept
         );
         assert_eq!(s, SctpState::Closed);
     }
@@ -1004,7 +994,7 @@ mod tests {
     fn bad_verification_tag_is_rejected() {
         let (mut s, mut t) = established();
         let before = t;
-        let bad = SctpOutcome::Invalid(DropReason::SctpBadVerificationTag);
+        let bad = Step::Invalid(DropReason::SctpBadVerificationTag);
         assert_eq!(
             send(&mut s, &mut t, O, 0xdead_beef, &[(DATA, 3, b"\0\0\0\x01x")]),
             bad
@@ -1036,7 +1026,7 @@ mod tests {
             ic
         );
         let (mut s, mut t) = established();
-        let bad = SctpOutcome::Invalid(DropReason::SctpInvalidChunks);
+        let bad = Step::Invalid(DropReason::SctpInvalidChunks);
         assert_eq!(
             send(
                 &mut s,
@@ -1140,7 +1130,7 @@ mod tests {
         // Anything else from the reply side before the HEARTBEAT ACK is refused.
         assert_eq!(
             send(&mut s, &mut t, R, TAG_I, &[(DATA, 3, b"\0\0\0\x01x")]),
-            SctpOutcome::Invalid(DropReason::SctpBadVerificationTag)
+            Step::Invalid(DropReason::SctpBadVerificationTag)
         );
         assert_eq!(
             send(
@@ -1150,21 +1140,21 @@ mod tests {
                 TAG_I,
                 &[(HEARTBEAT_ACK, 0, b"\0\x01\0\x08info")]
             ),
-            SctpOutcome::Accept
+            Step::Accept
         );
         assert_eq!(s, SctpState::Established);
         assert_eq!(t.vtag, [TAG_R, TAG_I]);
         assert_eq!(
             send(&mut s, &mut t, O, TAG_R, &[(DATA, 3, b"\0\0\0\x01x")]),
-            SctpOutcome::Accept
+            Step::Accept
         );
         assert_eq!(
             send(&mut s, &mut t, R, TAG_I, &[(SACK, 0, &[0; 12])]),
-            SctpOutcome::Accept
+            Step::Accept
         );
         assert_eq!(
             send(&mut s, &mut t, R, 0x5555, &[(SACK, 0, &[0; 12])]),
-            SctpOutcome::Invalid(DropReason::SctpBadVerificationTag)
+            Step::Invalid(DropReason::SctpBadVerificationTag)
         );
         assert_eq!(s, SctpState::Established);
     }
@@ -1175,7 +1165,7 @@ mod tests {
         // RFC 9260 §5.2.2: the initiator restarts with new tags on the same ports.
         assert_eq!(
             send(&mut s, &mut t, O, 0, &[(INIT, 0, &init_value(0x4444))]),
-            SctpOutcome::Accept
+            Step::Accept
         );
         assert_eq!(s, SctpState::Established);
         assert_eq!(t.vtag[R.index()], 0x4444);
@@ -1187,26 +1177,26 @@ mod tests {
                 0x4444,
                 &[(INIT_ACK, 0, &init_value(0x5555))]
             ),
-            SctpOutcome::Accept
+            Step::Accept
         );
         assert_eq!(
             send(&mut s, &mut t, O, 0x5555, &[(COOKIE_ECHO, 0, b"c")]),
-            SctpOutcome::Accept
+            Step::Accept
         );
         assert_eq!(
             send(&mut s, &mut t, R, 0x4444, &[(COOKIE_ACK, 0, b"")]),
-            SctpOutcome::Accept
+            Step::Accept
         );
         assert_eq!(s, SctpState::Established);
         assert_eq!(t.init, [false, false]);
         // The old association's tags are dead.
         assert_eq!(
             send(&mut s, &mut t, O, TAG_R, &[(DATA, 3, b"\0\0\0\x01x")]),
-            SctpOutcome::Invalid(DropReason::SctpBadVerificationTag)
+            Step::Invalid(DropReason::SctpBadVerificationTag)
         );
         assert_eq!(
             send(&mut s, &mut t, O, 0x5555, &[(DATA, 3, b"\0\0\0\x01x")]),
-            SctpOutcome::Accept
+            Step::Accept
         );
     }
 
@@ -1216,11 +1206,11 @@ mod tests {
         let (mut s, mut t) = new(0, &[(INIT, 0, &init_value(TAG_I))]).unwrap();
         assert_eq!(
             send(&mut s, &mut t, R, 0, &[(INIT, 0, &init_value(TAG_R))]),
-            SctpOutcome::Accept
+            Step::Accept
         );
         assert_eq!(t.init, [true, true]);
         // The INIT ACK must repeat the tag its sender announced in its own INIT.
-        let bad = SctpOutcome::Invalid(DropReason::SctpBadVerificationTag);
+        let bad = Step::Invalid(DropReason::SctpBadVerificationTag);
         assert_eq!(
             send(
                 &mut s,
@@ -1239,7 +1229,7 @@ mod tests {
                 TAG_I,
                 &[(INIT_ACK, 0, &init_value(TAG_R))]
             ),
-            SctpOutcome::Accept
+            Step::Accept
         );
         assert_eq!(s, SctpState::CookieWait);
     }
@@ -1256,7 +1246,7 @@ mod tests {
                 0x7777,
                 &[(HEARTBEAT, 0, b"\0\x01\0\x04")]
             ),
-            SctpOutcome::Accept
+            Step::Accept
         );
         assert!(t.heartbeat_vtag_failed);
         assert_eq!(s, SctpState::Established);
@@ -1269,7 +1259,7 @@ mod tests {
                 0x8888,
                 &[(HEARTBEAT_ACK, 0, b"\0\x01\0\x04")]
             ),
-            SctpOutcome::Invalid(DropReason::SctpBadVerificationTag)
+            Step::Invalid(DropReason::SctpBadVerificationTag)
         );
         // From the other side it does, and the tags are learnt again.
         assert_eq!(
@@ -1280,7 +1270,7 @@ mod tests {
                 0x8888,
                 &[(HEARTBEAT_ACK, 0, b"\0\x01\0\x04")]
             ),
-            SctpOutcome::Accept
+            Step::Accept
         );
         assert_eq!(t.vtag, [0, 0x8888]);
         assert_eq!(
@@ -1291,7 +1281,7 @@ mod tests {
                 0x7777,
                 &[(HEARTBEAT, 0, b"\0\x01\0\x04")]
             ),
-            SctpOutcome::Accept
+            Step::Accept
         );
         assert_eq!(t.vtag, [0x7777, 0x8888]);
         // A foreign-tag HEARTBEAT bundled with DATA is refused.
@@ -1303,7 +1293,7 @@ mod tests {
                 0x1234,
                 &[(HEARTBEAT, 0, b"\0\x01\0\x04"), (DATA, 3, b"x")]
             ),
-            SctpOutcome::Invalid(DropReason::SctpBadVerificationTag)
+            Step::Invalid(DropReason::SctpBadVerificationTag)
         );
     }
 

@@ -28,6 +28,7 @@
 //! CLOSE_INIT is kept once per connection instead of per side: the kernel only ever reads the
 //! OR of both sides, and both are cleared together.
 
+use super::Step;
 use super::key::Direction;
 use super::wire::{TcpSegment, tcpflag};
 use crate::drop::DropReason;
@@ -355,23 +356,6 @@ pub struct TcpPolicy {
     pub be_liberal: bool,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TcpOutcome {
-    /// Packet accepted; `state` may have changed.
-    Accept,
-    /// Packet accepted, then the session must be deleted now (kernel nf_ct_kill after an RST
-    /// while no reply has been seen, e.g. an RST answering an unreplied SYN).
-    AcceptThenClose,
-    /// Packet rejected (nf_conntrack returns -NF_ACCEPT → ct state "invalid"). The state is
-    /// unchanged; the tracking data keeps the few side effects the kernel also keeps (a
-    /// re-initialised sender, the last FIN/RST of an assured connection).
-    Invalid(DropReason),
-    /// A SYN re-opened a connection in TIME_WAIT/CLOSE (RFC 9293 §3.10.7.4 / RFC 1122 4.2.2.13):
-    /// delete the session and process this packet again as the first packet of a new session
-    /// (kernel -NF_REPEAT). Nothing was changed.
-    Reopen,
-}
-
 // ---- sequence arithmetic (RFC 9293 §3.4: comparisons are modulo 2^32) ----
 
 #[inline]
@@ -595,7 +579,7 @@ fn tcp_in_window(
 }
 
 /// What the state-specific code decided before the window check.
-enum Step {
+enum Decision {
     /// Run the window check, then move from `old` to `new`.
     Check {
         old: Option<TcpState>,
@@ -605,7 +589,7 @@ enum Step {
     Skip {
         new: TcpState,
     },
-    Done(TcpOutcome),
+    Done(Step),
 }
 
 /// A segment the table says to let through unchecked (kernel `TCP_CONNTRACK_IGNORE`).
@@ -615,7 +599,7 @@ fn ignored(
     dir: Direction,
     kind: SegKind,
     seg: &TcpSegment,
-) -> Step {
+) -> Decision {
     if kind == SegKind::SynAck
         && t.last_kind() == SegKind::Syn
         && t.last_dir() != dir
@@ -641,7 +625,7 @@ fn ignored(
         t.reset_side(dir.index());
         // Both sides' CLOSE_INIT go with their flags.
         t.conn &= !CONN_CLOSE_INIT;
-        return Step::Check {
+        return Decision::Check {
             old: Some(TcpState::SynSent),
             new: TcpState::SynRecv,
         };
@@ -678,7 +662,7 @@ fn ignored(
         // Maybe a challenge ACK to our SYN (RFC 5961 §4); the RST that follows will match it.
         t.maxack[Direction::Reply.index()] = seg.ack;
     }
-    Step::Done(TcpOutcome::Accept)
+    Decision::Done(Step::Accept)
 }
 
 /// Kernel `tcp_can_early_drop`: closing states.
@@ -702,11 +686,11 @@ fn rst_checks(
     dir: Direction,
     seg: &TcpSegment,
     seen_reply: bool,
-) -> Step {
+) -> Decision {
     let close = TcpState::Close;
     if is_closing(stored) {
         // The tuple may already be reused; the old numbers mean nothing now.
-        return Step::Skip { new: close };
+        return Decision::Skip { new: close };
     }
     let r = dir.flip().index();
     let established = stored == Some(TcpState::Established) && t.assured();
@@ -716,23 +700,23 @@ fn rst_checks(
         let seq = seg.seq;
         // seq 0 outside ESTABLISHED: most likely answers that SYN.
         if seq == 0 && !established {
-            return Step::Check {
+            return Decision::Check {
                 old: stored,
                 new: close,
             };
         }
         if before(seq, t.maxack[r]) {
-            return Step::Done(TcpOutcome::Invalid(DropReason::TcpRstOutOfWindow));
+            return Decision::Done(Step::Invalid(DropReason::TcpRstOutOfWindow));
         }
         if !established || seq == t.maxack[r] {
-            return Step::Check {
+            return Decision::Check {
                 old: stored,
                 new: close,
             };
         }
         // An RST right after this side's data (seq = end of the last data segment).
         if t.last_kind() == SegKind::Ack && t.last_dir() == dir && seq == t.last_end {
-            return Step::Check {
+            return Decision::Check {
                 old: stored,
                 new: close,
             };
@@ -749,7 +733,7 @@ fn rst_checks(
         || (!t.assured() && t.last_kind() == SegKind::Ack))
         && seg.ack == t.last_end
     {
-        return Step::Skip { new };
+        return Decision::Skip { new };
     }
     // The RST answers the challenge ACK the responder sent to our SYN.
     if stored == Some(TcpState::SynSent)
@@ -757,9 +741,9 @@ fn rst_checks(
         && t.last_dir() == Direction::Reply
         && seg.seq == t.syn_sent_last_ack()
     {
-        return Step::Skip { new };
+        return Decision::Skip { new };
     }
-    Step::Check { old: stored, new }
+    Decision::Check { old: stored, new }
 }
 
 /// Kernel `nf_tcp_handle_invalid`: an out-of-window FIN/RST of an assured connection is
@@ -783,13 +767,13 @@ fn track_packet(
     seg: &TcpSegment,
     seen_reply: bool,
     policy: &TcpPolicy,
-) -> TcpOutcome {
+) -> Step {
     use TcpState::*;
     let stored = *state;
     let kind = SegKind::of(seg.flags);
 
     let step = match next_state(dir, kind, stored) {
-        Next::Invalid => Step::Done(TcpOutcome::Invalid(DropReason::TcpInvalidInState)),
+        Next::Invalid => Decision::Done(Step::Invalid(DropReason::TcpInvalidInState)),
         Next::Ignore => ignored(t, stored, dir, kind, seg),
         Next::To(SynSent) if matches!(stored, Some(TimeWait | Close)) => {
             // RFC 1122 §4.2.2.13 / RFC 9293 §3.10.7.4: a new SYN may reopen a closed
@@ -798,7 +782,7 @@ fn track_packet(
             if t.conn & CONN_CLOSE_INIT != 0
                 || (t.last_dir() == dir && t.last_kind() == SegKind::Rst)
             {
-                return TcpOutcome::Reopen;
+                return Step::Reopen;
             }
             ignored(t, stored, dir, kind, seg)
         }
@@ -811,12 +795,12 @@ fn track_packet(
         {
             // RFC 5961 §4: the challenge ACK to the SYN, not the last ACK. Keep LAST_ACK.
             t.conn &= !CONN_EXP_CHALLENGE_ACK;
-            Step::Done(TcpOutcome::Accept)
+            Decision::Done(Step::Accept)
         }
         Next::To(SynSent2) => {
             // The table alone cannot finish a simultaneous open (see SynRecv below).
             t.conn |= CONN_SIMULTANEOUS_OPEN;
-            Step::Check {
+            Decision::Check {
                 old: stored,
                 new: SynSent2,
             }
@@ -829,21 +813,21 @@ fn track_packet(
             } else {
                 SynRecv
             };
-            Step::Check { old: stored, new }
+            Decision::Check { old: stored, new }
         }
         Next::To(Close) if kind == SegKind::Rst => rst_checks(t, stored, dir, seg, seen_reply),
-        Next::To(new) => Step::Check { old: stored, new },
+        Next::To(new) => Decision::Check { old: stored, new },
     };
 
     let (old, new) = match step {
-        Step::Done(outcome) => return outcome,
-        Step::Skip { new } => (stored, new),
-        Step::Check { old, new } => match tcp_in_window(t, stored, dir, kind, seg, policy) {
+        Decision::Done(outcome) => return outcome,
+        Decision::Skip { new } => (stored, new),
+        Decision::Check { old, new } => match tcp_in_window(t, stored, dir, kind, seg, policy) {
             WindowVerdict::Accept => (old, new),
-            WindowVerdict::Ignore => return TcpOutcome::Accept,
+            WindowVerdict::Ignore => return Step::Accept,
             WindowVerdict::Invalid => {
                 note_invalid(t, dir, kind);
-                return TcpOutcome::Invalid(DropReason::TcpOutOfWindow);
+                return Step::Invalid(DropReason::TcpOutOfWindow);
             }
         },
     };
@@ -857,12 +841,12 @@ fn track_packet(
     if !seen_reply {
         // An RST as the only answer: there never was a connection (kernel nf_ct_kill).
         if seg.flags & tcpflag::RST != 0 {
-            return TcpOutcome::AcceptThenClose;
+            return Step::AcceptThenClose;
         }
     } else if !t.assured() && matches!(old, Some(SynRecv | Established)) && new == Established {
         t.conn |= CONN_ASSURED;
     }
-    TcpOutcome::Accept
+    Step::Accept
 }
 
 /// First packet of a new session (kernel tcp_new + the first tcp_packet call). Returns the state after that packet.
@@ -898,14 +882,14 @@ pub fn tcp_new(seg: &TcpSegment, policy: &TcpPolicy) -> Result<(TcpState, TcpTra
 
     let mut state = None;
     match track_packet(&mut state, &mut t, Direction::Orig, seg, false, policy) {
-        TcpOutcome::Accept => match state {
+        Step::Accept => match state {
             Some(s) => Ok((s, t)),
             // The window check ignored the very first packet: unreachable (a SYN or a liberal
             // pickup always passes), but the kernel would keep no state either.
             None => Err(DropReason::TcpOutOfWindow),
         },
-        TcpOutcome::Invalid(reason) => Err(reason),
-        TcpOutcome::AcceptThenClose | TcpOutcome::Reopen => Err(DropReason::TcpInvalidInState),
+        Step::Invalid(reason) => Err(reason),
+        Step::AcceptThenClose | Step::Reopen => Err(DropReason::TcpInvalidInState),
     }
 }
 
@@ -920,9 +904,9 @@ pub fn tcp_packet(
     seg: &TcpSegment,
     seen_reply: bool,
     policy: &TcpPolicy,
-) -> TcpOutcome {
+) -> Step {
     if !tcp_valid_flags(seg.flags) {
-        return TcpOutcome::Invalid(DropReason::TcpInvalidFlags);
+        return Step::Invalid(DropReason::TcpInvalidFlags);
     }
     let mut current = Some(*state);
     let outcome = track_packet(&mut current, track, dir, seg, seen_reply, policy);
@@ -955,8 +939,7 @@ pub(super) fn next(
     pkt: &super::wire::Packet<'_>,
     seen_reply: bool,
     policy: &TcpPolicy,
-) -> super::Step {
-    use super::Step;
+) -> Step {
     let (super::L4Track::Tcp(tr), super::wire::L4::Tcp(seg)) = (track, pkt.l4) else {
         return Step::Invalid(DropReason::ProtocolMismatch);
     };
@@ -965,12 +948,7 @@ pub(super) fn next(
     };
     let out = tcp_packet(&mut st, tr, dir, &seg, seen_reply, policy);
     *state = st as u8;
-    match out {
-        TcpOutcome::Accept => Step::Accept,
-        TcpOutcome::AcceptThenClose => Step::AcceptThenClose,
-        TcpOutcome::Invalid(r) => Step::Invalid(r),
-        TcpOutcome::Reopen => Step::Reopen,
-    }
+    out
 }
 
 #[cfg(test)]
@@ -1080,7 +1058,7 @@ mod tests {
             seg(seq, ack, flags)
         }
 
-        fn send(&mut self, dir: Direction, s: TcpSegment) -> TcpOutcome {
+        fn send(&mut self, dir: Direction, s: TcpSegment) -> Step {
             let out = tcp_packet(
                 &mut self.state,
                 &mut self.t,
@@ -1089,18 +1067,18 @@ mod tests {
                 self.seen_reply,
                 &self.policy,
             );
-            if dir == R && matches!(out, TcpOutcome::Accept | TcpOutcome::AcceptThenClose) {
+            if dir == R && matches!(out, Step::Accept | Step::AcceptThenClose) {
                 self.seen_reply = true;
             }
             out
         }
 
-        fn go(&mut self, dir: Direction, flags: u8) -> TcpOutcome {
+        fn go(&mut self, dir: Direction, flags: u8) -> Step {
             let s = self.next(dir, flags);
             self.send(dir, s)
         }
 
-        fn data(&mut self, dir: Direction, len: u32) -> TcpOutcome {
+        fn data(&mut self, dir: Direction, len: u32) -> Step {
             let s = self.next(dir, PSH | ACK).len(len);
             self.send(dir, s)
         }
@@ -1136,7 +1114,7 @@ mod tests {
         for &(d, f) in path {
             assert_eq!(
                 c.go(d, f),
-                TcpOutcome::Accept,
+                Step::Accept,
                 "reaching {target:?}: {d:?} {f:#x}"
             );
         }
@@ -1271,14 +1249,14 @@ mod tests {
         let s = c.next(dir, flags);
         let out = c.send(dir, s);
         let got = match out {
-            TcpOutcome::Accept if c.state == from && !matches!(want, To(_)) => Stay,
-            TcpOutcome::Accept => To(c.state),
-            TcpOutcome::AcceptThenClose => Kill(c.state),
-            TcpOutcome::Invalid(r) => {
+            Step::Accept if c.state == from && !matches!(want, To(_)) => Stay,
+            Step::Accept => To(c.state),
+            Step::AcceptThenClose => Kill(c.state),
+            Step::Invalid(r) => {
                 assert_eq!(c.state, from, "invalid must not move the state");
                 Inv(r)
             }
-            TcpOutcome::Reopen => {
+            Step::Reopen => {
                 assert_eq!(c.state, from, "reopen must not move the state");
                 Reopen
             }
@@ -1416,10 +1394,7 @@ mod tests {
         let mut c = reach(Established);
         let before_track = c.t;
         let s = c.next(O, FIN | PSH | URG);
-        assert_eq!(
-            c.send(O, s),
-            TcpOutcome::Invalid(DropReason::TcpInvalidFlags)
-        );
+        assert_eq!(c.send(O, s), Step::Invalid(DropReason::TcpInvalidFlags));
         assert_eq!((c.state, c.t), (Established, before_track));
         // Exactly nine combinations survive masking PSH/ECE/CWR.
         let n = (0u16..=0xff).filter(|&f| tcp_valid_flags(f as u8)).count();
@@ -1432,70 +1407,70 @@ mod tests {
     fn handshake_data_and_close_initiator_first() {
         let mut c = Conn::open();
         assert_eq!(c.state, SynSent);
-        assert_eq!(c.go(R, SYN | ACK), TcpOutcome::Accept);
+        assert_eq!(c.go(R, SYN | ACK), Step::Accept);
         assert_eq!(c.state, SynRecv);
         assert!(!c.t.assured());
-        assert_eq!(c.go(O, ACK), TcpOutcome::Accept);
+        assert_eq!(c.go(O, ACK), Step::Accept);
         assert_eq!(c.state, Established);
         assert!(c.t.assured());
         // Enough data to wrap the initiator's sequence space through zero.
-        assert_eq!(c.data(O, 0x180), TcpOutcome::Accept);
+        assert_eq!(c.data(O, 0x180), Step::Accept);
         assert!(c.t.end[0] < ISN_O);
-        assert_eq!(c.data(R, 1000), TcpOutcome::Accept);
-        assert_eq!(c.go(O, ACK), TcpOutcome::Accept);
-        assert_eq!(c.go(O, FIN | ACK), TcpOutcome::Accept);
+        assert_eq!(c.data(R, 1000), Step::Accept);
+        assert_eq!(c.go(O, ACK), Step::Accept);
+        assert_eq!(c.go(O, FIN | ACK), Step::Accept);
         assert_eq!(c.state, FinWait);
-        assert_eq!(c.go(R, ACK), TcpOutcome::Accept);
+        assert_eq!(c.go(R, ACK), Step::Accept);
         assert_eq!(c.state, CloseWait);
-        assert_eq!(c.go(R, FIN | ACK), TcpOutcome::Accept);
+        assert_eq!(c.go(R, FIN | ACK), Step::Accept);
         assert_eq!(c.state, LastAck);
-        assert_eq!(c.go(O, ACK), TcpOutcome::Accept);
+        assert_eq!(c.go(O, ACK), Step::Accept);
         assert_eq!(c.state, TimeWait);
     }
 
     #[test]
     fn close_responder_first_and_crossing_fins() {
         let mut c = reach(Established);
-        assert_eq!(c.data(R, 10), TcpOutcome::Accept);
-        assert_eq!(c.go(R, FIN | ACK), TcpOutcome::Accept);
+        assert_eq!(c.data(R, 10), Step::Accept);
+        assert_eq!(c.go(R, FIN | ACK), Step::Accept);
         assert_eq!(c.state, FinWait);
-        assert_eq!(c.go(O, ACK), TcpOutcome::Accept);
+        assert_eq!(c.go(O, ACK), Step::Accept);
         assert_eq!(c.state, CloseWait);
-        assert_eq!(c.go(O, FIN | ACK), TcpOutcome::Accept);
+        assert_eq!(c.go(O, FIN | ACK), Step::Accept);
         assert_eq!(c.state, LastAck);
-        assert_eq!(c.go(R, ACK), TcpOutcome::Accept);
+        assert_eq!(c.go(R, ACK), Step::Accept);
         assert_eq!(c.state, TimeWait);
 
         // FIN answered by FIN|ACK directly.
         let mut c = reach(Established);
-        assert_eq!(c.go(O, FIN | ACK), TcpOutcome::Accept);
-        assert_eq!(c.go(R, FIN | ACK), TcpOutcome::Accept);
+        assert_eq!(c.go(O, FIN | ACK), Step::Accept);
+        assert_eq!(c.go(R, FIN | ACK), Step::Accept);
         assert_eq!(c.state, LastAck);
-        assert_eq!(c.go(O, ACK), TcpOutcome::Accept);
+        assert_eq!(c.go(O, ACK), Step::Accept);
         assert_eq!(c.state, TimeWait);
     }
 
     #[test]
     fn simultaneous_open_via_syn_sent2() {
         let mut c = Conn::open();
-        assert_eq!(c.send(R, seg(ISN_R, 0, SYN)), TcpOutcome::Accept);
+        assert_eq!(c.send(R, seg(ISN_R, 0, SYN)), Step::Accept);
         assert_eq!(c.state, SynSent2);
         // Each side answers the other's SYN with SYN|ACK carrying its own ISN again.
         assert_eq!(
             c.send(O, seg(ISN_O, ISN_R.wrapping_add(1), SYN | ACK)),
-            TcpOutcome::Accept
+            Step::Accept
         );
         assert_eq!(c.state, SynRecv);
         assert_eq!(
             c.send(R, seg(ISN_R, ISN_O.wrapping_add(1), SYN | ACK)),
-            TcpOutcome::Accept
+            Step::Accept
         );
         assert_eq!(c.state, SynRecv);
         // The responder's ACK completes a simultaneous open (not a normal one: table row).
-        assert_eq!(c.go(R, ACK), TcpOutcome::Accept);
+        assert_eq!(c.go(R, ACK), Step::Accept);
         assert_eq!(c.state, Established);
-        assert_eq!(c.data(O, 100), TcpOutcome::Accept);
-        assert_eq!(c.data(R, 100), TcpOutcome::Accept);
+        assert_eq!(c.data(O, 100), Step::Accept);
+        assert_eq!(c.data(R, 100), Step::Accept);
         assert!(c.t.assured());
     }
 
@@ -1504,19 +1479,19 @@ mod tests {
         // RFC 9293 §3.10.7.1: a closed port answers the SYN with RST|ACK, seq 0.
         let mut c = Conn::open();
         let rst = seg(0, ISN_O.wrapping_add(1), RST | ACK).win(0);
-        assert_eq!(c.send(R, rst), TcpOutcome::AcceptThenClose);
+        assert_eq!(c.send(R, rst), Step::AcceptThenClose);
         assert_eq!(c.state, Close);
 
         // The initiator aborting its own unanswered SYN: same.
         let mut c = Conn::open();
         assert_eq!(
             c.send(O, seg(ISN_O.wrapping_add(1), 0, RST)),
-            TcpOutcome::AcceptThenClose
+            Step::AcceptThenClose
         );
 
         // After a reply was seen an RST is an ordinary close.
         let mut c = reach(SynRecv);
-        assert_eq!(c.go(R, RST), TcpOutcome::Accept);
+        assert_eq!(c.go(R, RST), Step::Accept);
         assert_eq!(c.state, Close);
     }
 
@@ -1524,14 +1499,14 @@ mod tests {
     fn syn_in_time_wait_reopens() {
         let mut c = reach(TimeWait);
         let syn = seg(12345, 0, SYN);
-        assert_eq!(c.send(O, syn), TcpOutcome::Reopen);
+        assert_eq!(c.send(O, syn), Step::Reopen);
         assert_eq!(c.state, TimeWait);
         // The table then starts afresh with the same packet.
         assert_eq!(tcp_new(&syn, &STRICT).map(|x| x.0), Ok(SynSent));
 
         // CLOSE after an RST from this side: reopen as well.
         let mut c = reach(Close);
-        assert_eq!(c.send(O, syn), TcpOutcome::Reopen);
+        assert_eq!(c.send(O, syn), Step::Reopen);
     }
 
     #[test]
@@ -1539,20 +1514,17 @@ mod tests {
         // The responder aborted (no FIN, RST from the other side): the SYN is let through
         // unchecked, and the SYN/ACK that acknowledges it brings us back in sync.
         let mut c = reach(Established);
-        assert_eq!(c.go(R, RST | ACK), TcpOutcome::Accept);
+        assert_eq!(c.go(R, RST | ACK), Step::Accept);
         assert_eq!(c.state, Close);
         let isn = 0x1234_5678;
-        assert_eq!(c.send(O, seg(isn, 0, SYN).win(29200)), TcpOutcome::Accept);
+        assert_eq!(c.send(O, seg(isn, 0, SYN).win(29200)), Step::Accept);
         assert_eq!(c.state, Close);
         let sa = seg(0x0abc_0000, isn + 1, SYN | ACK);
-        assert_eq!(c.send(R, sa), TcpOutcome::Accept);
+        assert_eq!(c.send(R, sa), Step::Accept);
         assert_eq!(c.state, SynRecv);
         assert_eq!(c.t.end[0], isn + 1);
         assert_eq!(c.t.maxwin[0], 29200, "the ignored SYN's window, parked");
-        assert_eq!(
-            c.send(O, seg(isn + 1, 0x0abc_0001, ACK)),
-            TcpOutcome::Accept
-        );
+        assert_eq!(c.send(O, seg(isn + 1, 0x0abc_0001, ACK)), Step::Accept);
         assert_eq!(c.state, Established);
     }
 
@@ -1564,33 +1536,30 @@ mod tests {
         let mut c = reach(Established);
         let isn = 0x0100_0000;
         let syn = seg(isn, 0, SYN).win(64240).wscale(7).sack_perm();
-        assert_eq!(c.send(O, syn), TcpOutcome::Accept);
+        assert_eq!(c.send(O, syn), Step::Accept);
         assert_eq!(c.state, Established);
         // A SYN/ACK that does not acknowledge it is ignored as well (no resync).
         let wrong = seg(0x0200_0000, isn + 99, SYN | ACK).wscale(7);
-        assert_eq!(c.send(R, wrong), TcpOutcome::Accept);
+        assert_eq!(c.send(R, wrong), Step::Accept);
         assert_eq!(c.state, Established);
         // It replaced the annotation; the client retransmits its SYN, then the right SYN/ACK.
-        assert_eq!(c.send(O, syn), TcpOutcome::Accept);
+        assert_eq!(c.send(O, syn), Step::Accept);
         let sa = seg(0x0200_0000, isn + 1, SYN | ACK)
             .win(65160)
             .wscale(7)
             .sack_perm();
-        assert_eq!(c.send(R, sa), TcpOutcome::Accept);
+        assert_eq!(c.send(R, sa), Step::Accept);
         assert_eq!(c.state, SynRecv);
         assert_eq!(c.t.end, [isn + 1, 0x0200_0001]);
         assert_eq!(c.t.maxwin[0], 64240);
         assert_eq!((c.t.window_scale(O), c.t.window_scale(R)), (7, 7));
-        assert_eq!(c.go(O, ACK), TcpOutcome::Accept);
+        assert_eq!(c.go(O, ACK), Step::Accept);
         assert_eq!(c.state, Established);
         // New numbers pass; data from the old incarnation does not.
-        assert_eq!(c.data(O, 1000), TcpOutcome::Accept);
-        assert_eq!(c.data(R, 1000), TcpOutcome::Accept);
+        assert_eq!(c.data(O, 1000), Step::Accept);
+        assert_eq!(c.data(R, 1000), Step::Accept);
         let old = seg(ISN_O.wrapping_add(1), ISN_R.wrapping_add(1), PSH | ACK).len(10);
-        assert_eq!(
-            c.send(O, old),
-            TcpOutcome::Invalid(DropReason::TcpOutOfWindow)
-        );
+        assert_eq!(c.send(O, old), Step::Invalid(DropReason::TcpOutOfWindow));
     }
 
     #[test]
@@ -1598,25 +1567,25 @@ mod tests {
         // The initiator's ACK was lost: the responder retransmits its SYN/ACK.
         let mut c = reach(SynRecv);
         let sa = seg(ISN_R, ISN_O.wrapping_add(1), SYN | ACK);
-        assert_eq!(c.send(R, sa), TcpOutcome::Accept);
+        assert_eq!(c.send(R, sa), Step::Accept);
         assert_eq!(c.state, SynRecv);
-        assert_eq!(c.go(O, ACK), TcpOutcome::Accept);
+        assert_eq!(c.go(O, ACK), Step::Accept);
         assert_eq!(c.state, Established);
     }
 
     #[test]
     fn syn_retransmission_in_syn_sent() {
         let mut c = Conn::open();
-        assert_eq!(c.send(O, seg(ISN_O, 0, SYN)), TcpOutcome::Accept);
+        assert_eq!(c.send(O, seg(ISN_O, 0, SYN)), Step::Accept);
         assert_eq!(c.state, SynSent);
         // A new SYN with higher numbers restarts the initiator's side (RFC 9293 §3.4.1).
         let isn2 = ISN_O.wrapping_add(5000);
-        assert_eq!(c.send(O, seg(isn2, 0, SYN).wscale(2)), TcpOutcome::Accept);
+        assert_eq!(c.send(O, seg(isn2, 0, SYN).wscale(2)), Step::Accept);
         assert_eq!(c.t.end[0], isn2.wrapping_add(1));
         assert_eq!(c.t.window_scale(O), 2);
         assert_eq!(
             c.send(R, seg(7, isn2.wrapping_add(1), SYN | ACK)),
-            TcpOutcome::Accept
+            Step::Accept
         );
         assert_eq!(c.state, SynRecv);
         // Only one side sent Window Scale: no scaling either way (RFC 7323 §2.2).
@@ -1632,10 +1601,7 @@ mod tests {
             ..far
         };
         let track = c.t;
-        assert_eq!(
-            c.send(O, far),
-            TcpOutcome::Invalid(DropReason::TcpOutOfWindow)
-        );
+        assert_eq!(c.send(O, far), Step::Invalid(DropReason::TcpOutOfWindow));
         assert_eq!((c.state, c.t), (Established, track));
 
         // Acknowledging data never sent (III).
@@ -1644,23 +1610,20 @@ mod tests {
             ack: s.ack.wrapping_add(5000),
             ..s
         };
-        assert_eq!(
-            c.send(R, s),
-            TcpOutcome::Invalid(DropReason::TcpOutOfWindow)
-        );
+        assert_eq!(c.send(R, s), Step::Invalid(DropReason::TcpOutOfWindow));
 
         // An old retransmission (II) passes but changes nothing.
-        assert_eq!(c.data(O, 100), TcpOutcome::Accept);
+        assert_eq!(c.data(O, 100), Step::Accept);
         let mut old = c.next(O, PSH | ACK).len(10);
         old.seq = old.seq.wrapping_sub(200_000);
         let track = c.t;
-        assert_eq!(c.send(O, old), TcpOutcome::Accept);
+        assert_eq!(c.send(O, old), Step::Accept);
         assert_eq!(c.t, track);
 
         // nf_conntrack_tcp_be_liberal: anything goes.
         let mut c = reach(Established);
         c.policy.be_liberal = true;
-        assert_eq!(c.send(O, far), TcpOutcome::Accept);
+        assert_eq!(c.send(O, far), Step::Accept);
     }
 
     #[test]
@@ -1669,7 +1632,7 @@ mod tests {
         // for it is not rejected.
         let mut c = reach(Established);
         let s = c.next(O, PSH | ACK).len(65535 + 500);
-        assert_eq!(c.send(O, s), TcpOutcome::Accept);
+        assert_eq!(c.send(O, s), Step::Accept);
         let s2 = c.next(O, PSH | ACK).len(100);
         assert_eq!(s2.seq, s.seq.wrapping_add(65535 + 500));
         // Beyond the window: start is past td_maxend, overshoot too large.
@@ -1677,12 +1640,9 @@ mod tests {
             seq: s2.seq.wrapping_add(70_000),
             ..s2
         };
-        assert_eq!(
-            c.send(O, far),
-            TcpOutcome::Invalid(DropReason::TcpOutOfWindow)
-        );
+        assert_eq!(c.send(O, far), Step::Invalid(DropReason::TcpOutOfWindow));
         // The receiver acknowledges the overshoot: accepted.
-        assert_eq!(c.go(R, ACK), TcpOutcome::Accept);
+        assert_eq!(c.go(R, ACK), Step::Accept);
     }
 
     fn scaled_connection(orig_ws: Option<u8>, reply_ws: Option<u8>) -> Conn {
@@ -1691,12 +1651,12 @@ mod tests {
         let mut c = Conn::first(syn, STRICT);
         let mut sa = seg(ISN_R, ISN_O.wrapping_add(1), SYN | ACK).win(65535);
         sa.wscale = reply_ws;
-        assert_eq!(c.send(R, sa), TcpOutcome::Accept);
+        assert_eq!(c.send(R, sa), Step::Accept);
         let ack = c.next(O, ACK).win(502);
-        assert_eq!(c.send(O, ack), TcpOutcome::Accept);
+        assert_eq!(c.send(O, ack), Step::Accept);
         // The responder opens a large window: 4000 << 7 = 512000 bytes when scaled.
         let big = c.next(R, ACK).win(4000);
-        assert_eq!(c.send(R, big), TcpOutcome::Accept);
+        assert_eq!(c.send(R, big), Step::Accept);
         c
     }
 
@@ -1713,17 +1673,14 @@ mod tests {
         assert_eq!((c.t.window_scale(O), c.t.window_scale(R)), (7, 7));
         assert_eq!(c.t.maxend[0], ISN_O.wrapping_add(1).wrapping_add(4000 << 7));
         let s = data_at(&c, 200_000);
-        assert_eq!(c.send(O, s), TcpOutcome::Accept);
+        assert_eq!(c.send(O, s), Step::Accept);
 
         // Same numbers without scaling (only one side offered it): far outside.
         for (o, r) in [(Some(7), None), (None, Some(7)), (None, None)] {
             let mut c = scaled_connection(o, r);
             assert_eq!((c.t.window_scale(O), c.t.window_scale(R)), (0, 0));
             let s = data_at(&c, 200_000);
-            assert_eq!(
-                c.send(O, s),
-                TcpOutcome::Invalid(DropReason::TcpOutOfWindow)
-            );
+            assert_eq!(c.send(O, s), Step::Invalid(DropReason::TcpOutOfWindow));
         }
 
         // A shift above 14 counts as 14 (RFC 7323 §2.3).
@@ -1736,9 +1693,9 @@ mod tests {
         let syn = seg(ISN_O, 0, SYN).sack_perm();
         let mut c = Conn::first(syn, STRICT);
         let sa = seg(ISN_R, ISN_O.wrapping_add(1), SYN | ACK).sack_perm();
-        assert_eq!(c.send(R, sa), TcpOutcome::Accept);
-        assert_eq!(c.go(O, ACK), TcpOutcome::Accept);
-        assert_eq!(c.data(O, 3000), TcpOutcome::Accept);
+        assert_eq!(c.send(R, sa), Step::Accept);
+        assert_eq!(c.go(O, ACK), Step::Accept);
+        assert_eq!(c.data(O, 3000), Step::Accept);
         let end = c.t.end[0];
         // SACK of the last 1000 bytes, cumulative ACK still at the start: fine.
         let s = c.next(R, ACK);
@@ -1747,24 +1704,21 @@ mod tests {
             ..s
         }
         .sack(end);
-        assert_eq!(c.send(R, s), TcpOutcome::Accept);
+        assert_eq!(c.send(R, s), Step::Accept);
         // A SACK edge beyond anything sent fails III.
         let s = TcpSegment {
             ack: end.wrapping_sub(3000),
             ..c.next(R, ACK)
         }
         .sack(end + 10);
-        assert_eq!(
-            c.send(R, s),
-            TcpOutcome::Invalid(DropReason::TcpOutOfWindow)
-        );
+        assert_eq!(c.send(R, s), Step::Invalid(DropReason::TcpOutOfWindow));
 
         // Without SACK-permitted on the initiator's SYN the blocks are not looked at.
         let mut c = reach(Established);
-        assert_eq!(c.data(O, 3000), TcpOutcome::Accept);
+        assert_eq!(c.data(O, 3000), Step::Accept);
         let end = c.t.end[0];
         let s = c.next(R, ACK).sack(end + 10);
-        assert_eq!(c.send(R, s), TcpOutcome::Accept);
+        assert_eq!(c.send(R, s), Step::Accept);
     }
 
     #[test]
@@ -1781,27 +1735,27 @@ mod tests {
         assert!(!c.t.assured());
         // The responder speaks: accepted, and its side initialised from the segment.
         let reply = seg(0x9000_0000, 0x5000_0064, ACK).win(2048);
-        assert_eq!(c.send(R, reply), TcpOutcome::Accept);
+        assert_eq!(c.send(R, reply), Step::Accept);
         assert_eq!(c.state, Established);
         assert_eq!(c.t.end[1], 0x9000_0000);
-        assert_eq!(c.data(O, 500), TcpOutcome::Accept);
+        assert_eq!(c.data(O, 500), Step::Accept);
         assert!(
             c.t.assured(),
             "a valid answer to a picked-up connection assures it"
         );
-        assert_eq!(c.data(R, 500), TcpOutcome::Accept);
+        assert_eq!(c.data(R, 500), Step::Accept);
         // Liberal: even wild numbers pass in both directions.
         let wild = seg(1, 2, ACK);
-        assert_eq!(c.send(O, wild), TcpOutcome::Accept);
-        assert_eq!(c.send(R, wild), TcpOutcome::Accept);
-        assert_eq!(c.go(O, FIN | ACK), TcpOutcome::Accept);
+        assert_eq!(c.send(O, wild), Step::Accept);
+        assert_eq!(c.send(R, wild), Step::Accept);
+        assert_eq!(c.go(O, FIN | ACK), Step::Accept);
         assert_eq!(c.state, FinWait);
 
         // An RST before any reply kills a picked-up connection at once.
         let mut c = Conn::first(first, LOOSE);
         assert_eq!(
             c.send(O, seg(0x5000_0064, 0x9000_0000, RST | ACK)),
-            TcpOutcome::AcceptThenClose
+            Step::AcceptThenClose
         );
     }
 
@@ -1809,21 +1763,18 @@ mod tests {
     fn rst_sequence_checks() {
         // RFC 5961 §3.2: an RST below the peer's highest ACK is invalid.
         let mut c = reach(Established);
-        assert_eq!(c.data(O, 1000), TcpOutcome::Accept);
-        assert_eq!(c.go(R, ACK), TcpOutcome::Accept);
+        assert_eq!(c.data(O, 1000), Step::Accept);
+        assert_eq!(c.go(R, ACK), Step::Accept);
         let expected = c.t.end[0];
         let bad = seg(expected.wrapping_sub(500), 0, RST);
-        assert_eq!(
-            c.send(O, bad),
-            TcpOutcome::Invalid(DropReason::TcpRstOutOfWindow)
-        );
+        assert_eq!(c.send(O, bad), Step::Invalid(DropReason::TcpRstOutOfWindow));
         assert_eq!(c.state, Established);
         // In the window but not exact: the endpoint will send a challenge ACK; keep the state.
         let near = seg(expected.wrapping_add(500), 0, RST);
-        assert_eq!(c.send(O, near), TcpOutcome::Accept);
+        assert_eq!(c.send(O, near), Step::Accept);
         assert_eq!(c.state, Established);
         // Exact: closes.
-        assert_eq!(c.send(O, seg(expected, 0, RST)), TcpOutcome::Accept);
+        assert_eq!(c.send(O, seg(expected, 0, RST)), Step::Accept);
         assert_eq!(c.state, Close);
     }
 
@@ -1831,9 +1782,9 @@ mod tests {
     fn rst_continuing_a_data_train_closes() {
         // foo > bar: P seq S:S+19;  foo > bar: R seq S+19 (the peer has not acknowledged yet).
         let mut c = reach(Established);
-        assert_eq!(c.data(R, 19), TcpOutcome::Accept);
+        assert_eq!(c.data(R, 19), Step::Accept);
         let rst = seg(c.t.end[1], 0, RST);
-        assert_eq!(c.send(R, rst), TcpOutcome::Accept);
+        assert_eq!(c.send(R, rst), Step::Accept);
         assert_eq!(c.state, Close);
     }
 
@@ -1843,29 +1794,29 @@ mod tests {
         // challenge ACK; our RST carries seq = that ACK.
         let mut c = Conn::open();
         let challenge = seg(0x4444_0000, 0x3333_0000, ACK);
-        assert_eq!(c.send(R, challenge), TcpOutcome::Accept);
+        assert_eq!(c.send(R, challenge), Step::Accept);
         assert_eq!(c.state, SynSent);
-        assert_eq!(c.send(O, seg(0x3333_0000, 0, RST)), TcpOutcome::Accept);
+        assert_eq!(c.send(O, seg(0x3333_0000, 0, RST)), Step::Accept);
         assert_eq!(c.state, Close);
         // The client's SYN retransmission then reopens (last packet an RST from this side).
-        assert_eq!(c.send(O, seg(ISN_O, 0, SYN)), TcpOutcome::Reopen);
+        assert_eq!(c.send(O, seg(ISN_O, 0, SYN)), Step::Reopen);
     }
 
     #[test]
     fn challenge_ack_in_last_ack_is_not_the_last_ack() {
         let mut c = reach(LastAck);
-        assert_eq!(c.send(O, seg(0x0707_0707, 0, SYN)), TcpOutcome::Accept);
+        assert_eq!(c.send(O, seg(0x0707_0707, 0, SYN)), Step::Accept);
         assert_eq!(c.state, LastAck);
-        assert_eq!(c.go(R, ACK), TcpOutcome::Accept, "the challenge ACK");
+        assert_eq!(c.go(R, ACK), Step::Accept, "the challenge ACK");
         assert_eq!(c.state, LastAck);
-        assert_eq!(c.go(R, ACK), TcpOutcome::Accept);
+        assert_eq!(c.go(R, ACK), Step::Accept);
         assert_eq!(c.state, TimeWait);
     }
 
     #[test]
     fn rst_in_closing_states_skips_sequence_checks() {
         let mut c = reach(FinWait);
-        assert_eq!(c.send(R, seg(42, 0, RST)), TcpOutcome::Accept);
+        assert_eq!(c.send(R, seg(42, 0, RST)), Step::Accept);
         assert_eq!(c.state, Close);
     }
 
@@ -1958,9 +1909,9 @@ mod tests {
                         let dir = if reply { R } else { O };
                         let before_state = state;
                         match tcp_packet(&mut state, &mut t, dir, &s, seen_reply, &policy) {
-                            TcpOutcome::Invalid(_) | TcpOutcome::Reopen => prop_assert_eq!(state, before_state),
-                            TcpOutcome::Accept => seen_reply |= reply,
-                            TcpOutcome::AcceptThenClose => break,
+                            Step::Invalid(_) | Step::Reopen => prop_assert_eq!(state, before_state),
+                            Step::Accept => seen_reply |= reply,
+                            Step::AcceptThenClose => break,
                         }
                     }
                 }
