@@ -108,10 +108,7 @@ impl Pipeline {
     /// Runs one frame at `now_ns` (engine clock).
     pub fn process_frame(&mut self, link: LinkType, frame: &[u8], now_ns: u64) -> FrameOutcome {
         self.frames += 1;
-        if now_ns >= self.next_tick_ns {
-            self.tick(now_ns, EXPIRE_BUDGET_PER_TICK);
-            self.next_tick_ns = now_ns + TICK_NS;
-        }
+        self.tick_if_due(now_ns);
         let datagram = match wire::parse_link(link, frame) {
             Ok(Frame::Ip { datagram, .. }) => datagram,
             Ok(Frame::NonIp { ethertype }) => {
@@ -124,7 +121,7 @@ impl Pipeline {
     }
 
     /// Runs a batch of frames received together at `now_ns`, appending one outcome per frame
-    /// in order. Whole datagrams are looked up together (`Shard::track_batch_from`); anything
+    /// in order. Whole datagrams are looked up together (`Shard::track_batch`); anything
     /// else (non-IP, fragments, malformed) is handled in its place, so the result is exactly
     /// what `process_frame` frame by frame would give.
     pub fn process_batch(
@@ -183,8 +180,7 @@ impl Pipeline {
             if now_ns >= self.next_tick_ns {
                 // The frames before this one were tracked before the tick, as one by one.
                 self.flush(&mut b, &mut tracked, out);
-                self.tick(now_ns, EXPIRE_BUDGET_PER_TICK);
-                self.next_tick_ns = now_ns + TICK_NS;
+                self.tick_if_due(now_ns);
             }
             self.frames += 1;
             let port = frames.port(i);
@@ -283,9 +279,9 @@ impl Pipeline {
         }
     }
 
-    /// An idle core's turn: tick if the clock has moved on since the last one (live
-    /// back-ends call it when a receive brought nothing, so aging and relation entries do not
-    /// wait for traffic).
+    /// Tick if the clock has moved on since the last one: before each frame, and on an idle
+    /// core's turn (live back-ends call it when a receive brought nothing, so aging and
+    /// relation entries do not wait for traffic).
     pub fn tick_if_due(&mut self, now_ns: u64) {
         if now_ns >= self.next_tick_ns {
             self.tick(now_ns, EXPIRE_BUDGET_PER_TICK);

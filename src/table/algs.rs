@@ -304,11 +304,8 @@ impl AlgHost {
     /// most `budget` of them.
     pub fn tick(&mut self, now_ms: u64, budget: usize) {
         if let Some(t) = &self.relations {
-            if self.expiry.next_due_ms().is_some_and(|d| d <= now_ms) {
-                t.expire_due(&mut self.expiry, now_ms, budget);
-            } else {
-                t.observe_clock(now_ms);
-            }
+            // A peek at the queue's head when nothing is due.
+            t.expire_due(&mut self.expiry, now_ms, budget);
         }
     }
 

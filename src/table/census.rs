@@ -18,7 +18,7 @@ use crate::proto::wire::Family;
 /// Protocol groups: the session-management protocols, in the display's order.
 pub const GROUPS: usize = Protocol::COUNT;
 /// State numbers a group may have (every machine's states are below this).
-pub const STATES: usize = 16;
+pub const STATES: usize = crate::proto::STATE_SLOTS;
 
 /// The group of an IP protocol.
 #[inline]
