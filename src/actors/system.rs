@@ -242,6 +242,7 @@ pub fn run(cfg: Config) -> Result<RunReport, RunError> {
                     "aged_out": t.table.aged_out,
                     "closed": t.table.closed,
                     "refused": t.table.refused,
+                    "evicted": t.table.evicted,
                     "frames": t.frames,
                     "frames_per_s": t.rates.frames_per_s,
                     "new_sessions_per_s": t.rates.new_sessions_per_s,

@@ -17,6 +17,11 @@ const LOAD_DEN: usize = 8;
 /// Cells `candidate` looks at: one cache line of cells.
 const CANDIDATE_PROBES: usize = 8;
 
+/// Cells `neighbours` looks at: two cache lines of cells. With a random hash every cell
+/// holds a random session of the table, so at a table full of unanswered sessions the first
+/// one qualifies, and a table with none costs at most 16 bit tests before the refusal.
+pub const NEIGHBOURHOOD: usize = 16;
+
 #[derive(Debug, Clone)]
 pub struct FlowIndex {
     cells: Vec<u64>,
@@ -104,6 +109,19 @@ impl FlowIndex {
             i = (i + 1) & self.mask;
         }
         None
+    }
+
+    /// The slots of the entries in the `NEIGHBOURHOOD` cells from `hash`'s home cell: where
+    /// early drop (S8) looks for a session to make room for a new one with this hash, as the
+    /// kernel's `early_drop` looks only in the new entry's bucket and the few after it. The
+    /// lookup that found the key absent has just walked these cells: they are in the cache.
+    #[inline]
+    pub fn neighbours(&self, hash: u64) -> impl Iterator<Item = u32> + '_ {
+        let home = hash as usize & self.mask;
+        (0..NEIGHBOURHOOD.min(self.cells.len()))
+            .map(move |k| self.cells[(home + k) & self.mask])
+            .filter(|&c| c != EMPTY)
+            .map(slot_of)
     }
 
     /// The slot whose entry has this hash's tag and for which `is_it(slot)` holds.
