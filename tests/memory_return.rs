@@ -40,7 +40,10 @@ fn a_hundred_fill_and_drain_cycles_end_where_they_started() {
         let start = T0 + cycle * 40 * S;
         for i in 0..BURST {
             let src = [198, 18, (i >> 8) as u8, i as u8];
-            let t = sh.track(&udp(src, 1024 + (i % 60_000) as u16, [198, 19, 0, 1], 9), start);
+            let t = sh.track(
+                &udp(src, 1024 + (i % 60_000) as u16, [198, 19, 0, 1], 9),
+                start,
+            );
             assert!(t.slot.is_some(), "cycle {cycle}: packet {i} refused");
         }
         assert_eq!(sh.len(), BURST as usize, "cycle {cycle}: full");

@@ -13,6 +13,7 @@ use super::kit::kw;
 use crate::ctl::view::bits::ANY;
 use crate::drop::DropCounters;
 use crate::mailbox::{CoreCounters, CoreMsg};
+use std::sync::atomic::Ordering;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DropsCmd {
@@ -43,7 +44,9 @@ impl Area for DropsCmd {
             DropsCmd::Summary => {
                 let cores = cx.engine.ask(CoreMsg::Counters);
                 let missing = cx.engine.cores.len().saturating_sub(cores.len());
-                Output::Text(render_summary(&merge(&cores), missing))
+                let mut sum = merge(&cores);
+                sum.events_dropped += cx.engine.events_lost.load(Ordering::Relaxed);
+                Output::Text(render_summary(&sum, missing))
             }
         }
     }
