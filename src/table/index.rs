@@ -115,13 +115,22 @@ impl FlowIndex {
     /// early drop (S8) looks for a session to make room for a new one with this hash, as the
     /// kernel's `early_drop` looks only in the new entry's bucket and the few after it. The
     /// lookup that found the key absent has just walked these cells: they are in the cache.
+    /// Each comes with its cell, for `remove_cell`.
     #[inline]
-    pub fn neighbours(&self, hash: u64) -> impl Iterator<Item = u32> + '_ {
+    pub fn neighbours(&self, hash: u64) -> impl Iterator<Item = (usize, u32)> + '_ {
         let home = hash as usize & self.mask;
         (0..NEIGHBOURHOOD.min(self.cells.len()))
-            .map(move |k| self.cells[(home + k) & self.mask])
-            .filter(|&c| c != EMPTY)
-            .map(slot_of)
+            .map(move |k| (home + k) & self.mask)
+            .filter(move |&i| self.cells[i] != EMPTY)
+            .map(move |i| (i, slot_of(self.cells[i])))
+    }
+
+    /// The cell holding `slot`'s entry, if `cell` still does (a position `neighbours` gave).
+    #[inline]
+    pub fn holds(&self, cell: usize, slot: u32) -> bool {
+        self.cells
+            .get(cell)
+            .is_some_and(|&c| c != EMPTY && slot_of(c) == slot)
     }
 
     /// The slot whose entry has this hash's tag and for which `is_it(slot)` holds.
@@ -182,6 +191,13 @@ impl FlowIndex {
             }
             i = (i + 1) & self.mask;
         }
+        self.remove_cell(i);
+        true
+    }
+
+    /// Removes the entry in cell `i` (known to hold one: `holds`), without the key's hash:
+    /// early drop found it by position.
+    pub fn remove_cell(&mut self, i: usize) {
         // Shift later members of the cluster back over the hole while that keeps them at or
         // after their home cell.
         let mut hole = i;
@@ -206,7 +222,6 @@ impl FlowIndex {
         }
         self.cells[hole] = EMPTY;
         self.len -= 1;
-        true
     }
 }
 

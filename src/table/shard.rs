@@ -28,6 +28,13 @@ pub fn is_unanswered(s: &Session) -> bool {
     }
 }
 
+/// The session early drop chose, and its index cell when known.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Victim {
+    slot: u32,
+    cell: Option<usize>,
+}
+
 /// Words of the evictable bitmap (64 slots each) early drop looks at when the new key's
 /// neighbourhood had no unanswered session: 512 slots, 64 bytes.
 const SWEEP_WORDS: usize = 8;
@@ -294,6 +301,12 @@ impl Shard {
 
     /// Removes a live session, counting why.
     pub(super) fn remove(&mut self, slot: u32, why: CloseReason) {
+        self.remove_found(slot, why, None);
+    }
+
+    /// `remove`, for a session whose index cell is known (early drop found it there): the
+    /// index entry goes without hashing the key again.
+    fn remove_found(&mut self, slot: u32, why: CloseReason, cell: Option<usize>) {
         match why {
             CloseReason::AgedOut => self.stats.aged_out += 1,
             CloseReason::Closed => self.stats.closed += 1,
@@ -307,15 +320,38 @@ impl Shard {
         }
         let r = &self.records[slot as usize];
         self.census.remove(r.key.family, r.key.proto, r.state);
-        let key = self.records[slot as usize].key;
-        let hash = self.hasher.hash_canonical(&key);
-        self.index.remove(hash, slot);
+        match cell {
+            Some(i) if self.index.holds(i, slot) => self.index.remove_cell(i),
+            _ => {
+                let key = self.records[slot as usize].key;
+                let hash = self.hasher.hash_canonical(&key);
+                self.index.remove(hash, slot);
+            }
+        }
         self.set_evictable(slot, false);
         let r = &mut self.records[slot as usize];
         r.flags = 0;
         self.meta[slot as usize].wheel_deadline_s = 0;
         self.free.push(slot);
         self.live -= 1;
+    }
+
+    /// The session early drop would evict first for a new key with this hash, looking in its
+    /// neighbourhood only (for prefetching: `track_batch`).
+    #[inline]
+    pub(super) fn early_drop_candidate(&self, hash: u64) -> Option<u32> {
+        if !self.config.early_drop {
+            return None;
+        }
+        self.index
+            .neighbours(hash)
+            .find(|&(_, s)| self.is_evictable(s))
+            .map(|(_, s)| s)
+    }
+
+    /// Early drop's eviction of `victim` (from `early_drop_victim`).
+    pub(super) fn evict(&mut self, victim: Victim) {
+        self.remove_found(victim.slot, CloseReason::EarlyDrop, victim.cell);
     }
 
     /// Files whether the session in `slot` may be evicted at capacity, from its state now:
@@ -358,12 +394,19 @@ impl Shard {
     /// table mostly established leaves a neighbourhood without an unanswered session now and
     /// then: at half established and half-loaded cells, 1 new session in 250), the next
     /// `SWEEP_WORDS` words of the evictable bitmap from where the last such look stopped.
-    pub(super) fn early_drop_victim(&mut self, hash: u64) -> Option<u32> {
+    pub(super) fn early_drop_victim(&mut self, hash: u64) -> Option<Victim> {
         if !self.config.early_drop {
             return None;
         }
-        if let Some(slot) = self.index.neighbours(hash).find(|&s| self.is_evictable(s)) {
-            return Some(slot);
+        if let Some((cell, slot)) = self
+            .index
+            .neighbours(hash)
+            .find(|&(_, s)| self.is_evictable(s))
+        {
+            return Some(Victim {
+                slot,
+                cell: Some(cell),
+            });
         }
         let words = self.evictable.len();
         for _ in 0..SWEEP_WORDS.min(words) {
@@ -371,7 +414,10 @@ impl Shard {
             self.sweep = (w + 1) % words;
             let bits = self.evictable[w];
             if bits != 0 {
-                return Some((w * 64) as u32 + bits.trailing_zeros());
+                return Some(Victim {
+                    slot: (w * 64) as u32 + bits.trailing_zeros(),
+                    cell: None,
+                });
             }
         }
         None

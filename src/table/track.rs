@@ -154,12 +154,21 @@ impl Shard {
 
     /// Starts loading the record (both cache lines) and metadata of the slot a prepared
     /// packet's index cell names, if it names one with the packet's tag.
+    /// At a full table, a packet no index cell names is likely a new session that will evict
+    /// a neighbour (S8 early drop): that victim's record and metadata are loaded instead, so
+    /// an eviction costs no more misses than a creation in free room.
     #[inline]
     fn prefetch_record(&self, p: &Prepared) {
-        if let Some(slot) = self.index.candidate(p.hash) {
-            crate::arena::prefetch_all_at(&self.records, slot as usize);
-            crate::arena::prefetch_at(&self.meta, slot as usize);
-        }
+        let slot = match self.index.candidate(p.hash) {
+            Some(slot) => slot,
+            None if self.live >= self.config.capacity => match self.early_drop_candidate(p.hash) {
+                Some(slot) => slot,
+                None => return,
+            },
+            None => return,
+        };
+        crate::arena::prefetch_all_at(&self.records, slot as usize);
+        crate::arena::prefetch_at(&self.meta, slot as usize);
     }
 
     /// Tracks a batch of whole datagrams (`preps[i]` = `prepare(&pkts[i])`) in order, exactly
@@ -339,8 +348,8 @@ impl Shard {
             self.drops.count(DropReason::PacketFilterDeny);
             return Tracked::invalid(DropReason::PacketFilterDeny, proto);
         }
-        if let Some(slot) = victim {
-            self.remove(slot, CloseReason::EarlyDrop);
+        if let Some(v) = victim {
+            self.evict(v);
         }
         let mut flags = flag::LIVE;
         if claimed.is_some() {
