@@ -263,19 +263,30 @@ impl Lab {
     /// Starts the engine inline on fwa<->fwb in `mode` (bidirectional or hybrid), two cores;
     /// waits for and returns its control socket. Its log goes to `engine-{mode}.log`.
     pub fn start_engine(&mut self, mode: &str) -> PathBuf {
+        self.start_engine_with(
+            mode,
+            &format!("mode = \"{mode}\"\nstatistics_enable = true\n"),
+            2,
+        )
+    }
+
+    /// Starts the engine inline on fwa<->fwb with `session` as its `[session]` section, on
+    /// `cores` cores; waits for and returns its control socket. Its log goes to
+    /// `engine-{name}.log`.
+    pub fn start_engine_with(&mut self, name: &str, session: &str, cores: usize) -> PathBuf {
         self.stop_engine();
-        let socket = self.dir.join(format!("{mode}.sock"));
-        let config = self.dir.join(format!("{mode}.toml"));
+        let socket = self.dir.join(format!("{name}.sock"));
+        let config = self.dir.join(format!("{name}.toml"));
         let _ = std::fs::remove_file(&socket);
         std::fs::write(
             &config,
             format!(
-                "[session]\nmode = \"{mode}\"\nstatistics_enable = true\n[runtime]\ncores = 2\nbackend = \"afpacket\"\ninterfaces = [\"{FW_H1_PORT}\", \"{FW_H2_PORT}\"]\nio_mode = \"inline\"\nlog_events = false\ncontrol_socket = \"{}\"\n",
+                "[session]\n{session}[runtime]\ncores = {cores}\nbackend = \"afpacket\"\ninterfaces = [\"{FW_H1_PORT}\", \"{FW_H2_PORT}\"]\nio_mode = \"inline\"\nlog_events = false\ncontrol_socket = \"{}\"\n",
                 socket.display()
             ),
         )
         .expect("config");
-        let log = std::fs::File::create(self.dir.join(format!("engine-{mode}.log"))).expect("log");
+        let log = std::fs::File::create(self.dir.join(format!("engine-{name}.log"))).expect("log");
         let child = Command::new("ip")
             .args([
                 "netns",
@@ -297,6 +308,11 @@ impl Lab {
             std::thread::sleep(Duration::from_millis(50));
         }
         socket
+    }
+
+    /// The engine's process id, while it runs.
+    pub fn engine_pid(&self) -> Option<u32> {
+        self.engine.as_ref().map(|c| c.id())
     }
 
     /// SIGTERM to the engine, and waits for it to exit.
