@@ -185,6 +185,84 @@ fn new_sessions(c: &mut Criterion) {
     g.finish();
 }
 
+/// S8 at a full table: what a new session costs when it is created in free room, when it
+/// evicts an unanswered session (early drop), and when it is refused (a table of established
+/// sessions, early drop on or off). The refusal and eviction paths must cost no more than a
+/// creation: a flood at a full table must not slow the engine.
+fn table_full(c: &mut Criterion) {
+    const CAPACITY: u32 = 100_000;
+    let mut g = c.benchmark_group("table_full");
+    g.sample_size(10).measurement_time(Duration::from_secs(5));
+    g.throughput(Throughput::Elements(1));
+    // New flows never seen before, numbered from `CAPACITY` on (0.. fill the table).
+    let fresh = |iters: u64| -> Vec<[u8; 54]> {
+        (0..iters as u32)
+            .map(|i| tcp_frame(CAPACITY + i % (u32::MAX - CAPACITY), false, SYN, 1000, 0))
+            .collect()
+    };
+    g.bench_function("create_in_free_room", |b| {
+        b.iter_custom(|iters| {
+            let mut p = pipeline(CAPACITY as usize + iters as usize);
+            for i in 0..CAPACITY {
+                p.process_frame(LinkType::Ethernet, &tcp_frame(i, false, SYN, 1000, 0), T0);
+            }
+            let frames = fresh(iters);
+            let start = Instant::now();
+            run_batched(&mut p, &frames, T0);
+            start.elapsed()
+        })
+    });
+    g.bench_function("evict_unanswered", |b| {
+        b.iter_custom(|iters| {
+            let mut p = pipeline(CAPACITY as usize);
+            for i in 0..CAPACITY {
+                p.process_frame(LinkType::Ethernet, &tcp_frame(i, false, SYN, 1000, 0), T0);
+            }
+            let frames = fresh(iters);
+            let start = Instant::now();
+            run_batched(&mut p, &frames, T0);
+            let took = start.elapsed();
+            assert_eq!(p.shard.stats.evicted, iters);
+            took
+        })
+    });
+    for early_drop in [true, false] {
+        let name = if early_drop {
+            "refuse_established_early_drop_on"
+        } else {
+            "refuse_established_early_drop_off"
+        };
+        let mut p = pipeline(CAPACITY as usize);
+        establish(&mut p, CAPACITY);
+        let mut cfg = p.shard.config.clone();
+        cfg.early_drop = early_drop;
+        p.shard.set_config(cfg);
+        g.bench_function(name, |b| {
+            b.iter_custom(|iters| {
+                let frames = fresh(iters);
+                let refused = p.shard.stats.refused;
+                let start = Instant::now();
+                run_batched(&mut p, &frames, T0 + S);
+                let took = start.elapsed();
+                assert_eq!(p.shard.stats.refused - refused, iters);
+                took
+            })
+        });
+    }
+    g.finish();
+}
+
+/// Feeds frames in receive batches of 32, as the runtime does.
+fn run_batched(p: &mut Pipeline, frames: &[[u8; 54]], at: u64) {
+    let mut out = Vec::with_capacity(64);
+    for chunk in frames.chunks(32) {
+        let refs: [&[u8]; 32] = std::array::from_fn(|k| chunk.get(k).map_or(&[][..], |f| &f[..]));
+        out.clear();
+        p.process_batch(LinkType::Ethernet, &refs[..chunk.len()], at, &mut out);
+        black_box(&out);
+    }
+}
+
 fn aging(c: &mut Criterion) {
     let n = 10_000_000u32.min(max_sessions());
     let mut g = c.benchmark_group("aging");
@@ -362,5 +440,12 @@ fn relation_entries(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, established, new_sessions, aging, relation_entries);
+criterion_group!(
+    benches,
+    established,
+    new_sessions,
+    table_full,
+    aging,
+    relation_entries
+);
 criterion_main!(benches);

@@ -121,6 +121,7 @@ struct RawSession {
     mode: Option<String>,
     capacity_sessions: Option<u64>,
     statistics_enable: Option<bool>,
+    early_drop: Option<bool>,
     #[serde(default)]
     aging_time_state_s: BTreeMap<String, i64>,
     #[serde(default)]
@@ -228,6 +229,7 @@ impl Config {
             cfg.table.capacity = c as usize;
         }
         cfg.table.statistics = s.statistics_enable.unwrap_or(cfg.table.statistics);
+        cfg.table.early_drop = s.early_drop.unwrap_or(cfg.table.early_drop);
         cfg.table.aging = aging(&s.aging_time_state_s, &s.aging_time_application_s)?;
 
         for (i, a) in raw.acl.iter().enumerate() {

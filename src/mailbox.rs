@@ -3,11 +3,13 @@
 //! actors and the console, so that the console can talk to the cores without importing the
 //! runtime that runs them.
 
+use crate::drop::DropCounters;
 use crate::io::PortId;
-use crate::pipeline::{FrameOutcome, FrameSource};
+use crate::pipeline::{FrameOutcome, FrameSource, NotIpCounts};
 use crate::proto::wire::{Family, LinkType};
 use crate::table::TableConfig;
 use crate::table::query::{RowsPage, SessionFilter, StatisticsCounts};
+use crate::table::shard::ShardStats;
 use serde_json::Value;
 
 /// Frames travelling between threads (replay dispatcher, hand-over between cores): their
@@ -118,6 +120,19 @@ pub struct FrameResult {
     pub outcome: FrameOutcome,
 }
 
+/// What a core counts of the frames it did not pass on, and of those it passed untracked
+/// (`display packet-drop summary`).
+#[derive(Debug, Clone, Default)]
+pub struct CoreCounters {
+    pub drops: DropCounters,
+    pub table: ShardStats,
+    /// Frames the kernel dropped at this core's receive ring (AF_PACKET, netmap).
+    pub ring_drops: u64,
+    /// Session events lost because the log actor's channel was full.
+    pub events_dropped: u64,
+    pub not_ip: NotIpCounts,
+}
+
 pub enum CoreMsg {
     /// Frames to process in order. `reply` frames' results go to the replay collector.
     Frames { link: LinkType, frames: FrameBatch },
@@ -160,6 +175,8 @@ pub enum CoreMsg {
         reply: flume::Sender<Vec<Value>>,
         limit: usize,
     },
+    /// `display packet-drop summary`: this core's drop and pass counters.
+    Counters(flume::Sender<CoreCounters>),
     /// Answer once everything queued before this message has been processed (replay uses it
     /// to keep the wire's causality across cores, see `actors::replay`).
     Barrier(flume::Sender<()>),

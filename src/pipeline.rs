@@ -90,6 +90,31 @@ const EXPIRE_BUDGET_PER_TICK: usize = 256;
 /// How often the packet path gives time to aging (the wheel's resolution is one second).
 const TICK_NS: u64 = 10_000_000;
 
+/// Frames that are not IP, passed untracked by design (inline they are bridged: ARP must
+/// work), counted by kind so an unexpected protocol on the wire is visible.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct NotIpCounts {
+    /// ARP and RARP (EtherType 0x0806, 0x8035).
+    pub arp: u64,
+    /// Any other EtherType (LLDP, STP's LLC frames, MPLS, PPPoE, ...).
+    pub other: u64,
+}
+
+impl NotIpCounts {
+    #[inline]
+    fn count(&mut self, ethertype: u16) {
+        if matches!(ethertype, 0x0806 | 0x8035) {
+            self.arp += 1;
+        } else {
+            self.other += 1;
+        }
+    }
+
+    pub fn total(&self) -> u64 {
+        self.arp + self.other
+    }
+}
+
 pub struct Pipeline {
     pub shard: Shard,
     pub frag: Reassembler,
@@ -99,8 +124,8 @@ pub struct Pipeline {
     pub hold_fragments: bool,
     /// Held frames whose datagram passed, in arrival order, for the core to send.
     released: Vec<Release>,
-    /// Frames that were not IP.
-    pub not_ip: u64,
+    /// Frames that were not IP, by kind.
+    pub not_ip: NotIpCounts,
     pub frames: u64,
     next_tick_ns: u64,
     /// Reused by `process_batch` (no allocation per batch once warm).
@@ -114,7 +139,7 @@ impl Pipeline {
             frag: Reassembler::new(frag),
             hold_fragments: false,
             released: Vec::new(),
-            not_ip: 0,
+            not_ip: NotIpCounts::default(),
             frames: 0,
             next_tick_ns: 0,
             batch_scratch: Vec::with_capacity(BATCH),
@@ -138,7 +163,7 @@ impl Pipeline {
         let datagram = match wire::parse_link(link, frame) {
             Ok(Frame::Ip { datagram, .. }) => datagram,
             Ok(Frame::NonIp { ethertype }) => {
-                self.not_ip += 1;
+                self.not_ip.count(ethertype);
                 return FrameOutcome::NotIp { ethertype };
             }
             Err(reason) => return self.drop(reason),
@@ -223,7 +248,7 @@ impl Pipeline {
                 }
                 Ok(Frame::NonIp { ethertype }) => {
                     self.flush(&mut b, &mut tracked, out);
-                    self.not_ip += 1;
+                    self.not_ip.count(ethertype);
                     out.push(FrameOutcome::NotIp { ethertype });
                     continue;
                 }

@@ -363,12 +363,18 @@ pub fn summary(r: &ReplayResult, out: &mut dyn Write) -> std::io::Result<()> {
     writeln!(
         out,
         "Frames: {}  (not IP: {}, unsupported link type: {})",
-        r.frames, r.pipeline.not_ip, r.unsupported_link
+        r.frames,
+        r.pipeline.not_ip.total(),
+        r.unsupported_link
     )?;
     writeln!(
         out,
-        "Sessions created: {}  aged out: {}  closed: {}  refused (table full): {}",
-        shard.stats.created, shard.stats.aged_out, shard.stats.closed, shard.stats.refused
+        "Sessions created: {}  aged out: {}  closed: {}  refused (table full): {}  evicted (early drop): {}",
+        shard.stats.created,
+        shard.stats.aged_out,
+        shard.stats.closed,
+        shard.stats.refused,
+        shard.stats.evicted
     )?;
     writeln!(
         out,

@@ -54,17 +54,21 @@ fn start_core(
     frames: &[(u8, Vec<u8>)],
     expect_sent: usize,
 ) -> Running {
+    let table = TableConfig {
+        mode,
+        capacity,
+        ..TableConfig::default()
+    };
+    start_core_with(table, frames, expect_sent)
+}
+
+fn start_core_with(table: TableConfig, frames: &[(u8, Vec<u8>)], expect_sent: usize) -> Running {
     let mut io = MemIo::new(LinkType::Ethernet, IoMode::Inline);
     for (i, (port, f)) in frames.iter().enumerate() {
         io.inject(*port, f, 1_700_000_000_000_000_000 + i as u64 * 1000);
     }
     let sent = io.sent();
     let (tx, rx) = flume::bounded(16);
-    let table = TableConfig {
-        mode,
-        capacity,
-        ..TableConfig::default()
-    };
     let setup = CoreSetup {
         core: 0,
         cores: 1,
@@ -132,13 +136,29 @@ fn hybrid_inline_passes_the_stray_segment() {
     assert_eq!(exit.snapshot.sessions, 1);
 }
 
+/// Three established connections (SYN, SYN-ACK, ACK each) on client ports 40000-40002.
+fn three_established() -> Vec<(u8, Vec<u8>)> {
+    (0..3u16)
+        .flat_map(|i| {
+            [
+                (0, tcp(A, 40000 + i, B, 80, 0x02, 1000, 0)),
+                (1, tcp(B, 80, A, 40000 + i, 0x12, 5000, 1001)),
+                (0, tcp(A, 40000 + i, B, 80, 0x10, 1001, 5001)),
+            ]
+        })
+        .collect()
+}
+
 #[test]
-fn at_capacity_new_sessions_are_dropped_and_counted() {
-    let frames: Vec<_> = (0..5)
-        .map(|i| (0, tcp(A, 40000 + i, B, 80, 0x02, 1000, 0)))
-        .collect();
-    let (sent, exit) = run_core(SessionMode::Bidirectional, 3, &frames, 3);
-    assert_eq!(sent.len(), 3, "only three sessions fit");
+fn at_capacity_established_sessions_stay_and_new_ones_are_dropped_and_counted() {
+    let mut frames = three_established();
+    frames.extend((0..2).map(|i| (0, tcp(A, 41000 + i, B, 80, 0x02, 1000, 0))));
+    let (sent, exit) = run_core(SessionMode::Bidirectional, 3, &frames, 9);
+    assert_eq!(
+        sent.len(),
+        9,
+        "the three handshakes pass, the two new SYNs do not"
+    );
     assert_eq!(
         exit.snapshot
             .drops
@@ -146,6 +166,40 @@ fn at_capacity_new_sessions_are_dropped_and_counted() {
         2
     );
     assert_eq!(exit.snapshot.table.refused, 2);
+    assert_eq!(
+        exit.snapshot.table.evicted, 0,
+        "established is never evicted"
+    );
+    assert_eq!(exit.snapshot.sessions, 3);
+}
+
+#[test]
+fn at_capacity_a_new_session_evicts_an_unanswered_one() {
+    // Two established connections and one SYN nobody answered fill the table; each new SYN
+    // takes the place of an unanswered one (S8 early drop), never an established one.
+    let mut frames: Vec<_> = three_established().into_iter().take(6).collect();
+    frames.extend((0..3).map(|i| (0, tcp(A, 41000 + i, B, 80, 0x02, 1000, 0))));
+    let (sent, exit) = run_core(SessionMode::Bidirectional, 3, &frames, 9);
+    assert_eq!(sent.len(), 9, "every frame passes");
+    assert_eq!(exit.snapshot.table.evicted, 2);
+    assert_eq!(exit.snapshot.table.refused, 0);
+    assert_eq!(exit.snapshot.sessions, 3);
+}
+
+#[test]
+fn with_early_drop_off_at_capacity_new_sessions_are_refused() {
+    let frames: Vec<_> = (0..5)
+        .map(|i| (0, tcp(A, 40000 + i, B, 80, 0x02, 1000, 0)))
+        .collect();
+    let table = TableConfig {
+        capacity: 3,
+        early_drop: false,
+        ..TableConfig::default()
+    };
+    let (sent, exit) = start_core_with(table, &frames, 3).stop();
+    assert_eq!(sent.len(), 3, "only three sessions fit");
+    assert_eq!(exit.snapshot.table.refused, 2);
+    assert_eq!(exit.snapshot.table.evicted, 0);
 }
 
 #[test]

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::packets::udp;
+use common::packets::{udp, v4};
 use proptest::prelude::*;
 use sessmgr::proto::key::FlowHasher;
 use sessmgr::table::{Shard, TableConfig, Verdict};
@@ -43,6 +43,15 @@ struct Flow {
     last: u64,
 }
 
+/// Whether the shard holds the session of this initiator tuple (either direction).
+fn in_table(sh: &Shard, t: ([u8; 4], u16, [u8; 4], u16)) -> bool {
+    let (a, b) = ((v4(t.0), t.1), (v4(t.2), t.3));
+    sh.iter().any(|(_, s, _)| {
+        let (x, y) = ((s.key.src, s.key.sport), (s.key.dst, s.key.dport));
+        (x, y) == (a, b) || (x, y) == (b, a)
+    })
+}
+
 fn canon(t: ([u8; 4], u16, [u8; 4], u16)) -> ([u8; 4], u16, [u8; 4], u16) {
     let r = (t.2, t.3, t.0, t.1);
     if (t.0, t.1) <= (t.2, t.3) { t } else { r }
@@ -51,8 +60,8 @@ fn canon(t: ([u8; 4], u16, [u8; 4], u16)) -> ([u8; 4], u16, [u8; 4], u16) {
 proptest! {
     #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
     #[test]
-    fn table_matches_model(ops in prop::collection::vec(op(), 1..120)) {
-        let cfg = TableConfig { capacity: CAPACITY, ..TableConfig::default() };
+    fn table_matches_model(ops in prop::collection::vec(op(), 1..120), early_drop in any::<bool>()) {
+        let cfg = TableConfig { capacity: CAPACITY, early_drop, ..TableConfig::default() };
         let mut sh = Shard::new(0, cfg, FlowHasher::with_seed(3));
         let mut model: BTreeMap<([u8; 4], u16, [u8; 4], u16), Flow> = BTreeMap::new();
         let mut now = 1_000u64;
@@ -69,6 +78,7 @@ proptest! {
                     model.retain(|_, f| now - f.last < if f.answered { 60 } else { 30 });
                     let key = canon(t);
                     let full = model.len() >= CAPACITY;
+                    let evictable = early_drop && model.values().any(|f| !f.answered);
                     let expect = match model.get_mut(&key) {
                         Some(f) => {
                             let reply = f.orig != t;
@@ -77,7 +87,12 @@ proptest! {
                             f.last = now;
                             v
                         }
-                        None if full => Verdict::Invalid(sessmgr::drop::DropReason::TableFull),
+                        // S8: at capacity early drop evicts an unanswered session (the
+                        // neighbourhood it looks in covers this whole small table); with none,
+                        // or early drop off, the new session is refused.
+                        None if full && !evictable => {
+                            Verdict::Invalid(sessmgr::drop::DropReason::TableFull)
+                        }
                         None => {
                             model.insert(key, Flow { orig: t, answered: false, last: now });
                             Verdict::New
@@ -85,6 +100,17 @@ proptest! {
                     };
                     let got = sh.track(&udp(t.0, t.1, t.2, t.3), now * S);
                     prop_assert_eq!(got.verdict, expect, "packet {:?} at {}", t, now);
+                    if model.len() > CAPACITY {
+                        // Early drop: exactly one unanswered session left, and no other.
+                        let gone: Vec<_> = model
+                            .iter()
+                            .filter(|(_, f)| !in_table(&sh, f.orig))
+                            .map(|(k, f)| (*k, f.answered))
+                            .collect();
+                        prop_assert_eq!(gone.len(), 1, "evicted {:?}", gone);
+                        prop_assert!(!gone[0].1, "an answered session was evicted: {:?}", gone);
+                        model.remove(&gone[0].0);
+                    }
                 }
             }
             sh.expire(now * S, usize::MAX);

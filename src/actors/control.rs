@@ -50,6 +50,8 @@ pub enum ControlError {
 pub struct ShutdownReport {
     /// Events the log actor wrote, including the final drain.
     pub events_delivered: u64,
+    /// Events the log's writer queue refused (full).
+    pub events_dropped_by_log: u64,
     /// Snapshots the stats actor took off its channel.
     pub snapshots_received: u64,
     /// The final totals (default when the stats actor did not answer in time).
@@ -192,6 +194,7 @@ impl ControlPlane {
         let joined = self.stop_and_join();
         ShutdownReport {
             events_delivered: counts.map_or_else(|| self.events_delivered(), |c| c.events),
+            events_dropped_by_log: counts.map_or(0, |c| c.dropped),
             snapshots_received: totals.as_ref().map_or(0, |t| t.snapshots_received),
             complete: joined && counts.is_some() && totals.is_some(),
             totals: totals.unwrap_or_default(),

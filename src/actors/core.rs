@@ -11,7 +11,7 @@
 use super::events::{CoreSnapshot, EventBatch};
 use crate::io::{Action, IoMode, PacketIo, PortId, peer};
 use crate::mailbox::BatchRange;
-pub use crate::mailbox::{CoreMsg, FrameBatch, FrameMeta, FrameResult};
+pub use crate::mailbox::{CoreCounters, CoreMsg, FrameBatch, FrameMeta, FrameResult};
 use crate::pipeline::{FrameOutcome, Pipeline, frame_owner};
 use crate::proto::wire::LinkType;
 use crate::table::Verdict;
@@ -278,7 +278,19 @@ impl Core {
             } => {
                 let _ = reply.send(statistics_page(&self.p.shard, family, &filter, from));
             }
-            CoreMsg::ResetStatistics => self.p.shard.reset_statistics(),
+            CoreMsg::ResetStatistics => {
+                self.p.shard.reset_statistics();
+                self.p.not_ip = Default::default();
+            }
+            CoreMsg::Counters(reply) => {
+                let _ = reply.send(CoreCounters {
+                    drops: self.p.shard.drops.clone(),
+                    table: self.p.shard.stats,
+                    ring_drops: io.as_deref().map_or(0, |i| i.stats().kernel_drops),
+                    events_dropped: self.events_dropped,
+                    not_ip: self.p.not_ip,
+                });
+            }
             CoreMsg::Reset {
                 family,
                 filter,

@@ -22,7 +22,7 @@ pub struct CoreSnapshot {
     pub io: IoStats,
     /// Frames the core processed.
     pub frames: u64,
-    /// Event batches this core could not hand to the log actor (channel full).
+    /// Events this core could not hand to the log actor (its channel was full).
     pub events_dropped: u64,
     /// What the ALGs of this core refused or noticed.
     pub alg: crate::alg::AlgCounters,

@@ -28,14 +28,14 @@ pub const POLL_INTERVAL: Duration = Duration::from_millis(10);
 /// Batches taken in one turn before yielding to other messages on the arbiter.
 pub const BATCHES_PER_TURN: usize = 1024;
 
-/// Records the terminal logger's worker queue holds before it starts dropping (and reporting
-/// how many it dropped, so the loss is visible in the log itself).
+/// Records the terminal's writer queue holds. A record that finds it full is dropped, never
+/// waited for (a terminal nobody reads must not stop the engine), and counted.
 const TERMINAL_QUEUE: usize = 8192;
 
-/// Finishes the slog-async worker: every record queued before the drop is written.
+/// Finishes the terminal's writer thread: every record queued before the drop is written.
 ///
 /// Wraps `slog_async::AsyncGuard`. Once it is dropped, records sent through the logger are
-/// discarded (the drain was built with `ignore_res`, so nothing panics).
+/// discarded (and counted, for the session events' logger).
 pub struct LogFlushGuard(#[allow(dead_code)] slog_async::AsyncGuard);
 
 impl std::fmt::Debug for LogFlushGuard {
@@ -44,12 +44,14 @@ impl std::fmt::Debug for LogFlushGuard {
     }
 }
 
-/// Where the log actor writes: a logger, and optionally the guard that flushes its async drain
-/// when the actor drains for shutdown.
+/// Where the log actor writes: a logger, optionally the guard that flushes its writer when
+/// the actor drains for shutdown, and optionally the counter of records that logger's queue
+/// refused (so an event is delivered only when it was queued for writing).
 #[derive(Debug)]
 pub struct SessionLog {
     pub logger: Logger,
     pub flush: Option<LogFlushGuard>,
+    pub lost: Option<Arc<AtomicU64>>,
 }
 
 impl From<Logger> for SessionLog {
@@ -57,6 +59,7 @@ impl From<Logger> for SessionLog {
         SessionLog {
             logger,
             flush: None,
+            lost: None,
         }
     }
 }
@@ -66,29 +69,89 @@ impl From<(Logger, LogFlushGuard)> for SessionLog {
         SessionLog {
             logger,
             flush: Some(flush),
+            lost: None,
         }
     }
 }
 
-/// A terminal (stderr) logger behind slog-async. Its records are flushed when the last clone
-/// of the logger is dropped; use `terminal_logger_with_guard` to flush at a chosen moment.
-pub fn terminal_logger() -> Logger {
-    let drain = slog_async::Async::new(terminal_drain())
-        .chan_size(TERMINAL_QUEUE)
-        .thread_name("sessmgr-log".into())
-        .build()
-        .ignore_res();
-    Logger::root(drain, o!())
+/// The terminal (stderr) log: one writer thread behind a bounded queue, shared by the
+/// daemon's own messages and the session events, with a logger for each.
+pub struct TerminalLog {
+    /// The daemon's own messages.
+    pub daemon: Logger,
+    /// Session events: a record the queue refuses is counted in `events_lost`.
+    pub events: Logger,
+    pub events_lost: Arc<AtomicU64>,
+    pub flush: LogFlushGuard,
 }
 
-/// A terminal logger and the guard that flushes it. Hand both to `ControlPlane::start` (as a
-/// tuple) and the log actor flushes the terminal when it drains for shutdown.
+impl TerminalLog {
+    pub fn new() -> TerminalLog {
+        let (core, guard) = slog_async::AsyncCore::custom(terminal_drain())
+            .chan_size(TERMINAL_QUEUE)
+            .blocking(false)
+            .thread_name("sessmgr-log".into())
+            .build_with_guard();
+        let core = Arc::new(core);
+        let events_lost = Arc::new(AtomicU64::new(0));
+        TerminalLog {
+            daemon: Logger::root(Arc::clone(&core).ignore_res(), o!()),
+            events: Logger::root(
+                CountRefused {
+                    inner: core,
+                    refused: events_lost.clone(),
+                },
+                o!(),
+            ),
+            events_lost,
+            flush: LogFlushGuard(guard),
+        }
+    }
+
+    /// What the log actor writes session events to: the events' logger, its counter and the
+    /// writer's flush guard.
+    pub fn session_log(logger: Logger, lost: Arc<AtomicU64>, flush: LogFlushGuard) -> SessionLog {
+        SessionLog {
+            logger,
+            flush: Some(flush),
+            lost: Some(lost),
+        }
+    }
+}
+
+impl Default for TerminalLog {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// A drain that counts the records its inner drain refuses (a full queue) instead of
+/// losing them silently.
+struct CountRefused<D> {
+    inner: Arc<D>,
+    refused: Arc<AtomicU64>,
+}
+
+impl<D: Drain> Drain for CountRefused<D> {
+    type Ok = ();
+    type Err = slog::Never;
+
+    fn log(
+        &self,
+        record: &slog::Record<'_>,
+        values: &slog::OwnedKVList,
+    ) -> Result<(), slog::Never> {
+        if self.inner.log(record, values).is_err() {
+            self.refused.fetch_add(1, Ordering::Relaxed);
+        }
+        Ok(())
+    }
+}
+
+/// A terminal logger and the guard that flushes it (tests; the engine uses `TerminalLog`).
 pub fn terminal_logger_with_guard() -> (Logger, LogFlushGuard) {
-    let (drain, guard) = slog_async::Async::new(terminal_drain())
-        .chan_size(TERMINAL_QUEUE)
-        .thread_name("sessmgr-log".into())
-        .build_with_guard();
-    (Logger::root(drain.ignore_res(), o!()), LogFlushGuard(guard))
+    let t = TerminalLog::new();
+    (t.daemon, t.flush)
 }
 
 fn terminal_drain() -> impl Drain<Ok = (), Err = slog::Never> + Send + 'static {
@@ -133,6 +196,8 @@ pub struct LogActor {
     rx: flume::Receiver<EventBatch>,
     delivered: Arc<AtomicU64>,
     batches: u64,
+    /// Events the writer's queue refused (full).
+    dropped: u64,
 }
 
 impl LogActor {
@@ -147,16 +212,31 @@ impl LogActor {
             rx,
             delivered,
             batches: 0,
+            dropped: 0,
         }
     }
 
     fn write_batch(&mut self, batch: &EventBatch) {
+        // Only this actor writes to the events' logger: what its counter gained meanwhile
+        // is what this batch lost.
+        let lost_before = self.lost_so_far();
         for ev in batch {
             log_event(&self.log.logger, ev);
         }
+        let lost = self.lost_so_far() - lost_before;
         self.batches += 1;
-        self.delivered
-            .fetch_add(batch.len() as u64, Ordering::Relaxed);
+        self.dropped += lost;
+        self.delivered.fetch_add(
+            batch.len() as u64 - lost.min(batch.len() as u64),
+            Ordering::Relaxed,
+        );
+    }
+
+    fn lost_so_far(&self) -> u64 {
+        self.log
+            .lost
+            .as_ref()
+            .map_or(0, |l| l.load(Ordering::Relaxed))
     }
 
     /// Takes up to `limit` batches; true when the limit was reached (more may be waiting).
@@ -224,8 +304,11 @@ pub struct DrainAndFlush;
 /// What the log actor has delivered.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, MessageResponse)]
 pub struct LogCounts {
+    /// Events queued for writing (and written by the flush).
     pub events: u64,
     pub batches: u64,
+    /// Events the writer's queue refused.
+    pub dropped: u64,
 }
 
 impl Handler<DrainAndFlush> for LogActor {
@@ -238,6 +321,7 @@ impl Handler<DrainAndFlush> for LogActor {
         LogCounts {
             events: self.delivered.load(Ordering::Relaxed),
             batches: self.batches,
+            dropped: self.dropped,
         }
     }
 }

@@ -48,8 +48,8 @@ pub fn summary(r: &MultiCoreResult, cores: usize, out: &mut dyn Write) -> std::i
     writeln!(out, "Frames: {} on {cores} cores", r.frames)?;
     writeln!(
         out,
-        "Sessions created: {}  aged out: {}  closed: {}  refused (table full): {}",
-        r.table.created, r.table.aged_out, r.table.closed, r.table.refused
+        "Sessions created: {}  aged out: {}  closed: {}  refused (table full): {}  evicted (early drop): {}",
+        r.table.created, r.table.aged_out, r.table.closed, r.table.refused, r.table.evicted
     )?;
     writeln!(out, "Sessions at end of capture: {}", r.rows.len())?;
     for ((proto, state), n) in &by_state {
@@ -249,6 +249,7 @@ pub fn replay_cores(
         table.closed += t.closed;
         table.reset += t.reset;
         table.refused += t.refused;
+        table.evicted += t.evicted;
     }
     let mut results: Vec<FrameResult> = results_rx.into_iter().flatten().collect();
     results.append(&mut local_results);

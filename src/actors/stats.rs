@@ -133,6 +133,7 @@ fn add_shard_stats(sum: &mut ShardStats, s: &ShardStats) {
     sum.closed += s.closed;
     sum.reset += s.reset;
     sum.refused += s.refused;
+    sum.evicted += s.evicted;
 }
 
 fn add_io_stats(sum: &mut IoStats, s: &IoStats) {

@@ -11,7 +11,7 @@ use super::control::{ControlError, ControlPlane, install_signal_handler};
 use super::core::{CoreExit, CoreMsg, CoreSetup, spawn};
 use super::ctlsock::{Backends, ControlSocket};
 use super::events::{CoreSnapshot, EventBatch};
-use super::log::{discard_logger, terminal_logger_with_guard};
+use super::log::{TerminalLog, discard_logger};
 use crate::config::{Backend, Config};
 use crate::ctl::engine::Engine;
 use crate::ctl::exec::apply_startup;
@@ -22,7 +22,7 @@ use crate::pipeline::Pipeline;
 use crate::proto::key::FlowHasher;
 use crate::table::relation::RelationTable;
 use serde_json::json;
-use slog::{Logger, info};
+use slog::info;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -138,22 +138,24 @@ fn relation_counters(t: &RelationTable) -> serde_json::Value {
 /// Runs until SIGINT/SIGTERM. `logger` is the daemon's own log.
 pub fn run(cfg: Config) -> Result<RunReport, RunError> {
     let stop = install_signal_handler()?;
-    let (logger, guard) = terminal_logger_with_guard();
+    let terminal = TerminalLog::new();
+    let logger = terminal.daemon.clone();
+    let events_lost = terminal.events_lost.clone();
     let cores = cfg.runtime.cores;
     info!(logger, "sessmgr starting"; "cores" => cores, "backend" => format!("{:?}", cfg.runtime.backend), "io_mode" => format!("{:?}", cfg.runtime.io_mode), "session_mode" => format!("{:?}", cfg.table.mode));
 
     let (events_tx, events_rx) = flume::bounded::<EventBatch>(EVENT_CHANNEL);
     let (snaps_tx, snaps_rx) = flume::bounded::<CoreSnapshot>(SNAPSHOT_CHANNEL);
-    let session_log: Logger = if cfg.runtime.log_events {
-        logger.clone()
-    } else {
-        discard_logger()
-    };
-    let control = Arc::new(ControlPlane::start(
-        (session_log, guard),
-        events_rx,
-        snaps_rx,
-    )?);
+    let session_log = TerminalLog::session_log(
+        if cfg.runtime.log_events {
+            terminal.events.clone()
+        } else {
+            discard_logger()
+        },
+        events_lost.clone(),
+        terminal.flush,
+    );
+    let control = Arc::new(ControlPlane::start(session_log, events_rx, snaps_rx)?);
 
     // Every core's I/O first: a back-end that cannot open stops the start cleanly.
     let mut ios = Vec::new();
@@ -217,6 +219,7 @@ pub fn run(cfg: Config) -> Result<RunReport, RunError> {
         running: std::sync::Mutex::new(running),
         startup: cfg.runtime.startup_config.clone(),
         relations: relations.clone(),
+        events_lost: events_lost.clone(),
     });
     if let Ok(text) = std::fs::read_to_string(&cfg.runtime.startup_config) {
         let failed = apply_startup(engine.clone(), &text);
@@ -230,6 +233,7 @@ pub fn run(cfg: Config) -> Result<RunReport, RunError> {
     let ctl = control.start_ctl(engine)?;
     let stats_source = control.clone();
     let stats_relations = relations.clone();
+    let stats_events_lost = events_lost.clone();
     let socket_path = cfg.runtime.control_socket.clone();
     let socket = ControlSocket::start(
         &socket_path,
@@ -242,12 +246,13 @@ pub fn run(cfg: Config) -> Result<RunReport, RunError> {
                     "aged_out": t.table.aged_out,
                     "closed": t.table.closed,
                     "refused": t.table.refused,
+                    "evicted": t.table.evicted,
                     "frames": t.frames,
                     "frames_per_s": t.rates.frames_per_s,
                     "new_sessions_per_s": t.rates.new_sessions_per_s,
                     "drops": t.drops.nonzero().map(|(r, n)| (r.name().to_string(), json!(n))).collect::<serde_json::Map<_, _>>(),
                     "io": {"rx_frames": t.io.rx_frames, "tx_frames": t.io.tx_frames, "tx_errors": t.io.tx_errors, "kernel_drops": t.io.kernel_drops},
-                    "events_dropped": t.events_dropped,
+                    "events_dropped": t.events_dropped + stats_events_lost.load(Ordering::Relaxed),
                     "alg": t.alg.named().into_iter().map(|(k, n)| (k, json!(n))).collect::<serde_json::Map<_, _>>(),
                     "relations": relation_counters(&stats_relations),
                 }),
@@ -273,7 +278,9 @@ pub fn run(cfg: Config) -> Result<RunReport, RunError> {
     let report = control.shutdown();
     let run = RunReport {
         events_produced: exits.iter().map(|e| e.events_produced).sum(),
-        events_dropped: exits.iter().map(|e| e.snapshot.events_dropped).sum(),
+        // Lost at the cores' channel, or refused by the log's writer queue.
+        events_dropped: exits.iter().map(|e| e.snapshot.events_dropped).sum::<u64>()
+            + report.events_dropped_by_log,
         events_delivered: report.events_delivered,
         frames: exits.iter().map(|e| e.snapshot.frames).sum(),
         complete: report.complete,

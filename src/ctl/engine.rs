@@ -22,6 +22,9 @@ pub struct Engine {
     pub startup: PathBuf,
     /// The relation table every core shares (R3 displays and resets it).
     pub relations: Arc<RelationTable>,
+    /// Session events the log's writer queue refused (the cores count those their channel
+    /// refused): `display packet-drop summary` adds them up.
+    pub events_lost: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl Engine {

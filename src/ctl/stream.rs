@@ -171,6 +171,7 @@ mod tests {
             running: Mutex::new(running),
             startup: std::env::temp_dir().join("sessmgr-stream-test.cfg"),
             relations: Arc::default(),
+            events_lost: Arc::default(),
         };
         (Arc::new(e), all)
     }

@@ -82,6 +82,15 @@ impl TcpState {
     }
 }
 
+/// The states of a connection whose three-way handshake has not completed (RFC 9293 §3.5):
+/// what the kernel leaves "not assured" and early drop may evict (SPEC S8).
+pub fn is_handshake(state: u8) -> bool {
+    matches!(
+        TcpState::from_u8(state),
+        Some(TcpState::SynSent | TcpState::SynSent2 | TcpState::SynRecv)
+    )
+}
+
 /// Which row of the state table a segment selects (kernel `get_conntrack_index`). RST wins
 /// over SYN, SYN over FIN, FIN over ACK.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -122,6 +122,10 @@ pub struct AgingWheel {
 /// Seconds covered by one lap of the wheel.
 pub const WHEEL_SPAN_S: u64 = 4096;
 
+/// Entries a drained bucket keeps room for (8 bytes each): at most 4,096 x 512 B = 2 MiB
+/// stays reserved however large past bursts were.
+const BUCKET_KEEP: usize = 64;
+
 impl Default for AgingWheel {
     fn default() -> Self {
         Self::new()
@@ -184,6 +188,13 @@ impl AgingWheel {
                 }
             }
             if self.buckets[b].is_empty() {
+                // A burst leaves its second's bucket as large as the burst; once drained, the
+                // memory goes back, or every second that ever saw a burst would keep its peak
+                // (4,096 of them: the table's memory would grow with each burst, never
+                // levelling off).
+                if self.buckets[b].capacity() > BUCKET_KEEP {
+                    self.buckets[b].shrink_to(BUCKET_KEEP);
+                }
                 self.cursor_s += 1;
             } else {
                 break;
@@ -266,6 +277,28 @@ mod tests {
         });
         // Visiting every second in between would take minutes; one lap is 4096 buckets.
         assert_eq!(fired, 1);
+    }
+
+    #[test]
+    fn drained_buckets_give_their_memory_back() {
+        let mut w = AgingWheel::new();
+        let empty = w.capacity_bytes();
+        // Bursts of 10,000 sessions, each filed in a different second.
+        for burst in 0..50u32 {
+            let now = u64::from(burst) * 40;
+            for slot in 0..10_000 {
+                w.schedule(slot, burst * 40 + 30, now);
+            }
+            w.advance(now + 31, usize::MAX, |_, _| None);
+            assert!(w.is_empty());
+        }
+        // At most BUCKET_KEEP entries of room stay in each of the 50 buckets used.
+        assert!(
+            w.capacity_bytes() <= empty + 50 * BUCKET_KEEP * 8,
+            "{} bytes reserved after the bursts drained, {} before",
+            w.capacity_bytes(),
+            empty
+        );
     }
 
     #[test]

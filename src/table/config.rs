@@ -35,6 +35,9 @@ pub struct TableConfig {
     pub capacity: usize,
     /// `session statistics enable` (S4): per-direction packet and byte counters.
     pub statistics: bool,
+    /// `session early-drop enable` (S8, ours; on by default): at capacity a new session
+    /// evicts an unanswered one from its neighbourhood instead of being refused.
+    pub early_drop: bool,
     pub aging: AgingConfig,
     pub persistent_v4: Option<PersistentRule>,
     pub persistent_v6: Option<PersistentRule>,
@@ -86,6 +89,7 @@ impl Default for TableConfig {
             mode: SessionMode::Bidirectional,
             capacity: 1 << 20,
             statistics: false,
+            early_drop: true,
             aging: AgingConfig::default(),
             persistent_v4: None,
             persistent_v6: None,

@@ -10,6 +10,10 @@ pub enum CloseReason {
     /// Closed by the protocol (RST answering a SYN, a re-opened connection, ...).
     Closed,
     Reset,
+    /// Evicted to make room for a new session while the table was full (S8 early drop;
+    /// Comware's session-log event (7), "deleted because a new flow was created while the
+    /// table was full").
+    EarlyDrop,
 }
 
 impl CloseReason {
@@ -19,6 +23,7 @@ impl CloseReason {
             CloseReason::AgedOut => "aged_out",
             CloseReason::Closed => "closed",
             CloseReason::Reset => "reset",
+            CloseReason::EarlyDrop => "early_drop",
         }
     }
 }

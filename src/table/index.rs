@@ -17,6 +17,11 @@ const LOAD_DEN: usize = 8;
 /// Cells `candidate` looks at: one cache line of cells.
 const CANDIDATE_PROBES: usize = 8;
 
+/// Cells `neighbours` looks at: two cache lines of cells. With a random hash every cell
+/// holds a random session of the table, so at a table full of unanswered sessions the first
+/// one qualifies, and a table with none costs at most 16 bit tests before the refusal.
+pub const NEIGHBOURHOOD: usize = 16;
+
 #[derive(Debug, Clone)]
 pub struct FlowIndex {
     cells: Vec<u64>,
@@ -106,6 +111,28 @@ impl FlowIndex {
         None
     }
 
+    /// The slots of the entries in the `NEIGHBOURHOOD` cells from `hash`'s home cell: where
+    /// early drop (S8) looks for a session to make room for a new one with this hash, as the
+    /// kernel's `early_drop` looks only in the new entry's bucket and the few after it. The
+    /// lookup that found the key absent has just walked these cells: they are in the cache.
+    /// Each comes with its cell, for `remove_cell`.
+    #[inline]
+    pub fn neighbours(&self, hash: u64) -> impl Iterator<Item = (usize, u32)> + '_ {
+        let home = hash as usize & self.mask;
+        (0..NEIGHBOURHOOD.min(self.cells.len()))
+            .map(move |k| (home + k) & self.mask)
+            .filter(move |&i| self.cells[i] != EMPTY)
+            .map(move |i| (i, slot_of(self.cells[i])))
+    }
+
+    /// The cell holding `slot`'s entry, if `cell` still does (a position `neighbours` gave).
+    #[inline]
+    pub fn holds(&self, cell: usize, slot: u32) -> bool {
+        self.cells
+            .get(cell)
+            .is_some_and(|&c| c != EMPTY && slot_of(c) == slot)
+    }
+
     /// The slot whose entry has this hash's tag and for which `is_it(slot)` holds.
     #[inline]
     pub fn find(&self, hash: u64, mut is_it: impl FnMut(u32) -> bool) -> Option<u32> {
@@ -164,6 +191,13 @@ impl FlowIndex {
             }
             i = (i + 1) & self.mask;
         }
+        self.remove_cell(i);
+        true
+    }
+
+    /// Removes the entry in cell `i` (known to hold one: `holds`), without the key's hash:
+    /// early drop found it by position.
+    pub fn remove_cell(&mut self, i: usize) {
         // Shift later members of the cluster back over the hole while that keeps them at or
         // after their home cell.
         let mut hole = i;
@@ -188,7 +222,6 @@ impl FlowIndex {
         }
         self.cells[hole] = EMPTY;
         self.len -= 1;
-        true
     }
 }
 

@@ -13,6 +13,35 @@ use super::session::{Session, SessionId, flag};
 use crate::drop::DropCounters;
 use crate::proto::key::{FlowHasher, FlowKey};
 
+/// Whether a session counts as unanswered for early drop (S8): the kernel's "not assured".
+/// No packet from the responder has been accepted yet (UDP, UDP-Lite and raw IP OPEN, ICMP
+/// REQUEST, SCTP and DCCP before their first reply); for TCP, the three-way handshake has not
+/// completed (SYN_SENT, SYN_SENT2 and SYN_RECV): a SYN-ACK a server sends to a spoofed
+/// source answers nobody, and a SYN flood against a real server must not pin the table with
+/// SYN_RECV sessions. Established or otherwise answered sessions are never evicted.
+#[inline]
+pub fn is_unanswered(s: &Session) -> bool {
+    if s.key.proto == crate::proto::wire::ipproto::TCP {
+        crate::proto::tcp::is_handshake(s.state)
+    } else {
+        !s.has(flag::SEEN_REPLY)
+    }
+}
+
+/// The session early drop chose, and its index cell when known.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Victim {
+    slot: u32,
+    cell: Option<usize>,
+}
+
+/// Words of the evictable bitmap (64 slots each) early drop looks at when the new key's
+/// neighbourhood had no unanswered session: 512 slots, 64 bytes.
+const SWEEP_WORDS: usize = 8;
+
+/// Room the expiry scratch list keeps between turns (a tick's budget is far below it).
+const EXPIRED_KEEP: usize = 4096;
+
 /// What only the control plane reads about a slot (kept apart from the hot record).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct SlotMeta {
@@ -32,8 +61,11 @@ pub struct ShardStats {
     /// Closed by the protocol (RST answering a SYN, re-opened TCP, ...).
     pub closed: u64,
     pub reset: u64,
-    /// New sessions refused at capacity (S8).
+    /// New sessions refused at capacity (S8): nothing in the new one's neighbourhood could
+    /// be evicted, or early drop is off.
     pub refused: u64,
+    /// Unanswered sessions evicted to make room for a new one at capacity (S8 early drop).
+    pub evicted: u64,
 }
 
 pub struct Shard {
@@ -42,6 +74,11 @@ pub struct Shard {
     pub(super) meta: Vec<SlotMeta>,
     free: Vec<u32>,
     pub(super) index: FlowIndex,
+    /// One bit per slot: the session there may be evicted at capacity (unanswered, see
+    /// `is_unanswered`). Kept beside the index so early drop tests 16 bits, not 16 records.
+    evictable: Vec<u64>,
+    /// Where early drop's look at the bitmap goes on from.
+    sweep: usize,
     pub(super) hasher: FlowHasher,
     pub(super) live: usize,
     pub(super) wheel: AgingWheel,
@@ -72,6 +109,8 @@ impl Shard {
             meta: Vec::new(),
             free: Vec::new(),
             index: FlowIndex::default(),
+            evictable: Vec::new(),
+            sweep: 0,
             hasher,
             live: 0,
             wheel: AgingWheel::new(),
@@ -204,6 +243,7 @@ impl Shard {
         m.generation = m.generation.wrapping_add(1);
         m.created_s = now_s as u32;
         self.index.insert(hash, slot);
+        self.mark_evictable(slot);
         self.live += 1;
         self.stats.created += 1;
         self.schedule(slot);
@@ -250,15 +290,28 @@ impl Shard {
 
     /// Moves the pending events into `into` (which the caller ships as one batch).
     pub fn take_events(&mut self, into: &mut Vec<SessionEvent>) {
+        if into.is_empty() {
+            // Hand the buffer over whole: the shard keeps no peak-sized buffer (a reset of a
+            // million sessions is a million events at once).
+            std::mem::swap(into, &mut self.events);
+            return;
+        }
         into.append(&mut self.events);
     }
 
     /// Removes a live session, counting why.
     pub(super) fn remove(&mut self, slot: u32, why: CloseReason) {
+        self.remove_found(slot, why, None);
+    }
+
+    /// `remove`, for a session whose index cell is known (early drop found it there): the
+    /// index entry goes without hashing the key again.
+    fn remove_found(&mut self, slot: u32, why: CloseReason, cell: Option<usize>) {
         match why {
             CloseReason::AgedOut => self.stats.aged_out += 1,
             CloseReason::Closed => self.stats.closed += 1,
             CloseReason::Reset => self.stats.reset += 1,
+            CloseReason::EarlyDrop => self.stats.evicted += 1,
         }
         self.emit(slot, EventKind::Deleted(why));
         let flags = self.records[slot as usize].flags;
@@ -267,14 +320,107 @@ impl Shard {
         }
         let r = &self.records[slot as usize];
         self.census.remove(r.key.family, r.key.proto, r.state);
-        let key = self.records[slot as usize].key;
-        let hash = self.hasher.hash_canonical(&key);
-        self.index.remove(hash, slot);
+        match cell {
+            Some(i) if self.index.holds(i, slot) => self.index.remove_cell(i),
+            _ => {
+                let key = self.records[slot as usize].key;
+                let hash = self.hasher.hash_canonical(&key);
+                self.index.remove(hash, slot);
+            }
+        }
+        self.set_evictable(slot, false);
         let r = &mut self.records[slot as usize];
         r.flags = 0;
         self.meta[slot as usize].wheel_deadline_s = 0;
         self.free.push(slot);
         self.live -= 1;
+    }
+
+    /// The session early drop would evict first for a new key with this hash, looking in its
+    /// neighbourhood only (for prefetching: `track_batch`).
+    #[inline]
+    pub(super) fn early_drop_candidate(&self, hash: u64) -> Option<u32> {
+        if !self.config.early_drop {
+            return None;
+        }
+        self.index
+            .neighbours(hash)
+            .find(|&(_, s)| self.is_evictable(s))
+            .map(|(_, s)| s)
+    }
+
+    /// Early drop's eviction of `victim` (from `early_drop_victim`).
+    pub(super) fn evict(&mut self, victim: Victim) {
+        self.remove_found(victim.slot, CloseReason::EarlyDrop, victim.cell);
+    }
+
+    /// Files whether the session in `slot` may be evicted at capacity, from its state now:
+    /// called when it is created, changes state or sees its first reply.
+    #[inline]
+    pub(super) fn mark_evictable(&mut self, slot: u32) {
+        let s = &self.records[slot as usize];
+        let yes = is_unanswered(s);
+        self.set_evictable(slot, yes);
+    }
+
+    #[inline]
+    fn set_evictable(&mut self, slot: u32, yes: bool) {
+        let (word, bit) = (slot as usize / 64, 1u64 << (slot % 64));
+        if word >= self.evictable.len() {
+            if !yes {
+                return;
+            }
+            // Grows with the slab (one word per 64 slots), never per packet beyond that.
+            self.evictable.resize(word + 1, 0);
+        }
+        if yes {
+            self.evictable[word] |= bit;
+        } else {
+            self.evictable[word] &= !bit;
+        }
+    }
+
+    #[inline]
+    fn is_evictable(&self, slot: u32) -> bool {
+        self.evictable
+            .get(slot as usize / 64)
+            .is_some_and(|w| w & (1 << (slot % 64)) != 0)
+    }
+
+    /// S8 early drop: the session to evict to make room for a new one whose key hashes to
+    /// `hash`, if early drop is on. Never a table scan, two bounded, cache-resident looks:
+    /// first the new key's neighbourhood in the index (the kernel's `early_drop` looks only
+    /// in the new entry's bucket and the few after it), then, when none there qualifies (a
+    /// table mostly established leaves a neighbourhood without an unanswered session now and
+    /// then: at half established and half-loaded cells, 1 new session in 250), the next
+    /// `SWEEP_WORDS` words of the evictable bitmap from where the last such look stopped.
+    pub(super) fn early_drop_victim(&mut self, hash: u64) -> Option<Victim> {
+        if !self.config.early_drop {
+            return None;
+        }
+        if let Some((cell, slot)) = self
+            .index
+            .neighbours(hash)
+            .find(|&(_, s)| self.is_evictable(s))
+        {
+            return Some(Victim {
+                slot,
+                cell: Some(cell),
+            });
+        }
+        let words = self.evictable.len();
+        for _ in 0..SWEEP_WORDS.min(words) {
+            let w = self.sweep % words;
+            self.sweep = (w + 1) % words;
+            let bits = self.evictable[w];
+            if bits != 0 {
+                return Some(Victim {
+                    slot: (w * 64) as u32 + bits.trailing_zeros(),
+                    cell: None,
+                });
+            }
+        }
+        None
     }
 
     /// Advances the engine clock and deletes sessions whose aging time has passed, handling
@@ -313,6 +459,11 @@ impl Shard {
             let slot = self.expired_scratch[i];
             self.remove(slot, CloseReason::AgedOut);
         }
+        // An unbounded turn (the end of a replay) may have listed the whole table.
+        if self.expired_scratch.capacity() > EXPIRED_KEEP {
+            self.expired_scratch.clear();
+            self.expired_scratch.shrink_to(EXPIRED_KEEP);
+        }
         n
     }
 
@@ -350,6 +501,7 @@ impl Shard {
             + self.meta.capacity() * size_of::<SlotMeta>()
             + self.index.capacity() * size_of::<u64>()
             + self.free.capacity() * 4
+            + self.evictable.capacity() * 8
             + self.wheel.capacity_bytes()
     }
 }

@@ -154,12 +154,21 @@ impl Shard {
 
     /// Starts loading the record (both cache lines) and metadata of the slot a prepared
     /// packet's index cell names, if it names one with the packet's tag.
+    /// At a full table, a packet no index cell names is likely a new session that will evict
+    /// a neighbour (S8 early drop): that victim's record and metadata are loaded instead, so
+    /// an eviction costs no more misses than a creation in free room.
     #[inline]
     fn prefetch_record(&self, p: &Prepared) {
-        if let Some(slot) = self.index.candidate(p.hash) {
-            crate::arena::prefetch_all_at(&self.records, slot as usize);
-            crate::arena::prefetch_at(&self.meta, slot as usize);
-        }
+        let slot = match self.index.candidate(p.hash) {
+            Some(slot) => slot,
+            None if self.live >= self.config.capacity => match self.early_drop_candidate(p.hash) {
+                Some(slot) => slot,
+                None => return,
+            },
+            None => return,
+        };
+        crate::arena::prefetch_all_at(&self.records, slot as usize);
+        crate::arena::prefetch_at(&self.meta, slot as usize);
     }
 
     /// Tracks a batch of whole datagrams (`preps[i]` = `prepare(&pkts[i])`) in order, exactly
@@ -279,10 +288,16 @@ impl Shard {
         }
         if matches!(step, Step::AcceptThenClose) {
             self.remove(slot, CloseReason::Closed);
-        } else if state != old_state {
-            self.emit(slot, EventKind::StateChanged { from: old_state });
-            // A new state may age sooner than the deadline on file.
-            self.schedule(slot);
+        } else {
+            if state != old_state {
+                self.emit(slot, EventKind::StateChanged { from: old_state });
+                // A new state may age sooner than the deadline on file.
+                self.schedule(slot);
+            }
+            if state != old_state || (dir == Direction::Reply && !seen_reply) {
+                // Answered now, or out of the handshake: early drop may no longer take it.
+                self.mark_evictable(slot);
+            }
         }
         Some(Tracked {
             verdict,
@@ -309,22 +324,32 @@ impl Shard {
                 return Tracked::invalid(reason, proto);
             }
         };
+        // At capacity: what has aged out goes first, then (early drop) an unanswered session
+        // near the new one's hash is chosen to make room; with none, the session is refused
+        // before anything is consumed or evicted.
+        let mut victim = None;
         if self.live >= self.config.capacity {
-            // Reclaim what has aged out before refusing (S8 never evicts live sessions).
             self.expire(self.now_ms * 1_000_000, RECLAIM_BUDGET);
-        }
-        if self.live >= self.config.capacity {
-            self.drops.count(DropReason::TableFull);
-            self.stats.refused += 1;
-            return Tracked::invalid(DropReason::TableFull, proto);
+            if self.live >= self.config.capacity {
+                victim = self.early_drop_victim(hash);
+                if victim.is_none() {
+                    self.drops.count(DropReason::TableFull);
+                    self.stats.refused += 1;
+                    return Tracked::invalid(DropReason::TableFull, proto);
+                }
+            }
         }
         // A data connection an ALG announced (R1): claimed on whichever core it lands (R5).
         // Only then is the packet filter skipped: it is session-based, and the control
         // session it belongs to already passed it.
         let claimed = self.algs.claim(key, self.now_ms);
         if claimed.is_none() && self.config.packet_filter.denies(self.ingress, key) {
+            // Denied: the victim stays (a flood of denied packets evicts nothing).
             self.drops.count(DropReason::PacketFilterDeny);
             return Tracked::invalid(DropReason::PacketFilterDeny, proto);
+        }
+        if let Some(v) = victim {
+            self.evict(v);
         }
         let mut flags = flag::LIVE;
         if claimed.is_some() {

@@ -17,6 +17,7 @@ mod acl;
 mod aging;
 mod alg;
 pub mod area;
+mod drops;
 mod interface;
 pub mod kit;
 mod session;
@@ -27,6 +28,7 @@ mod tests;
 pub use acl::{AclCmd, AclTarget};
 pub use aging::{AgingCmd, PERSISTENT_DEFAULT_HOURS};
 pub use alg::AlgCmd;
+pub use drops::DropsCmd;
 pub use interface::InterfaceCmd;
 pub use session::SessionCmd;
 pub use system::SystemCmd;
@@ -101,6 +103,7 @@ registry! {
     Alg(alg::AlgCmd),
     Interface(interface::InterfaceCmd),
     Acl(acl::AclCmd),
+    Drops(drops::DropsCmd),
 }
 
 /// An area's commands, building the console's `Action`.

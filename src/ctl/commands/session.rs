@@ -1,6 +1,6 @@
 //! Sessions (SPEC S, reference/comware.md §2, §3, §8, §9.1, §9.4): the session table and the
 //! session statistics, displayed and reset, and the engine-wide session settings (`session
-//! mode hybrid`, `session statistics enable`).
+//! mode hybrid`, `session statistics enable`, and ours, `session early-drop enable`).
 //!
 //! Where the manuals leave a choice open this area takes the lenient one: the optional
 //! filters of display/reset may come in any order (Comware lists them in a fixed order;
@@ -49,6 +49,10 @@ pub enum SessionCmd {
     UndoMode,
     StatisticsEnable,
     UndoStatisticsEnable,
+    /// `session early-drop enable` (S8; ours, on by default): at capacity a new session
+    /// evicts an unanswered one instead of being refused.
+    EarlyDropEnable,
+    UndoEarlyDropEnable,
 }
 
 impl Area for SessionCmd {
@@ -140,6 +144,24 @@ impl Area for SessionCmd {
                 })
             },
         );
+        t.with_undo(
+            SYSTEM,
+            vec![
+                kw("session", H_SESSION),
+                kw(
+                    "early-drop",
+                    "Evict unanswered sessions when the session table is full",
+                ),
+                kw("enable", "Enable early drop"),
+            ],
+            |m, _| {
+                Ok(if m.is_undo() {
+                    SessionCmd::UndoEarlyDropEnable
+                } else {
+                    SessionCmd::EarlyDropEnable
+                })
+            },
+        );
     }
 
     fn canonical(&self) -> String {
@@ -179,11 +201,17 @@ impl Area for SessionCmd {
             SessionCmd::UndoMode => "undo session mode".into(),
             SessionCmd::StatisticsEnable => "session statistics enable".into(),
             SessionCmd::UndoStatisticsEnable => "undo session statistics enable".into(),
+            SessionCmd::EarlyDropEnable => "session early-drop enable".into(),
+            SessionCmd::UndoEarlyDropEnable => "undo session early-drop enable".into(),
         }
     }
 
     fn is_config(&self) -> bool {
-        matches!(self, SessionCmd::ModeHybrid | SessionCmd::StatisticsEnable)
+        // Early drop is on by default: the configuration shows it only when turned off.
+        matches!(
+            self,
+            SessionCmd::ModeHybrid | SessionCmd::StatisticsEnable | SessionCmd::UndoEarlyDropEnable
+        )
     }
 
     fn on_engine(&self, cx: &mut Context<'_>) -> Output {
@@ -230,6 +258,11 @@ impl Area for SessionCmd {
                 cx.changed();
                 Output::Nothing
             }
+            SessionCmd::EarlyDropEnable | SessionCmd::UndoEarlyDropEnable => {
+                cx.running.table.early_drop = *self == SessionCmd::EarlyDropEnable;
+                cx.changed();
+                Output::Nothing
+            }
         }
     }
 
@@ -239,6 +272,9 @@ impl Area for SessionCmd {
         }
         if running.table.statistics {
             text.setting(&SessionCmd::StatisticsEnable);
+        }
+        if !running.table.early_drop {
+            text.setting(&SessionCmd::UndoEarlyDropEnable);
         }
     }
 }

@@ -241,6 +241,26 @@ fn table() -> Vec<(View, &'static str, Action)> {
         ),
         (
             View::System,
+            "session early-drop enable",
+            Action::Session(SessionCmd::EarlyDropEnable),
+        ),
+        (
+            View::System,
+            "undo session early-drop enable",
+            Action::Session(SessionCmd::UndoEarlyDropEnable),
+        ),
+        (
+            View::User,
+            "display packet-drop summary",
+            Action::Drops(DropsCmd::Summary),
+        ),
+        (
+            View::System,
+            "dis packet-d sum",
+            Action::Drops(DropsCmd::Summary),
+        ),
+        (
+            View::System,
             "acl advanced 3000",
             Action::Acl(AclCmd::Enter {
                 ipv6: false,
