@@ -19,8 +19,9 @@ if ! command -v cargo >/dev/null 2>&1; then
 fi
 
 # What the end-to-end tests drive: namespaces and veth (iproute2), real clients and servers
-# (curl, ping, python3, hping3 for a stray TCP segment; vsftpd, lftp, tftpd-hpa and tftp-hpa
-# for the ALG test), offload switches (ethtool). Installed when missing and we are root. On a
+# (curl, ping, python3, hping3 for a stray TCP segment and a flood of tiny fragments; vsftpd,
+# lftp, tftpd-hpa and tftp-hpa for the ALG test; scapy for fragments built by hand), offload
+# switches (ethtool). Installed when missing and we are root. On a
 # machine with systemd the vsftpd and tftpd-hpa packages also start their system services; the
 # tests do not use them (they run their own daemons inside their namespaces).
 step "system packages for the end-to-end tests"
@@ -29,6 +30,11 @@ for tool in ip:iproute2 curl:curl ping:iputils-ping python3:python3 ethtool:etht
   vsftpd:vsftpd lftp:lftp in.tftpd:tftpd-hpa tftp:tftp-hpa tcpdump:tcpdump; do
   command -v "${tool%%:*}" >/dev/null 2>&1 || missing+=("${tool##*:}")
 done
+# scapy is a python module, not a command: Debian's package installs it for the system's
+# python3 (tests/e2e_fragments.rs uses whichever python3 can import it).
+if ! python3 -c 'import scapy.all' >/dev/null 2>&1 && ! /usr/bin/python3 -c 'import scapy.all' >/dev/null 2>&1; then
+  missing+=(python3-scapy)
+fi
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     export DEBIAN_FRONTEND=noninteractive

@@ -150,8 +150,11 @@ struct RawAcl {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawFragment {
-    max_datagrams: Option<u64>,
+    /// Gone: the pools are bounded by bytes. Named in an error rather than ignored.
+    max_datagrams: Option<toml::Value>,
     max_bytes: Option<u64>,
+    low_bytes: Option<u64>,
+    source_share_percent: Option<u64>,
     timeout_s: Option<u64>,
 }
 
@@ -276,19 +279,47 @@ impl Config {
             Some(n) => Ok(n),
             None => Ok(dflt),
         };
-        let d = FragLimits::default();
-        cfg.fragment = FragLimits {
-            max_datagrams: positive(
-                f.max_datagrams,
+        if f.max_datagrams.is_some() {
+            return Err(err(
                 "fragment.max_datagrams",
-                d.max_datagrams as u64,
-            )? as usize,
-            max_bytes: positive(f.max_bytes, "fragment.max_bytes", d.max_bytes as u64)? as usize,
+                "no longer used: each family's reassembly pool is bounded by bytes \
+                 (fragment.max_bytes, fragment.low_bytes); remove the key",
+            ));
+        }
+        let d = FragLimits::default();
+        let max_bytes = positive(f.max_bytes, "fragment.max_bytes", d.max_bytes as u64)?;
+        let low_bytes = positive(f.low_bytes, "fragment.low_bytes", max_bytes / 4 * 3)?;
+        if low_bytes > max_bytes {
+            return Err(err(
+                "fragment.low_bytes",
+                format!("must not exceed fragment.max_bytes ({max_bytes})"),
+            ));
+        }
+        let share = positive(
+            f.source_share_percent,
+            "fragment.source_share_percent",
+            u64::from(d.source_share_percent),
+        )?;
+        if share > 100 {
+            return Err(err(
+                "fragment.source_share_percent",
+                "a percentage: at most 100",
+            ));
+        }
+        let as_usize = |n: u64, key: &str| {
+            usize::try_from(n).map_err(|_| err(key, "too large for this machine"))
+        };
+        cfg.fragment = FragLimits {
+            max_bytes: as_usize(max_bytes, "fragment.max_bytes")?,
+            low_bytes: as_usize(low_bytes, "fragment.low_bytes")?,
+            source_share_percent: share as u8,
             timeout_ns: positive(
                 f.timeout_s,
                 "fragment.timeout_s",
                 d.timeout_ns / 1_000_000_000,
-            )? * 1_000_000_000,
+            )?
+            .checked_mul(1_000_000_000)
+            .ok_or_else(|| err("fragment.timeout_s", "too large"))?,
         };
         cfg.runtime = runtime(raw.runtime)?;
         Ok(cfg)
@@ -552,6 +583,15 @@ rules = ["rule permit tcp destination-port eq 22"]
         assert_eq!(e.key, "runtime.cores", "{e}");
         let e = Config::parse("[fragment]\ntimeout_s = 0").unwrap_err();
         assert_eq!(e.key, "fragment.timeout_s");
+        let e = Config::parse("[fragment]\nmax_datagrams = 1024").unwrap_err();
+        assert_eq!(e.key, "fragment.max_datagrams");
+        assert!(e.reason.contains("bytes"), "{e}");
+        let e = Config::parse("[fragment]\nmax_bytes = 1000\nlow_bytes = 2000").unwrap_err();
+        assert_eq!(e.key, "fragment.low_bytes");
+        let e = Config::parse("[fragment]\nsource_share_percent = 101").unwrap_err();
+        assert_eq!(e.key, "fragment.source_share_percent");
+        let e = Config::parse("[fragment]\nsource_share_percent = 0").unwrap_err();
+        assert_eq!(e.key, "fragment.source_share_percent");
         let e = Config::parse("[runtime]\nbackend = \"dpdk\"").unwrap_err();
         assert_eq!(e.key, "runtime.backend");
         let e = Config::parse(

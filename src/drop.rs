@@ -59,16 +59,31 @@ drop_reasons! {
     /// A fragment the capture cut short (`tcpdump -s`): its data is not whole, so it cannot
     /// be reassembled.
     FragmentCutByCapture => "fragment_cut_by_capture",
-    /// A fragment overlapping data already held (RFC 5722 for IPv6; treated alike for IPv4).
+    /// A fragment overlapping data already held (RFC 5722 for IPv6; treated alike for IPv4),
+    /// teardrop pairs and same-range copies with other bytes included: each fragment of the
+    /// datagram.
     FragmentOverlap => "fragment_overlap",
     /// Non-final fragment whose length is not a multiple of 8.
     FragmentBadLength => "fragment_bad_length",
-    /// The reassembly pool is full (datagrams in flight or bytes).
+    /// A fragment that does not fit in its family's reassembly pool even after the oldest
+    /// datagrams were evicted (only a datagram larger than the pool itself); its datagram is
+    /// dropped with it.
     FragmentPoolFull => "fragment_pool_full",
-    /// A datagram not completed within the reassembly timeout; its fragments are dropped.
+    /// A datagram not completed within the reassembly timeout: each of its fragments.
     FragmentTimeout => "fragment_timeout",
-    /// Conflicting last-fragment information (two different ends).
+    /// Fragments disagreeing on where the datagram ends (two different ends, data past the
+    /// end): each fragment of the datagram.
     FragmentInconsistent => "fragment_inconsistent",
+    /// Held fragments of the oldest incomplete datagrams, evicted to make room when their
+    /// family's reassembly pool reached its high threshold (down to its low threshold).
+    FragmentEvicted => "fragment_evicted",
+    /// A source (IPv4 address, IPv6 /64) holding its whole share of the reassembly pool: the
+    /// fragments of its own oldest datagrams, evicted to make room for its new ones.
+    FragmentSourceShare => "fragment_source_share",
+    /// A fragment whose datagram was dropped: held until the verdict that dropped it (the
+    /// fragment that completed it counts the verdict's own reason), or arriving later, within
+    /// the reassembly timeout (after a verdict, an overlap, an inconsistency or an eviction).
+    FragmentDatagramDropped => "fragment_datagram_dropped",
 
     // ---- transport headers ----
     TruncatedTcpHeader => "truncated_tcp_header",
@@ -148,6 +163,12 @@ impl DropCounters {
     #[inline]
     pub fn count(&mut self, reason: DropReason) {
         self.counts[reason as usize] += 1;
+    }
+
+    /// `n` drops for `reason` at once.
+    #[inline]
+    pub fn add(&mut self, reason: DropReason, n: u64) {
+        self.counts[reason as usize] += n;
     }
 
     pub fn get(&self, reason: DropReason) -> u64 {

@@ -4,11 +4,11 @@
 //! state lives here, owned by that one core.
 
 use crate::drop::DropReason;
-use crate::proto::frag::{FragLimits, FragOutcome, Reassembler};
+use crate::proto::frag::{FragLimits, FragOutcome, Original, Reassembler, Release};
 use crate::proto::key::{FlowHasher, FlowKey};
 use crate::proto::wire::{self, Datagram, Frame, LinkType, Packet};
 use crate::table::track::{BATCH, Prepared};
-use crate::table::{Shard, TableConfig, Tracked};
+use crate::table::{Shard, TableConfig, Tracked, Verdict};
 use smallvec::SmallVec;
 
 /// What became of one frame.
@@ -19,8 +19,16 @@ pub enum FrameOutcome {
     Tracked(Tracked),
     /// Not for session management: not IP.
     NotIp { ethertype: u16 },
-    /// A fragment held for reassembly.
+    /// A fragment held for reassembly. Holding inline, its frame is kept: it leaves with its
+    /// datagram (`Pipeline::take_released`) or is dropped and counted with it.
     FragmentHeld,
+    /// Holding inline: the frame completed its datagram and the verdict (inside) passes it;
+    /// it leaves after the datagram's earlier fragments, in arrival order, from
+    /// `Pipeline::take_released`, not by itself.
+    Released(Tracked),
+    /// A late exact copy of a fragment of a datagram that passed (within the reassembly
+    /// timeout): it passes too.
+    FragmentPassed,
     /// Malformed or refused before the table; counted under `reason`.
     Dropped(DropReason),
 }
@@ -110,6 +118,12 @@ impl NotIpCounts {
 pub struct Pipeline {
     pub shard: Shard,
     pub frag: Reassembler,
+    /// Inline: hold every fragment of a datagram until the verdict on the whole datagram,
+    /// then release them all or drop them all (frames with a known ingress port). Off for
+    /// monitoring and replay, which keep no frames.
+    pub hold_fragments: bool,
+    /// Held frames whose datagram passed, in arrival order, for the core to send.
+    released: Vec<Release>,
     /// Frames that were not IP, by kind.
     pub not_ip: NotIpCounts,
     pub frames: u64,
@@ -123,6 +137,8 @@ impl Pipeline {
         Pipeline {
             shard: Shard::new(core, table, hasher),
             frag: Reassembler::new(frag),
+            hold_fragments: false,
+            released: Vec::new(),
             not_ip: NotIpCounts::default(),
             frames: 0,
             next_tick_ns: 0,
@@ -132,6 +148,16 @@ impl Pipeline {
 
     /// Runs one frame at `now_ns` (engine clock).
     pub fn process_frame(&mut self, link: LinkType, frame: &[u8], now_ns: u64) -> FrameOutcome {
+        self.process_frame_on(link, frame, None, now_ns)
+    }
+
+    fn process_frame_on(
+        &mut self,
+        link: LinkType,
+        frame: &[u8],
+        port: Option<u8>,
+        now_ns: u64,
+    ) -> FrameOutcome {
         self.frames += 1;
         self.tick_if_due(now_ns);
         let datagram = match wire::parse_link(link, frame) {
@@ -142,7 +168,14 @@ impl Pipeline {
             }
             Err(reason) => return self.drop(reason),
         };
-        self.process_ip(datagram, now_ns)
+        match wire::parse_ip(datagram) {
+            Ok(Datagram::Whole(pkt)) => FrameOutcome::Tracked(self.shard.track(&pkt, now_ns)),
+            Ok(Datagram::Fragment(f)) => {
+                let original = self.original(frame, port);
+                self.fragment(&f, original, now_ns)
+            }
+            Err(reason) => self.drop(reason),
+        }
     }
 
     /// Runs a batch of frames received together at `now_ns`, appending one outcome per frame
@@ -236,12 +269,13 @@ impl Pipeline {
                         self.flush(&mut b, &mut tracked, out);
                     }
                 }
-                Ok((Datagram::Fragment(_), datagram)) => {
+                Ok((Datagram::Fragment(f), _)) => {
                     self.flush(&mut b, &mut tracked, out);
                     if let Some(port) = port {
                         self.shard.set_ingress(port);
                     }
-                    out.push(self.process_ip(datagram, now_ns));
+                    let original = self.original(frame, port);
+                    out.push(self.fragment(&f, original, now_ns));
                 }
                 Err(reason) => {
                     self.flush(&mut b, &mut tracked, out);
@@ -281,27 +315,64 @@ impl Pipeline {
         now_ns: u64,
     ) -> FrameOutcome {
         self.shard.set_ingress(port);
-        self.process_frame(link, frame, now_ns)
+        self.process_frame_on(link, frame, Some(port), now_ns)
     }
 
-    /// Runs one IP datagram (raw IP input).
+    /// Runs one IP datagram (raw IP input; nothing is held).
     pub fn process_ip(&mut self, datagram: &[u8], now_ns: u64) -> FrameOutcome {
         match wire::parse_ip(datagram) {
             Ok(Datagram::Whole(pkt)) => FrameOutcome::Tracked(self.shard.track(&pkt, now_ns)),
-            Ok(Datagram::Fragment(f)) => match self.frag.push(&f, now_ns) {
-                FragOutcome::Held => FrameOutcome::FragmentHeld,
-                FragOutcome::Dropped(reason) => self.drop(reason),
-                FragOutcome::Complete(whole) => match wire::parse_ip(&whole) {
+            Ok(Datagram::Fragment(f)) => self.fragment(&f, None, now_ns),
+            Err(reason) => self.drop(reason),
+        }
+    }
+
+    /// What to keep of a fragment's frame: all of it and its port, when holding.
+    fn original<'f>(&self, frame: &'f [u8], port: Option<u8>) -> Option<Original<'f>> {
+        let port = port.filter(|_| self.hold_fragments)?;
+        Some(Original { frame, port })
+    }
+
+    /// A fragment to the reassembler; a completed datagram to the table, and its verdict
+    /// back to the reassembler for the datagram's other frames.
+    fn fragment(
+        &mut self,
+        f: &wire::Fragment<'_>,
+        original: Option<Original<'_>>,
+        now_ns: u64,
+    ) -> FrameOutcome {
+        let held = original.is_some();
+        let outcome = match self.frag.push_frame(f, original, now_ns) {
+            FragOutcome::Held => FrameOutcome::FragmentHeld,
+            FragOutcome::Passed => FrameOutcome::FragmentPassed,
+            FragOutcome::Dropped(reason) => self.drop(reason),
+            FragOutcome::Complete(whole) => {
+                let outcome = match wire::parse_ip(&whole) {
                     Ok(Datagram::Whole(pkt)) => {
                         FrameOutcome::Tracked(self.shard.track(&pkt, now_ns))
                     }
                     // A reassembled datagram is never a fragment; treat one as inconsistent.
                     Ok(Datagram::Fragment(_)) => self.drop(DropReason::FragmentInconsistent),
                     Err(reason) => self.drop(reason),
-                },
-            },
-            Err(reason) => self.drop(reason),
-        }
+                };
+                let pass = matches!(outcome, FrameOutcome::Tracked(t)
+                    if !matches!(t.verdict, Verdict::Invalid(_)));
+                self.frag.judge(pass, now_ns, &mut self.released);
+                match outcome {
+                    FrameOutcome::Tracked(t) if pass && held => FrameOutcome::Released(t),
+                    other => other,
+                }
+            }
+        };
+        // Frames dropped with their datagram (held ones, timed out, evicted), each counted.
+        self.frag.take_drops(&mut self.shard.drops);
+        outcome
+    }
+
+    /// Held frames whose datagram passed, in arrival order, each with the port it came in on:
+    /// the core sends each out of that port's peer (inline).
+    pub fn take_released(&mut self) -> std::vec::Drain<'_, Release> {
+        self.released.drain(..)
     }
 
     /// Tick if the clock has moved on since the last one: before each frame, and on an idle
@@ -320,10 +391,9 @@ impl Pipeline {
         // This core's relation entries (those of its masters) age here, bounded like the
         // wheel.
         self.shard.algs.tick(now_ns / 1_000_000, budget);
-        let timed_out = self.frag.expire(now_ns);
-        for _ in 0..timed_out {
-            self.shard.drops.count(DropReason::FragmentTimeout);
-        }
+        // Timed-out datagrams: each of their frames counted as fragment_timeout.
+        self.frag.expire(now_ns);
+        self.frag.take_drops(&mut self.shard.drops);
     }
 
     fn drop(&mut self, reason: DropReason) -> FrameOutcome {

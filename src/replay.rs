@@ -251,10 +251,13 @@ pub fn frame_json(
     match outcome {
         FrameOutcome::NotIp { ethertype } => untracked(&format!("ethertype 0x{ethertype:04x}")),
         FrameOutcome::FragmentHeld => untracked("fragment held for reassembly"),
+        FrameOutcome::FragmentPassed => {
+            untracked("late copy of a fragment of a datagram that passed")
+        }
         FrameOutcome::Dropped(reason) => {
             json!({"frame": number, "verdict": "invalid", "dir": null, "session": null, "state": null, "expect": [], "reason": reason.name()})
         }
-        FrameOutcome::Tracked(t) => {
+        FrameOutcome::Tracked(t) | FrameOutcome::Released(t) => {
             let mut v = json!({
                 "frame": number,
                 "verdict": t.verdict.name(),

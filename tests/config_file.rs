@@ -15,4 +15,6 @@ fn shipped_config_toml_loads_with_documented_values() {
     assert_eq!(c.table.aging.state(AgingState::TcpEst), 3600);
     assert_eq!(c.acls.len(), 2);
     assert!(c.table.persistent_v4.is_none());
+    // The shipped fragment settings are the defaults.
+    assert_eq!(c.fragment, sessmgr::proto::frag::FragLimits::default());
 }

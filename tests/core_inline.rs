@@ -2,6 +2,9 @@
 //! management accepts leaves by the peer port, what it rejects does not, and the drops are
 //! counted per reason in the core's final snapshot.
 
+mod common;
+
+use common::frames::{ipv4_fragment, udp4_fragments};
 use sessmgr::actors::core::{CoreMsg, CoreSetup, spawn};
 use sessmgr::io::mem::MemIo;
 use sessmgr::io::{IoMode, PacketIo};
@@ -226,4 +229,36 @@ fn reset_through_the_mailbox_removes_matching_sessions() {
     let (_, exit) = core.stop();
     assert_eq!(exit.snapshot.sessions, 1);
     assert_eq!(exit.snapshot.table.reset, 3);
+}
+
+/// Issue #10: inline, the fragments of a datagram wait for its verdict and then leave
+/// together, in arrival order, unchanged, out of the peer port; a teardrop pair takes its
+/// held first fragment down with it (before the fix that one had already been forwarded).
+#[test]
+fn fragments_leave_together_after_the_verdict() {
+    let payload: Vec<u8> = (0..100u8).collect();
+    let mut good = udp4_fragments(A, 40000, B, 53, 77, &payload, 40);
+    good.swap(0, 2);
+    let tear_first = ipv4_fragment(A, B, 17, 78, 0, true, &[0u8; 32]);
+    let tear = ipv4_fragment(A, B, 17, 78, 24, false, &[0u8; 4]);
+    let mut frames: Vec<(u8, Vec<u8>)> = vec![(0, tear_first), (0, tear)];
+    frames.extend(good.iter().map(|f| (0, f.clone())));
+    // A whole datagram after them, so the core has done everything before it once it left.
+    let after = tcp(A, 40000, B, 80, 0x02, 1000, 0);
+    frames.push((0, after.clone()));
+    let (sent, exit) = run_core(SessionMode::Bidirectional, 100, &frames, 4);
+    let mut want: Vec<(u8, Vec<u8>)> = good.iter().map(|f| (1, f.clone())).collect();
+    want.push((1, after));
+    // The back-end sends the batch's forwarded frames, the core the released ones after.
+    let mut got = sent.clone();
+    got.sort_by_key(|(_, f)| f.len() < 60);
+    assert_eq!(got.len(), 4, "{sent:?}");
+    assert_eq!(
+        &got[..3],
+        &want[..3],
+        "released in arrival order, unchanged"
+    );
+    assert!(sent.contains(&want[3]));
+    let drops = &exit.snapshot.drops;
+    assert_eq!(drops.get(sessmgr::drop::DropReason::FragmentOverlap), 2);
 }

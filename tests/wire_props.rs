@@ -2,7 +2,7 @@
 //! they return stays inside the input, and reassembly is bounded and order-independent.
 
 use proptest::prelude::*;
-use sessmgr::proto::frag::{FragLimits, FragOutcome, Reassembler};
+use sessmgr::proto::frag::{FragLimits, FragOutcome, Original, Reassembler};
 use sessmgr::proto::wire::{
     Datagram, Family, Fragment, Frame, IpInfo, L4, LinkType, Packet, ipproto, parse_ip, parse_link,
     parse_quoted,
@@ -205,7 +205,12 @@ proptest! {
             0..200,
         )
     ) {
-        let limits = FragLimits { max_datagrams: 3, max_bytes: 2048, timeout_ns: 5 };
+        let limits = FragLimits {
+            max_bytes: 2048,
+            low_bytes: 1024,
+            source_share_percent: 60,
+            timeout_ns: 5,
+        };
         let mut r = Reassembler::new(limits);
         let data = [0x11u8; 100];
         let mut now = 0;
@@ -214,12 +219,18 @@ proptest! {
             now += step;
             let family = if v6 { Family::V6 } else { Family::V4 };
             let f = Fragment { ip: ip_info(family), id, offset: units * 8, more, data: &data[..len] };
-            if let FragOutcome::Complete(whole) = r.push(&f, now) {
+            let frame = [&[0xffu8; 14][..], f.data].concat();
+            let original = (step == 1).then_some(Original { frame: &frame, port: 1 });
+            if let FragOutcome::Complete(whole) = r.push_frame(&f, original, now) {
                 prop_assert!(matches!(whole.first().map(|b| b >> 4), Some(4 | 6)));
-                let _ = parse_ip(&whole);
+                let pass = parse_ip(&whole).is_ok() && id % 2 == 0;
+                let mut released = Vec::new();
+                r.judge(pass, now, &mut released);
+                prop_assert!(pass || released.is_empty());
             }
-            prop_assert!(r.in_flight() <= limits.max_datagrams);
-            prop_assert!(r.bytes_held() <= limits.max_bytes);
+            prop_assert!(r.bytes_held_by(Family::V4) <= limits.max_bytes);
+            prop_assert!(r.bytes_held_by(Family::V6) <= limits.max_bytes);
+            prop_assert!(r.verdicts_held().1 <= limits.max_bytes / 2);
             if step == 2 {
                 expired += r.expire(now);
             }
@@ -269,6 +280,7 @@ proptest! {
             match r.push(&f, 0) {
                 FragOutcome::Held => prop_assert!(n + 1 < arrival.len() || result.is_some()),
                 FragOutcome::Complete(v) => result = Some(v),
+                FragOutcome::Passed => prop_assert!(false, "nothing was judged"),
                 FragOutcome::Dropped(reason) => prop_assert!(false, "dropped: {reason}"),
             }
         }

@@ -3,7 +3,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use sessmgr::proto::frag::{FragLimits, FragOutcome, Reassembler};
+use sessmgr::proto::frag::{FragLimits, FragOutcome, Original, Reassembler};
 use sessmgr::proto::wire::{
     Datagram, Family, Frame, L4, LinkType, parse_ip, parse_link, parse_quoted,
 };
@@ -32,8 +32,16 @@ fn ip(datagram: &[u8], r: &mut Reassembler, now: u64) {
             _ => {}
         },
         Ok(Datagram::Fragment(f)) => {
-            if let FragOutcome::Complete(whole) = r.push(&f, now) {
-                let _ = parse_ip(&whole);
+            // Held inline (the frame kept) or not, alternately; a verdict either way.
+            let original = (now % 2 == 0).then_some(Original {
+                frame: datagram,
+                port: 0,
+            });
+            if let FragOutcome::Complete(whole) = r.push_frame(&f, original, now) {
+                let pass = parse_ip(&whole).is_ok() && whole.len() % 2 == 0;
+                let mut released = Vec::new();
+                r.judge(pass, now, &mut released);
+                assert!(pass || released.is_empty());
             }
         }
         Err(_) => {}
@@ -45,8 +53,9 @@ fn ip(datagram: &[u8], r: &mut Reassembler, now: u64) {
 fuzz_target!(|data: &[u8]| {
     // Small limits so the pool-full and timeout paths are reached too.
     let limits = FragLimits {
-        max_datagrams: 4,
         max_bytes: 16 * 1024,
+        low_bytes: 8 * 1024,
+        source_share_percent: 50,
         timeout_ns: 3,
     };
     let mut r = Reassembler::new(limits);

@@ -129,6 +129,8 @@ fn run(setup: CoreSetup) -> CoreExit {
         handover: (0..setup.cores).map(|_| FrameBatch::default()).collect(),
     };
     c.p.shard.events_enabled = c.events.is_some();
+    // Inline, every fragment of a datagram waits for the verdict on the whole datagram.
+    c.p.hold_fragments = io.is_some() && c.io_mode == IoMode::Inline;
     c.p.shard.algs.record_published = c.results.is_some();
     let mut last_snapshot = Instant::now();
     'main: loop {
@@ -171,6 +173,7 @@ fn run(setup: CoreSetup) -> CoreExit {
                     std::thread::sleep(Duration::from_millis(1));
                 }
             }
+            c.send_released(io);
             c.flush_handover();
         }
         c.flush_events();
@@ -243,6 +246,9 @@ impl Core {
                             // Handed over by another core: we own the flow, so we forward it.
                             let _ = io.send(peer(f.port), frames.bytes_of(f));
                         }
+                    }
+                    if let Some(io) = io.as_deref_mut() {
+                        self.send_released(io);
                     }
                     from = to;
                 }
@@ -343,6 +349,14 @@ impl Core {
         }
     }
 
+    /// Sends the held fragments whose datagram passed, in arrival order, each out of the peer
+    /// of the port it came in on (a send error is counted by the back-end).
+    fn send_released(&mut self, io: &mut dyn PacketIo) {
+        for r in self.p.take_released() {
+            let _ = io.send(peer(r.port), &r.frame);
+        }
+    }
+
     fn action(&self, o: &FrameOutcome) -> Action {
         if self.io_mode == IoMode::Inline {
             decide(o)
@@ -415,16 +429,19 @@ impl Core {
 }
 
 /// Inline: what passes (SPEC P3, S6, S8). Rejected and malformed frames are dropped; frames
-/// that are not for session management (ARP, IPv6 neighbour discovery) pass; a fragment held
-/// for reassembly passes, and the verdict on its datagram falls on the fragment that completes
-/// it (dropping that one denies the whole datagram to the receiver).
+/// that are not for session management (ARP, IPv6 neighbour discovery) pass. A fragment is
+/// held until the verdict on its whole datagram: held frames and the frame that completes a
+/// datagram that passes leave together from the pipeline's release queue (`Released`), not
+/// by the back-end; a late exact copy of a fragment of a datagram that passed passes.
 pub fn decide(o: &FrameOutcome) -> Action {
     match o {
         FrameOutcome::Tracked(t) => match t.verdict {
             Verdict::Invalid(_) => Action::Drop,
             Verdict::New | Verdict::Est | Verdict::Rel | Verdict::Untracked => Action::Forward,
         },
-        FrameOutcome::NotIp { .. } | FrameOutcome::FragmentHeld => Action::Forward,
-        FrameOutcome::Dropped(_) => Action::Drop,
+        FrameOutcome::NotIp { .. } | FrameOutcome::FragmentPassed => Action::Forward,
+        FrameOutcome::FragmentHeld | FrameOutcome::Released(_) | FrameOutcome::Dropped(_) => {
+            Action::Drop
+        }
     }
 }

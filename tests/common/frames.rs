@@ -12,6 +12,12 @@ pub const PSH: u8 = 0x08;
 pub const ACK: u8 = 0x10;
 
 fn ipv4(src: [u8; 4], dst: [u8; 4], proto: u8, l4: &[u8]) -> Vec<u8> {
+    // DF, no fragment offset.
+    ipv4_with(src, dst, proto, 0, 0x4000, l4)
+}
+
+/// An Ethernet/IPv4 frame with identification `id` and flags/fragment offset field `frag`.
+fn ipv4_with(src: [u8; 4], dst: [u8; 4], proto: u8, id: u16, frag: u16, l4: &[u8]) -> Vec<u8> {
     let mut f = vec![0u8; 14];
     f[0..6].copy_from_slice(&[0x02, 0, 0, 0, 0, 2]);
     f[6..12].copy_from_slice(&[0x02, 0, 0, 0, 0, 1]);
@@ -20,7 +26,8 @@ fn ipv4(src: [u8; 4], dst: [u8; 4], proto: u8, l4: &[u8]) -> Vec<u8> {
     let mut ip = [0u8; 20];
     ip[0] = 0x45;
     ip[2..4].copy_from_slice(&total.to_be_bytes());
-    ip[6] = 0x40; // DF
+    ip[4..6].copy_from_slice(&id.to_be_bytes());
+    ip[6..8].copy_from_slice(&frag.to_be_bytes());
     ip[8] = 64;
     ip[9] = proto;
     ip[12..16].copy_from_slice(&src);
@@ -69,6 +76,100 @@ pub fn udp4(src: [u8; 4], sport: u16, dst: [u8; 4], dport: u16, payload: &[u8]) 
     u[4..6].copy_from_slice(&((8 + payload.len()) as u16).to_be_bytes());
     u.extend_from_slice(payload);
     ipv4(src, dst, 17, &u)
+}
+
+/// An Ethernet/IPv4 fragment: `data` at byte `offset` (a multiple of 8) of datagram `id`'s
+/// payload; `more`: more fragments follow.
+pub fn ipv4_fragment(
+    src: [u8; 4],
+    dst: [u8; 4],
+    proto: u8,
+    id: u16,
+    offset: usize,
+    more: bool,
+    data: &[u8],
+) -> Vec<u8> {
+    let field = (offset / 8) as u16 | if more { 0x2000 } else { 0 };
+    ipv4_with(src, dst, proto, id, field, data)
+}
+
+/// An Ethernet/IPv6 fragment (a Fragment header after the fixed header): `data` at byte
+/// `offset` of datagram `id`'s payload, whose upper layer is `next`.
+pub fn ipv6_fragment(
+    src: [u8; 16],
+    dst: [u8; 16],
+    next: u8,
+    id: u32,
+    offset: usize,
+    more: bool,
+    data: &[u8],
+) -> Vec<u8> {
+    let mut f = vec![0u8; 14];
+    f[0..6].copy_from_slice(&[0x02, 0, 0, 0, 0, 2]);
+    f[6..12].copy_from_slice(&[0x02, 0, 0, 0, 0, 1]);
+    f[12..14].copy_from_slice(&[0x86, 0xdd]);
+    f.extend_from_slice(&[0x60, 0, 0, 0]);
+    f.extend_from_slice(&((8 + data.len()) as u16).to_be_bytes());
+    f.extend_from_slice(&[44, 64]);
+    f.extend_from_slice(&src);
+    f.extend_from_slice(&dst);
+    let field = (offset as u16) | u16::from(more);
+    f.extend_from_slice(&[next, 0]);
+    f.extend_from_slice(&field.to_be_bytes());
+    f.extend_from_slice(&id.to_be_bytes());
+    f.extend_from_slice(data);
+    f
+}
+
+/// A UDP datagram (header, then `payload`) as fragments of at most `size` bytes of data each
+/// (a multiple of 8), IPv4 with identification `id`.
+pub fn udp4_fragments(
+    src: [u8; 4],
+    sport: u16,
+    dst: [u8; 4],
+    dport: u16,
+    id: u16,
+    payload: &[u8],
+    size: usize,
+) -> Vec<Vec<u8>> {
+    let datagram = udp_datagram(sport, dport, payload);
+    pieces(&datagram, size)
+        .map(|(at, more, d)| ipv4_fragment(src, dst, 17, id, at, more, d))
+        .collect()
+}
+
+/// `udp4_fragments` over IPv6.
+pub fn udp6_fragments(
+    src: [u8; 16],
+    sport: u16,
+    dst: [u8; 16],
+    dport: u16,
+    id: u32,
+    payload: &[u8],
+    size: usize,
+) -> Vec<Vec<u8>> {
+    let datagram = udp_datagram(sport, dport, payload);
+    pieces(&datagram, size)
+        .map(|(at, more, d)| ipv6_fragment(src, dst, 17, id, at, more, d))
+        .collect()
+}
+
+fn udp_datagram(sport: u16, dport: u16, payload: &[u8]) -> Vec<u8> {
+    let mut u = vec![0u8; 8];
+    u[0..2].copy_from_slice(&sport.to_be_bytes());
+    u[2..4].copy_from_slice(&dport.to_be_bytes());
+    u[4..6].copy_from_slice(&((8 + payload.len()) as u16).to_be_bytes());
+    u.extend_from_slice(payload);
+    u
+}
+
+/// (offset, more, data) of each fragment of `datagram` cut every `size` bytes.
+fn pieces(datagram: &[u8], size: usize) -> impl Iterator<Item = (usize, bool, &[u8])> {
+    let n = datagram.len().div_ceil(size);
+    datagram
+        .chunks(size)
+        .enumerate()
+        .map(move |(i, d)| (i * size, i + 1 < n, d))
 }
 
 /// Writes `frames` as a pcap (Ethernet), one millisecond apart.
