@@ -301,8 +301,10 @@ EOF
 }
 
 # ---------------------------------------------------------------- main
+RATE_DESC="--flood"
+[ -n "$INTERVAL_US" ] && RATE_DESC="-i u$INTERVAL_US"
 echo "machine: $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')), kernel $(uname -r)"
-echo "table capacity $CAP sessions (sessmgr capacity_sessions, kernel nf_conntrack_max); flood ${FLOOD} s of hping3 ${INTERVAL_US:+-i u$INTERVAL_US}${INTERVAL_US:---flood} --rand-source; sessmgr early_drop = $EARLY_DROP, 1 core"
+echo "table capacity $CAP sessions (sessmgr capacity_sessions, kernel nf_conntrack_max); flood ${FLOOD} s of hping3 $RATE_DESC --rand-source; sessmgr early_drop = $EARLY_DROP, 1 core"
 echo
 : >"$TMP/results"
 for kind in $KINDS; do
