@@ -30,7 +30,7 @@ if [ "$engine_only" = 1 ]; then
   exec "$bin" run --config "$config"
 fi
 socket=$(sed -n 's/^control_socket *= *"\(.*\)"/\1/p' "$config" | head -n 1)
-socket=${socket:-/tmp/sessmgr.sock}
+socket=${socket:-/run/sessmgr/sessmgr.sock}
 "$bin" run --config "$config" 2>sessmgr-run.log &
 engine=$!
 trap 'kill -TERM "$engine" 2>/dev/null; wait "$engine" 2>/dev/null || true' EXIT

@@ -2,7 +2,8 @@
 # The whole test suite, as CI runs it (.ci/run calls exactly this):
 #   formatting, lints, unit + integration + property tests (including the replay of every
 #   capture in ../shared/pcaps against the Linux kernel's conntrack verdicts), the benchmarks'
-#   build, and short fuzzing runs of the packet parser, the ALG parsers and the console grammar.
+#   build, and short fuzzing runs of the packet parser, the ALG parsers, the console grammar, the
+#   control-socket protocol and the configuration loaders.
 # In CI (CI set) a missing prerequisite fails the run; elsewhere such a step says why it skips.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -87,6 +88,16 @@ fi
 step "fuzz: console grammar, 20 s"
 if command -v cargo-fuzz >/dev/null 2>&1; then
   (cd fuzz && cargo fuzz run -s none grammar -- -max_total_time=20 -rss_limit_mb=2048)
+else
+  need_or_skip "cargo-fuzz is not installed (cargo install cargo-fuzz)"
+fi
+
+step "fuzz: control-socket protocol and configuration loaders (config.toml, startup text), 15 s each"
+if command -v cargo-fuzz >/dev/null 2>&1; then
+  # Each starts from its committed seeds (fuzz/seeds/) as well as its own corpus.
+  mkdir -p fuzz/corpus/ctlsock fuzz/corpus/config
+  (cd fuzz && cargo fuzz run -s none ctlsock corpus/ctlsock seeds/ctlsock -- -max_total_time=15 -rss_limit_mb=2048)
+  (cd fuzz && cargo fuzz run -s none config corpus/config seeds/config -- -max_total_time=15 -rss_limit_mb=2048)
 else
   need_or_skip "cargo-fuzz is not installed (cargo install cargo-fuzz)"
 fi

@@ -51,6 +51,7 @@ struct RawRuntime {
     capture_loop: Option<bool>,
     capture_pace: Option<String>,
     control_socket: Option<String>,
+    control_group: Option<String>,
     log_events: Option<bool>,
     startup_config: Option<String>,
 }
@@ -78,6 +79,9 @@ pub struct RuntimeConfig {
     pub backend: Backend,
     pub io_mode: IoMode,
     pub control_socket: PathBuf,
+    /// Besides root (and the engine's own user), the members of this group may use the
+    /// control socket (`None`: root alone).
+    pub control_group: Option<ControlGroup>,
     /// Write every session event (created, state changed, deleted) to the daemon log.
     pub log_events: bool,
     /// The CLI configuration `save` writes and the engine applies at start (SPEC C4).
@@ -106,14 +110,28 @@ impl Default for RuntimeConfig {
             },
             io_mode: IoMode::Monitor,
             control_socket: PathBuf::from(DEFAULT_CONTROL_SOCKET),
+            control_group: None,
             log_events: true,
             startup_config: PathBuf::from("startup.cfg"),
         }
     }
 }
 
-/// Where the control socket lives unless configured.
-pub const DEFAULT_CONTROL_SOCKET: &str = "/tmp/sessmgr.sock";
+/// Where the control socket lives unless configured: in a directory of its own under `/run`,
+/// which the engine creates for its user alone (mode 0700), so no other user can reach the
+/// socket, take its name or replace it.
+pub const DEFAULT_CONTROL_SOCKET: &str = "/run/sessmgr/sessmgr.sock";
+
+/// The longest path a Unix socket can be bound to (`sun_path` holds 108 bytes with its NUL).
+const MAX_SOCKET_PATH: usize = 107;
+
+/// `runtime.control_group`: a group whose members may use the control socket, resolved when
+/// the configuration is read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ControlGroup {
+    pub name: String,
+    pub gid: u32,
+}
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -455,13 +473,57 @@ fn runtime(r: RawRuntime) -> Result<RuntimeConfig, ConfigError> {
         }
     };
     if let Some(s) = r.control_socket {
-        rt.control_socket = PathBuf::from(s);
+        rt.control_socket = control_socket(&s)?;
+    }
+    if let Some(g) = r.control_group {
+        rt.control_group = Some(control_group(&g)?);
     }
     rt.log_events = r.log_events.unwrap_or(rt.log_events);
     if let Some(p) = r.startup_config {
         rt.startup_config = PathBuf::from(p);
     }
     Ok(rt)
+}
+
+/// `runtime.control_socket`: a path that names a socket file and fits a Unix socket address.
+fn control_socket(s: &str) -> Result<PathBuf, ConfigError> {
+    const KEY: &str = "runtime.control_socket";
+    let path = PathBuf::from(s);
+    if s.is_empty() || s.ends_with('/') || path.file_name().is_none() {
+        return Err(err(KEY, format!("'{s}' names no socket file")));
+    }
+    if s.contains('\0') {
+        return Err(err(KEY, "a path cannot hold a NUL byte"));
+    }
+    if s.len() > MAX_SOCKET_PATH {
+        return Err(err(
+            KEY,
+            format!(
+                "{} bytes long; a Unix socket path holds at most {MAX_SOCKET_PATH}",
+                s.len()
+            ),
+        ));
+    }
+    Ok(path)
+}
+
+/// `runtime.control_group`: the name of a group of this system.
+fn control_group(name: &str) -> Result<ControlGroup, ConfigError> {
+    const KEY: &str = "runtime.control_group";
+    if name.is_empty() || name.contains(['\0', ':', '\n']) {
+        return Err(err(KEY, format!("{name:?} is not a group name")));
+    }
+    match nix::unistd::Group::from_name(name) {
+        Ok(Some(g)) => Ok(ControlGroup {
+            name: name.to_string(),
+            gid: g.gid.as_raw(),
+        }),
+        Ok(None) => Err(err(
+            KEY,
+            format!("there is no group '{name}' on this system"),
+        )),
+        Err(e) => Err(err(KEY, format!("looking up group '{name}': {e}"))),
+    }
 }
 
 fn aging(
@@ -610,6 +672,29 @@ rules = ["rule permit tcp destination-port eq 22"]
         )
         .unwrap_err();
         assert_eq!(e.key, "runtime.capture_pace");
+        let e = Config::parse("[runtime]\ncontrol_group = \"no-such-group-here\"").unwrap_err();
+        assert_eq!(e.key, "runtime.control_group");
+        assert!(e.reason.contains("no group 'no-such-group-here'"), "{e}");
+        let e = Config::parse("[runtime]\ncontrol_group = \"\"").unwrap_err();
+        assert_eq!(e.key, "runtime.control_group");
+        let e = Config::parse("[runtime]\ncontrol_socket = \"/run/sessmgr/\"").unwrap_err();
+        assert_eq!(e.key, "runtime.control_socket");
+        let long = format!("/run/{}.sock", "s".repeat(110));
+        let e = Config::parse(&format!("[runtime]\ncontrol_socket = \"{long}\"")).unwrap_err();
+        assert_eq!(e.key, "runtime.control_socket");
+        assert!(e.reason.contains("at most 107"), "{e}");
+        let c = Config::parse("[runtime]\ncontrol_group = \"root\"").unwrap();
+        assert_eq!(
+            c.runtime.control_group,
+            Some(ControlGroup {
+                name: "root".into(),
+                gid: 0
+            })
+        );
+        assert_eq!(
+            Config::parse("").unwrap().runtime.control_socket,
+            PathBuf::from("/run/sessmgr/sessmgr.sock")
+        );
         let c = Config::parse("[runtime]\ncapture_pace = \"max\"").unwrap();
         assert!(matches!(
             c.runtime.backend,

@@ -141,6 +141,13 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     path.display()
                 )
             })?;
+            // A refusal (a peer the engine does not serve) is an error, not a dump.
+            if let Some(why) = serde_json::from_str::<serde_json::Value>(&reply)
+                .ok()
+                .and_then(|v| v["error"].as_str().map(str::to_string))
+            {
+                anyhow::bail!("the engine at {} answered: {why}", path.display());
+            }
             print!("{reply}");
             // The dump is capped (DUMP_LIMIT rows); the console pages through any size.
             if let Some(n) = serde_json::from_str::<serde_json::Value>(&reply)

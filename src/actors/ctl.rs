@@ -9,6 +9,7 @@
 //! another's. A console's requests run one at a time (its state is locked per request); the
 //! consoles of different operators run side by side.
 
+use super::ctlsock::ConsoleService;
 use crate::ctl::engine::Engine;
 use crate::ctl::exec::Console;
 use actix::prelude::*;
@@ -102,14 +103,14 @@ impl CtlHandle {
             next: Arc::new(AtomicU64::new(1)),
         }
     }
+}
 
-    /// A number for a new connection's console.
-    pub fn open(&self) -> u64 {
+impl ConsoleService for CtlHandle {
+    fn open(&self) -> u64 {
         self.next.fetch_add(1, Ordering::Relaxed)
     }
 
-    /// Runs one console request of connection `conn` and returns its answer.
-    pub fn request(&self, conn: u64, req: Value) -> Value {
+    fn request(&self, conn: u64, req: Value) -> Value {
         let (tx, rx) = flume::bounded(1);
         let msg = ConsoleRequest {
             conn,
@@ -123,7 +124,7 @@ impl CtlHandle {
             .unwrap_or_else(|_| json!({"error": "the console service did not answer"}))
     }
 
-    pub fn close(&self, conn: u64) {
+    fn close(&self, conn: u64) {
         let _ = self.addr.try_send(ConsoleClosed { conn });
     }
 }

@@ -9,7 +9,7 @@
 
 use super::control::{ControlError, ControlPlane, install_signal_handler};
 use super::core::{CoreExit, CoreMsg, CoreSetup, spawn};
-use super::ctlsock::{Backends, ControlSocket};
+use super::ctlsock::{Access, Backends, ControlSocket, SocketError};
 use super::events::{CoreSnapshot, EventBatch};
 use super::log::{TerminalLog, discard_logger};
 use crate::config::{Backend, Config};
@@ -38,11 +38,10 @@ pub enum RunError {
     Control(#[from] ControlError),
     #[error("core {core}: {what}")]
     Backend { core: usize, what: String },
-    #[error("control socket {path}")]
-    Socket {
-        path: String,
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Socket(#[from] SocketError),
+    #[error("starting the control socket's thread: {0}")]
+    SocketThread(std::io::Error),
     #[error("starting core threads: {0}")]
     Spawn(std::io::Error),
 }
@@ -137,6 +136,13 @@ fn relation_counters(t: &RelationTable) -> serde_json::Value {
 
 /// Runs until SIGINT/SIGTERM. `logger` is the daemon's own log.
 pub fn run(cfg: Config) -> Result<RunReport, RunError> {
+    // The control socket's path first: a second engine on the same path stops here, before
+    // it opens a port or starts a core, and the first engine's socket is left alone.
+    let socket_path = cfg.runtime.control_socket.clone();
+    let mut socket = ControlSocket::bind(
+        &socket_path,
+        Access::for_this_process(cfg.runtime.control_group.clone()),
+    )?;
     let stop = install_signal_handler()?;
     let terminal = TerminalLog::new();
     let logger = terminal.daemon.clone();
@@ -197,23 +203,7 @@ pub fn run(cfg: Config) -> Result<RunReport, RunError> {
 
     // The console engine: the running configuration every console edits, then the startup
     // configuration a previous `save` wrote.
-    let running = Running {
-        sysname: crate::ctl::DEFAULT_SYSNAME.to_string(),
-        table: cfg.table.clone(),
-        acls: cfg.acls.clone(),
-        persistent: [
-            cfg.table
-                .persistent_v4
-                .as_ref()
-                .map(|p| (p.acl.number, p.hours)),
-            cfg.table
-                .persistent_v6
-                .as_ref()
-                .map(|p| (p.acl.number, p.hours)),
-        ],
-        interfaces: cfg.runtime.interface_names(),
-        filters: Vec::new(),
-    };
+    let running = Running::from_config(&cfg);
     let engine = Arc::new(Engine {
         cores: peers.clone(),
         running: std::sync::Mutex::new(running),
@@ -234,10 +224,8 @@ pub fn run(cfg: Config) -> Result<RunReport, RunError> {
     let stats_source = control.clone();
     let stats_relations = relations.clone();
     let stats_events_lost = events_lost.clone();
-    let socket_path = cfg.runtime.control_socket.clone();
-    let socket = ControlSocket::start(
-        &socket_path,
-        Backends {
+    socket
+        .serve(Backends {
             cores: peers.clone(),
             stats: Box::new(move || match stats_source.totals() {
                 Ok(t) => json!({
@@ -258,11 +246,10 @@ pub fn run(cfg: Config) -> Result<RunReport, RunError> {
                 }),
                 Err(e) => json!({"error": e.to_string()}),
             }),
-            console: Some(ctl),
-        },
-    )
-    .map_err(|source| RunError::Socket { path: socket_path.display().to_string(), source })?;
-    info!(logger, "running"; "control_socket" => socket_path.display().to_string());
+            console: Some(Box::new(ctl)),
+        })
+        .map_err(RunError::SocketThread)?;
+    info!(logger, "running"; "control_socket" => socket_path.display().to_string(), "control_group" => cfg.runtime.control_group.as_ref().map_or("(none)", |g| g.name.as_str()));
 
     while !stop.load(Ordering::Relaxed) {
         std::thread::sleep(Duration::from_millis(50));

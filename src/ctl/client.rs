@@ -30,6 +30,8 @@ pub enum ClientError {
         path: String,
         source: std::io::Error,
     },
+    #[error("the engine at {path} refused this console: {why}")]
+    Refused { path: String, why: String },
     #[error("the engine closed the connection")]
     Closed,
     #[error("talking to the engine: {0}")]
@@ -129,7 +131,10 @@ pub fn run(socket: &Path) -> Result<(), ClientError> {
     let mut link = Link::connect(socket)?;
     let hello = link.ask(json!({"op": "hello"}))?;
     if let Some(e) = hello["error"].as_str() {
-        return Err(ClientError::Io(std::io::Error::other(e.to_string())));
+        return Err(ClientError::Refused {
+            path: socket.display().to_string(),
+            why: e.to_string(),
+        });
     }
     let mut prompt = hello["prompt"].as_str().unwrap_or("<sessmgr>").to_string();
     let mut screen = screen_length(&hello);

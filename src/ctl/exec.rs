@@ -4,6 +4,7 @@
 //! is in progress (a session table display, a chunk at a time) and answers the line.
 
 use super::commands::area::Output;
+use super::commands::{Action, SystemCmd};
 use super::engine::Engine;
 use super::stream::TableStream;
 use super::terminal::{Effect, Terminal};
@@ -127,10 +128,74 @@ pub fn apply_startup(engine: Arc<Engine>, text: &str) -> Vec<(usize, String)> {
                 }
             }
         }
+        // A startup configuration configures: it does not write files (`save FILE` would
+        // let whoever edits it write any *.cfg file the engine can).
+        if saves(&console.terminal, line) {
+            failed.push((
+                n + 1,
+                "% `save` is not a configuration command; skipped".to_string(),
+            ));
+            continue;
+        }
         let r = console.line(line);
         if r.output.contains('%') {
             failed.push((n + 1, r.output.trim().to_string()));
         }
     }
     failed
+}
+
+/// Whether `line`, typed at `terminal`, is `save` (or its alias `write`), in any abbreviation.
+fn saves(terminal: &Terminal, line: &str) -> bool {
+    let mut probe = terminal.clone();
+    matches!(
+        probe.execute(line),
+        Ok(Some((cmd, _))) if matches!(cmd.action, Action::System(SystemCmd::Save { .. }))
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+    use crate::ctl::commands::configuration;
+    use crate::ctl::running::Running;
+
+    fn engine(startup: std::path::PathBuf) -> Arc<Engine> {
+        Arc::new(Engine {
+            cores: Vec::new(),
+            running: std::sync::Mutex::new(Running::from_config(&Config::default())),
+            startup,
+            relations: Arc::default(),
+            events_lost: Arc::default(),
+        })
+    }
+
+    #[test]
+    fn a_startup_configuration_is_applied_but_never_saves() {
+        let dir = std::env::temp_dir().join(format!("sessmgr-startup-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let e = engine(dir.join("startup.cfg"));
+        let written = dir.join("written.cfg");
+        let text = format!(
+            "#\n sysname FW1\n save {w}\n sa {w}\n write\n#\nacl advanced 3000\n rule 5 permit tcp\n#\nreturn\n",
+            w = written.display()
+        );
+        let failed = apply_startup(e.clone(), &text);
+        assert_eq!(
+            failed.iter().map(|(n, _)| *n).collect::<Vec<_>>(),
+            vec![3, 4, 5],
+            "{failed:?}"
+        );
+        assert!(
+            failed[0].1.contains("not a configuration command"),
+            "{failed:?}"
+        );
+        assert!(!written.exists() && !dir.join("startup.cfg").exists());
+        let conf = configuration(&e.running.lock().unwrap());
+        assert!(conf.contains(" sysname FW1"), "{conf}");
+        assert!(conf.contains("rule 5 permit tcp"), "{conf}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }

@@ -4,6 +4,7 @@
 //! current-configuration`, `save`) is written by the command areas (commands/).
 
 use crate::acl::Acl;
+use crate::config::Config;
 use crate::proto::wire::Family;
 use crate::table::config::{PacketFilter, PersistentRule, PortAcls, TableConfig};
 
@@ -32,6 +33,23 @@ pub struct FilterBinding {
 }
 
 impl Running {
+    /// What `sessmgr run` starts from, before its startup configuration: config.toml's
+    /// settings, the default device name, the configured interfaces.
+    pub fn from_config(cfg: &Config) -> Running {
+        let rule = |p: Option<&PersistentRule>| p.map(|p| (p.acl.number, p.hours));
+        Running {
+            sysname: crate::ctl::DEFAULT_SYSNAME.to_string(),
+            table: cfg.table.clone(),
+            acls: cfg.acls.clone(),
+            persistent: [
+                rule(cfg.table.persistent_v4.as_ref()),
+                rule(cfg.table.persistent_v6.as_ref()),
+            ],
+            interfaces: cfg.runtime.interface_names(),
+            filters: Vec::new(),
+        }
+    }
+
     pub fn acl(&self, ipv6: bool, number: u32) -> Option<&Acl> {
         let fam = if ipv6 { Family::V6 } else { Family::V4 };
         self.acls
