@@ -26,11 +26,27 @@ while [ $# -gt 0 ]; do
 done
 cargo build --release --quiet
 bin=target/release/sessmgr
+socket=$(sed -n 's/^control_socket *= *"\(.*\)"/\1/p' "$config" | head -n 1)
+socket=${socket:-/run/sessmgr/sessmgr.sock}
+if [ "$(id -u)" != 0 ] && [ "${socket#/run/sessmgr/}" != "$socket" ]; then
+  # Only root may create /run/sessmgr: another user's engine gets its socket in a directory
+  # of that user's own (mode 0700), through a copy of the configuration kept beside it so
+  # that its relative paths still hold.
+  dir=${XDG_RUNTIME_DIR:-/tmp/sessmgr-$(id -u)}/sessmgr
+  mkdir -p -m 700 "$dir"
+  socket=$dir/sessmgr.sock
+  user_config=$(dirname "$config")/.sessmgr-user.toml
+  if grep -q '^control_socket *=' "$config"; then
+    sed "s|^control_socket *=.*|control_socket = \"$socket\"|" "$config" >"$user_config"
+  else
+    { cat "$config"; printf '\n[runtime]\ncontrol_socket = "%s"\n' "$socket"; } >"$user_config"
+  fi
+  config=$user_config
+  echo "not root: the control socket is $socket (sessmgr console --socket $socket)" >&2
+fi
 if [ "$engine_only" = 1 ]; then
   exec "$bin" run --config "$config"
 fi
-socket=$(sed -n 's/^control_socket *= *"\(.*\)"/\1/p' "$config" | head -n 1)
-socket=${socket:-/run/sessmgr/sessmgr.sock}
 "$bin" run --config "$config" 2>sessmgr-run.log &
 engine=$!
 trap 'kill -TERM "$engine" 2>/dev/null; wait "$engine" 2>/dev/null || true' EXIT
