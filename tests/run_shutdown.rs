@@ -66,6 +66,12 @@ fn sigterm_during_traffic_exits_0_quickly_and_accounts_for_every_event() {
         .expect("dump stats");
     let stats: serde_json::Value = serde_json::from_slice(&stats.stdout).expect("stats JSON");
     assert!(stats["frames"].as_u64().unwrap_or(0) > 0, "{stats}");
+    // Frames passed untracked because they are not IP have their own counters.
+    assert!(stats["not_ip"]["arp"].as_u64().is_some(), "{stats}");
+    assert!(
+        stats["not_ip"]["other_ethertypes"].as_u64().is_some(),
+        "{stats}"
+    );
 
     // Traffic is still flowing (the capture loops): stop it now.
     let signalled = Instant::now();

@@ -417,6 +417,7 @@ impl Core {
             io: io.map(|i| i.stats()).unwrap_or_default(),
             frames: self.p.frames,
             events_dropped: self.events_dropped,
+            not_ip: self.p.not_ip,
             alg: self.p.shard.algs.counters.clone(),
         }
     }

@@ -24,6 +24,8 @@ pub struct CoreSnapshot {
     pub frames: u64,
     /// Events this core could not hand to the log actor (its channel was full).
     pub events_dropped: u64,
+    /// Frames passed untracked because they are not IP, by kind.
+    pub not_ip: crate::pipeline::NotIpCounts,
     /// What the ALGs of this core refused or noticed.
     pub alg: crate::alg::AlgCounters,
 }

@@ -41,8 +41,10 @@ pub struct Totals {
     /// Drops per reason, merged over cores.
     pub drops: DropCounters,
     pub io: IoStats,
-    /// Event batches the cores could not hand to the log actor.
+    /// Events the cores could not hand to the log actor.
     pub events_dropped: u64,
+    /// Frames passed untracked because they are not IP, by kind.
+    pub not_ip: crate::pipeline::NotIpCounts,
     /// ALG counters merged over cores.
     pub alg: crate::alg::AlgCounters,
     /// Snapshots the stats actor has taken off its channel.
@@ -115,6 +117,8 @@ impl StatsBook {
             t.sessions += s.sessions;
             t.frames += s.frames;
             t.events_dropped += s.events_dropped;
+            t.not_ip.arp += s.not_ip.arp;
+            t.not_ip.other += s.not_ip.other;
             add_shard_stats(&mut t.table, &s.table);
             t.drops.merge(&s.drops);
             t.alg.merge(&s.alg);

@@ -241,6 +241,7 @@ pub fn run(cfg: Config) -> Result<RunReport, RunError> {
                     "drops": t.drops.nonzero().map(|(r, n)| (r.name().to_string(), json!(n))).collect::<serde_json::Map<_, _>>(),
                     "io": {"rx_frames": t.io.rx_frames, "tx_frames": t.io.tx_frames, "tx_errors": t.io.tx_errors, "kernel_drops": t.io.kernel_drops},
                     "events_dropped": t.events_dropped + stats_events_lost.load(Ordering::Relaxed),
+                    "not_ip": {"arp": t.not_ip.arp, "other_ethertypes": t.not_ip.other},
                     "alg": t.alg.named().into_iter().map(|(k, n)| (k, json!(n))).collect::<serde_json::Map<_, _>>(),
                     "relations": relation_counters(&stats_relations),
                 }),
