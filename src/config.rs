@@ -214,13 +214,20 @@ impl Config {
                 .span()
                 .map(|s| format!(" (bytes {}..{})", s.start, s.end))
                 .unwrap_or_default();
-            // The key is where the error points; a message naming no span (a missing key)
-            // names it between backticks.
-            let key = e
-                .span()
-                .and_then(|s| key_at(text, s.start))
-                .or_else(|| e.message().split('`').nth(1).map(str::to_string))
-                .unwrap_or_else(|| "(document)".into());
+            // The key is where the error points, or, when no key is written there (a table
+            // header without a name, the end of the text), the line; a message naming no span
+            // (a missing key) names it between backticks.
+            let key = match e.span() {
+                Some(s) => key_at(text, s.start)
+                    .filter(|k| !k.is_empty())
+                    .unwrap_or_else(|| format!("(line {})", line_at(text, s.start))),
+                None => e
+                    .message()
+                    .split('`')
+                    .nth(1)
+                    .filter(|k| !k.is_empty())
+                    .map_or_else(|| "(document)".into(), str::to_string),
+            };
             err(key, format!("{}{span}", e.message().trim()))
         })?;
         let mut cfg = Config::default();
@@ -346,8 +353,10 @@ impl Config {
 
 /// The dotted key (`session.capacity_sessions`) of the line holding byte `offset` of a TOML
 /// document: the key before its `=`, under the last table header above it; on a header line,
-/// the table itself.
+/// the table itself. An offset at the end of the text (an unfinished last line) is on the last
+/// line.
 fn key_at(text: &str, offset: usize) -> Option<String> {
+    let offset = offset.min(text.len().saturating_sub(1));
     let mut table = String::new();
     let mut start = 0;
     for line in text.split_inclusive('\n') {
@@ -376,6 +385,12 @@ fn key_at(text: &str, offset: usize) -> Option<String> {
         start = end;
     }
     None
+}
+
+/// The line (from 1) holding byte `offset`; past the end, the last line.
+fn line_at(text: &str, offset: usize) -> usize {
+    let upto = &text.as_bytes()[..offset.min(text.len())];
+    upto.iter().filter(|&&b| b == b'\n').count() + 1
 }
 
 fn runtime(r: RawRuntime) -> Result<RuntimeConfig, ConfigError> {
@@ -700,5 +715,26 @@ rules = ["rule permit tcp destination-port eq 22"]
             c.runtime.backend,
             Backend::Pcap { flat_out: true, .. }
         ));
+    }
+
+    /// Found by the `config` fuzz target: a table header without a name gave an error whose
+    /// key was empty (``). Where no key is written, the error names the line.
+    #[test]
+    fn an_error_where_no_key_is_written_names_the_line() {
+        let crash = b"[\n[session.\0\0\0\x7fg_timt_tease_s]\nwarp\x1b\0\0\0\0\0\0\0 = 3\n";
+        let toml = &crash[..crash.iter().position(|&b| b == 0).unwrap()];
+        let e = Config::parse(std::str::from_utf8(toml).unwrap()).unwrap_err();
+        assert_eq!(e.key, "(line 1)", "{e}");
+        for (text, key) in [
+            ("[]\n", "(line 1)"),
+            ("# x\n[[]]\n", "(line 2)"),
+            // A line without its key: the table it is in.
+            ("[session]\n= 3\n", "session"),
+            // An unfinished last line still names its key.
+            ("[session]\nmode = ", "session.mode"),
+        ] {
+            let e = Config::parse(text).unwrap_err();
+            assert_eq!(e.key, key, "{text:?}: {e}");
+        }
     }
 }

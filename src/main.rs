@@ -135,11 +135,16 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 DumpWhat::Sessions => "sessions",
                 DumpWhat::Stats => "stats",
             };
-            let reply = sessmgr::actors::ctlsock::request(&path, cmd).with_context(|| {
-                format!(
-                    "talking to the engine at {} (is `sessmgr run` running?)",
+            let reply = sessmgr::actors::ctlsock::request(&path, cmd).map_err(|e| {
+                let why = if e.kind() == std::io::ErrorKind::PermissionDenied {
+                    "it serves root, the engine's user and members of its runtime.control_group"
+                } else {
+                    "is `sessmgr run` running?"
+                };
+                anyhow::Error::new(e).context(format!(
+                    "talking to the engine at {} ({why})",
                     path.display()
-                )
+                ))
             })?;
             // A refusal (a peer the engine does not serve) is an error, not a dump.
             if let Some(why) = serde_json::from_str::<serde_json::Value>(&reply)

@@ -30,6 +30,13 @@ pub enum ClientError {
         path: String,
         source: std::io::Error,
     },
+    #[error(
+        "the engine's control socket {path} does not let this user in: it serves root, the engine's user and members of its runtime.control_group"
+    )]
+    NotAllowed {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("the engine at {path} refused this console: {why}")]
     Refused { path: String, why: String },
     #[error("the engine closed the connection")]
@@ -48,9 +55,13 @@ struct Link {
 
 impl Link {
     fn connect(path: &Path) -> Result<Link, ClientError> {
-        let s = UnixStream::connect(path).map_err(|source| ClientError::Connect {
-            path: path.display().to_string(),
-            source,
+        let s = UnixStream::connect(path).map_err(|source| {
+            let path = path.display().to_string();
+            if source.kind() == std::io::ErrorKind::PermissionDenied {
+                ClientError::NotAllowed { path, source }
+            } else {
+                ClientError::Connect { path, source }
+            }
         })?;
         Ok(Link {
             reader: BufReader::new(s.try_clone()?),

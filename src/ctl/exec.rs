@@ -198,4 +198,25 @@ mod tests {
         assert!(conf.contains("rule 5 permit tcp"), "{conf}");
         let _ = std::fs::remove_dir_all(&dir);
     }
+
+    /// Found by the `config` fuzz target: a device name with spaces was saved unquoted, and
+    /// the next start refused it ("Too many parameters").
+    #[test]
+    fn what_save_writes_is_applied_at_the_next_start_as_it_was() {
+        let first = engine("/nonexistent/startup.cfg".into());
+        let failed = apply_startup(
+            first.clone(),
+            "hostname \"= rol_socket = \"]\nsysname \"FW \\\"1\\\" edge\"\n",
+        );
+        assert!(failed.is_empty(), "{failed:?}");
+        let saved = configuration(&first.running.lock().unwrap());
+        assert!(
+            saved.contains(" sysname \"FW \\\"1\\\" edge\"\n"),
+            "{saved}"
+        );
+        let next = engine("/nonexistent/startup.cfg".into());
+        let failed = apply_startup(next.clone(), &saved);
+        assert!(failed.is_empty(), "{failed:?}\n{saved}");
+        assert_eq!(configuration(&next.running.lock().unwrap()), saved);
+    }
 }

@@ -158,7 +158,7 @@ impl Area for InterfaceCmd {
         };
         let text = interface_text(running, name);
         let text = if text.is_empty() {
-            format!("interface {name}\n")
+            format!("interface {}\n", quote(name))
         } else {
             text
         };

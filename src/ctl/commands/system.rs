@@ -250,6 +250,8 @@ impl Area for SystemCmd {
 
     /// The device's name heads the configuration, a part of its own.
     fn configuration(running: &Running, text: &mut ConfigText) {
-        text.head(format!(" sysname {}", running.sysname));
+        // Quoted as the command is typed (a name may hold spaces): `save` writes what the next
+        // start types back in.
+        text.head(format!(" sysname {}", quote(&running.sysname)));
     }
 }

@@ -1,0 +1,77 @@
+//! Every input a fuzz target failed on (fuzz/regressions/TARGET/), run through the same checks
+//! as the target, so each fix stays fixed under `cargo test` (libFuzzer is not needed).
+
+use sessmgr::config::Config;
+use sessmgr::ctl::commands::configuration;
+use sessmgr::ctl::engine::Engine;
+use sessmgr::ctl::exec::apply_startup;
+use sessmgr::ctl::running::Running;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+fn inputs(target: &str) -> Vec<(String, Vec<u8>)> {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("fuzz/regressions")
+        .join(target);
+    let mut v: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|e| {
+            let p = e.expect("entry").path();
+            let name = p
+                .file_name()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .into_owned();
+            (name, std::fs::read(&p).expect("read"))
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+fn engine(cfg: &Config) -> Arc<Engine> {
+    Arc::new(Engine {
+        cores: Vec::new(),
+        running: Mutex::new(Running::from_config(cfg)),
+        startup: "/nonexistent/sessmgr-fuzz/startup.cfg".into(),
+        relations: Arc::default(),
+    })
+}
+
+/// fuzz/fuzz_targets/config.rs's checks.
+fn config_checks(name: &str, data: &[u8]) {
+    let (toml, startup) = match data.iter().position(|&b| b == 0) {
+        Some(i) => (&data[..i], &data[i + 1..]),
+        None => (data, &b""[..]),
+    };
+    let cfg = match Config::parse(&String::from_utf8_lossy(toml)) {
+        Ok(cfg) => cfg,
+        Err(e) => {
+            assert!(!e.key.is_empty(), "{name}: an error without a key: {e}");
+            Config::default()
+        }
+    };
+    let first = engine(&cfg);
+    let _ = apply_startup(first.clone(), &String::from_utf8_lossy(startup));
+    let saved = configuration(&first.running.lock().expect("running"));
+    let next = engine(&cfg);
+    let failed = apply_startup(next.clone(), &saved);
+    assert!(
+        failed.is_empty(),
+        "{name}: the saved configuration is refused at the next start: {failed:?}\n{saved}"
+    );
+    assert_eq!(
+        configuration(&next.running.lock().expect("running")),
+        saved,
+        "{name}: a restart changed the configuration"
+    );
+}
+
+#[test]
+fn the_config_targets_failures_stay_fixed() {
+    let all = inputs("config");
+    assert!(!all.is_empty());
+    for (name, data) in all {
+        config_checks(&name, &data);
+    }
+}
