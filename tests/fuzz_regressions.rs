@@ -35,6 +35,7 @@ fn engine(cfg: &Config) -> Arc<Engine> {
         running: Mutex::new(Running::from_config(cfg)),
         startup: "/nonexistent/sessmgr-fuzz/startup.cfg".into(),
         relations: Arc::default(),
+        events_lost: Arc::default(),
     })
 }
 
