@@ -79,7 +79,32 @@ fn flood(kind: Kind, early_drop: bool) -> Outcome {
         1,
     );
     let pid = lab.engine_pid().expect("engine pid");
-    std::thread::sleep(Duration::from_millis(800));
+    // Both servers answer through the engine before anything is measured (python takes its
+    // time to start on a loaded machine).
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let web = ns_out(
+            &lab.h1,
+            &[
+                "curl",
+                "-s",
+                "-o",
+                "/dev/null",
+                "-m",
+                "1",
+                &format!("http://{H2_V4}:8080/"),
+            ],
+        );
+        let echo = ns_out(&lab.h1, &["python3", "-c", UDP_ASK, H2_V4]);
+        if web.status.success() && echo.status.success() {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the servers did not answer through the engine"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
 
     // The established download, started before the flood and lasting longer.
     let url = format!("http://{H2_V4}:8080{}", big.display());
