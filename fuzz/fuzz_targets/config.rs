@@ -57,5 +57,9 @@ fuzz_target!(|data: &[u8]| {
         failed.is_empty(),
         "the saved configuration is refused at the next start: {failed:?}\n{saved}"
     );
-    assert_eq!(running_text(&next), saved, "a restart changed the configuration");
+    assert_eq!(
+        running_text(&next),
+        saved,
+        "a restart changed the configuration"
+    );
 });

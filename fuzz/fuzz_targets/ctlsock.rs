@@ -90,8 +90,8 @@ fuzz_target!(|data: &[u8]| {
     let Some((&shape, input)) = data.split_first() else {
         return;
     };
-    let max_request_bytes = [64, 512, 4096, sessmgr::actors::ctlsock::MAX_REQUEST_BYTES]
-        [usize::from(shape & 3)];
+    let max_request_bytes =
+        [64, 512, 4096, sessmgr::actors::ctlsock::MAX_REQUEST_BYTES][usize::from(shape & 3)];
     let chunk = 1 + usize::from(shape >> 2);
 
     // One core, gone: asked, it is reported as not answering, at once.
@@ -137,11 +137,18 @@ fuzz_target!(|data: &[u8]| {
     let text = std::str::from_utf8(&out).expect("replies are UTF-8");
     let requests = input.split(|&b| b == b'\n').count();
     let replies: Vec<&str> = text.lines().collect();
-    assert!(replies.len() <= requests, "{} replies to {requests} lines", replies.len());
+    assert!(
+        replies.len() <= requests,
+        "{} replies to {requests} lines",
+        replies.len()
+    );
     for (i, line) in replies.iter().enumerate() {
         let v: Value = serde_json::from_str(line).expect("each reply is JSON");
         assert!(v.is_object(), "reply {i} is not an object: {line}");
-        if v["error"].as_str().is_some_and(|e| e.starts_with("request too long")) {
+        if v["error"]
+            .as_str()
+            .is_some_and(|e| e.starts_with("request too long"))
+        {
             assert_eq!(i + 1, replies.len(), "a reply after a line too long");
         }
     }
