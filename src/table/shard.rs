@@ -340,13 +340,23 @@ impl Shard {
     /// neighbourhood only (for prefetching: `track_batch`).
     #[inline]
     pub(super) fn early_drop_candidate(&self, hash: u64) -> Option<u32> {
+        self.neighbour_victim(hash).map(|v| v.slot)
+    }
+
+    /// The first unanswered session among the new key's neighbours in the index, with its
+    /// cell; none when early drop is off.
+    #[inline]
+    fn neighbour_victim(&self, hash: u64) -> Option<Victim> {
         if !self.config.early_drop {
             return None;
         }
         self.index
             .neighbours(hash)
             .find(|&(_, s)| self.is_evictable(s))
-            .map(|(_, s)| s)
+            .map(|(cell, slot)| Victim {
+                slot,
+                cell: Some(cell),
+            })
     }
 
     /// Early drop's eviction of `victim` (from `early_drop_victim`).
@@ -398,16 +408,12 @@ impl Shard {
         if !self.config.early_drop {
             return None;
         }
-        if let Some((cell, slot)) = self
-            .index
-            .neighbours(hash)
-            .find(|&(_, s)| self.is_evictable(s))
-        {
-            return Some(Victim {
-                slot,
-                cell: Some(cell),
-            });
-        }
+        self.neighbour_victim(hash).or_else(|| self.sweep_victim())
+    }
+
+    /// The first evictable slot in the next `SWEEP_WORDS` words of the bitmap from where the
+    /// last sweep stopped.
+    fn sweep_victim(&mut self) -> Option<Victim> {
         let words = self.evictable.len();
         for _ in 0..SWEEP_WORDS.min(words) {
             let w = self.sweep % words;
