@@ -69,6 +69,25 @@ fn pipeline(capacity: usize) -> Pipeline {
     p
 }
 
+/// 64K ACK frames on flows drawn at random (xorshift, fixed seed) among the first `n`,
+/// both directions in turn.
+fn random_acks(n: u32) -> Vec<[u8; 54]> {
+    let mut x = 0x9e37_79b9u32;
+    (0..65_536)
+        .map(|k| {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            let i = x % n;
+            if k % 2 == 0 {
+                tcp_frame(i, false, ACK, 1001, 5001)
+            } else {
+                tcp_frame(i, true, ACK, 5001, 1001)
+            }
+        })
+        .collect()
+}
+
 /// Opens `n` established TCP sessions.
 fn establish(p: &mut Pipeline, n: u32) {
     for i in 0..n {
@@ -123,20 +142,7 @@ fn established(c: &mut Criterion) {
             p.shard.memory_bytes() as f64 / f64::from(n)
         );
         // 64K pre-built ACK frames on random flows, both directions.
-        let mut x = 0x9e37_79b9u32;
-        let frames: Vec<[u8; 54]> = (0..65_536)
-            .map(|k| {
-                x ^= x << 13;
-                x ^= x >> 17;
-                x ^= x << 5;
-                let i = x % n;
-                if k % 2 == 0 {
-                    tcp_frame(i, false, ACK, 1001, 5001)
-                } else {
-                    tcp_frame(i, true, ACK, 5001, 1001)
-                }
-            })
-            .collect();
+        let frames = random_acks(n);
         g.throughput(Throughput::Elements(frames.len() as u64));
         g.bench_with_input(
             BenchmarkId::new("frame_by_frame", n),
@@ -394,20 +400,7 @@ fn relation_entries(c: &mut Criterion) {
         }
         let live = p.shard.algs.relations().map_or(0, |t| t.len());
         assert_eq!(live, entries as usize, "entries published");
-        let mut x = 0x9e37_79b9u32;
-        let frames: Vec<[u8; 54]> = (0..65_536)
-            .map(|k| {
-                x ^= x << 13;
-                x ^= x >> 17;
-                x ^= x << 5;
-                let i = x % flows;
-                if k % 2 == 0 {
-                    tcp_frame(i, false, ACK, 1001, 5001)
-                } else {
-                    tcp_frame(i, true, ACK, 5001, 1001)
-                }
-            })
-            .collect();
+        let frames = random_acks(flows);
         let refs: Vec<&[u8]> = frames.iter().map(|f| &f[..]).collect();
         let mut out = Vec::with_capacity(64);
         let mut now = T0 + S;
