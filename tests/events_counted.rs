@@ -9,23 +9,13 @@
 
 mod common;
 
+use common::engine::report_number;
 use common::frames::{udp4, write_pcap};
 use std::io::Read;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 const FLOWS: u32 = 60_000;
-
-fn number_after(line: &str, key: &str) -> u64 {
-    line.split(key)
-        .nth(1)
-        .and_then(|r| {
-            r.split(|c: char| !c.is_ascii_digit())
-                .find(|s| !s.is_empty())
-        })
-        .and_then(|n| n.parse().ok())
-        .unwrap_or_else(|| panic!("no '{key}' in {line}"))
-}
 
 #[test]
 fn produced_equals_delivered_plus_dropped_and_delivered_is_what_was_written() {
@@ -109,9 +99,9 @@ fn produced_equals_delivered_plus_dropped_and_delivered_is_what_was_written() {
         .rev()
         .find(|l| l.starts_with("sessmgr stopped:"))
         .unwrap_or_else(|| panic!("no final report in the last lines:\n{}", tail(&err)));
-    let produced = number_after(last, "events produced ");
-    let delivered = number_after(last, "delivered ");
-    let dropped = number_after(last, "dropped ");
+    let produced = report_number(last, "events produced ");
+    let delivered = report_number(last, "delivered ");
+    let dropped = report_number(last, "dropped ");
     let written = err
         .lines()
         .filter(|l| {

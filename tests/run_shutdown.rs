@@ -103,16 +103,7 @@ fn sigterm_during_traffic_exits_0_quickly_and_accounts_for_every_event() {
         .rev()
         .find(|l| l.starts_with("sessmgr stopped:"))
         .unwrap_or_else(|| panic!("no final report in:\n{err}"));
-    let num = |key: &str| -> u64 {
-        last.split(key)
-            .nth(1)
-            .and_then(|r| {
-                r.split(|c: char| !c.is_ascii_digit())
-                    .find(|s| !s.is_empty())
-            })
-            .and_then(|n| n.parse().ok())
-            .unwrap_or_else(|| panic!("no '{key}' in {last}"))
-    };
+    let num = |key: &str| common::engine::report_number(last, key);
     let (produced, delivered, dropped) =
         (num("events produced "), num("delivered "), num("dropped "));
     assert!(produced > 0, "{last}");

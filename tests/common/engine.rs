@@ -87,3 +87,16 @@ pub fn console(socket: &Path, lines: &str) -> String {
     );
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
+
+/// The number after `key` in a line of the engine's exit report (`sessmgr stopped: frames N,
+/// events produced N, delivered N, dropped N`).
+pub fn report_number(line: &str, key: &str) -> u64 {
+    line.split(key)
+        .nth(1)
+        .and_then(|r| {
+            r.split(|c: char| !c.is_ascii_digit())
+                .find(|s| !s.is_empty())
+        })
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no '{key}' in {line}"))
+}
