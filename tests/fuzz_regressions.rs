@@ -7,7 +7,7 @@ use sessmgr::ctl::engine::Engine;
 use sessmgr::ctl::exec::apply_startup;
 use sessmgr::ctl::running::Running;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 fn inputs(target: &str) -> Vec<(String, Vec<u8>)> {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -30,13 +30,11 @@ fn inputs(target: &str) -> Vec<(String, Vec<u8>)> {
 }
 
 fn engine(cfg: &Config) -> Arc<Engine> {
-    Arc::new(Engine {
-        cores: Vec::new(),
-        running: Mutex::new(Running::from_config(cfg)),
-        startup: "/nonexistent/sessmgr-fuzz/startup.cfg".into(),
-        relations: Arc::default(),
-        events_lost: Arc::default(),
-    })
+    Arc::new(Engine::new(
+        Vec::new(),
+        Running::from_config(cfg),
+        "/nonexistent/sessmgr-fuzz/startup.cfg".into(),
+    ))
 }
 
 /// fuzz/fuzz_targets/config.rs's checks.

@@ -14,18 +14,16 @@ use sessmgr::ctl::commands::configuration;
 use sessmgr::ctl::engine::Engine;
 use sessmgr::ctl::exec::apply_startup;
 use sessmgr::ctl::running::Running;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 /// An engine without cores, started from `cfg` (apply_startup never runs `save`, so its
 /// startup file is never written).
 fn engine(cfg: &Config) -> Arc<Engine> {
-    Arc::new(Engine {
-        cores: Vec::new(),
-        running: Mutex::new(Running::from_config(cfg)),
-        startup: "/nonexistent/sessmgr-fuzz/startup.cfg".into(),
-        relations: Arc::default(),
-        events_lost: Arc::default(),
-    })
+    Arc::new(Engine::new(
+        Vec::new(),
+        Running::from_config(cfg),
+        "/nonexistent/sessmgr-fuzz/startup.cfg".into(),
+    ))
 }
 
 fn running_text(e: &Engine) -> String {

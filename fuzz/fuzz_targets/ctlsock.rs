@@ -97,13 +97,11 @@ fuzz_target!(|data: &[u8]| {
     // One core, gone: asked, it is reported as not answering, at once.
     let (core, gone) = flume::bounded(1);
     drop(gone);
-    let engine = Arc::new(Engine {
-        cores: vec![core.clone()],
-        running: Mutex::new(Running::from_config(&Config::default())),
-        startup: "/nonexistent/sessmgr-fuzz/startup.cfg".into(),
-        relations: Arc::default(),
-        events_lost: Arc::default(),
-    });
+    let engine = Arc::new(Engine::new(
+        vec![core.clone()],
+        Running::from_config(&Config::default()),
+        "/nonexistent/sessmgr-fuzz/startup.cfg".into(),
+    ));
     let backends = Backends {
         cores: vec![core],
         stats: Box::new(|| json!({"frames": 0})),

@@ -205,11 +205,9 @@ pub fn run(cfg: Config) -> Result<RunReport, RunError> {
     // configuration a previous `save` wrote.
     let running = Running::from_config(&cfg);
     let engine = Arc::new(Engine {
-        cores: peers.clone(),
-        running: std::sync::Mutex::new(running),
-        startup: cfg.runtime.startup_config.clone(),
         relations: relations.clone(),
         events_lost: events_lost.clone(),
+        ..Engine::new(peers.clone(), running, cfg.runtime.startup_config.clone())
     });
     if let Ok(text) = std::fs::read_to_string(&cfg.runtime.startup_config) {
         let failed = apply_startup(engine.clone(), &text);

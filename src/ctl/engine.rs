@@ -28,6 +28,19 @@ pub struct Engine {
 }
 
 impl Engine {
+    /// An engine over `cores` with this running configuration and startup file, and a
+    /// relation table and event counter of its own (the runtime replaces both with the ones
+    /// it shares: `Engine { relations, events_lost, ..Engine::new(..) }`).
+    pub fn new(cores: Vec<flume::Sender<CoreMsg>>, running: Running, startup: PathBuf) -> Engine {
+        Engine {
+            cores,
+            running: Mutex::new(running),
+            startup,
+            relations: Arc::default(),
+            events_lost: Arc::default(),
+        }
+    }
+
     fn per_core(&self, t: &TableConfig) -> TableConfig {
         let mut t = t.clone();
         t.capacity = t.capacity.div_ceil(self.cores.len().max(1));

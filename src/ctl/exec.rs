@@ -162,13 +162,11 @@ mod tests {
     use crate::ctl::running::Running;
 
     fn engine(startup: std::path::PathBuf) -> Arc<Engine> {
-        Arc::new(Engine {
-            cores: Vec::new(),
-            running: std::sync::Mutex::new(Running::from_config(&Config::default())),
+        Arc::new(Engine::new(
+            Vec::new(),
+            Running::from_config(&Config::default()),
             startup,
-            relations: Arc::default(),
-            events_lost: Arc::default(),
-        })
+        ))
     }
 
     #[test]

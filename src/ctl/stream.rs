@@ -98,7 +98,7 @@ mod tests {
     use crate::proto::wire::LinkType;
     use crate::table::TableConfig;
     use crate::table::query::rows_page;
-    use std::sync::{Arc, Mutex};
+    use std::sync::Arc;
 
     const T0: u64 = 1_700_000_000_000_000_000;
 
@@ -166,13 +166,11 @@ mod tests {
             interfaces: Vec::new(),
             filters: Vec::new(),
         };
-        let e = Engine {
+        let e = Engine::new(
             cores,
-            running: Mutex::new(running),
-            startup: std::env::temp_dir().join("sessmgr-stream-test.cfg"),
-            relations: Arc::default(),
-            events_lost: Arc::default(),
-        };
+            running,
+            std::env::temp_dir().join("sessmgr-stream-test.cfg"),
+        );
         (Arc::new(e), all)
     }
 
