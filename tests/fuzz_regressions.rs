@@ -29,10 +29,10 @@ fn inputs(target: &str) -> Vec<(String, Vec<u8>)> {
     v
 }
 
-fn engine(cfg: &Config) -> Arc<Engine> {
+fn engine(running: Running) -> Arc<Engine> {
     Arc::new(Engine::new(
         Vec::new(),
-        Running::from_config(cfg),
+        running,
         "/nonexistent/sessmgr-fuzz/startup.cfg".into(),
     ))
 }
@@ -50,10 +50,10 @@ fn config_checks(name: &str, data: &[u8]) {
             Config::default()
         }
     };
-    let first = engine(&cfg);
+    let first = engine(Running::from_config(&cfg));
     let _ = apply_startup(first.clone(), &String::from_utf8_lossy(startup));
     let saved = configuration(&first.running.lock().expect("running"));
-    let next = engine(&cfg);
+    let next = engine(Running::factory(&cfg));
     let failed = apply_startup(next.clone(), &saved);
     assert!(
         failed.is_empty(),

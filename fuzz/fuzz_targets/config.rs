@@ -3,9 +3,10 @@
 //! start). The input is a config.toml, then a NUL byte, then a startup text.
 //!
 //! Checked: nothing panics; an error names a key; and what `save` would write after the
-//! startup text was applied (the running configuration's text), applied at the next start
-//! over the same config.toml, is accepted line for line and gives the same configuration
-//! back (a restart keeps the configuration, and never warns about the engine's own file).
+//! startup text was typed over config.toml's seed (the running configuration's text), applied
+//! at the next start over the factory defaults (a startup file exists then: config.toml only
+//! seeds), is accepted line for line and gives the same configuration back (a restart keeps
+//! the configuration, and never warns about the engine's own file).
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -16,12 +17,12 @@ use sessmgr::ctl::exec::apply_startup;
 use sessmgr::ctl::running::Running;
 use std::sync::Arc;
 
-/// An engine without cores, started from `cfg` (apply_startup never runs `save`, so its
+/// An engine without cores, started from `running` (apply_startup never runs `save`, so its
 /// startup file is never written).
-fn engine(cfg: &Config) -> Arc<Engine> {
+fn engine(running: Running) -> Arc<Engine> {
     Arc::new(Engine::new(
         Vec::new(),
-        Running::from_config(cfg),
+        running,
         "/nonexistent/sessmgr-fuzz/startup.cfg".into(),
     ))
 }
@@ -45,11 +46,11 @@ fuzz_target!(|data: &[u8]| {
         }
     };
     let startup = String::from_utf8_lossy(startup);
-    let first = engine(&cfg);
+    let first = engine(Running::from_config(&cfg));
     let _ = apply_startup(first.clone(), &startup);
     let saved = running_text(&first);
 
-    let next = engine(&cfg);
+    let next = engine(Running::factory(&cfg));
     let failed = apply_startup(next.clone(), &saved);
     assert!(
         failed.is_empty(),

@@ -14,8 +14,7 @@ use super::events::{CoreSnapshot, EventBatch};
 use super::log::{TerminalLog, discard_logger};
 use crate::config::{Backend, Config};
 use crate::ctl::engine::Engine;
-use crate::ctl::exec::apply_startup;
-use crate::ctl::running::Running;
+use crate::ctl::startup::{Source, startup_configuration};
 use crate::io::PacketIo;
 use crate::io::pcap::PcapLive;
 use crate::pipeline::Pipeline;
@@ -44,6 +43,8 @@ pub enum RunError {
     SocketThread(std::io::Error),
     #[error("starting core threads: {0}")]
     Spawn(std::io::Error),
+    #[error("{0}")]
+    Startup(String),
 }
 
 /// How a run ended.
@@ -134,6 +135,29 @@ fn relation_counters(t: &RelationTable) -> serde_json::Value {
     })
 }
 
+/// Says where the configuration came from, and every line of the startup file the console
+/// refused.
+fn log_startup(logger: &slog::Logger, source: &Source) {
+    match source {
+        Source::File {
+            path,
+            refused,
+            seed_ignored,
+        } => {
+            info!(logger, "startup configuration applied"; "file" => path.display().to_string(), "failed_lines" => refused.len());
+            for (n, why) in refused {
+                slog::warn!(logger, "startup configuration line refused"; "line" => n, "error" => why);
+            }
+            if *seed_ignored {
+                slog::warn!(logger, "config.toml's [session] settings and [[acl]] sections are ignored: the startup configuration exists and is the configuration (they only seed a device without one; change it at the console and `save`)"; "file" => path.display().to_string());
+            }
+        }
+        Source::Seed { path } => {
+            info!(logger, "no startup configuration yet: config.toml's [session] and [[acl]] settings seed the configuration until `save` writes one"; "file" => path.display().to_string());
+        }
+    }
+}
+
 /// Runs until SIGINT/SIGTERM. `logger` is the daemon's own log.
 pub fn run(cfg: Config) -> Result<RunReport, RunError> {
     // The control socket's path first: a second engine on the same path stops here, before
@@ -172,8 +196,14 @@ pub fn run(cfg: Config) -> Result<RunReport, RunError> {
         .map(|_| flume::bounded::<CoreMsg>(MAILBOX_DEPTH))
         .collect();
     let peers: Vec<_> = channels.iter().map(|(tx, _)| tx.clone()).collect();
+    // The configuration before the first packet: every core starts with it, so a packet
+    // filter of the startup configuration guards the very first frame (the rings are open
+    // and may already hold frames, but no core reads one before it has its configuration).
+    let startup = startup_configuration(&cfg).map_err(RunError::Startup)?;
+    log_startup(&logger, &startup.source);
+    let running = startup.running;
     let hasher = FlowHasher::new();
-    let mut table = cfg.table.clone();
+    let mut table = running.resolved();
     // The configured capacity is the engine's; each core holds its share.
     table.capacity = table.capacity.div_ceil(cores);
     let mut handles = Vec::new();
@@ -201,21 +231,13 @@ pub fn run(cfg: Config) -> Result<RunReport, RunError> {
     drop(events_tx);
     drop(snaps_tx);
 
-    // The console engine: the running configuration every console edits, then the startup
-    // configuration a previous `save` wrote.
-    let running = Running::from_config(&cfg);
+    // The console engine: the running configuration every console edits, the one the cores
+    // started with.
     let engine = Arc::new(Engine {
         relations: relations.clone(),
         events_lost: events_lost.clone(),
         ..Engine::new(peers.clone(), running, cfg.runtime.startup_config.clone())
     });
-    if let Ok(text) = std::fs::read_to_string(&cfg.runtime.startup_config) {
-        let failed = apply_startup(engine.clone(), &text);
-        info!(logger, "startup configuration applied"; "file" => cfg.runtime.startup_config.display().to_string(), "failed_lines" => failed.len());
-        for (n, why) in failed {
-            slog::warn!(logger, "startup configuration line refused"; "line" => n, "error" => why);
-        }
-    }
 
     // The ctl actor serves the consoles on the control plane.
     let ctl = control.start_ctl(engine)?;

@@ -7,6 +7,8 @@
 //!   command tree; `pipe`: the `|` filters of display commands.
 //! - `commands`: every command, one file per area, each with its handler; the registry.
 //! - `engine`, `running`: what the consoles talk to and the running configuration;
+//!   `startup`: where the running configuration comes from at start (the startup file, or
+//!   config.toml's seed);
 //!   `exec`: one operator's console; `stream`: the session table a chunk at a time.
 //! - `render`, `port_mapping_view`, `relation_view`: the Comware output layouts;
 //!   `client`: the `sessmgr console` program.
@@ -32,6 +34,7 @@ pub mod port_mapping_view;
 pub mod relation_view;
 pub mod render;
 pub mod running;
+pub mod startup;
 pub mod stream;
 pub mod terminal;
 pub mod view;

@@ -36,8 +36,25 @@ pub struct FilterBinding {
 }
 
 impl Running {
-    /// What `sessmgr run` starts from, before its startup configuration: config.toml's
-    /// settings, the default device name, the configured interfaces.
+    /// The factory configuration of `cfg`'s device: its boot settings (the table's capacity,
+    /// the interfaces) and every console setting at its default. A startup file is applied
+    /// over this (ctl/startup.rs).
+    pub fn factory(cfg: &Config) -> Running {
+        Running {
+            sysname: crate::ctl::DEFAULT_SYSNAME.to_string(),
+            table: TableConfig {
+                capacity: cfg.table.capacity,
+                ..TableConfig::default()
+            },
+            acls: Vec::new(),
+            persistent: [None, None],
+            interfaces: cfg.runtime.interface_names(),
+            filters: Vec::new(),
+        }
+    }
+
+    /// The configuration config.toml seeds while no startup file exists: its `[session]`
+    /// settings and `[[acl]]` sections, the default device name, the configured interfaces.
     pub fn from_config(cfg: &Config) -> Running {
         let rule = |p: Option<&PersistentRule>| p.map(|p| (p.acl.number, p.hours));
         Running {

@@ -130,6 +130,22 @@ impl Terminal {
         self.views.truncate(1);
     }
 
+    /// The views above the current one, nearest first, up to system view (the views a
+    /// command the current view lacks is tried in: keys.rs).
+    pub(super) fn enclosing_views(&self) -> impl Iterator<Item = &View> {
+        self.views
+            .iter()
+            .rev()
+            .skip(1)
+            .take_while(|v| !matches!(v, View::User))
+    }
+
+    /// Leaves `levels` views (never user view).
+    pub(super) fn leave_views(&mut self, levels: usize) {
+        let keep = self.views.len().saturating_sub(levels).max(1);
+        self.views.truncate(keep);
+    }
+
     /// Enters a view: a command's (`system-view`, `acl ...`), or a feature view the engine
     /// opened.
     pub fn enter_view(&mut self, view: View) {
@@ -187,6 +203,31 @@ mod tests {
         assert!(!s.is_closed());
         assert_eq!(s.execute("quit").unwrap().unwrap().1, Effect::Close);
         assert!(s.is_closed());
+    }
+
+    /// A pasted configuration: `acl ipv6 advanced 3000` right after an IPv4 ACL's rules runs
+    /// in system view (the ACL view has no such command), and so does `sysname` typed in an
+    /// interface view; a wrong rule is still the ACL view's error.
+    #[test]
+    fn a_command_the_view_lacks_runs_in_the_view_above() {
+        let mut s = Terminal::new("S");
+        s.execute("system-view").unwrap();
+        s.execute("acl advanced 3000").unwrap();
+        s.execute(" rule 0 permit tcp").unwrap();
+        let (_, effect) = s.execute("acl ipv6 advanced 3000").unwrap().unwrap();
+        assert_eq!(effect, Effect::Forward);
+        assert_eq!(s.prompt(), "[S-acl-ipv6-adv-3000]");
+        s.execute("sysname FW").unwrap();
+        assert_eq!(s.prompt(), "[FW]");
+        s.execute("acl basic 2000").unwrap();
+        // The basic ACL's own error, at `tcp` (system view would have marked `rule`).
+        let e = s.execute("rule 5 permit tcp").unwrap_err();
+        assert_eq!(e.column, 14);
+        assert_eq!(s.prompt(), "[FW-acl-ipv4-basic-2000]");
+        // Nor is a user-view command tried from system view.
+        s.execute("quit").unwrap();
+        assert!(s.execute("reset session table").is_err());
+        assert_eq!(s.prompt(), "[FW]");
     }
 
     #[test]

@@ -56,23 +56,16 @@ const H_AGING: &str = "Session aging time";
 const SECONDS: &str = "seconds";
 const HOURS: &str = "hours";
 
-/// `session aging-time state` keywords: SPEC A1 (comware.md §4.2 plus the ICMPv6 pair; the
-/// other rows of `display session aging-time state` are display-only there).
-pub(super) const SETTABLE_STATES: &[AgingState] = &[
-    AgingState::Fin,
-    AgingState::IcmpReply,
-    AgingState::IcmpRequest,
-    AgingState::Icmpv6Reply,
-    AgingState::Icmpv6Request,
-    AgingState::RawipOpen,
-    AgingState::RawipReady,
-    AgingState::Syn,
-    AgingState::TcpClose,
-    AgingState::TcpEst,
-    AgingState::TcpTimeWait,
-    AgingState::UdpOpen,
-    AgingState::UdpReady,
-];
+/// `session aging-time state` keywords: every state the engine ages, in the alphabetical
+/// order of Comware's help (SPEC A1). comware.md §4.2 lists eleven; the DCCP, SCTP, UDP-Lite
+/// and ICMPv6 keywords are ours: `display session aging-time state` shows those rows, so an
+/// operator can set them too (and a saved configuration that sets them reads back).
+pub(super) static SETTABLE_STATES: std::sync::LazyLock<Vec<AgingState>> =
+    std::sync::LazyLock::new(|| {
+        let mut all = AgingState::ALL.to_vec();
+        all.sort_by_key(|s| s.keyword());
+        all
+    });
 
 fn aging_state_keywords() -> Syn {
     alt(SETTABLE_STATES

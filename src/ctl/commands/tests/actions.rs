@@ -460,7 +460,7 @@ fn config_commands_round_trip_through_their_canonical_line() {
         (ADV6, "rule 6 deny tcp destination-port lt 1024".into()),
         (BASIC6, "rule permit source 2001:db8:: 64".into()),
     ];
-    for s in SETTABLE_STATES {
+    for s in SETTABLE_STATES.iter() {
         lines.push((
             View::System,
             format!("session aging-time state {} 30", s.keyword()),

@@ -62,13 +62,6 @@ fn error_kinds_and_columns() {
             ErrorKind::Unrecognized,
             25,
         ),
-        // Only SPEC A1's keywords are settable.
-        (
-            &s,
-            "session aging-time state sctp-est 10",
-            ErrorKind::Unrecognized,
-            25,
-        ),
         (&u, "display session table", ErrorKind::Incomplete, 21),
         (
             &u,

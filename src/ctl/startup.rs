@@ -1,0 +1,173 @@
+//! Where the running configuration comes from when `sessmgr run` starts (SPEC C4): one model,
+//! as on a Comware box.
+//!
+//! - The startup configuration (Comware text: what `save` writes, `runtime.startup_config`)
+//!   *is* the configuration. It is applied over the factory defaults, line by line as an
+//!   operator would type it, before the first packet is read.
+//! - config.toml holds what a device's hardware and boot settings would: the back-end,
+//!   interfaces, cores, the table's capacity, the control socket, file paths, fragment pools.
+//! - config.toml's other `[session]` keys and its `[[acl]]` sections only *seed* a device that
+//!   has no startup configuration yet (a first start, or one after the file was removed).
+//!   Once a startup file exists they are ignored, and the engine says so at start, so an
+//!   `undo` that `save` kept is never undone by config.toml at the next start.
+
+use super::commands::configuration;
+use super::engine::Engine;
+use super::exec::apply_startup;
+use super::running::Running;
+use crate::config::Config;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// The configuration an engine starts with, and where it came from.
+#[derive(Debug, Clone)]
+pub struct Startup {
+    pub running: Running,
+    pub source: Source,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// The startup file, applied over the factory defaults.
+    File {
+        path: PathBuf,
+        /// Lines the console refused (1-based line number, the console's answer).
+        refused: Vec<(usize, String)>,
+        /// config.toml has seed settings (`[session]` beyond the capacity, `[[acl]]`) that
+        /// differ from the factory defaults: ignored, because the file exists.
+        seed_ignored: bool,
+    },
+    /// No startup file yet: config.toml's seed settings.
+    Seed { path: PathBuf },
+}
+
+/// Reads the startup configuration of `cfg` (or, when it does not exist, config.toml's seed).
+/// A startup file that exists but cannot be read is an error: starting without it would
+/// start without its packet filters.
+pub fn startup_configuration(cfg: &Config) -> Result<Startup, String> {
+    let path = cfg.runtime.startup_config.clone();
+    let text = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Ok(Startup {
+                running: Running::from_config(cfg),
+                source: Source::Seed { path },
+            });
+        }
+        Err(e) => {
+            return Err(format!(
+                "cannot read the startup configuration {}: {e}",
+                path.display()
+            ));
+        }
+    };
+    let (running, refused) = apply_over_factory(cfg, &text);
+    let seed_ignored =
+        configuration(&Running::from_config(cfg)) != configuration(&Running::factory(cfg));
+    Ok(Startup {
+        running,
+        source: Source::File {
+            path,
+            refused,
+            seed_ignored,
+        },
+    })
+}
+
+/// `text` applied over the factory defaults of `cfg`'s device, by a console of an engine
+/// without cores (nothing reaches a core: the cores are started with the result).
+pub fn apply_over_factory(cfg: &Config, text: &str) -> (Running, Vec<(usize, String)>) {
+    let engine = Arc::new(Engine::new(
+        Vec::new(),
+        Running::factory(cfg),
+        cfg.runtime.startup_config.clone(),
+    ));
+    let refused = apply_startup(engine.clone(), text);
+    let running = engine
+        .running
+        .lock()
+        .map(|r| r.clone())
+        .unwrap_or_else(|_| Running::factory(cfg));
+    (running, refused)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(dir: &std::path::Path, session: &str) -> Config {
+        let mut cfg = Config::parse(&format!(
+            "{session}\n[runtime]\nstartup_config = \"{}\"\n",
+            dir.join("startup.cfg").display()
+        ))
+        .expect("config");
+        cfg.runtime.startup_config = dir.join("startup.cfg");
+        cfg
+    }
+
+    fn scratch(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("sessmgr-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("dir");
+        dir
+    }
+
+    #[test]
+    fn without_a_startup_file_config_toml_seeds_the_configuration() {
+        let dir = scratch("seed");
+        let cfg = config(
+            &dir,
+            "[session]\nstatistics_enable = true\n[session.aging_time_state_s]\nsctp-est = 100\n",
+        );
+        let s = startup_configuration(&cfg).expect("startup");
+        assert!(matches!(s.source, Source::Seed { .. }));
+        let text = configuration(&s.running);
+        assert!(text.contains(" session statistics enable\n"), "{text}");
+        assert!(
+            text.contains(" session aging-time state sctp-est 100\n"),
+            "{text}"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// The fault of issue #11: `undo session statistics enable`, saved, came back at the
+    /// next start because config.toml set it again.
+    #[test]
+    fn a_startup_file_is_the_configuration_and_config_toml_only_seeds() {
+        let dir = scratch("file");
+        let cfg = config(
+            &dir,
+            "[session]\nstatistics_enable = true\ncapacity_sessions = 5000\n[[acl]]\nnumber = 3000\nrules = [\"rule 5 permit tcp\"]\n",
+        );
+        // What `save` wrote after `undo session statistics enable` and `undo acl advanced 3000`.
+        std::fs::write(dir.join("startup.cfg"), "#\n sysname FW\n#\nreturn\n").expect("write");
+        let s = startup_configuration(&cfg).expect("startup");
+        let Source::File {
+            refused,
+            seed_ignored,
+            ..
+        } = &s.source
+        else {
+            panic!("{:?}", s.source)
+        };
+        assert!(refused.is_empty(), "{refused:?}");
+        assert!(seed_ignored);
+        assert_eq!(s.running.sysname, "FW");
+        assert!(!s.running.table.statistics);
+        assert!(s.running.acls.is_empty());
+        // The capacity is the device's: config.toml's, whatever the file says.
+        assert_eq!(s.running.table.capacity, 5000);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn an_unreadable_startup_file_stops_the_start() {
+        let dir = scratch("unreadable");
+        let cfg = config(&dir, "");
+        // A directory where the file should be cannot be read as one.
+        std::fs::create_dir_all(dir.join("startup.cfg")).expect("dir");
+        let e = startup_configuration(&cfg).unwrap_err();
+        assert!(e.contains("startup.cfg"), "{e}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
