@@ -57,10 +57,14 @@ impl Running {
     /// settings and `[[acl]]` sections, the default device name, the configured interfaces.
     pub fn from_config(cfg: &Config) -> Running {
         let rule = |p: Option<&PersistentRule>| p.map(|p| (p.acl.number, p.hours));
+        let mut acls: Vec<Acl> = cfg.acls.iter().map(canonical_rules).collect();
+        // In the console's order (family, number), whatever config.toml's order: the text
+        // `save` writes lists them so, and the next start must give the same text back.
+        acls.sort_by_key(|a| (a.family, a.number));
         Running {
             sysname: crate::ctl::DEFAULT_SYSNAME.to_string(),
             table: cfg.table.clone(),
-            acls: cfg.acls.iter().map(canonical_rules).collect(),
+            acls,
             persistent: [
                 rule(cfg.table.persistent_v4.as_ref()),
                 rule(cfg.table.persistent_v6.as_ref()),
