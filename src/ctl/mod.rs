@@ -4,7 +4,8 @@
 //! - `view`: the CLI views; `terminal`: one console's state behind the prompt (views,
 //!   sysname, paging, history); `keys`: what Enter, `?` and Tab do at a terminal.
 //! - `grammar`: the one engine that parses, helps, completes and reports errors over the
-//!   command tree; `pipe`: the `|` filters of display commands.
+//!   command tree; `pipe`: the `|` filters of display commands; `files`: the files a console
+//!   may write (`save FILE`, `> FILE`), in the configuration directory only.
 //! - `commands`: every command, one file per area, each with its handler; the registry.
 //! - `engine`, `running`: what the consoles talk to and the running configuration;
 //!   `exec`: one operator's console; `stream`: the session table a chunk at a time.
@@ -23,8 +24,11 @@
 
 pub mod client;
 pub mod commands;
+#[cfg(test)]
+mod console_tests;
 pub mod engine;
 pub mod exec;
+pub mod files;
 pub mod grammar;
 pub mod keys;
 pub mod pipe;
