@@ -10,7 +10,8 @@
 //! - `engine`, `running`: what the consoles talk to and the running configuration;
 //!   `exec`: one operator's console; `stream`: the session table a chunk at a time.
 //! - `render`, `port_mapping_view`, `relation_view`: the Comware output layouts;
-//!   `client`: the `sessmgr console` program.
+//!   `client`: the `sessmgr console` program; `hotkeys`: what its keys do in the line editor
+//!   (Tab cycling, Ctrl+Z, Ctrl+G, Ctrl+X) and how its transcript shows control characters.
 //!
 //! A console layer does, per line:
 //! - Enter: `Terminal::execute(line)` -> the `Action` (+ `OutputPipe` to filter the output
@@ -30,6 +31,7 @@ pub mod engine;
 pub mod exec;
 pub mod files;
 pub mod grammar;
+pub mod hotkeys;
 pub mod keys;
 pub mod pipe;
 pub mod port_mapping_view;
