@@ -95,8 +95,8 @@ impl Candidates for Link {
     }
 }
 
-/// The line editor with the console's keys bound (hotkeys.rs): `?`, Tab, Ctrl+Z, Ctrl+G and
-/// Ctrl+X.
+/// The line editor with the console's keys bound (hotkeys.rs): `?`, Tab, Ctrl+Z, Ctrl+G,
+/// Ctrl+X and Ctrl+Y.
 fn editor(
     link: &Arc<Mutex<Link>>,
     slot: &PendingSlot,
@@ -123,6 +123,11 @@ fn editor(
     ed.bind_sequence(
         KeyEvent::ctrl('X'),
         EventHandler::Simple(Cmd::Kill(Movement::BeginningOfLine)),
+    );
+    // Comware's Ctrl+Y deletes to the line's end (rustyline's would paste).
+    ed.bind_sequence(
+        KeyEvent::ctrl('Y'),
+        EventHandler::Simple(Cmd::Kill(Movement::EndOfLine)),
     );
     ed.bind_sequence(
         KeyEvent::from('\t'),
