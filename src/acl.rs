@@ -167,7 +167,8 @@ impl Acl {
         {
             return Err(RuleError {
                 word: 0,
-                reason: "the rule already exists".into(),
+                // Comware's own words for a rule that matches as another does (§10.2).
+                reason: "The rule already exists.".into(),
                 rule: text.into(),
             });
         }
@@ -558,7 +559,8 @@ mod tests {
     fn duplicate_rule_refused() {
         let mut acl = Acl::new(3000, Family::V4).unwrap();
         acl.add_rule("rule permit tcp").unwrap();
-        assert!(acl.add_rule("rule permit tcp").is_err());
+        let e = acl.add_rule("rule 10 permit tcp").unwrap_err();
+        assert_eq!(e.reason, "The rule already exists.");
         // Same ID replaces.
         acl.add_rule("rule 0 deny tcp").unwrap();
         assert_eq!(acl.rules.len(), 1);

@@ -125,3 +125,36 @@ fn console_drives_the_running_engine() {
     drop(engine);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Issue #11: a transcript never shows a control character raw, whether typed in the script
+/// or sent back by the engine (a device name holding an escape): caret notation, and the `^`
+/// of an error still under the offending word.
+#[test]
+fn control_characters_are_shown_escaped_in_a_transcript() {
+    let dir = std::env::temp_dir().join(format!("sessmgr-console-ctl-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("dir");
+    let engine = start_engine(&dir, false);
+    let t = console(
+        &engine.socket,
+        "display\u{b}version foo\n\u{1b}[2J\u{7}\nsystem-view\nsysname \"x\u{1b}[31my\"\ndisplay this | include sysname\nundo sysname\nreturn\nquit\n",
+    );
+    assert!(
+        !t.chars().any(|c| c.is_control() && c != '\n'),
+        "a raw control character: {t:?}"
+    );
+    // The vertical tab separates words (it is blank) and takes two columns shown: the caret
+    // moves with it.
+    assert!(
+        t.contains("<H3C>display^Kversion foo\n                      ^\n % Too many parameters found at '^' position.\n"),
+        "{t}"
+    );
+    assert!(t.contains("<H3C>^[[2J^G\n     ^\n"), "{t}");
+    assert!(
+        t.contains("[x^[[31my]display this | include sysname\n sysname x^[[31my\n"),
+        "{t}"
+    );
+    assert!(t.contains("[x^[[31my]undo sysname\n[H3C]return"), "{t}");
+    drop(engine);
+    let _ = std::fs::remove_dir_all(&dir);
+}

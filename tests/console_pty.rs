@@ -353,3 +353,122 @@ fn long_output_pages_until_screen_length_disable() {
     c.keys("q", &ready("<H3C>"));
     c.quit();
 }
+
+/// Issue #11: Ctrl+Z is `return` (it used to suspend the console and drop the operator to
+/// the shell), Ctrl+G is `display current-configuration`, Ctrl+X deletes to the line's start.
+#[test]
+fn hotkeys_return_display_and_delete() {
+    let engine = start("hotkeys");
+    let mut c = Pty::open(&engine.socket);
+    let acl = "[H3C-acl-ipv4-adv-3000]";
+    c.enter("system-view", "[H3C]");
+    c.enter("acl advanced 3000", acl);
+    c.enter("rule 0 permit tcp", acl);
+    // Ctrl+Z with a half-typed line: the line goes, `return` runs, the console lives on.
+    c.keys("rule 5 de", "de");
+    let t = c.keys("\x1a", &ready("<H3C>"));
+    insta::assert_snapshot!("ctrl_z", t);
+    // Ctrl+Z in system view too, then the console still answers.
+    c.enter("system-view", "[H3C]");
+    let t = c.keys("\x1a", &ready("<H3C>"));
+    assert_eq!(t, "[H3C]return\n<H3C>");
+    let t = c.enter("display version | include Version", "<H3C>");
+    assert!(t.contains("\nVersion "), "{t}");
+
+    // Ctrl+G: the configuration, whatever was typed; as the command typed in full shows it.
+    c.keys("dis", "dis");
+    let t = c.keys("\x07", &ready("<H3C>"));
+    insta::assert_snapshot!("ctrl_g", t);
+    assert_eq!(t, c.enter("display current-configuration", "<H3C>"));
+
+    // Ctrl+X: everything left of the cursor goes (it used to wait for a second key).
+    c.keys("xyz", "xyz");
+    c.keys("\x18", "D\x1b[K"); // cursor left, clear
+    let t = c.enter("display version", "<H3C>");
+    assert!(t.starts_with("<H3C>display version\nsessmgr"), "{t}");
+    c.quit();
+}
+
+/// Issue #11: repeated Tab cycles through the candidates (the typed prefix never among them);
+/// Tab with nothing to offer shows the line again, unchanged, on a new line.
+#[test]
+fn tab_cycles_and_redisplays() {
+    let engine = start("tab");
+    let mut c = Pty::open(&engine.socket);
+    c.enter("system-view", "[H3C]");
+    let mut t = c.keys("s\t", &ready("[H3C]save "));
+    for next in ["session", "show", "sysname", "save", "session"] {
+        t = c.keys("\t", &ready(&format!("[H3C]{next} ")));
+    }
+    assert_eq!(t, "[H3C]session");
+    // ... and what Tab left is typed on.
+    let t = c.enter("aging-time state udp-ready 90", "[H3C]");
+    assert_eq!(t, "[H3C]session aging-time state udp-ready 90\n[H3C]");
+
+    // No match: the same line, on a new line; Enter then runs it as it was.
+    c.keys("display zz", "zz");
+    let t = c.keys("\t", &ready("[H3C]display zz"));
+    assert_eq!(t, "[H3C]display zz\n[H3C]display zz");
+    let t = c.enter("", "[H3C]");
+    insta::assert_snapshot!("tab_no_match_then_enter", t);
+    c.enter("return", "<H3C>");
+    c.quit();
+}
+
+/// Issue #11: a filter's regular expression is the rest of the line (up to the next `|`,
+/// `>` or `>>`), and `>` / `>>` write the output to a file in flash:/ (the configuration
+/// directory), refusing any other place.
+#[test]
+fn regex_with_spaces_and_redirection() {
+    let engine = start("redirect");
+    let mut c = Pty::open(&engine.socket);
+    let acl = "[H3C-acl-ipv4-adv-3000]";
+    c.enter("system-view", "[H3C]");
+    c.enter("acl advanced 3000", acl);
+    c.enter("rule 0 permit tcp", acl);
+    c.enter("rule 10 permit udp", acl);
+    c.enter("rule 20 deny icmp", acl);
+    c.enter("return", "<H3C>");
+
+    let t = c.enter("display current-configuration | include rule 0", "<H3C>");
+    insta::assert_snapshot!("include_rule_0", t);
+    let t = c.enter(
+        "display current-configuration | include rule | exclude permit udp",
+        "<H3C>",
+    );
+    insta::assert_snapshot!("include_then_exclude", t);
+
+    // `>`: nothing on the screen, the output in the file.
+    let t = c.enter("display current-configuration > now.cfg", "<H3C>");
+    assert_eq!(t, "<H3C>display current-configuration > now.cfg\n<H3C>");
+    let written = std::fs::read_to_string(engine.dir.join("now.cfg")).expect("now.cfg");
+    assert!(written.contains(" rule 10 permit udp\n"), "{written}");
+    let shown = c.enter("display current-configuration", "<H3C>");
+    assert_eq!(
+        shown,
+        format!("<H3C>display current-configuration\n{written}<H3C>")
+    );
+    // `>>` appends, after the filters; `>` again overwrites; flash:/ is the same place.
+    c.enter(
+        "display current-configuration | include deny >> now.cfg",
+        "<H3C>",
+    );
+    let appended = std::fs::read_to_string(engine.dir.join("now.cfg")).expect("now.cfg");
+    assert_eq!(appended, format!("{written} rule 20 deny icmp\n"));
+    c.enter(
+        "display version | include Version > flash:/now.cfg",
+        "<H3C>",
+    );
+    let over = std::fs::read_to_string(engine.dir.join("now.cfg")).expect("now.cfg");
+    assert!(
+        over.starts_with("Version ") && over.lines().count() == 1,
+        "{over}"
+    );
+
+    // Anywhere else: refused, with a `%` line.
+    let t = c.enter("display version > ../escape.txt", "<H3C>");
+    let t = t.replace(&engine.dir.display().to_string(), "DIR");
+    insta::assert_snapshot!("redirect_refused", t);
+    assert!(!engine.dir.join("../escape.txt").exists());
+    c.quit();
+}

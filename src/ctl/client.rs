@@ -1,26 +1,22 @@
 //! `sessmgr console`: the thin TTY client. The engine owns the command tree; this program
-//! edits lines (rustyline: history, Tab completion asked of the engine, `?` answered at once
-//! without Enter) and prints what the engine answers, a screen at a time (`---- More ----`,
+//! edits lines (rustyline: history; Tab completion asked of the engine, cycling through the
+//! candidates; `?` answered at once without Enter; Ctrl+Z, Ctrl+G, Ctrl+X as Comware's, see
+//! hotkeys.rs) and prints what the engine answers, a screen at a time (`---- More ----`,
 //! the screen length the engine reports for this console; a long session table arrives in
 //! chunks, the next one asked for when the operator pages past the last). Without a terminal
 //! it reads commands from standard input, one per line, and prints a transcript, never paged
-//! (scripts and tests).
+//! (scripts and tests), control characters shown in caret notation. Nothing the engine sends
+//! reaches the terminal raw.
 
-use rustyline::completion::{Completer, Pair};
-use rustyline::error::ReadlineError;
-use rustyline::highlight::Highlighter;
-use rustyline::hint::Hinter;
-use rustyline::validate::Validator;
-use rustyline::{
-    Cmd, ConditionalEventHandler, Context, Editor, Event, EventContext, EventHandler, Helper,
-    KeyEvent, RepeatCount,
+use super::hotkeys::{
+    Candidates, EndLine, Pending, PendingSlot, TabKey, TabText, realign_caret, tab_state, visible,
 };
+use rustyline::error::ReadlineError;
+use rustyline::{Cmd, CompletionType, Editor, EventHandler, KeyEvent, Movement};
 use serde_json::{Value, json};
-use std::cell::RefCell;
 use std::io::{BufRead, BufReader, IsTerminal, Write};
 use std::os::unix::net::UnixStream;
 use std::path::Path;
-use std::rc::Rc;
 use std::sync::{Arc, Mutex};
 
 #[derive(Debug, thiserror::Error)]
@@ -80,61 +76,80 @@ impl Link {
 }
 
 /// Tab completion, asked of the engine (it knows the current view).
-struct CliHelper {
-    link: Rc<RefCell<Link>>,
-}
-
-impl Helper for CliHelper {}
-impl Highlighter for CliHelper {}
-impl Validator for CliHelper {}
-impl Hinter for CliHelper {
-    type Hint = String;
-}
-
-impl Completer for CliHelper {
-    type Candidate = Pair;
-
-    fn complete(
-        &self,
-        line: &str,
-        pos: usize,
-        _: &Context<'_>,
-    ) -> rustyline::Result<(usize, Vec<Pair>)> {
-        let upto = line.get(..pos).unwrap_or(line);
+impl Candidates for Link {
+    fn candidates(&mut self, line: &str) -> (usize, Vec<String>) {
         let reply = self
-            .link
-            .borrow_mut()
-            .ask(json!({"op": "complete", "line": upto}))
+            .ask(json!({"op": "complete", "line": line}))
             .unwrap_or(Value::Null);
-        let start = reply["start"].as_u64().unwrap_or(pos as u64) as usize;
-        let pairs = reply["candidates"]
+        let start = reply["start"].as_u64().unwrap_or(line.len() as u64) as usize;
+        let words = reply["candidates"]
             .as_array()
             .map(|c| {
                 c.iter()
                     .filter_map(Value::as_str)
-                    .map(|s| Pair {
-                        display: s.to_string(),
-                        replacement: format!("{s} "),
-                    })
+                    .map(str::to_string)
                     .collect()
             })
             .unwrap_or_default();
-        Ok((start.min(pos), pairs))
+        (start, words)
     }
 }
 
-/// `?` ends the line at once; the main loop shows the help and gives the line back.
-struct QuestionMark {
-    pending: Arc<Mutex<Option<String>>>,
+/// The line editor with the console's keys bound (hotkeys.rs): `?`, Tab, Ctrl+Z, Ctrl+G,
+/// Ctrl+X and Ctrl+Y.
+fn editor(
+    link: &Arc<Mutex<Link>>,
+    slot: &PendingSlot,
+) -> Result<Editor<TabText, rustyline::history::DefaultHistory>, ClientError> {
+    // One candidate at a time, taken at once: the Tab key does the cycling.
+    let config = rustyline::Config::builder()
+        .completion_type(CompletionType::List)
+        .build();
+    let mut ed: Editor<TabText, rustyline::history::DefaultHistory> = Editor::with_config(config)?;
+    let text = TabText::default();
+    ed.set_helper(Some(text.clone()));
+    let end_line = |make| {
+        EventHandler::Conditional(Box::new(EndLine {
+            slot: slot.clone(),
+            make,
+        }))
+    };
+    ed.bind_sequence(
+        KeyEvent::from('?'),
+        end_line(|ctx| Pending::Help(ctx.line().to_string())),
+    );
+    ed.bind_sequence(KeyEvent::ctrl('Z'), end_line(|_| Pending::CtrlZ));
+    ed.bind_sequence(KeyEvent::ctrl('G'), end_line(|_| Pending::CtrlG));
+    ed.bind_sequence(
+        KeyEvent::ctrl('X'),
+        EventHandler::Simple(Cmd::Kill(Movement::BeginningOfLine)),
+    );
+    // Comware's Ctrl+Y deletes to the line's end (rustyline's would paste).
+    ed.bind_sequence(
+        KeyEvent::ctrl('Y'),
+        EventHandler::Simple(Cmd::Kill(Movement::EndOfLine)),
+    );
+    ed.bind_sequence(
+        KeyEvent::from('\t'),
+        EventHandler::Conditional(Box::new(TabKey {
+            source: link.clone(),
+            cycle: tab_state(),
+            slot: slot.clone(),
+            text,
+        })),
+    );
+    Ok(ed)
 }
 
-impl ConditionalEventHandler for QuestionMark {
-    fn handle(&self, _: &Event, _: RepeatCount, _: bool, ctx: &EventContext<'_>) -> Option<Cmd> {
-        if let Ok(mut p) = self.pending.lock() {
-            *p = Some(ctx.line().to_string());
-        }
-        Some(Cmd::AcceptLine)
-    }
+/// Keeps Ctrl+Z from stopping the console: the terminal turns the key into SIGTSTP whenever
+/// the line editor is not reading (output on its way); blocked, the signal never stops the
+/// process, and in the editor the key is Ctrl+Z, `return` (§1.3).
+fn never_stop() {
+    use nix::sys::signal::{SigSet, Signal};
+    let mut set = SigSet::empty();
+    set.add(Signal::SIGTSTP);
+    // Nothing to do if it fails: the key is still bound in the editor.
+    let _ = set.thread_block();
 }
 
 /// Runs the console against the engine's control socket.
@@ -152,53 +167,75 @@ pub fn run(socket: &Path) -> Result<(), ClientError> {
     if !std::io::stdin().is_terminal() {
         return batch(link, prompt);
     }
-    let link = Rc::new(RefCell::new(link));
-    let mut ed: Editor<CliHelper, rustyline::history::DefaultHistory> = Editor::new()?;
-    ed.set_helper(Some(CliHelper { link: link.clone() }));
-    let pending = Arc::new(Mutex::new(None));
-    ed.bind_sequence(
-        KeyEvent::from('?'),
-        EventHandler::Conditional(Box::new(QuestionMark {
-            pending: pending.clone(),
-        })),
-    );
-    let mut initial = String::new();
+    never_stop();
+    let link = Arc::new(Mutex::new(link));
+    let slot: PendingSlot = Arc::default();
+    let mut ed = editor(&link, &slot)?;
+    // The line to start from, left and right of the cursor (after `?` or a Tab that found
+    // nothing).
+    let mut initial = (String::new(), String::new());
     loop {
-        let line = match ed.readline_with_initial(&prompt, (&initial, "")) {
+        let shown = visible(&prompt).into_owned();
+        let line = match ed.readline_with_initial(&shown, (&initial.0, &initial.1)) {
             Ok(l) => l,
             // Ctrl+C abandons the line; Ctrl+D leaves.
             Err(ReadlineError::Interrupted) => {
-                initial.clear();
+                initial = Default::default();
                 continue;
             }
             Err(ReadlineError::Eof) => return Ok(()),
             Err(e) => return Err(e.into()),
         };
-        initial.clear();
-        let question = pending.lock().ok().and_then(|mut p| p.take());
-        if let Some(before) = question {
-            // Comware answers `?` in place and redraws the line typed so far. rustyline ended
-            // the line with a newline, without the `?`: write the line again over it (one
-            // line up, cleared) with the `?`, as the device echoes it.
-            println!("\x1b[1A\r{prompt}{before}?\x1b[K");
-            let r = link
-                .borrow_mut()
-                .ask(json!({"op": "help", "line": before}))?;
-            if r.get("screen_length").is_some() {
-                screen = screen_length(&r);
+        initial = Default::default();
+        let pending = slot.lock().ok().and_then(|mut p| p.take());
+        let line = match pending {
+            Some(Pending::Help(before)) => {
+                // Comware answers `?` in place and redraws the line typed so far. rustyline
+                // ended the line with a newline, without the `?`: write the line again over
+                // it (one line up, cleared) with the `?`, as the device echoes it.
+                println!("\x1b[1A\r{shown}{before}?\x1b[K");
+                let r = ask(&link, json!({"op": "help", "line": before}))?;
+                if r.get("screen_length").is_some() {
+                    screen = screen_length(&r);
+                }
+                page(
+                    &visible(r["output"].as_str().unwrap_or("")),
+                    screen,
+                    read_key,
+                )?;
+                initial = (before, String::new());
+                continue;
             }
-            page(r["output"].as_str().unwrap_or(""), screen, read_key)?;
-            initial = before;
-            continue;
-        }
-        if !line.trim().is_empty() {
-            let _ = ed.add_history_entry(line.as_str());
-        }
-        let r = link.borrow_mut().ask(json!({"op": "line", "line": line}))?;
+            // Tab found nothing: the same line again, on a new line.
+            Some(Pending::Redisplay(left, right)) => {
+                initial = (left, right);
+                continue;
+            }
+            // The hotkeys run their command in place of what was typed, shown as if typed.
+            Some(key @ (Pending::CtrlZ | Pending::CtrlG)) => {
+                let command = if key == Pending::CtrlZ {
+                    "return"
+                } else {
+                    "display current-configuration"
+                };
+                println!("\x1b[1A\r{shown}{command}\x1b[K");
+                command.to_string()
+            }
+            None => {
+                if !line.trim().is_empty() {
+                    let _ = ed.add_history_entry(line.as_str());
+                }
+                line
+            }
+        };
+        let r = ask(&link, json!({"op": "line", "line": line}))?;
         // The screen length in force for this output is the one after the line ran:
         // `screen-length disable` prints nothing, and its own output is never long.
         screen = screen_length(&r);
-        page_all(&mut link.borrow_mut(), &r, screen)?;
+        match link.lock() {
+            Ok(mut l) => page_all(&mut l, &r, screen)?,
+            Err(_) => return Err(ClientError::Closed),
+        }
         if r["close"].as_bool() == Some(true) {
             return Ok(());
         }
@@ -206,26 +243,40 @@ pub fn run(socket: &Path) -> Result<(), ClientError> {
     }
 }
 
+fn ask(link: &Arc<Mutex<Link>>, req: Value) -> Result<Value, ClientError> {
+    link.lock().map_err(|_| ClientError::Closed)?.ask(req)
+}
+
 /// Commands from standard input, printed as a transcript: prompt, command, output.
 fn batch(mut link: Link, mut prompt: String) -> Result<(), ClientError> {
     let stdin = std::io::stdin();
     let mut out = std::io::stdout().lock();
+    // Everything that reaches the screen goes through `visible`: a control character typed in
+    // a script or sent by the engine is shown in caret notation, never raw (the `^` of an
+    // error moves right by what the escapes added).
     for line in stdin.lock().lines() {
         let line = line?;
+        writeln!(out, "{}{}", visible(&prompt), visible(&line))?;
+        let shown = |r: &Value| {
+            let output = r["output"].as_str().unwrap_or("");
+            with_newline(&visible(&realign_caret(output, &prompt, &line))).into_owned()
+        };
         if let Some(before) = line.strip_suffix('?') {
-            writeln!(out, "{prompt}{line}")?;
             let r = link.ask(json!({"op": "help", "line": before}))?;
-            write!(out, "{}", with_newline(r["output"].as_str().unwrap_or("")))?;
+            write!(out, "{}", shown(&r))?;
             continue;
         }
-        writeln!(out, "{prompt}{line}")?;
         let r = link.ask(json!({"op": "line", "line": line}))?;
-        write!(out, "{}", with_newline(r["output"].as_str().unwrap_or("")))?;
+        write!(out, "{}", shown(&r))?;
         // A long display comes in chunks: all of them, one after the other, never paged.
         let mut more = r["more"].as_bool() == Some(true);
         while more {
             let m = link.ask(json!({"op": "more"}))?;
-            write!(out, "{}", with_newline(m["output"].as_str().unwrap_or("")))?;
+            write!(
+                out,
+                "{}",
+                with_newline(&visible(m["output"].as_str().unwrap_or("")))
+            )?;
             more = m["more"].as_bool() == Some(true);
         }
         if r["close"].as_bool() == Some(true) {
@@ -275,12 +326,13 @@ fn page_all(link: &mut Link, first: &Value, screen: Option<usize>) -> Result<(),
     let mut out = std::io::stdout().lock();
     let mut pager = Pager::new(screen);
     let mut more = first["more"].as_bool() == Some(true);
-    let mut go_on = pager.write(&mut out, first["output"].as_str().unwrap_or(""), read_key)?;
+    let text = |r: &Value| visible(r["output"].as_str().unwrap_or("")).into_owned();
+    let mut go_on = pager.write(&mut out, &text(first), read_key)?;
     out.flush()?;
     while more && go_on {
         let r = link.ask(json!({"op": "more"}))?;
         more = r["more"].as_bool() == Some(true);
-        go_on = pager.write(&mut out, r["output"].as_str().unwrap_or(""), read_key)?;
+        go_on = pager.write(&mut out, &text(&r), read_key)?;
         out.flush()?;
     }
     if more {
@@ -375,11 +427,11 @@ fn read_key() -> std::io::Result<More> {
     })
 }
 
-fn with_newline(s: &str) -> String {
+fn with_newline(s: &str) -> std::borrow::Cow<'_, str> {
     if s.is_empty() || s.ends_with('\n') {
-        s.to_string()
+        s.into()
     } else {
-        format!("{s}\n")
+        format!("{s}\n").into()
     }
 }
 

@@ -6,6 +6,8 @@
 use super::commands::area::Output;
 use super::commands::{Action, SystemCmd};
 use super::engine::Engine;
+use super::files::{Redirect, config_dir};
+use super::pipe::OutputPipe;
 use super::stream::TableStream;
 use super::terminal::{Effect, Terminal};
 use super::view::View;
@@ -59,25 +61,60 @@ impl Console {
         let (output, close) = match self.terminal.execute(line) {
             Err(e) => (e.caret_lines(&prompt), false),
             Ok(None) => (String::new(), false),
-            Ok(Some((cmd, effect))) => match effect {
-                Effect::Close => (String::new(), true),
-                Effect::Local => (cmd.action.terminal_output(&self.terminal), false),
-                Effect::Forward => match cmd.action.run(&self.engine, self.terminal.view()) {
-                    Output::Nothing => (String::new(), false),
-                    Output::Text(text) => (cmd.pipe.apply(&text), false),
-                    Output::Table(stream) => {
+            Ok(Some((cmd, effect))) => {
+                let output = match effect {
+                    Effect::Close => return self.reply(String::new(), true),
+                    Effect::Local => Output::Text(cmd.action.terminal_output(&self.terminal)),
+                    Effect::Forward => cmd.action.run(&self.engine, self.terminal.view()),
+                };
+                match (output, cmd.redirect) {
+                    (Output::Nothing, _) => (String::new(), false),
+                    (Output::Text(text), None) => (cmd.pipe.apply(&text), false),
+                    (Output::Table(stream), None) => {
                         self.pending = Some(stream.through(cmd.pipe));
                         return self.more();
                     }
-                },
-            },
+                    (output, Some(to)) => (self.redirect(output, cmd.pipe, &to), false),
+                }
+            }
         };
+        self.reply(output, close)
+    }
+
+    fn reply(&self, output: String, close: bool) -> Reply {
         Reply {
             output,
             prompt: self.terminal.prompt(),
             close,
             more: false,
         }
+    }
+
+    /// `> FILE` / `>> FILE`: the whole output, through the filters, goes to the file (a
+    /// session table a chunk at a time, never whole in memory); the screen shows nothing, or
+    /// why the file could not be written.
+    fn redirect(&self, output: Output, pipe: OutputPipe, to: &Redirect) -> String {
+        let mut file = match to.open(&config_dir(&self.engine.startup)) {
+            Ok(f) => f,
+            Err(e) => return e,
+        };
+        let written = match output {
+            Output::Nothing => Ok(()),
+            Output::Text(text) => file.write(&pipe.apply(&text)),
+            Output::Table(stream) => {
+                let mut stream = stream.through(pipe);
+                loop {
+                    let (chunk, more) = stream.next_chunk(&self.engine);
+                    if let Err(e) = file.write(&chunk) {
+                        break Err(e);
+                    }
+                    if !more {
+                        break Ok(());
+                    }
+                }
+            }
+        };
+        written.err().unwrap_or_default()
     }
 
     /// The next chunk of the display in progress (empty when there is none).
@@ -145,12 +182,14 @@ pub fn apply_startup(engine: Arc<Engine>, text: &str) -> Vec<(usize, String)> {
     failed
 }
 
-/// Whether `line`, typed at `terminal`, is `save` (or its alias `write`), in any abbreviation.
+/// Whether `line`, typed at `terminal`, writes a file: `save` (or its alias `write`), in any
+/// abbreviation, or a display redirected with `>` / `>>`.
 fn saves(terminal: &Terminal, line: &str) -> bool {
     let mut probe = terminal.clone();
     matches!(
         probe.execute(line),
         Ok(Some((cmd, _))) if matches!(cmd.action, Action::System(SystemCmd::Save { .. }))
+            || cmd.redirect.is_some()
     )
 }
 

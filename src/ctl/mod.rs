@@ -4,14 +4,16 @@
 //! - `view`: the CLI views; `terminal`: one console's state behind the prompt (views,
 //!   sysname, paging, history); `keys`: what Enter, `?` and Tab do at a terminal.
 //! - `grammar`: the one engine that parses, helps, completes and reports errors over the
-//!   command tree; `pipe`: the `|` filters of display commands.
+//!   command tree; `pipe`: the `|` filters of display commands; `files`: the files a console
+//!   may write (`save FILE`, `> FILE`), in the configuration directory only.
 //! - `commands`: every command, one file per area, each with its handler; the registry.
 //! - `engine`, `running`: what the consoles talk to and the running configuration;
 //!   `startup`: where the running configuration comes from at start (the startup file, or
 //!   config.toml's seed);
 //!   `exec`: one operator's console; `stream`: the session table a chunk at a time.
 //! - `render`, `port_mapping_view`, `relation_view`: the Comware output layouts;
-//!   `client`: the `sessmgr console` program.
+//!   `client`: the `sessmgr console` program; `hotkeys`: what its keys do in the line editor
+//!   (Tab cycling, Ctrl+Z, Ctrl+G, Ctrl+X) and how its transcript shows control characters.
 //!
 //! A console layer does, per line:
 //! - Enter: `Terminal::execute(line)` -> the `Action` (+ `OutputPipe` to filter the output
@@ -25,9 +27,13 @@
 
 pub mod client;
 pub mod commands;
+#[cfg(test)]
+mod console_tests;
 pub mod engine;
 pub mod exec;
+pub mod files;
 pub mod grammar;
+pub mod hotkeys;
 pub mod keys;
 pub mod pipe;
 pub mod port_mapping_view;

@@ -2,6 +2,7 @@
 //! reference/comware.md §1.6): Comware's regular expressions translated to the `regex`
 //! crate's dialect, and the filters applied to a command's output, whole or a piece at a
 //! time. The grammar splits the pipe off the command line; nothing here knows the grammar.
+//! A `> FILE` / `>> FILE` redirection is split off with them (`Parsed::redirect`, files.rs).
 
 use regex::{Regex, RegexBuilder};
 
@@ -11,18 +12,32 @@ pub const MAX_REGEX_CHARS: usize = 256;
 /// At most 128 `|` filters per display command (§1.6).
 pub const MAX_FILTERS: usize = 128;
 
+/// What `_` stands for inside an expression: a comma, a space, a round or a curly bracket.
+const DELIMITER_CLASS: &str = "[ ,(){}]";
+
 /// Translates a Comware regular expression (H3C "Using the CLI", special characters table)
 /// to the `regex` crate's dialect. The dialects agree on `^ $ . * + | ( ) [ ] [^ ] {n,m}
 /// \b \B \w \W`; Comware's word anchors `\<` and `\>` become `\b`; inside brackets a `]`
 /// right after `[` or `[^` is literal, and `[ & ~` are escaped because the crate reads them
-/// as class operators. Back-references (`\1`) have no equivalent: `None`.
+/// as class operators. `_` is Comware's delimiter: at the very start of the expression it is
+/// `^`, at its very end `$`, anywhere else a comma, space, round or curly bracket (`a_b`
+/// matches `a b` and `a(b`; `_ab` only a line starting with `ab`); `\_` and `_` inside
+/// brackets are a plain underscore. Back-references (`\1`) have no equivalent: `None`.
 pub fn translate_regex(pattern: &str) -> Option<String> {
     let mut out = String::with_capacity(pattern.len() + 8);
-    let mut chars = pattern.chars().peekable();
+    let mut chars = pattern
+        .chars()
+        .enumerate()
+        .map(|(i, c)| (i == 0, c))
+        .peekable();
     let mut in_class = false;
-    while let Some(c) = chars.next() {
+    while let Some((first, c)) = chars.next() {
+        let last = chars.peek().is_none();
         match c {
-            '\\' => match chars.next() {
+            '_' if !in_class && first => out.push('^'),
+            '_' if !in_class && last => out.push('$'),
+            '_' if !in_class => out.push_str(DELIMITER_CLASS),
+            '\\' => match chars.next().map(|(_, c)| c) {
                 Some('<' | '>') if !in_class => out.push_str(r"\b"),
                 Some(d) if d.is_ascii_digit() => return None,
                 Some(x @ ('b' | 'B' | 'w' | 'W')) => {
@@ -35,11 +50,11 @@ pub fn translate_regex(pattern: &str) -> Option<String> {
             '[' if !in_class => {
                 in_class = true;
                 out.push('[');
-                if chars.peek() == Some(&'^') {
+                if chars.peek().is_some_and(|&(_, c)| c == '^') {
                     chars.next();
                     out.push('^');
                 }
-                if chars.peek() == Some(&']') {
+                if chars.peek().is_some_and(|&(_, c)| c == ']') {
                     chars.next();
                     out.push_str(r"\]");
                 }
@@ -222,6 +237,34 @@ mod tests {
         assert!(compile_regex(&"a".repeat(256)).is_some());
         assert!(compile_regex(&"a".repeat(257)).is_none());
         assert!(compile_regex("a(").is_none());
+    }
+
+    /// H3C's special characters table: `_` is `^` first, `$` last, and a comma, space, round
+    /// or curly bracket anywhere else.
+    #[test]
+    fn underscore_is_a_delimiter() {
+        for (comware, ours) in [
+            ("a_b", "a[ ,(){}]b"),
+            ("_ab", "^ab"),
+            ("ab_", "ab$"),
+            ("_a_b_", "^a[ ,(){}]b$"),
+            (r"a\_b", "a_b"),
+            ("[_]", "[_]"),
+            ("_", "^"),
+        ] {
+            assert_eq!(translate_regex(comware).as_deref(), Some(ours), "{comware}");
+        }
+        let f = OutputFilter::new(FilterMode::Include, "rule_0").unwrap();
+        for line in ["rule 0", "rule,0", "rule(0", "rule)0", "rule{0", "rule}0"] {
+            assert!(f.is_match(line), "{line}");
+        }
+        assert!(!f.is_match("rule_0") && !f.is_match("rule-0") && !f.is_match("rule0"));
+        let f = OutputFilter::new(FilterMode::Include, "_acl").unwrap();
+        assert!(f.is_match("acl advanced 3000") && !f.is_match(" acl x"));
+        let f = OutputFilter::new(FilterMode::Include, "tcp_").unwrap();
+        assert!(f.is_match(" rule 5 permit tcp") && !f.is_match("tcp x"));
+        let f = OutputFilter::new(FilterMode::Include, r"a\_b").unwrap();
+        assert!(f.is_match("a_b") && !f.is_match("a b"));
     }
 
     fn pipe(by_linenum: bool, filters: &[(FilterMode, &str)]) -> OutputPipe {

@@ -3,9 +3,10 @@
 //! target (fuzz/fuzz_targets/ctlsock.rs) and the tests drive it with bytes in memory, without
 //! a socket, a thread or an engine.
 //!
-//! - A request is at most `max_request_bytes` long: a longer line is answered with an error
-//!   and the connection closes (a client cannot make the engine buffer without bound; a line
-//!   dripped in slowly counts what is already buffered).
+//! - A request is at most `max_request_bytes` long: a longer line is read to its end without
+//!   being kept (a client cannot make the engine buffer without bound; a line dripped in
+//!   slowly counts what is already buffered), answered with an error that a console shows as
+//!   a Comware-style `%` line, and the connection goes on with the next line.
 //! - `{"cmd": "sessions"}` and `{"cmd": "stats"}` are `sessmgr dump`; `{"op": ...}` is a
 //!   console request, carried to the console service (the ctl actor).
 //! - Whatever the bytes, the answer is a JSON object on one line; a bad request gets
@@ -81,8 +82,8 @@ pub struct Conversation<'a> {
 
 impl Conversation<'_> {
     /// Answers requests read from `reader` on `writer` until the input ends, a reply says
-    /// `close`, a line is too long, or `stop` is set. Read timeouts (`WouldBlock`,
-    /// `TimedOut`) only let the loop look at `stop`; what was read before one is kept.
+    /// `close`, or `stop` is set. Read timeouts (`WouldBlock`, `TimedOut`) only let the loop
+    /// look at `stop`; what was read before one is kept.
     pub fn converse<R: Read, W: Write>(
         &self,
         reader: R,
@@ -94,9 +95,32 @@ impl Conversation<'_> {
         // Bytes, not a String: a request that is not UTF-8 gets an error reply, not a dropped
         // connection.
         let mut buf: Vec<u8> = Vec::new();
+        // Inside a line too long: its bytes are skipped up to its newline.
+        let mut skipping = false;
         loop {
             if stop.load(Ordering::Relaxed) {
                 return Ok(());
+            }
+            if skipping {
+                let (used, ended, eof) = match reader.fill_buf() {
+                    Ok([]) => (0, true, true),
+                    Ok(bytes) => match bytes.iter().position(|&b| b == b'\n') {
+                        Some(at) => (at + 1, true, false),
+                        None => (bytes.len(), false, false),
+                    },
+                    Err(e) if is_timeout(&e) => continue,
+                    Err(e) => return Err(e),
+                };
+                reader.consume(used);
+                if ended {
+                    skipping = false;
+                    self.counters.bad_requests.fetch_add(1, Ordering::Relaxed);
+                    writeln!(writer, "{}", too_long(limit))?;
+                    if eof {
+                        return Ok(());
+                    }
+                }
+                continue;
             }
             // The limit counts what a timed-out read already buffered: a line dripped in
             // slowly is bounded too.
@@ -109,26 +133,14 @@ impl Conversation<'_> {
                 Ok(_) if buf.ends_with(b"\n") => false,
                 Ok(_) if buf.len() < limit => continue,
                 Ok(_) => false,
-                Err(e)
-                    if matches!(
-                        e.kind(),
-                        std::io::ErrorKind::WouldBlock
-                            | std::io::ErrorKind::TimedOut
-                            | std::io::ErrorKind::Interrupted
-                    ) =>
-                {
-                    continue;
-                }
+                Err(e) if is_timeout(&e) => continue,
                 Err(e) => return Err(e),
             };
             if !buf.ends_with(b"\n") && buf.len() >= limit {
-                self.counters.bad_requests.fetch_add(1, Ordering::Relaxed);
-                writeln!(
-                    writer,
-                    "{}",
-                    json!({"error": format!("request too long (at most {limit} bytes a line)")})
-                )?;
-                return Ok(());
+                // What was kept goes; the rest of the line is skipped, then answered.
+                buf.clear();
+                skipping = true;
+                continue;
             }
             let reply = self.reply(&buf);
             writeln!(writer, "{reply}")?;
@@ -160,6 +172,25 @@ impl Conversation<'_> {
         }
         reply
     }
+}
+
+/// A read that only timed out (or was interrupted): try again.
+fn is_timeout(e: &std::io::Error) -> bool {
+    matches!(
+        e.kind(),
+        std::io::ErrorKind::WouldBlock
+            | std::io::ErrorKind::TimedOut
+            | std::io::ErrorKind::Interrupted
+    )
+}
+
+/// The answer to a line too long: an error for programs, and for a console the line it
+/// shows (ours: Comware's edit buffer never lets such a line be typed).
+fn too_long(limit: usize) -> Value {
+    json!({
+        "error": format!("request too long (at most {limit} bytes a line); it was skipped"),
+        "output": format!(" % Too long command line: a request is at most {limit} bytes; the line was discarded.\n"),
+    })
 }
 
 /// `sessmgr dump`'s requests.
@@ -280,12 +311,18 @@ mod tests {
     }
 
     #[test]
-    fn a_line_too_long_is_refused_and_closes_the_connection() {
+    fn a_line_too_long_is_refused_and_the_next_line_answered() {
         let mut input = vec![b'a'; 100];
         input.extend_from_slice(b"\n{\"cmd\":\"stats\"}\n");
-        let (r, _) = run(&backends(true), 64, &input);
-        assert_eq!(r.len(), 1, "{r:?}");
+        let (r, counters) = run(&backends(true), 64, &input);
+        assert_eq!(r.len(), 2, "{r:?}");
         assert!(r[0]["error"].as_str().unwrap().contains("at most 64 bytes"));
+        assert_eq!(
+            r[0]["output"],
+            " % Too long command line: a request is at most 64 bytes; the line was discarded.\n"
+        );
+        assert_eq!(r[1]["frames"], 3, "{r:?}");
+        assert_eq!(counters.bad_requests.load(Ordering::Relaxed), 1);
         // Exactly the limit without its newline is too long as well; one byte less is not.
         let (r, _) = run(&backends(true), 16, &[b' '; 16]);
         assert!(
@@ -304,6 +341,70 @@ mod tests {
             b"{\"op\":\"line\",\"line\":\"quit\"}\n{\"cmd\":\"stats\"}\n",
         );
         assert_eq!(r.len(), 1, "{r:?}");
+    }
+
+    /// `len` bytes of `a`, made as they are read (never held whole), then `tail`.
+    struct Endless {
+        left: usize,
+        tail: &'static [u8],
+    }
+
+    impl Read for Endless {
+        fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+            if self.left > 0 {
+                let n = self.left.min(out.len());
+                out[..n].fill(b'a');
+                self.left -= n;
+                return Ok(n);
+            }
+            let n = self.tail.len().min(out.len());
+            out[..n].copy_from_slice(&self.tail[..n]);
+            self.tail = &self.tail[n..];
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn a_huge_line_is_skipped_to_its_end_and_the_console_goes_on() {
+        let b = backends(true);
+        let counters = SocketCounters::default();
+        let conv = Conversation {
+            backends: &b,
+            counters: &counters,
+            console: b.console.as_ref().map(|c| c.open()),
+            max_request_bytes: MAX_REQUEST_BYTES,
+        };
+        let mut out = Vec::new();
+        // 64 MiB on one line, then a console line; and a last long line that the input ends in.
+        let input = Endless {
+            left: 64 << 20,
+            tail: b"\n{\"op\":\"line\",\"line\":\"display version\"}\n",
+        }
+        .chain(Endless {
+            left: 70_000,
+            tail: b"",
+        });
+        conv.converse(input, &mut out, &AtomicBool::new(false))
+            .unwrap();
+        let text = String::from_utf8(out).unwrap();
+        let r: Vec<Value> = text
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(r.len(), 3, "{text}");
+        assert!(
+            r[0]["output"]
+                .as_str()
+                .unwrap()
+                .starts_with(" % Too long command line")
+        );
+        assert_eq!(r[1]["echo"]["line"], "display version", "{text}");
+        assert!(
+            r[2]["error"]
+                .as_str()
+                .unwrap()
+                .starts_with("request too long")
+        );
     }
 
     /// A reader that times out between its chunks, as a socket with a read timeout does.

@@ -4,12 +4,12 @@
 
 use super::area::{Area, ConfigText, Context, Output, Tree};
 use super::kit::{ALL, NAME, alt, arg, internal, kw, kws, opt, set_only};
+use crate::ctl::files::{config_dir, config_file};
 use crate::ctl::grammar::{ArgKind, quote};
 use crate::ctl::running::Running;
 use crate::ctl::terminal::{DEFAULT_SCREEN_LENGTH, DEFAULT_SYSNAME, Effect, Terminal};
 use crate::ctl::view::View;
 use crate::ctl::view::bits::{ANY, SYSTEM, USER};
-use std::path::PathBuf;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SystemCmd {
@@ -216,9 +216,14 @@ impl Area for SystemCmd {
                 env!("CARGO_PKG_VERSION")
             )),
             SystemCmd::Save { file, .. } => {
-                let path = file
-                    .as_ref()
-                    .map_or_else(|| cx.engine.startup.clone(), PathBuf::from);
+                // `save FILE`: flash:/FILE, the configuration directory (files.rs).
+                let path = match file {
+                    None => cx.engine.startup.clone(),
+                    Some(f) => match config_file(&config_dir(&cx.engine.startup), f) {
+                        Ok(p) => p,
+                        Err(refused) => return Output::Text(format!("{refused}\n")),
+                    },
+                };
                 Output::Text(match std::fs::write(&path, cx.configuration()) {
                     Ok(()) => format!(
                         "Saved the current configuration to {} successfully.\n",

@@ -60,7 +60,7 @@ impl<A> Grammar<A> {
     /// with `<cr>` last when the command could end here.
     pub fn help(&self, view: &View, line: &str) -> Result<Vec<HelpItem>, CliError> {
         check_length(line)?;
-        let toks = tokenize(line)?;
+        let toks = self.join_regexes(view, line, tokenize(line)?);
         let partial = !line.is_empty() && !line.ends_with(char::is_whitespace);
         let (done, last) = match (partial, toks.split_last()) {
             (true, Some((last, done))) => (done, Some(last)),
@@ -146,6 +146,7 @@ impl<A> Grammar<A> {
         let Ok(toks) = tokenize(line) else {
             return none;
         };
+        let toks = self.join_regexes(view, line, toks);
         let Some((last, done)) = toks.split_last() else {
             return none;
         };

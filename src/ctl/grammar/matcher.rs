@@ -6,6 +6,7 @@
 use super::error::{CliError, ErrorKind, Fault};
 use super::syntax::{ArgKind, Graph, Node, Slot, Syn, Tok, UNDO, parse_int};
 use super::tokens::{Token, check_length, quote, tokenize};
+use crate::ctl::files::Redirect;
 use crate::ctl::pipe::{FilterMode, MAX_FILTERS, OutputFilter, OutputPipe};
 use crate::ctl::view::View;
 use std::collections::HashSet;
@@ -31,15 +32,28 @@ pub const ALIASES: &[(&str, &str)] = &[
 pub const PIPE_LINENUM: Slot = "|by-linenum";
 pub const PIPE_MODE: Slot = "|mode";
 pub const PIPE_REGEX: Slot = "|regex";
+/// `>` or `>>`, and the file after it.
+pub const PIPE_REDIRECT: Slot = ">";
+pub const PIPE_FILE: Slot = ">file";
 
-/// `[ | [ by-linenum ] { begin | exclude | include } regular-expression ] &<1-128>`.
+/// The words that end a filter's regular expression: the next filter or a redirection.
+const PIPE_WORDS: [&str; 3] = ["|", ">", ">>"];
+
+/// `[ | [ by-linenum ] { begin | exclude | include } regular-expression ] &<1-128>
+/// [ > filename | >> filename ]`. A regular expression runs to the end of the line or to the
+/// next word that is `|`, `>` or `>>` standing alone (see `Grammar::join_regexes`).
 pub fn pipe_syntax() -> Syn {
     let kw = |word, help: &'static str, slot| Syn::Kw {
         word,
         help: help.into(),
         slot,
     };
-    Syn::Repeat(Box::new(Syn::Seq(vec![
+    let file = || Syn::Arg {
+        kind: ArgKind::Str { min: 1, max: 255 },
+        help: "Name of the file".into(),
+        slot: PIPE_FILE,
+    };
+    let filters = Syn::Repeat(Box::new(Syn::Seq(vec![
         kw("|", "Matching output", None),
         Syn::Opt(Box::new(kw(
             "by-linenum",
@@ -68,7 +82,22 @@ pub fn pipe_syntax() -> Syn {
             help: "Regular expression".into(),
             slot: PIPE_REGEX,
         },
-    ])))
+    ])));
+    let redirect = Syn::Opt(Box::new(Syn::Alt(vec![
+        Syn::Seq(vec![
+            kw(">", "Redirect it to a file", Some(PIPE_REDIRECT)),
+            file(),
+        ]),
+        Syn::Seq(vec![
+            kw(
+                ">>",
+                "Redirect it to a file in append mode",
+                Some(PIPE_REDIRECT),
+            ),
+            file(),
+        ]),
+    ])));
+    Syn::Seq(vec![filters, redirect])
 }
 
 // ------------------------------------------------------------------------------------------
@@ -111,12 +140,13 @@ impl<'a> Matched<'a> {
     pub fn token(&self, slot: Slot) -> Option<usize> {
         self.get(slot).map(|v| v.token)
     }
-    /// The canonical words from the value at `from` (an index into `vals`) on, pipe excluded.
+    /// The canonical words from the value at `from` (an index into `vals`) on, pipe and
+    /// redirection excluded.
     pub fn canonical_from(&self, from: usize) -> String {
         self.vals
             .iter()
             .skip(from)
-            .take_while(|v| !(v.keyword && v.text == "|"))
+            .take_while(|v| !(v.keyword && PIPE_WORDS.contains(&v.text.as_str())))
             .map(|v| {
                 if v.keyword {
                     v.text.clone()
@@ -202,6 +232,8 @@ impl<A: 'static> Def<A> {
 pub struct Parsed<A> {
     pub action: A,
     pub pipe: OutputPipe,
+    /// `> FILE` / `>> FILE`: the output goes to a file in flash:/ (files.rs).
+    pub redirect: Option<Redirect>,
     /// The command with every keyword in full and aliases resolved (pipe included).
     pub canonical: String,
     /// The line as typed with aliases replaced: what the history buffer keeps (H3C "Using
@@ -369,9 +401,9 @@ impl<A> Grammar<A> {
         let mut any_kw = false;
         for p in paths {
             for e in &self.node(p).edges {
-                // The `|` after a complete display command is output control, not a
-                // parameter: `display version extra` has too many parameters.
-                if matches!(e.tok, Tok::Kw { word: "|", .. }) {
+                // The `|`, `>` and `>>` after a complete display command are output
+                // control, not parameters: `display version extra` has too many parameters.
+                if matches!(e.tok, Tok::Kw { word, .. } if PIPE_WORDS.contains(&word)) {
                     continue;
                 }
                 any_edge = true;
@@ -429,14 +461,66 @@ impl<A> Grammar<A> {
         Ok(Frontier { paths, alias_ok })
     }
 
-    /// Parses a line typed in `view`. `Ok(None)` for a blank line or a `#` comment line
-    /// (accepted and meaningless, §1.3).
+    /// The tokens of `line` with each filter's regular expression joined into one token: the
+    /// words from the one after `begin`/`exclude`/`include` up to the next word that is `|`,
+    /// `>` or `>>` standing alone (unquoted), or the end of the line. The expression's first
+    /// word is always its own, whatever it is. Quotes come off each word as for any argument
+    /// and the spaces between words are kept as typed, so `| include rule 0` filters on
+    /// `rule 0` and `| include "a | b"` on `a | b`. The walk stops joining where the line
+    /// goes wrong: the real walk reports the error there.
+    pub(super) fn join_regexes(&self, view: &View, line: &str, toks: Vec<Token>) -> Vec<Token> {
+        let mut paths = self.start(view);
+        let mut out: Vec<Token> = Vec::with_capacity(toks.len());
+        let mut i = 0;
+        while i < toks.len() {
+            let regex_here = paths.iter().any(|p| {
+                self.node(p).edges.iter().any(|e| {
+                    matches!(
+                        e.tok,
+                        Tok::Arg {
+                            kind: ArgKind::Regex,
+                            ..
+                        }
+                    )
+                })
+            });
+            let end = if regex_here {
+                (i + 1..toks.len())
+                    .find(|&j| {
+                        let t = &toks[j];
+                        PIPE_WORDS.contains(&t.text.as_str())
+                            && line.get(t.start..t.end) == Some(t.text.as_str())
+                    })
+                    .unwrap_or(toks.len())
+            } else {
+                i + 1
+            };
+            let tok = join(line, &toks[i..end]);
+            i = end;
+            let alias_ok = alias_position(out.len(), &paths);
+            match self.step(&paths, &tok, out.len(), alias_ok) {
+                Ok(next) => paths = self.closure(next),
+                Err(_) => {
+                    out.push(tok);
+                    out.extend_from_slice(&toks[i..]);
+                    return out;
+                }
+            }
+            out.push(tok);
+        }
+        out
+    }
+
+    /// Parses a line typed in `view`. `Ok(None)` for a blank line, a `#` comment line, or a
+    /// `version ...` line in a configuration view (accepted and meaningless, §1.3: a pasted
+    /// or saved configuration may start with one).
     pub fn parse(&self, view: &View, line: &str) -> Result<Option<Parsed<A>>, CliError> {
         check_length(line)?;
         let toks = tokenize(line)?;
-        if toks.is_empty() || toks[0].text.starts_with('#') {
+        if toks.is_empty() || toks[0].text.starts_with('#') || is_version_line(view, &toks) {
             return Ok(None);
         }
+        let toks = self.join_regexes(view, line, toks);
         let frontier = self.walk(view, &toks)?;
         let Some(done) = frontier.paths.iter().find(|p| self.node(p).accept) else {
             return Err(CliError {
@@ -450,7 +534,7 @@ impl<A> Grammar<A> {
             column: toks.get(f.token).map_or(0, |t| t.col),
         };
         let action = (self.defs[done.cmd].build)(&m, view).map_err(fault_at)?;
-        let pipe = pipe_of(&m).map_err(fault_at)?;
+        let (pipe, redirect) = pipe_of(&m).map_err(fault_at)?;
         let canonical = done
             .vals
             .iter()
@@ -478,10 +562,44 @@ impl<A> Grammar<A> {
         Ok(Some(Parsed {
             action,
             pipe,
+            redirect,
             canonical,
             typed,
         }))
     }
+}
+
+/// Consecutive tokens as one: their texts with the line's own spacing between them.
+fn join(line: &str, toks: &[Token]) -> Token {
+    let (Some(first), Some(last)) = (toks.first(), toks.last()) else {
+        return Token {
+            text: String::new(),
+            start: line.len(),
+            end: line.len(),
+            col: line.chars().count(),
+        };
+    };
+    let mut text = first.text.clone();
+    for pair in toks.windows(2) {
+        text.push_str(line.get(pair[0].end..pair[1].start).unwrap_or(" "));
+        text.push_str(&pair[1].text);
+    }
+    Token {
+        text,
+        start: first.start,
+        end: last.end,
+        col: first.col,
+    }
+}
+
+/// `version 7.1.064, Release 0821P16`: the software version a saved Comware configuration
+/// opens with. In a configuration view it is taken and ignored, whatever follows; in user
+/// view it is no command (ours: user view holds no configuration).
+fn is_version_line(view: &View, toks: &[Token]) -> bool {
+    *view != View::User
+        && toks
+            .first()
+            .is_some_and(|t| t.text.eq_ignore_ascii_case("version"))
 }
 
 /// Aliases apply to the first token, or the second after `undo` (§1.3).
@@ -494,10 +612,12 @@ pub(super) fn alias_position(index: usize, paths: &[Path]) -> bool {
                 .is_some_and(|v| v.keyword && v.text == UNDO))
 }
 
-/// Gathers the `|` filters of a matched display command.
-fn pipe_of(m: &Matched<'_>) -> Result<OutputPipe, Fault> {
+/// Gathers the `|` filters and the redirection of a matched display command.
+fn pipe_of(m: &Matched<'_>) -> Result<(OutputPipe, Option<Redirect>), Fault> {
     let mut pipe = OutputPipe::default();
+    let mut redirect = None;
     let mut mode = None;
+    let mut append = None;
     for v in m.vals {
         match v.slot {
             Some(PIPE_LINENUM) => pipe.by_linenum = true,
@@ -506,6 +626,13 @@ fn pipe_of(m: &Matched<'_>) -> Result<OutputPipe, Fault> {
                     "begin" => FilterMode::Begin,
                     "exclude" => FilterMode::Exclude,
                     _ => FilterMode::Include,
+                })
+            }
+            Some(PIPE_REDIRECT) => append = Some(v.text == ">>"),
+            Some(PIPE_FILE) => {
+                redirect = Some(Redirect {
+                    file: v.text.clone(),
+                    append: append.take().unwrap_or(false),
                 })
             }
             Some(PIPE_REGEX) => {
@@ -527,5 +654,5 @@ fn pipe_of(m: &Matched<'_>) -> Result<OutputPipe, Fault> {
             _ => {}
         }
     }
-    Ok(pipe)
+    Ok((pipe, redirect))
 }

@@ -22,8 +22,8 @@ mod tokens;
 pub use error::{CliError, ErrorKind, Fault};
 pub use help::{Completion, HelpItem, render_help};
 pub use matcher::{
-    ALIASES, Builder, Def, Grammar, Matched, PIPE_LINENUM, PIPE_MODE, PIPE_REGEX, Parsed, Val,
-    pipe_syntax,
+    ALIASES, Builder, Def, Grammar, Matched, PIPE_FILE, PIPE_LINENUM, PIPE_MODE, PIPE_REDIRECT,
+    PIPE_REGEX, Parsed, Val, pipe_syntax,
 };
 pub use syntax::{ArgKind, Slot, Syn, UNDO, undo_keyword};
 pub use tokens::{MAX_LINE_CHARS, Token, quote, tokenize};

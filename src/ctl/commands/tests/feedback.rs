@@ -201,7 +201,7 @@ fn question_mark_help() {
     );
     assert_eq!(
         help(&u, "display version "),
-        "  |     Matching output\n  <cr>"
+        "  >     Redirect it to a file\n  >>    Redirect it to a file in append mode\n  |     Matching output\n  <cr>"
     );
     assert_eq!(
         help(&View::System, "session aging-time state syn "),
@@ -210,6 +210,8 @@ fn question_mark_help() {
     assert_eq!(
         help(&u, "display session table ipv4 source-ip 1.1.1.1 "),
         [
+            "  >                 Redirect it to a file",
+            "  >>                Redirect it to a file in append mode",
             "  X.X.X.X           End source IP address",
             "  application       Specify the application of sessions",
             "  destination-ip    Specify the destination IP address of sessions",

@@ -99,6 +99,8 @@ const WORDS: &[&str] = &[
     "range",
     "www",
     "|",
+    ">",
+    ">>",
     "include",
     "begin",
     "by-linenum",
@@ -162,6 +164,7 @@ proptest! {
                 let again = g.parse(view, &p.canonical).unwrap().unwrap();
                 prop_assert_eq!(&again.action, &p.action);
                 prop_assert_eq!(&again.pipe, &p.pipe);
+                prop_assert_eq!(&again.redirect, &p.redirect);
                 // The running-config line (indented) reads back as the same setting.
                 if let Some(c) = p.action.config_line() {
                     let back = g.parse(view, &c).unwrap().unwrap();
@@ -191,6 +194,7 @@ proptest! {
             prop_assert_eq!(again.map(|a| a.map(|a| a.action)), Ok(Some(p.action.clone())), "{}", s);
             let again = g.parse(view, &p.canonical).unwrap().unwrap();
             prop_assert_eq!(again.action, p.action);
+            prop_assert_eq!(again.redirect, p.redirect);
             prop_assert_eq!(again.pipe, p.pipe);
         }
     }
