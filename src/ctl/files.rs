@@ -24,6 +24,30 @@ pub fn config_dir(startup: &Path) -> PathBuf {
     }
 }
 
+/// Writes a configuration file whole or not at all: into a temporary file beside it, flushed
+/// to the disk, then renamed over it. A crash or a full disk in the middle of `save` leaves the
+/// previous startup configuration as it was, never half of the new one (which would start the
+/// engine without the half that is missing: its packet filters, say).
+pub fn write_whole(path: &Path, text: &str) -> std::io::Result<()> {
+    let name = path
+        .file_name()
+        .ok_or_else(|| std::io::Error::other("not a file name"))?;
+    let mut tmp_name = std::ffi::OsString::from(".");
+    tmp_name.push(name);
+    tmp_name.push(format!(".saving-{}", std::process::id()));
+    let tmp = path.with_file_name(tmp_name);
+    let written = (|| {
+        let mut f = File::create(&tmp)?;
+        f.write_all(text.as_bytes())?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if written.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    written
+}
+
 /// Why a file name was refused: the console's ` % ...` line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Refused {
@@ -141,6 +165,30 @@ fn write_failed(path: &Path, e: &std::io::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_configuration_is_written_whole_and_leaves_no_temporary_file() {
+        let dir = std::env::temp_dir().join(format!("sessmgr-whole-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("startup.cfg");
+        std::fs::write(&path, "old\n").unwrap();
+        write_whole(&path, "#\n sysname FW\n#\nreturn\n").unwrap();
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            "#\n sysname FW\n#\nreturn\n"
+        );
+        let names: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, ["startup.cfg"]);
+        // A target that cannot be replaced (a directory) fails and leaves nothing behind.
+        std::fs::create_dir_all(dir.join("sub.cfg")).unwrap();
+        assert!(write_whole(&dir.join("sub.cfg"), "x").is_err());
+        assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 2);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 
     fn scratch(name: &str) -> PathBuf {
         let dir = std::env::temp_dir().join(format!("sessmgr-files-{name}-{}", std::process::id()));

@@ -4,7 +4,7 @@
 
 use super::area::{Area, ConfigText, Context, Output, Tree};
 use super::kit::{ALL, NAME, alt, arg, internal, kw, kws, opt, set_only};
-use crate::ctl::files::{config_dir, config_file};
+use crate::ctl::files::{config_dir, config_file, write_whole};
 use crate::ctl::grammar::{ArgKind, quote};
 use crate::ctl::running::Running;
 use crate::ctl::terminal::{DEFAULT_SCREEN_LENGTH, DEFAULT_SYSNAME, Effect, Terminal};
@@ -224,7 +224,7 @@ impl Area for SystemCmd {
                         Err(refused) => return Output::Text(format!("{refused}\n")),
                     },
                 };
-                Output::Text(match std::fs::write(&path, cx.configuration()) {
+                Output::Text(match write_whole(&path, &cx.configuration()) {
                     Ok(()) => format!(
                         "Saved the current configuration to {} successfully.\n",
                         path.display()
