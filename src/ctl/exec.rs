@@ -66,7 +66,8 @@ impl Console {
                     Output::Nothing => (String::new(), false),
                     Output::Text(text) => (cmd.pipe.apply(&text), false),
                     Output::Table(stream) => {
-                        self.pending = Some(stream.through(cmd.pipe));
+                        let paged = self.terminal.screen_length().is_some();
+                        self.pending = Some(stream.through(cmd.pipe).paged(paged));
                         return self.more();
                     }
                 },
