@@ -231,6 +231,12 @@ pub struct StatisticsCounts {
     pub rate_per_s: u64,
     /// Indexed by `Protocol as usize`.
     pub protocols: [ProtocolStatistics; Protocol::COUNT],
+    /// What the received packets and bytes count. `false`: every packet of the protocol
+    /// since the last `reset session statistics` (the census; comware.md §3.2), closed
+    /// sessions' included. `true`: the counters of the current sessions a filter selected (a
+    /// walk of the table: a session that has gone took its counters with it). The console
+    /// says which (docs: "(ours)").
+    pub received_by_selected: bool,
 }
 
 impl StatisticsCounts {
@@ -273,6 +279,7 @@ impl StatisticsCounts {
         self.sessions += other.sessions;
         self.relation_entries += other.relation_entries;
         self.rate_per_s += other.rate_per_s;
+        self.received_by_selected |= other.received_by_selected;
         for (a, b) in self.protocols.iter_mut().zip(other.protocols.iter()) {
             a.sessions += b.sessions;
             a.rate_per_s += b.rate_per_s;
@@ -390,6 +397,8 @@ fn set_rates(shard: &Shard, family: Option<Family>, v: &mut StatisticsCounts) {
 /// One page of `display session statistics`: the census when nothing but the family is
 /// selected, else the selected sessions of one `walk_page` from `from` (the answer says
 /// where the next page starts; `None`: done), so a large shard is never walked in one turn.
+/// The two count received packets differently (`StatisticsCounts::received_by_selected`):
+/// a running total cannot be split by address or port after the fact.
 pub fn statistics_page(
     shard: &Shard,
     family: Option<Family>,
@@ -400,7 +409,10 @@ pub fn statistics_page(
         return (census_statistics(shard, family), None);
     }
     let (aging, now) = (&shard.config.aging, shard.now_ms());
-    let mut v = StatisticsCounts::default();
+    let mut v = StatisticsCounts {
+        received_by_selected: true,
+        ..StatisticsCounts::default()
+    };
     let next = walk_page(shard, from, |_, s, _| {
         if !is_expired(aging, s, now) && filter.selects(family, s) {
             v.count_session(s.key.proto, s.state);
