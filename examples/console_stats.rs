@@ -4,7 +4,8 @@
 //! merge and render. For comparison, the walk of a whole shard (every page of a query whose
 //! filter selects every session: what the answer cost before the census), one page of a
 //! filtered query, and one `display session table` page (`table::query::rows_page`) at that
-//! size.
+//! size; then every `PAGE_ROWS` page of a full listing of one shard (issue #11: what one
+//! `CoreMsg::Rows` answer stalls its core).
 //!
 //! `cargo run --profile tools --example console_stats -- [SESSIONS] [CORES] [RUNS]`
 //! (defaults 10000000 2 15). Sessions are spread evenly over the cores' shards, half UDP,
@@ -18,7 +19,9 @@ use sessmgr::proto::frag::FragLimits;
 use sessmgr::proto::key::FlowHasher;
 use sessmgr::proto::wire::LinkType;
 use sessmgr::table::TableConfig;
-use sessmgr::table::query::{SessionFilter, StatisticsCounts, rows_page, statistics_page};
+use sessmgr::table::query::{
+    PAGE_ROWS, SCAN_LIVE, SessionFilter, StatisticsCounts, rows_page, statistics_page,
+};
 use std::time::{Duration, Instant};
 
 const T0: u64 = 1_700_000_000_000_000_000;
@@ -165,7 +168,7 @@ fn main() {
     let (_, next) = statistics_page(&shards[0].shard, None, &tcp_only, 0);
     let filtered_page = t.elapsed();
     println!(
-        "walk of one {per_core}-session shard: {:.1} ms; one filtered statistics page (65,536 slots): {:.3} ms (next page at {next:?})",
+        "walk of one {per_core}-session shard: {:.1} ms; one filtered statistics page: {:.3} ms (next page at {next:?})",
         ms(walk),
         ms(filtered_page)
     );
@@ -182,5 +185,52 @@ fn main() {
     println!(
         "table page (64 rows) from a shard of {per_core}: median {:.3} ms",
         ms(pages[pages.len() / 2])
+    );
+
+    // A full listing's pages (issue #11): what each `CoreMsg::Rows` answer of `PAGE_ROWS`
+    // costs the core, over the whole first shard.
+    let mut pages = Vec::new();
+    let (mut from, mut rows) = (Some(0u32), 0usize);
+    let t = Instant::now();
+    while let Some(start) = from {
+        let t = Instant::now();
+        let page = rows_page(&shards[0].shard, None, &filter, start, PAGE_ROWS);
+        pages.push(t.elapsed());
+        rows += page.rows.len();
+        from = page.next;
+        std::hint::black_box(page);
+    }
+    let walk = t.elapsed();
+    assert_eq!(rows, per_core as usize, "the pages list the shard");
+    // A filter that selects nothing: each page tests its `SCAN_LIVE` sessions, copies no row.
+    let nothing = SessionFilter {
+        destination_port: Some(9),
+        ..SessionFilter::default()
+    };
+    let mut empty = Vec::new();
+    let mut from = Some(0u32);
+    while let Some(start) = from {
+        let t = Instant::now();
+        let page = rows_page(&shards[0].shard, None, &nothing, start, PAGE_ROWS);
+        empty.push(t.elapsed());
+        assert!(page.rows.is_empty());
+        from = page.next;
+    }
+    empty.sort();
+    println!(
+        "listing pages selecting nothing ({SCAN_LIVE} sessions): {} pages, median {:.3} ms, max {:.3} ms",
+        empty.len(),
+        ms(empty[empty.len() / 2]),
+        ms(empty[empty.len() - 1])
+    );
+    pages.sort();
+    println!(
+        "listing pages ({PAGE_ROWS} rows) over a shard of {per_core}: {} pages, median {:.3} ms, \
+         p99 {:.3} ms, max {:.3} ms per page; {:.0} rows/s copied",
+        pages.len(),
+        ms(pages[pages.len() / 2]),
+        ms(pages[pages.len() * 99 / 100]),
+        ms(pages[pages.len() - 1]),
+        rows as f64 / walk.as_secs_f64()
     );
 }

@@ -18,7 +18,15 @@
 # spacing and one second between laps (offered ~2.9 Mframes/s for 1M flows): the change is
 # then measured below saturation, and the CPU figures show the console's cost.
 #
+# MODE=listing (issue #11) times full listings instead: ROUNDS times, with paging off
+# (`screen-length disable`), `display session table ipv4 | include Total` from its line to
+# its last chunk (rows/s = the Total it prints over that time), the engine's frames/s while
+# it runs (and quiet, before), and the first screen with paging on (time to the first chunk
+# of `display session table ipv4`, then `stop`).
+#
 #   scripts/measure-console-load.sh            FLOWS=1000000 PHASE_S=10 ROUNDS=3 PACE=max
+#   MODE=listing FLOWS=300000 ROUNDS=3 scripts/measure-console-load.sh
+# BIN=path runs another build of sessmgr (a baseline) instead of this tree's.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -26,13 +34,16 @@ FLOWS=${FLOWS:-1000000}
 PHASE_S=${PHASE_S:-10}
 ROUNDS=${ROUNDS:-3}
 PACE=${PACE:-max}
+MODE=${MODE:-load}
 WORK=${WORK:-/tmp/sessmgr-console-load}
 mkdir -p "$WORK"
 
-cargo build --release --bin sessmgr
+TARGET=${CARGO_TARGET_DIR:-target}
+[ -n "${BIN:-}" ] || cargo build --release --bin sessmgr
+BIN=${BIN:-$TARGET/release/sessmgr}
 cargo build --profile tools --example gen_capture
 CAP="$WORK/open-$FLOWS.pcap"
-[ -f "$CAP" ] || target/tools/examples/gen_capture "$CAP" "$FLOWS" 0 open 64
+[ -f "$CAP" ] || "$TARGET"/tools/examples/gen_capture "$CAP" "$FLOWS" 0 open 64
 
 cat >"$WORK/config.toml" <<EOF
 [session]
@@ -49,16 +60,17 @@ startup_config = "$WORK/startup.cfg"
 log_events = false
 EOF
 rm -f "$WORK/ctl.sock" "$WORK/startup.cfg"
-target/release/sessmgr run --config "$WORK/config.toml" >"$WORK/run.log" 2>&1 &
+"$BIN" run --config "$WORK/config.toml" >"$WORK/run.log" 2>&1 &
 PID=$!
 trap 'kill -TERM $PID 2>/dev/null; wait $PID 2>/dev/null || true' EXIT
 
-python3 - "$WORK/ctl.sock" "$FLOWS" "$PHASE_S" "$ROUNDS" "$PID" "$PACE" <<'PY'
+python3 - "$WORK/ctl.sock" "$FLOWS" "$PHASE_S" "$ROUNDS" "$PID" "$PACE" "$MODE" <<'PY'
 import json, os, socket, statistics, sys, threading, time
 
 path, flows, phase_s, rounds = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), int(sys.argv[4])
 pid = int(sys.argv[5])
 flat_out = sys.argv[6] == "max"
+mode = sys.argv[7]
 tick = os.sysconf("SC_CLK_TCK")
 
 def cpu_s():
@@ -106,6 +118,46 @@ def fps(seconds):
     time.sleep(seconds)
     b, c1, t1 = stats()["frames"], cpu_s(), time.time()
     return (b - a) / (t1 - t0), (c1 - c0) / (t1 - t0)
+
+if mode == "listing":
+    def listing(c):
+        # One full listing, paging off: (rows found, seconds, chunks, engine frames/s).
+        f0, t = stats()["frames"], time.perf_counter()
+        r = c.ask({"op": "line", "line": "display session table ipv4 | include Total"})
+        out, chunks = r["output"], 1
+        while r.get("more"):
+            r = c.ask({"op": "more"})
+            out += r["output"]
+            chunks += 1
+        dt = time.perf_counter() - t
+        f1 = stats()["frames"]
+        found = [l for l in out.splitlines() if "Total sessions found" in l]
+        assert len(found) == 1, out[-500:]
+        return int(found[0].split(":")[1]), dt, chunks, (f1 - f0) / dt
+    q, qc = fps(phase_s)
+    print(f"quiet: {q / 1e6:.3f} Mframes/s ({qc:.2f} vCPU)")
+    c = Conn()
+    c.ask({"op": "hello"})
+    first = []
+    for i in range(rounds):
+        for _ in range(10):
+            t = time.perf_counter()
+            r = c.ask({"op": "line", "line": "display session table ipv4"})
+            first.append(time.perf_counter() - t)
+            assert "Initiator:" in r["output"], r
+            if r.get("more"):
+                c.ask({"op": "stop"})
+    c.ask({"op": "line", "line": "screen-length disable"})
+    rates = []
+    for i in range(rounds):
+        n, dt, chunks, f = listing(c)
+        rates.append(n / dt)
+        print(f"listing {i + 1}: {n} rows in {dt:.2f} s ({chunks} chunks): {n / dt:,.0f} rows/s; "
+              f"engine {f / 1e6:.3f} Mframes/s meanwhile ({(f - q) / q * 100:+.1f} % of quiet)")
+    v = sorted(x * 1e3 for x in first)
+    print(f"mean {statistics.mean(rates):,.0f} rows/s; first screen (paging on): "
+          f"median {statistics.median(v):.1f} ms, max {v[-1]:.1f} ms over {len(v)}")
+    sys.exit(0)
 
 lat = {"table": [], "stats": []}
 def console(stop):

@@ -141,8 +141,9 @@ pub enum CoreMsg {
     /// Replace the table configuration whole: no core ever sees half a change.
     Config(Box<TableConfig>),
     /// `display session table`, one page: the selected sessions from slot `from` on, at most
-    /// `limit` rows and at most `query::SCAN_SLOTS` slots looked at (bounded work between
-    /// batches, however large the table and however rare the matches).
+    /// `limit` rows (never more than `query::PAGE_ROWS`), at most `query::SCAN_SLOTS` slots
+    /// and `query::SCAN_LIVE` sessions looked at (bounded work between batches, however large
+    /// the table and however rare the matches).
     Rows {
         family: Option<Family>,
         filter: Box<SessionFilter>,
@@ -152,8 +153,9 @@ pub enum CoreMsg {
     },
     /// `display session statistics`: counts of the selected sessions.
     /// Unfiltered (a family at most): answered from the shard's census at once. With
-    /// filters: the slots from `from` on, `query::SCAN_SLOTS` at a time; the answer says where
-    /// the next page starts (`None`: done), so a large shard is never walked in one turn.
+    /// filters: the slots from `from` on, a bounded page at a time (as `Rows`); the answer
+    /// says where the next page starts (`None`: done), so a large shard is never walked in
+    /// one turn.
     Statistics {
         family: Option<Family>,
         filter: Box<SessionFilter>,

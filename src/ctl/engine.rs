@@ -78,11 +78,33 @@ impl Engine {
         core: usize,
         make: impl FnOnce(flume::Sender<T>) -> CoreMsg,
     ) -> Option<T> {
+        self.send_core(core, make)?.wait()
+    }
+
+    /// Asks one core without waiting for its answer (the console does other work meanwhile:
+    /// a long display renders one page while the core copies the next). `None` when the core
+    /// is gone or does not take the message in time.
+    pub fn send_core<T>(
+        &self,
+        core: usize,
+        make: impl FnOnce(flume::Sender<T>) -> CoreMsg,
+    ) -> Option<Pending<T>> {
         let (tx, rx) = flume::bounded(1);
         self.cores
             .get(core)?
             .send_timeout(make(tx), CORE_ANSWER_TIMEOUT)
             .ok()?;
-        rx.recv_timeout(CORE_ANSWER_TIMEOUT).ok()
+        Some(Pending(rx))
+    }
+}
+
+/// A core's answer on its way (`Engine::send_core`). Dropped unread, the answer is discarded
+/// (the core's send fails and it goes on).
+pub struct Pending<T>(flume::Receiver<T>);
+
+impl<T> Pending<T> {
+    /// The answer; `None` when the core does not answer in time.
+    pub fn wait(self) -> Option<T> {
+        self.0.recv_timeout(CORE_ANSWER_TIMEOUT).ok()
     }
 }

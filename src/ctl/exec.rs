@@ -71,7 +71,8 @@ impl Console {
                     (Output::Nothing, _) => (String::new(), false),
                     (Output::Text(text), None) => (cmd.pipe.apply(&text), false),
                     (Output::Table(stream), None) => {
-                        self.pending = Some(stream.through(cmd.pipe));
+                        let paged = self.terminal.screen_length().is_some();
+                        self.pending = Some(stream.through(cmd.pipe).paged(paged));
                         return self.more();
                     }
                     (output, Some(to)) => (self.redirect(output, cmd.pipe, &to), false),
@@ -102,7 +103,7 @@ impl Console {
             Output::Nothing => Ok(()),
             Output::Text(text) => file.write(&pipe.apply(&text)),
             Output::Table(stream) => {
-                let mut stream = stream.through(pipe);
+                let mut stream = stream.through(pipe).paged(false);
                 loop {
                     let (chunk, more) = stream.next_chunk(&self.engine);
                     if let Err(e) = file.write(&chunk) {

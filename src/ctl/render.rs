@@ -208,6 +208,12 @@ fn civil_from_days(days: i64) -> (i64, i64, i64) {
 // Statistics (comware.md §3)
 // ---------------------------------------------------------------------------------------------
 
+/// Heads the `Received` block of `display session statistics` with filters (ours): those
+/// figures are the counters of the current sessions selected, while without filters they are
+/// every packet since the last `reset session statistics` (closed sessions' included).
+pub const RECEIVED_BY_SELECTED: &str =
+    "Received by the current sessions selected (not since the last reset):\n";
+
 /// `display session statistics` in the detailed layout of comware.md §3.2.
 ///
 /// Why §3.2 and not the newer compact §3.3: §3.2 is a complete [DOC] example with every column
@@ -257,6 +263,12 @@ pub fn render_statistics(v: &StatisticsCounts) -> String {
         );
     }
     out.push('\n');
+    if v.received_by_selected {
+        // Filtered (ours): the walk sums the selected current sessions' counters, not the
+        // running totals the unfiltered form shows; say so rather than show two different
+        // numbers under one label.
+        out.push_str(RECEIVED_BY_SELECTED);
+    }
     for p in Protocol::ALL {
         let g = v.protocol(p);
         // Label left-aligned in 18 characters, then 20-wide packets and bytes.

@@ -6,40 +6,64 @@
 //! Cores are read one after the other, each from its first slot to its last, so the rows come
 //! in the order a single collection of every core's rows would give: a table that fits in one
 //! chunk reads exactly as it did before paging existed.
+//!
+//! A core answers one bounded page per message (`query::PAGE_ROWS` rows, `SCAN_LIVE`
+//! sessions, `SCAN_SLOTS` slots: well under a millisecond between its batches). The console asks for the next page before
+//! it renders the one it has, so the core copies while the console renders; with paging on a
+//! chunk is a few screens (the first screen comes at once), with paging off it is as large as
+//! `BULK_ROWS`/`BULK_OUTPUT` allow, so a full listing pays a round trip to the client per
+//! tens of thousands of rows instead of per 64.
 
-use super::engine::Engine;
+use super::engine::{Engine, Pending};
 use super::pipe::{OutputPipe, PipeState};
 use super::render::{render_session, render_session_total};
 use crate::mailbox::CoreMsg;
 use crate::proto::wire::Family;
-use crate::table::query::SessionFilter;
+use crate::table::query::{RowsPage, SessionFilter};
 
-/// Rows one chunk shows at least (unless the table ends first): a few screens' worth.
+/// Rows one chunk shows at least (unless the table ends first) when the output is paged: a
+/// few screens' worth.
 pub const CHUNK_ROWS: usize = 64;
+/// Paging off (`screen-length disable`): rows one chunk shows at most (a fraction of a second
+/// of rendering, so one `more` never holds the console's thread long)...
+pub const BULK_ROWS: usize = 32_768;
+/// ... and the output (after the `|` filters) past which a chunk ends: one answer line to the
+/// client stays a few megabytes at most.
+pub const BULK_OUTPUT: usize = 1 << 20;
 
 /// A display in progress.
 pub struct TableStream {
     family: Family,
-    filter: SessionFilter,
+    /// Boxed as in the message to the cores (the console's `Output` stays small).
+    filter: Box<SessionFilter>,
     pipe: OutputPipe,
     pipe_state: PipeState,
-    /// The core being read and the slot its next page starts at.
+    /// Paging on (chunks of `CHUNK_ROWS`) or off (chunks of up to `BULK_ROWS`).
+    paged: bool,
+    /// The core whose next page is to be read and the slot that page starts at.
     core: usize,
     cursor: u32,
+    /// That page, when it has already been asked for.
+    asked: Option<Pending<RowsPage>>,
     /// Sessions shown so far (the `Total sessions found` line).
     found: u64,
+    /// One page rendered, before the `|` filters (reused from page to page).
+    text: String,
 }
 
 impl TableStream {
     pub fn new(family: Family, filter: SessionFilter) -> TableStream {
         TableStream {
             family,
-            filter,
+            filter: Box::new(filter),
             pipe: OutputPipe::default(),
             pipe_state: PipeState::default(),
+            paged: true,
             core: 0,
             cursor: 0,
+            asked: None,
             found: 0,
+            text: String::new(),
         }
     }
 
@@ -50,26 +74,33 @@ impl TableStream {
         self
     }
 
+    /// Whether the operator's terminal pages the output (`screen-length`): if not, chunks
+    /// are large, as nobody reads the first screen before the rest comes.
+    pub fn paged(mut self, paged: bool) -> TableStream {
+        self.paged = paged;
+        self
+    }
+
+    /// Asks the current core for its page at the cursor, at most `limit` rows.
+    fn ask(&self, engine: &Engine, limit: usize) -> Option<Pending<RowsPage>> {
+        engine.send_core(self.core, |reply| CoreMsg::Rows {
+            family: Some(self.family),
+            filter: self.filter.clone(),
+            from: self.cursor,
+            limit,
+            reply,
+        })
+    }
+
     /// The next chunk of output (already through the `|` filters) and whether more follows.
     pub fn next_chunk(&mut self, engine: &Engine) -> (String, bool) {
-        let mut text = String::new();
+        let want = if self.paged { CHUNK_ROWS } else { BULK_ROWS };
+        let mut out = String::new();
         let mut rows = 0;
-        while rows < CHUNK_ROWS && self.core < engine.cores.len() {
+        while rows < want && self.core < engine.cores.len() && out.len() < BULK_OUTPUT {
             // A core that is gone or not answering is skipped (as an empty shard).
-            let page = engine
-                .ask_core(self.core, |reply| CoreMsg::Rows {
-                    family: Some(self.family),
-                    filter: Box::new(self.filter.clone()),
-                    from: self.cursor,
-                    limit: CHUNK_ROWS - rows,
-                    reply,
-                })
-                .unwrap_or_default();
-            for row in page.rows.iter().filter(|r| r.family == self.family) {
-                render_session(row, self.filter.verbose, 0, &mut text);
-                rows += 1;
-                self.found += 1;
-            }
+            let asked = self.asked.take().or_else(|| self.ask(engine, want - rows));
+            let page = asked.and_then(Pending::wait).unwrap_or_default();
             match page.next {
                 Some(slot) => self.cursor = slot,
                 None => {
@@ -77,12 +108,26 @@ impl TableStream {
                     self.cursor = 0;
                 }
             }
+            let page_rows = page.rows.iter().filter(|r| r.family == self.family);
+            rows += page_rows.clone().count();
+            // The next page is copied by its core while this one renders.
+            if rows < want && self.core < engine.cores.len() {
+                self.asked = self.ask(engine, want - rows);
+            }
+            self.text.clear();
+            for row in page_rows {
+                render_session(row, self.filter.verbose, 0, &mut self.text);
+                self.found += 1;
+            }
+            out += &self.pipe.apply_piece(&mut self.pipe_state, &self.text);
         }
         let done = self.core >= engine.cores.len();
         if done {
-            render_session_total(self.found, &mut text);
+            self.text.clear();
+            render_session_total(self.found, &mut self.text);
+            out += &self.pipe.apply_piece(&mut self.pipe_state, &self.text);
         }
-        (self.pipe.apply_piece(&mut self.pipe_state, &text), !done)
+        (out, !done)
     }
 }
 
@@ -131,6 +176,18 @@ mod tests {
         p
     }
 
+    /// Every row of a shard, page after page (a page copies `PAGE_ROWS` at most).
+    fn every_row(p: &Pipeline) -> Vec<crate::table::query::SessionRow> {
+        let (mut rows, mut from) = (Vec::new(), Some(0));
+        while let Some(slot) = from {
+            let page = rows_page(&p.shard, None, &SessionFilter::default(), slot, usize::MAX);
+            assert!(page.rows.len() <= crate::table::query::PAGE_ROWS);
+            rows.extend(page.rows);
+            from = page.next;
+        }
+        rows
+    }
+
     /// An engine whose cores are threads answering `Views` from their own pipeline, and the
     /// rows a single unpaged collection of every core would give.
     fn engine(flows: &[u16]) -> (Arc<Engine>, Vec<crate::table::query::SessionRow>) {
@@ -138,9 +195,9 @@ mod tests {
         let mut all = Vec::new();
         for (c, &n) in flows.iter().enumerate() {
             let p = pipeline(c as u8, c as u8, n);
-            let page = rows_page(&p.shard, None, &SessionFilter::default(), 0, usize::MAX);
-            assert_eq!(page.rows.len(), usize::from(n));
-            all.extend(page.rows);
+            let rows = every_row(&p);
+            assert_eq!(rows.len(), usize::from(n));
+            all.extend(rows);
             let (tx, rx) = flume::unbounded::<CoreMsg>();
             std::thread::spawn(move || {
                 while let Ok(msg) = rx.recv() {
@@ -237,6 +294,75 @@ mod tests {
         assert_eq!(out, "Total sessions found: 0\n");
     }
 
+    /// Paging off, a listing comes in large chunks, the next page asked of its core before
+    /// the current one renders: still every session exactly once, in the order of one
+    /// unpaged collection, with the total and the filters' state right across chunks.
+    #[test]
+    fn paging_off_lists_every_session_once_across_two_cores() {
+        let (engine, rows) = engine(&[9000, 7000]);
+        let mut c = Console::new(engine);
+        // Paging on: the first screen is a small chunk.
+        let first = c.line("display session table ipv4");
+        assert!(first.more);
+        assert_eq!(first.output.matches("Initiator:").count(), CHUNK_ROWS);
+        c.stop();
+        assert!(c.line("screen-length disable").output.is_empty());
+        let whole = render_session_table(&rows, false, Family::V4, 0);
+        let (out, n) = chunks(&mut c, "display session table ipv4");
+        assert!(n > 1, "{n} chunks");
+        assert_eq!(out, whole);
+        let sources: Vec<&str> = out
+            .lines()
+            .filter(|l| l.starts_with("  Source      IP/port:"))
+            .collect();
+        let unique: std::collections::HashSet<&str> = sources.iter().copied().collect();
+        assert_eq!((sources.len(), unique.len()), (16_000, 16_000));
+        assert!(out.ends_with("Total sessions found: 16000\n"));
+        let (out, n) = chunks(&mut c, "display session table ipv4 | include Total");
+        assert_eq!(out, "Total sessions found: 16000\n");
+        // Fewer, larger chunks than paging on would take (16,000 / 64 = 250).
+        assert!(n < 16_000 / CHUNK_ROWS, "{n} chunks");
+        let (out, _) = chunks(
+            &mut c,
+            "display session table ipv4 verbose | include ^Initiator:",
+        );
+        assert_eq!(out.lines().count(), 16_000);
+    }
+
+    /// A page tests at most `SCAN_LIVE` sessions however few its filter selects, and the
+    /// pages of a filtered statistics query still count every selected session once.
+    #[test]
+    fn pages_are_bounded_by_the_sessions_they_test() {
+        use crate::table::query::{SCAN_LIVE, statistics_page};
+        let flows = 20_000u16;
+        let p = pipeline(0, 0, flows);
+        let nothing = SessionFilter {
+            destination_port: Some(80),
+            ..Default::default()
+        };
+        let page = rows_page(&p.shard, Some(Family::V4), &nothing, 0, CHUNK_ROWS);
+        assert!(page.rows.is_empty());
+        let next = page.next.expect("the walk stops after SCAN_LIVE sessions");
+        let live_before = every_row(&p)
+            .iter()
+            .filter(|r| crate::table::session::SessionId::from_u64(r.id).slot < next)
+            .count();
+        assert_eq!(live_before, SCAN_LIVE);
+        let dns = SessionFilter {
+            destination_port: Some(53),
+            ..Default::default()
+        };
+        let (mut pages, mut sessions, mut from) = (0, 0, Some(0));
+        while let Some(slot) = from {
+            let (v, next) = statistics_page(&p.shard, Some(Family::V4), &dns, slot);
+            pages += 1;
+            sessions += v.sessions;
+            from = next;
+        }
+        assert_eq!(sessions, u64::from(flows));
+        assert!(pages > 1, "{pages}");
+    }
+
     #[test]
     fn pages_never_repeat_or_skip_a_session() {
         let p = pipeline(0, 0, 100);
@@ -252,11 +378,7 @@ mod tests {
                 None => break,
             }
         }
-        let all: Vec<u64> = rows_page(&p.shard, None, &f, 0, usize::MAX)
-            .rows
-            .iter()
-            .map(|r| r.id)
-            .collect();
+        let all: Vec<u64> = every_row(&p).iter().map(|r| r.id).collect();
         assert_eq!(seen, all);
         assert_eq!(seen.len(), 100);
     }

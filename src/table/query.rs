@@ -231,6 +231,12 @@ pub struct StatisticsCounts {
     pub rate_per_s: u64,
     /// Indexed by `Protocol as usize`.
     pub protocols: [ProtocolStatistics; Protocol::COUNT],
+    /// What the received packets and bytes count. `false`: every packet of the protocol
+    /// since the last `reset session statistics` (the census; comware.md §3.2), closed
+    /// sessions' included. `true`: the counters of the current sessions a filter selected (a
+    /// walk of the table: a session that has gone took its counters with it). The console
+    /// says which (docs: "(ours)").
+    pub received_by_selected: bool,
 }
 
 impl StatisticsCounts {
@@ -273,6 +279,7 @@ impl StatisticsCounts {
         self.sessions += other.sessions;
         self.relation_entries += other.relation_entries;
         self.rate_per_s += other.rate_per_s;
+        self.received_by_selected |= other.received_by_selected;
         for (a, b) in self.protocols.iter_mut().zip(other.protocols.iter()) {
             a.sessions += b.sessions;
             a.rate_per_s += b.rate_per_s;
@@ -289,8 +296,20 @@ impl StatisticsCounts {
 // The pages a core answers
 // ---------------------------------------------------------------------------------------------
 
-/// Slots one page looks at, at most (a few hundred microseconds of a core's time).
+/// Slots one page looks at, at most: a free slot costs a flag test, so this bounds the walk
+/// of a sparse table (a few hundred microseconds of a core's time).
 pub const SCAN_SLOTS: usize = 65_536;
+
+/// Live sessions one page tests against the query's filter, at most: about 30 ns each, so a
+/// page whose filter selects few sessions still answers in about half a millisecond (65,536
+/// live sessions took 2 ms: `examples/console_stats.rs`).
+pub const SCAN_LIVE: usize = 16_384;
+
+/// Rows one `display session table` page copies out, at most, whatever the console asks: a
+/// core answers between its batches, and copying a row costs more than testing a session,
+/// so a page is bounded by rows as well (about 0.2 ms of a core's time at 2,048 rows:
+/// `examples/console_stats.rs` times it; docs/performance.md, "Console listing").
+pub const PAGE_ROWS: usize = 2048;
 
 /// One page of `display session table` from one core's shard.
 #[derive(Debug, Clone, Default)]
@@ -300,10 +319,29 @@ pub struct RowsPage {
     pub next: Option<u32>,
 }
 
+/// Walks one page of `shard` from slot `from`: its live sessions, at most `SCAN_SLOTS` slots
+/// and `SCAN_LIVE` sessions, each given to `visit` until it answers `false` (the page is
+/// full). Returns the slot the next page starts at (`None`: the shard's end), so that no
+/// session is visited by two pages and none is skipped.
+fn walk_page<'a>(
+    shard: &'a Shard,
+    from: u32,
+    mut visit: impl FnMut(SessionId, &'a Session, &'a SlotMeta) -> bool,
+) -> Option<u32> {
+    let from = from as usize;
+    for (tested, (id, s, m)) in shard.iter_slots(from, SCAN_SLOTS).enumerate() {
+        if tested == SCAN_LIVE || !visit(id, s, m) {
+            return Some(id.slot);
+        }
+    }
+    let scanned_to = from.saturating_add(SCAN_SLOTS);
+    (scanned_to < shard.slot_count()).then_some(scanned_to as u32)
+}
+
 /// The page of `shard` starting at slot `from`: live, unexpired sessions `filter` selects, at
-/// most `limit` of them, looking at no more than `SCAN_SLOTS` slots. A session created behind
-/// the cursor while an operator pages is not shown (Comware's display is not a snapshot
-/// either); none is shown twice, as slots only go forward.
+/// most `limit` of them (and never more than `PAGE_ROWS`), within one `walk_page`. A session
+/// created behind the cursor while an operator pages is not shown (Comware's display is not
+/// a snapshot either); none is shown twice, as slots only go forward.
 pub fn rows_page(
     shard: &Shard,
     family: Option<Family>,
@@ -312,22 +350,18 @@ pub fn rows_page(
     limit: usize,
 ) -> RowsPage {
     let (aging, now) = (&shard.config.aging, shard.now_ms());
-    let from = from as usize;
+    let limit = limit.min(PAGE_ROWS);
     let mut rows = Vec::new();
-    for (id, s, m) in shard.iter_slots(from, SCAN_SLOTS) {
+    let next = walk_page(shard, from, |id, s, m| {
         if is_expired(aging, s, now) || !filter.selects(family, s) {
-            continue;
+            return true;
         }
         if rows.len() == limit {
-            return RowsPage {
-                rows,
-                next: Some(id.slot),
-            };
+            return false;
         }
         rows.push(SessionRow::from_session(id, s, m, aging, now, 0));
-    }
-    let scanned_to = from.saturating_add(SCAN_SLOTS);
-    let next = (scanned_to < shard.slot_count()).then_some(scanned_to as u32);
+        true
+    });
     RowsPage { rows, next }
 }
 
@@ -361,8 +395,10 @@ fn set_rates(shard: &Shard, family: Option<Family>, v: &mut StatisticsCounts) {
 }
 
 /// One page of `display session statistics`: the census when nothing but the family is
-/// selected, else the selected sessions of `SCAN_SLOTS` slots from `from` (the answer says
+/// selected, else the selected sessions of one `walk_page` from `from` (the answer says
 /// where the next page starts; `None`: done), so a large shard is never walked in one turn.
+/// The two count received packets differently (`StatisticsCounts::received_by_selected`):
+/// a running total cannot be split by address or port after the fact.
 pub fn statistics_page(
     shard: &Shard,
     family: Option<Family>,
@@ -373,19 +409,19 @@ pub fn statistics_page(
         return (census_statistics(shard, family), None);
     }
     let (aging, now) = (&shard.config.aging, shard.now_ms());
-    let mut v = StatisticsCounts::default();
-    let from = from as usize;
-    for (_, s, _) in shard.iter_slots(from, SCAN_SLOTS) {
-        if is_expired(aging, s, now) || !filter.selects(family, s) {
-            continue;
+    let mut v = StatisticsCounts {
+        received_by_selected: true,
+        ..StatisticsCounts::default()
+    };
+    let next = walk_page(shard, from, |_, s, _| {
+        if !is_expired(aging, s, now) && filter.selects(family, s) {
+            v.count_session(s.key.proto, s.state);
+            let p = v.protocol_mut(Protocol::of(s.key.proto));
+            p.received_packets += s.counters[0].packets + s.counters[1].packets;
+            p.received_bytes += s.counters[0].bytes + s.counters[1].bytes;
         }
-        v.count_session(s.key.proto, s.state);
-        let p = v.protocol_mut(Protocol::of(s.key.proto));
-        p.received_packets += s.counters[0].packets + s.counters[1].packets;
-        p.received_bytes += s.counters[0].bytes + s.counters[1].bytes;
-    }
-    let scanned_to = from.saturating_add(SCAN_SLOTS);
-    let next = (scanned_to < shard.slot_count()).then_some(scanned_to as u32);
+        true
+    });
     // The rate comes once per core: with the first page.
     if from == 0 {
         set_rates(shard, family, &mut v);

@@ -286,20 +286,29 @@ fn statistics(
     filters: &SessionFilter,
 ) -> StatisticsCounts {
     let mut v = StatisticsCounts::default();
-    for core in 0..engine.cores.len() {
-        // Page by page when filters make the core walk its shard.
-        let mut from = Some(0u32);
-        while let Some(start) = from {
-            from = None;
-            if let Some((part, next)) = engine.ask_core(core, |reply| CoreMsg::Statistics {
-                family,
-                filter: Box::new(filters.clone()),
-                from: start,
-                reply,
-            }) {
+    // Page by page when filters make the cores walk their shards; every core is asked for
+    // its next page at once, so the cores walk side by side. A core that is gone or does not
+    // answer in time is left out.
+    let mut from: Vec<Option<u32>> = vec![Some(0); engine.cores.len()];
+    while from.iter().any(Option::is_some) {
+        let asked: Vec<_> = from
+            .iter()
+            .enumerate()
+            .map(|(core, start)| {
+                let start = (*start)?;
+                engine.send_core(core, |reply| CoreMsg::Statistics {
+                    family,
+                    filter: Box::new(filters.clone()),
+                    from: start,
+                    reply,
+                })
+            })
+            .collect();
+        for (next, asked) in from.iter_mut().zip(asked) {
+            *next = asked.and_then(|a| a.wait()).and_then(|(part, next)| {
                 v.merge(&part);
-                from = next;
-            }
+                next
+            });
         }
     }
     // The relation table is the engine's, not a core's: counted once.
