@@ -378,7 +378,7 @@ impl Shard {
             state: first.0,
             app: match claimed {
                 Some(e) => e.spec.app,
-                None => self.apps.identify(proto, key.dport),
+                None => self.apps.identify(key),
             },
             flags,
             l4: first.1,
