@@ -16,7 +16,7 @@
 //! the one configured first. The same port, protocol and match condition mapped again to
 //! another application replaces the old mapping (the console does that, `commands/alg.rs`).
 
-use super::apps::{self, OTHER};
+use super::apps::{self, OTHER, On};
 use crate::acl::{Acl, Action};
 use crate::proto::key::FlowKey;
 use crate::proto::wire::{Addr, Family, ipproto};
@@ -197,10 +197,17 @@ impl AppMap {
             udp: Box::new([OTHER; 65536]),
             rules,
         };
-        for port in 0..=u16::MAX {
-            let p = usize::from(port);
-            m.tcp[p] = apps::identify(ipproto::TCP, port);
-            m.udp[p] = apps::identify(ipproto::UDP, port);
+        // The pre-defined mappings; backwards, so the first definition of a port wins, as
+        // `apps::identify` has it.
+        for (i, a) in apps::APPS.iter().enumerate().rev() {
+            for &p in a.ports {
+                if matches!(a.on, On::Tcp | On::Both) {
+                    m.tcp[usize::from(p)] = i as u8;
+                }
+                if matches!(a.on, On::Udp | On::Both) {
+                    m.udp[usize::from(p)] = i as u8;
+                }
+            }
         }
         let mut i = 0;
         while i < m.rules.len() {

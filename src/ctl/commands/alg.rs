@@ -293,7 +293,7 @@ impl Area for AlgCmd {
                         kws(KIND, "user-defined", "User-defined port mappings"),
                         opt(seq(vec![
                             kw("application", "Specify an application"),
-                            application_name(),
+                            application_name("Application name"),
                         ])),
                         opt(seq(vec![
                             kw("port", "Specify a port"),
@@ -335,7 +335,7 @@ impl Area for AlgCmd {
             vec![
                 kw("port-mapping", "Configure port mapping"),
                 kw("application", "Specify an application"),
-                application_name(),
+                application_name("Application name"),
                 kw("port", "Specify a port"),
                 arg(DPORT, int(0, 65535), "Port number"),
                 opt(seq(vec![

@@ -102,13 +102,13 @@ pub fn application_keywords(help: fn(&str) -> String) -> Syn {
         .skip(usize::from(apps::OTHER) + 1)
         .map(|a| kws(APP, a.keyword, help(a.name)))
         .collect();
-    items.push(application_name());
+    items.push(application_name("User-defined application name"));
     alt(items)
 }
 
-/// A user-defined application's name (§12: 1-63 characters).
-pub fn application_name() -> Syn {
-    arg(APP, APP_NAME, "User-defined application name")
+/// An application's name as a string (§12: 1-63 characters).
+pub fn application_name(help: &'static str) -> Syn {
+    arg(APP, APP_NAME, help)
 }
 
 pub const APP_NAME: ArgKind = ArgKind::Str { min: 1, max: 63 };
