@@ -11,7 +11,7 @@ use crate::proto::wire::ipproto;
 use crate::table::aging::ttl_s;
 use crate::table::relation::RelationEntry;
 use crate::table::track::BATCH;
-use crate::table::track::{app_name, state_name};
+use crate::table::track::state_name;
 use crate::table::{Session, Shard, Verdict};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -313,7 +313,7 @@ fn session_json(id: u64, s: &Session, shard: &Shard) -> Value {
         "state": state_name(s.key.proto, s.state),
         "orig": tuple_json(&s.orig_key()),
         "reply": tuple_json(&s.reply_key()),
-        "app": app_name(s),
+        "app": shard.config.user_apps.display_name(s.app),
         "ttl_s": ttl_s(&shard.config.aging, s, shard.now_ms()),
         "master": shard.algs.master_of(slot).map(|m| m.to_u64()),
         "alg": shard.algs.alg_of(slot).and_then(crate::alg::info).map(|i| i.keyword),
@@ -454,7 +454,7 @@ fn write_sessions(shard: &Shard, out: &mut dyn Write) -> std::io::Result<()> {
             endpoint(&s.orig_key()),
             endpoint(&s.reply_key()),
             state_name(s.key.proto, s.state),
-            app_name(s),
+            shard.config.user_apps.display_name(s.app),
             ttl,
             pkts
         )?;

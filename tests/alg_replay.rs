@@ -239,7 +239,8 @@ fn the_kit_lists_what_a_capture_published() {
 fn a_user_port_mapping_brings_the_alg_to_another_port() {
     use sessmgr::pipeline::{FrameOutcome, Pipeline};
     use sessmgr::proto::wire::{LinkType, ipproto};
-    use sessmgr::table::apps::{PortMapping, by_keyword};
+    use sessmgr::table::apps::by_keyword;
+    use sessmgr::table::port_map::{MatchScope, PortMapping};
     use sessmgr::table::{TableConfig, Verdict};
 
     let frames = |cport: u16| {
@@ -289,10 +290,20 @@ fn a_user_port_mapping_brings_the_alg_to_another_port() {
         "port 2121 is not FTP by default"
     );
     let ftp = by_keyword("ftp").expect("ftp application");
-    let mapped = vec![PortMapping {
-        app: ftp,
-        port: 2121,
-        proto: Some(ipproto::TCP),
-    }];
-    assert_eq!(run(mapped), Verdict::Rel);
+    let mapped = |scope| {
+        vec![PortMapping {
+            app: ftp,
+            port: 2121,
+            proto: Some(ipproto::TCP),
+            scope,
+        }]
+    };
+    assert_eq!(run(mapped(MatchScope::Any)), Verdict::Rel);
+    // A host mapping: FTP only on the server it names.
+    let host = |a: [u8; 4]| MatchScope::Host {
+        start: a.into(),
+        end: a.into(),
+    };
+    assert_eq!(run(mapped(host(SERVER))), Verdict::Rel);
+    assert_eq!(run(mapped(host([198, 19, 0, 3]))), Verdict::New);
 }

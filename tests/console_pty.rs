@@ -472,3 +472,31 @@ fn regex_with_spaces_and_redirection() {
     assert!(!engine.dir.join("../escape.txt").exists());
     c.quit();
 }
+
+/// Issue #11: a user-defined application at the prompt: defined by its mappings (general and
+/// host), listed, timed, in the configuration, and gone with its last mapping.
+#[test]
+fn a_user_defined_application_at_the_prompt() {
+    let engine = start("apps");
+    let mut c = Pty::open(&engine.socket);
+    let mut t = c.enter("system-view", "[H3C]");
+    for line in [
+        "port-mapping application MyApp port 9000",
+        "port-mapping application myapp port 9001 host ip 10.1.1.1 10.1.1.9",
+        "port-mapping application web port 8080 subnet ip 10.2.0.0 255.255.0.0",
+        "port-mapping application tel port 2323",
+        "display port-mapping user-defined",
+        "session aging-time application myapp 77",
+        "display session aging-time application | include myapp|web",
+        "display current-configuration | include myapp|web",
+        "undo port-mapping application myapp port 9000",
+        "undo port-mapping application myapp port 9001 host ip 10.1.1.1 10.1.1.9",
+        "display port-mapping user-defined",
+        "session aging-time application myapp 77",
+    ] {
+        t += &c.enter(line, "[H3C]")[5..];
+    }
+    insta::assert_snapshot!("user_defined_application", t);
+    c.enter("return", "<H3C>");
+    c.quit();
+}

@@ -66,6 +66,8 @@ fn keywords(socket: &Path, line: &str) -> Vec<String> {
     t.lines()
         .filter(|l| l.starts_with("  ") && !l.trim_start().starts_with('<'))
         .filter_map(|l| l.split_whitespace().next())
+        // Keywords only: an argument (`STRING<1-63>`, a user-defined name) is not one.
+        .filter(|w| !w.contains('<'))
         .map(str::to_string)
         .collect()
 }
@@ -113,6 +115,15 @@ fn a_saved_configuration_survives_a_restart() {
     script += "session persistent acl 3001 aging-time 72\nundo session persistent acl ipv6\n";
     script += "undo alg ftp\nundo alg tftp\n";
     script += "port-mapping application ftp port 2121 protocol tcp\nport-mapping application http port 8080\n";
+    // User-defined applications, in every form of §12, with a timer; and one undone.
+    script += "port-mapping application myapp port 9000 protocol udp\n";
+    script += "port-mapping application myapp port 9001 acl 2000\n";
+    script +=
+        "port-mapping application web2 port 8443 protocol tcp host ip 198.18.1.2 198.18.1.9\n";
+    script += "port-mapping application web2 port 8444 subnet ipv6 2001:2:1:: 64\n";
+    script +=
+        "port-mapping application gone port 7000\nundo port-mapping application gone port 7000\n";
+    script += "session aging-time application myapp 500\n";
     script += "acl advanced 3000\nundo rule 5\nrule 10 deny udp destination-port eq 9999\nquit\n";
     script += "acl advanced 3001\nrule permit tcp destination-port eq 443\nquit\n";
     script += "acl basic 2000\nrule 5 permit source 198.18.1.0 0.0.0.255\nquit\n";
@@ -130,6 +141,8 @@ fn a_saved_configuration_survives_a_restart() {
         " session aging-time state sctp-est",
         " undo alg ftp",
         " packet-filter ipv6 3002 inbound",
+        " session aging-time application myapp 500",
+        " port-mapping application web2 port 8444 subnet ipv6 2001:2:1:: 64",
     ] {
         assert!(before.contains(line), "no '{line}' in:\n{before}");
     }
@@ -141,6 +154,7 @@ fn a_saved_configuration_survives_a_restart() {
         " session aging-time application ftp ",
         " session persistent acl ipv6",
         " rule 5 permit udp",
+        "application gone",
     ] {
         assert!(
             !before.contains(gone),

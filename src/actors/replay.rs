@@ -64,7 +64,7 @@ pub fn summary(r: &MultiCoreResult, cores: usize, out: &mut dyn Write) -> std::i
 
 /// Spots frames of the control sessions an enabled ALG follows (by the port-mapping table).
 struct AlgControl {
-    apps: crate::table::apps::AppMap,
+    apps: crate::table::port_map::AppMap,
     algs: crate::alg::AlgSet,
 }
 
@@ -76,9 +76,12 @@ impl AlgControl {
         let Some((proto, sport, dport)) = crate::pipeline::frame_ports(link, frame) else {
             return false;
         };
+        // By port alone: a host, subnet or ACL mapping counts for any server (a barrier
+        // too many costs time, one too few the R5 order).
         [sport, dport].into_iter().any(|port| {
-            crate::table::algs::for_app(self.apps.identify(proto, port))
-                .is_some_and(|a| self.algs.has(a))
+            self.apps.any_app(proto, port, |app| {
+                crate::table::algs::for_app(app).is_some_and(|a| self.algs.has(a))
+            })
         })
     }
 }
@@ -126,7 +129,10 @@ pub fn replay_cores(
     drop(results_tx);
 
     let alg_control = AlgControl {
-        apps: crate::table::apps::AppMap::with_user(&opts.config.table.port_map),
+        apps: crate::table::port_map::AppMap::with_user(
+            &opts.config.table.port_map,
+            &opts.config.table.port_map_acls,
+        ),
         algs: opts.config.table.algs,
     };
     let mut pending: Vec<FrameBatch> = (0..cores).map(|_| FrameBatch::default()).collect();

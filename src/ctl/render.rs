@@ -15,7 +15,7 @@ use crate::proto::Protocol;
 use crate::proto::key::{FlowKey, addr_to_ip};
 use crate::proto::wire::Family;
 use crate::table::aging::{AgingConfig, AgingState};
-use crate::table::apps::{self, APPS, OTHERS_AGING_S};
+use crate::table::apps::{self, APPS, OTHERS_AGING_S, UserApps};
 pub use crate::table::query::{ProtocolStatistics, SessionRow, StatisticsCounts};
 
 /// `write!` into a `String`, which cannot fail: the `fmt::Result` carries no information here.
@@ -334,8 +334,10 @@ pub fn render_aging_state(cfg: &AgingConfig) -> String {
 /// A row is an application with a timer of its own: by default (comware.md §4.4's list) or set
 /// by the operator to something other than the generic value. `OTHER` (not identified) never
 /// has one, and an application without a timer (`None`) keeps state aging, so it has no row.
-fn application_rows(cfg: &AgingConfig) -> Vec<(&'static str, u32)> {
-    let mut rows: Vec<(&'static str, u32)> = APPS
+/// Every user-defined application has a row: its timer, 1200 s unless set (the seed's "other
+/// pre-defined and user-defined applications: 1200 s"), is its own.
+fn application_rows<'a>(cfg: &AgingConfig, user: &'a UserApps) -> Vec<(&'a str, u32)> {
+    let mut rows: Vec<(&'a str, u32)> = APPS
         .iter()
         .enumerate()
         .filter(|(i, _)| *i != usize::from(apps::OTHER))
@@ -344,21 +346,26 @@ fn application_rows(cfg: &AgingConfig) -> Vec<(&'static str, u32)> {
             (a.aging_s.is_some() || v != OTHERS_AGING_S).then_some((a.keyword, v))
         })
         .collect();
+    rows.extend(user.iter().map(|(id, name)| {
+        let v = cfg.app_s.get(usize::from(id)).copied().flatten();
+        (name, v.unwrap_or(OTHERS_AGING_S))
+    }));
     rows.sort_unstable_by_key(|r| r.0);
     rows
 }
 
 /// `display session aging-time application`, newer layout of comware.md §4.4: lower-case
-/// names, value column at 63, header `Aging time(s)`.
+/// names, value column at 63, header `Aging time(s)`; user-defined applications among the
+/// pre-defined ones, lower case too (ours).
 ///
 /// The `others: 1200` line: the reference saw it in one rendering without explaining it; the
 /// engine gives it a meaning (SPEC A2, `apps::OTHERS_AGING_S`: the timer of an identified
 /// application without one of its own), so it is printed, in the form the reference quotes,
 /// after the table.
-pub fn render_aging_application(cfg: &AgingConfig) -> String {
+pub fn render_aging_application(cfg: &AgingConfig, user: &UserApps) -> String {
     let mut out = String::new();
     w!(out, "{:<63}Aging time(s)\n", "Application");
-    for (name, v) in application_rows(cfg) {
+    for (name, v) in application_rows(cfg, user) {
         w!(out, "{name:<63}{v}\n");
     }
     w!(out, "others: {OTHERS_AGING_S}\n");
@@ -503,7 +510,7 @@ mod tests {
             orig,
             reply: orig.reversed(),
             state,
-            app,
+            app: app.into(),
             ttl_s: ttl,
             created_unix_s: MANUAL_START,
             packets: [0, 0],
@@ -770,11 +777,20 @@ Total sessions found: 1
             slot: 5,
             generation: 3,
         };
-        let v = SessionRow::from_session(id, &s, &meta, &cfg, 11_000, MANUAL_START as i64 - 100);
+        let user = UserApps::default();
+        let v = SessionRow::from_session(
+            id,
+            &s,
+            &meta,
+            &cfg,
+            &user,
+            11_000,
+            MANUAL_START as i64 - 100,
+        );
         assert_eq!(v.id, id.to_u64());
         assert_eq!(v.orig, orig);
         assert_eq!(v.reply, orig.reversed());
-        assert_eq!((v.state, v.app), ("ESTABLISHED", "HTTPS"));
+        assert_eq!((v.state, v.app.as_ref()), ("ESTABLISHED", "HTTPS"));
         // HTTPS application aging (600 s) in the stable state, 10 s idle.
         assert_eq!(v.ttl_s, Some(590));
         assert_eq!(v.created_unix_s, MANUAL_START);
@@ -784,7 +800,7 @@ Total sessions found: 1
         // Persistent with aging-time 0: never ages, TTL `-`.
         let mut p = s;
         p.flags |= flag::PERSISTENT;
-        let mut v = SessionRow::from_session(id, &p, &meta, &cfg, 11_000, 0);
+        let mut v = SessionRow::from_session(id, &p, &meta, &cfg, &user, 11_000, 0);
         assert_eq!(v.ttl_s, None);
         v.inbound_interface = Some("eth0".into());
         let mut out = String::new();
@@ -796,7 +812,7 @@ Total sessions found: 1
         // A VPN instance shows its index until the caller names it.
         let mut k = orig;
         k.vpn = 7;
-        let v = SessionRow::from_session(id, &session(k, 1, 0, 0), &meta, &cfg, 0, 0);
+        let v = SessionRow::from_session(id, &session(k, 1, 0, 0), &meta, &cfg, &user, 0, 0);
         assert_eq!(v.vpn.as_deref(), Some("7"));
     }
 
@@ -1106,7 +1122,7 @@ TCP-CLOSE                 2
     #[test]
     fn aging_application_default_is_the_manuals() {
         assert_eq!(
-            render_aging_application(&AgingConfig::default()),
+            render_aging_application(&AgingConfig::default(), &UserApps::default()),
             r"Application                                                    Aging time(s)
 bootpc                                                         120
 bootps                                                         120
@@ -1162,7 +1178,7 @@ others: 1200
         };
         set(&mut cfg, "ftp", 1800);
         set(&mut cfg, "ssh", 300); // no timer of its own by default: gains a row
-        let got = render_aging_application(&cfg);
+        let got = render_aging_application(&cfg, &UserApps::default());
         assert!(
             got.contains("\nftp                                                            1800\n")
         );

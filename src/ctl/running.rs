@@ -96,7 +96,23 @@ impl Running {
         t.persistent_v4 = rule(false, self.persistent[0]);
         t.persistent_v6 = rule(true, self.persistent[1]);
         t.packet_filter = self.packet_filter();
+        t.port_map_acls = self.port_map_acls();
         t
+    }
+
+    /// The ACLs the port mappings name (`port-mapping ... acl [ipv6] N`), as they are now; a
+    /// mapping to an ACL that does not exist maps nothing.
+    fn port_map_acls(&self) -> Vec<Acl> {
+        let mut acls: Vec<Acl> = Vec::new();
+        for m in &self.table.port_map {
+            if let crate::table::port_map::MatchScope::Acl { ipv6, number } = m.scope
+                && let Some(acl) = self.acl(ipv6, number)
+                && !acls.contains(acl)
+            {
+                acls.push(acl.clone());
+            }
+        }
+        acls
     }
 
     /// The packet filter per ingress port: the port's inbound ACLs and its peer's outbound

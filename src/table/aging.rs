@@ -30,8 +30,9 @@ fn is_stable(proto: u8, state: u8) -> bool {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AgingConfig {
     pub state_s: [u32; AgingState::COUNT],
-    /// Per application id; `None` = the application has no timer (OTHER keeps state aging,
-    /// identified applications without one get `OTHERS_AGING_S`).
+    /// Per application id (`apps::APP_IDS` entries); `None` = the application has no timer
+    /// (OTHER and ids no application has keep state aging; identified applications without
+    /// one of their own get `OTHERS_AGING_S`, user-defined ones too while they are defined).
     pub app_s: Vec<Option<u32>>,
 }
 
@@ -41,15 +42,13 @@ impl Default for AgingConfig {
         for s in AgingState::ALL {
             state_s[*s as usize] = s.default_s();
         }
-        let app_s = APPS
-            .iter()
-            .enumerate()
-            .map(|(i, a)| {
-                if i == usize::from(apps::OTHER) {
-                    None
-                } else {
+        // User-defined ids have no timer until an application is defined with them.
+        let app_s = (0..apps::APP_IDS)
+            .map(|i| match APPS.get(i) {
+                Some(a) if i != usize::from(apps::OTHER) => {
                     Some(a.aging_s.unwrap_or(OTHERS_AGING_S))
                 }
+                _ => None,
             })
             .collect();
         Self { state_s, app_s }

@@ -2,7 +2,9 @@
 //! application aging defaults (SPEC A2, comware.md §4.4).
 //!
 //! The session's application is decided once, at creation, from the initiator's destination
-//! port and the transport protocol, as Comware's pre-defined port mapping does.
+//! port and the transport protocol, as Comware's pre-defined port mapping does; the
+//! operator's mappings (`port_map.rs`) come first. User-defined applications get the ids
+//! after the pre-defined ones, their names held in the configuration (`UserApps`).
 
 use crate::proto::wire::ipproto;
 
@@ -127,91 +129,117 @@ pub fn name(app: u8) -> &'static str {
     APPS.get(usize::from(app)).map_or("OTHER", |a| a.name)
 }
 
-/// A user-defined mapping (`port-mapping application NAME port N [protocol P]`,
-/// reference/comware.md §12): `proto: None` maps the port on every transport; a mapping with a
-/// protocol beats one without; the same port and protocol mapped again is overwritten.
+/// The first id a user-defined application gets: they follow the pre-defined ones.
+pub const FIRST_USER_APP: u8 = APPS.len() as u8;
+
+/// How many user-defined applications the configuration holds at most (ours: Comware's
+/// limit is not documented). A `port-mapping` for one more is refused with a `%` error.
+pub const MAX_USER_APPS: usize = 64;
+
+/// Application ids in use: the pre-defined ones and the user-defined slots. Id 255 stays free
+/// (`port_map::SCOPED`, the port tables' "look at the list" mark).
+pub const APP_IDS: usize = APPS.len() + MAX_USER_APPS;
+
+const _: () = assert!(
+    APP_IDS < 255,
+    "application ids are one byte, 255 is the list mark"
+);
+
+/// The user-defined applications (`port-mapping application NAME ...` with a name no
+/// pre-defined application has), held in the running configuration and pushed to every
+/// core with it, so a core can name its sessions' applications. Bounded: at most
+/// `MAX_USER_APPS` names live at once, and a name goes when its last mapping goes, so an
+/// operator defining and removing names forever uses the same few slots.
+///
+/// Ids are handed out round robin: a freed id is taken again as late as possible, because
+/// sessions identified as the removed application may still be in the table (they show
+/// `OTHER` and keep their state's aging time until the id is reused).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UserApps {
+    /// Index = id - `FIRST_USER_APP`; lower-case names (names are case-insensitive).
+    names: Vec<Option<Box<str>>>,
+    /// Where the look for a free slot starts.
+    next: usize,
+}
+
+/// `UserApps::add` at `MAX_USER_APPS`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PortMapping {
-    pub app: u8,
-    pub port: u16,
-    /// IP protocol number (TCP, UDP, SCTP, DCCP, UDP-Lite) or `None` for all.
-    pub proto: Option<u8>,
-}
+pub struct TooManyApps;
 
-/// A precomputed port -> application lookup for the packet path (two 64K-entry tables,
-/// 128 KiB, built once per configuration): identification costs one array read per new
-/// session. SCTP and DCCP share the TCP table, UDP-Lite the UDP table, as the pre-defined
-/// mappings do; a user mapping for exactly SCTP, DCCP or UDP-Lite is kept apart and checked
-/// first (rare, so the list is short).
-#[derive(Clone)]
-pub struct AppMap {
-    tcp: Box<[u8; 65536]>,
-    udp: Box<[u8; 65536]>,
-    exact: Vec<(u8, u16, u8)>,
-}
-
-impl Default for AppMap {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl AppMap {
-    pub fn new() -> Self {
-        let mut tcp = Box::new([OTHER; 65536]);
-        let mut udp = Box::new([OTHER; 65536]);
-        // Walk backwards so the first definition of a port wins, as `identify` does.
-        for (i, a) in APPS.iter().enumerate().rev() {
-            for &p in a.ports {
-                if matches!(a.on, On::Tcp | On::Both) {
-                    tcp[usize::from(p)] = i as u8;
-                }
-                if matches!(a.on, On::Udp | On::Both) {
-                    udp[usize::from(p)] = i as u8;
-                }
-            }
-        }
-        Self {
-            tcp,
-            udp,
-            exact: Vec::new(),
-        }
+impl UserApps {
+    /// The id of a user-defined application, by name (case-insensitive).
+    pub fn id(&self, name: &str) -> Option<u8> {
+        self.names
+            .iter()
+            .position(|n| n.as_deref().is_some_and(|n| n.eq_ignore_ascii_case(name)))
+            .map(|i| FIRST_USER_APP + i as u8)
     }
 
-    /// The pre-defined mappings with `user` mappings applied over them, in order.
-    pub fn with_user(user: &[PortMapping]) -> Self {
-        let mut m = Self::new();
-        // Mappings without a protocol first, so that one with a protocol beats them.
-        for u in user.iter().filter(|u| u.proto.is_none()) {
-            m.tcp[usize::from(u.port)] = u.app;
-            m.udp[usize::from(u.port)] = u.app;
-        }
-        for u in user {
-            match u.proto {
-                Some(ipproto::TCP) => m.tcp[usize::from(u.port)] = u.app,
-                Some(ipproto::UDP) => m.udp[usize::from(u.port)] = u.app,
-                Some(p) => {
-                    m.exact.retain(|e| (e.0, e.1) != (p, u.port));
-                    m.exact.push((p, u.port, u.app));
-                }
-                None => {}
-            }
-        }
-        m
+    /// The (lower-case) name of a user-defined application id, while it is defined.
+    pub fn name(&self, id: u8) -> Option<&str> {
+        let i = usize::from(id.checked_sub(FIRST_USER_APP)?);
+        self.names.get(i)?.as_deref()
     }
 
-    #[inline]
-    pub fn identify(&self, proto: u8, dport: u16) -> u8 {
-        if !self.exact.is_empty()
-            && let Some(e) = self.exact.iter().find(|e| (e.0, e.1) == (proto, dport))
+    /// Defines `name` (or finds it): its id.
+    pub fn add(&mut self, name: &str) -> Result<u8, TooManyApps> {
+        if let Some(id) = self.id(name) {
+            return Ok(id);
+        }
+        if self.names.len() < MAX_USER_APPS {
+            self.names.push(None);
+        }
+        let n = self.names.len();
+        let free = (0..n)
+            .map(|k| (self.next + k) % n)
+            .find(|&i| self.names[i].is_none())
+            .ok_or(TooManyApps)?;
+        self.names[free] = Some(name.to_ascii_lowercase().into_boxed_str());
+        self.next = (free + 1) % MAX_USER_APPS;
+        Ok(FIRST_USER_APP + free as u8)
+    }
+
+    /// Forgets a user-defined application.
+    pub fn remove(&mut self, id: u8) {
+        if let Some(i) = id.checked_sub(FIRST_USER_APP)
+            && let Some(slot) = self.names.get_mut(usize::from(i))
         {
-            return e.2;
+            *slot = None;
         }
-        match proto {
-            ipproto::TCP | ipproto::SCTP | ipproto::DCCP => self.tcp[usize::from(dport)],
-            ipproto::UDP | ipproto::UDPLITE => self.udp[usize::from(dport)],
-            _ => OTHER,
+    }
+
+    /// The defined applications: (id, name), by id.
+    pub fn iter(&self) -> impl Iterator<Item = (u8, &str)> + '_ {
+        self.names
+            .iter()
+            .enumerate()
+            .filter_map(|(i, n)| Some((FIRST_USER_APP + i as u8, n.as_deref()?)))
+    }
+
+    pub fn len(&self) -> usize {
+        self.names.iter().filter(|n| n.is_some()).count()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The name the session table shows (upper case, as the pre-defined names): pre-defined,
+    /// user-defined, or `OTHER` for an id no application has (any more).
+    pub fn display_name(&self, id: u8) -> std::borrow::Cow<'static, str> {
+        match self.name(id) {
+            Some(n) => n.to_ascii_uppercase().into(),
+            None => name(id).into(),
         }
+    }
+
+    /// The lower-case name of any application id (`session aging-time application`'s word).
+    pub fn keyword(&self, id: u8) -> Option<&str> {
+        self.name(id).or_else(|| {
+            (id != OTHER)
+                .then(|| APPS.get(usize::from(id)).map(|a| a.keyword))
+                .flatten()
+        })
     }
 }
 
@@ -234,59 +262,44 @@ mod tests {
     }
 
     #[test]
-    fn map_agrees_with_identify_on_every_port() {
-        let m = AppMap::new();
-        for proto in [
-            ipproto::TCP,
-            ipproto::UDP,
-            ipproto::SCTP,
-            ipproto::UDPLITE,
-            ipproto::GRE,
-        ] {
-            for port in 0..=u16::MAX {
-                assert_eq!(
-                    m.identify(proto, port),
-                    identify(proto, port),
-                    "proto {proto} port {port}"
-                );
-            }
-        }
-    }
-
-    #[test]
-    fn user_mappings_override_and_protocol_beats_none() {
-        let ftp = by_keyword("ftp").unwrap_or(OTHER);
-        let http = by_keyword("http").unwrap_or(OTHER);
-        let m = AppMap::with_user(&[
-            PortMapping {
-                app: ftp,
-                port: 2121,
-                proto: Some(ipproto::TCP),
-            },
-            PortMapping {
-                app: http,
-                port: 2121,
-                proto: None,
-            },
-            PortMapping {
-                app: http,
-                port: 21,
-                proto: Some(ipproto::SCTP),
-            },
-        ]);
-        assert_eq!(m.identify(ipproto::TCP, 2121), ftp);
-        assert_eq!(m.identify(ipproto::UDP, 2121), http);
-        assert_eq!(m.identify(ipproto::SCTP, 21), http);
-        assert_eq!(m.identify(ipproto::TCP, 21), ftp);
-        assert_eq!(m.identify(ipproto::TCP, 80), http);
-    }
-
-    #[test]
     fn keywords_resolve() {
         assert_eq!(by_keyword("DNS"), by_keyword("dns"));
         assert_eq!(name(by_keyword("ftp-data").unwrap_or(OTHER)), "FTP-DATA");
         assert_eq!(by_keyword("other"), None);
         assert_eq!(by_keyword("nonsense"), None);
+    }
+
+    #[test]
+    fn user_apps_are_bounded_and_ids_come_round() {
+        let mut u = UserApps::default();
+        let a = u.add("Alpha").unwrap();
+        assert_eq!(a, FIRST_USER_APP);
+        assert_eq!(u.add("ALPHA"), Ok(a));
+        assert_eq!(u.name(a), Some("alpha"));
+        assert_eq!(u.display_name(a), "ALPHA");
+        assert_eq!(u.keyword(a), Some("alpha"));
+        assert_eq!(u.keyword(by_keyword("ftp").unwrap_or(OTHER)), Some("ftp"));
+        assert_eq!(u.keyword(OTHER), None);
+        let b = u.add("beta").unwrap();
+        u.remove(a);
+        assert_eq!(u.name(a), None);
+        assert_eq!(u.display_name(a), "OTHER");
+        // The freed id is not the next one handed out.
+        let c = u.add("gamma").unwrap();
+        assert!(c != a && c != b, "{a} {b} {c}");
+        // Defining and removing names forever stays within the bound.
+        for i in 0..10 * MAX_USER_APPS {
+            let id = u.add(&format!("n{i}")).unwrap();
+            assert!(usize::from(id) < APP_IDS);
+            u.remove(id);
+        }
+        assert_eq!(u.len(), 2);
+        assert!(u.names.len() <= MAX_USER_APPS);
+        for i in 0..MAX_USER_APPS - 2 {
+            u.add(&format!("full{i}")).unwrap();
+        }
+        assert_eq!(u.add("onemore"), Err(TooManyApps));
+        assert_eq!(u.add("beta"), Ok(b));
     }
 
     #[test]

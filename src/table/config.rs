@@ -47,7 +47,13 @@ pub struct TableConfig {
     pub packet_filter: PacketFilter,
     /// `port-mapping application ...`: user-defined application ports (S5), which also decide
     /// which sessions an ALG follows.
-    pub port_map: Vec<super::apps::PortMapping>,
+    pub port_map: Vec<super::port_map::PortMapping>,
+    /// The ACLs the ACL mappings of `port_map` name, as they are now (resolved by the
+    /// console, like the persistent-session ACLs).
+    pub port_map_acls: Vec<Acl>,
+    /// The user-defined applications' names (`port-mapping application NAME` with a name
+    /// no pre-defined application has), by id.
+    pub user_apps: super::apps::UserApps,
 }
 
 /// The packet filter by ingress port: a port's inbound ACLs and its peer's outbound ACLs,
@@ -96,6 +102,8 @@ impl Default for TableConfig {
             algs: AlgSet::default(),
             packet_filter: PacketFilter::default(),
             port_map: Vec::new(),
+            port_map_acls: Vec::new(),
+            user_apps: Default::default(),
         }
     }
 }

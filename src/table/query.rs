@@ -5,11 +5,13 @@
 //! builds the filters and renders the answers; nothing here formats text.
 
 use super::aging::{self, is_expired};
+use super::apps::UserApps;
 use super::session::{Session, SessionId};
 use super::shard::{Shard, SlotMeta};
 use crate::proto::key::{FlowKey, addr_to_ip};
 use crate::proto::wire::{Family, ipproto};
 use crate::proto::{self, MAX_STATES, Protocol};
+use std::borrow::Cow;
 use std::net::IpAddr;
 
 // ---------------------------------------------------------------------------------------------
@@ -60,8 +62,12 @@ pub struct SessionFilter {
     pub protocol: Option<Protocol>,
     pub source_port: Option<u16>,
     pub destination_port: Option<u16>,
-    /// Application id of `table::apps`.
+    /// Application id of `table::apps` (what the cores compare).
     pub application: Option<u8>,
+    /// A user-defined application as typed (`application NAME`): its id is known only to the
+    /// running configuration, so the console resolves it into `application` when the command
+    /// runs. Unresolved, the filter selects nothing.
+    pub application_name: Option<String>,
     pub state: Option<StateFilter>,
     /// The address and port filters apply to the responder's tuple.
     pub responder: bool,
@@ -107,6 +113,7 @@ impl SessionFilter {
                 .destination_port
                 .is_none_or(|p| has_ports && t.dport == p)
             && self.application.is_none_or(|a| s.app == a)
+            && (self.application.is_some() || self.application_name.is_none())
             && self
                 .state
                 .is_none_or(|st| st.protocol.covers(t.proto) && s.state == st.state)
@@ -143,8 +150,9 @@ pub struct SessionRow {
     /// The engine's state name (SPEC S2, e.g. `ESTABLISHED`); the console adds the Comware
     /// protocol prefix of comware.md §4.3 (`TCP_ESTABLISHED`).
     pub state: &'static str,
-    /// Application (SPEC S5), upper case as `display session table` prints it (`SSH`, `OTHER`).
-    pub app: &'static str,
+    /// Application (SPEC S5), upper case as `display session table` prints it (`SSH`, `OTHER`,
+    /// a user-defined name).
+    pub app: Cow<'static, str>,
     /// Remaining lifetime in seconds; `None` = never ages (persistent with aging-time 0).
     pub ttl_s: Option<u64>,
     /// Creation time, seconds since the Unix epoch (UTC).
@@ -175,6 +183,7 @@ impl SessionRow {
         s: &Session,
         meta: &SlotMeta,
         aging_cfg: &aging::AgingConfig,
+        user_apps: &UserApps,
         now_ms: u64,
         clock_offset_s: i64,
     ) -> SessionRow {
@@ -187,7 +196,7 @@ impl SessionRow {
             orig,
             reply: orig.reversed(),
             state: proto::state_name(orig.proto, s.state),
-            app: super::apps::name(s.app),
+            app: user_apps.display_name(s.app),
             ttl_s: aging::ttl_s(aging_cfg, s, now_ms),
             created_unix_s: u64::try_from(created).unwrap_or(0),
             packets: [s.counters[0].packets, s.counters[1].packets],
@@ -359,7 +368,15 @@ pub fn rows_page(
         if rows.len() == limit {
             return false;
         }
-        rows.push(SessionRow::from_session(id, s, m, aging, now, 0));
+        rows.push(SessionRow::from_session(
+            id,
+            s,
+            m,
+            aging,
+            &shard.config.user_apps,
+            now,
+            0,
+        ));
         true
     });
     RowsPage { rows, next }

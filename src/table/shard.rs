@@ -5,10 +5,10 @@
 
 use super::aging::{AgingWheel, NEVER_MS, WHEEL_SPAN_S, age_ms, is_expired};
 use super::algs::AlgHost;
-use super::apps::AppMap;
 use super::config::TableConfig;
 use super::events::{CloseReason, EventKind, SessionEvent};
 use super::index::FlowIndex;
+use super::port_map::AppMap;
 use super::session::{Session, SessionId, flag};
 use crate::drop::DropCounters;
 use crate::proto::key::{FlowHasher, FlowKey};
@@ -115,7 +115,7 @@ impl Shard {
             live: 0,
             wheel: AgingWheel::new(),
             expired_scratch: Vec::new(),
-            apps: AppMap::with_user(&config.port_map),
+            apps: AppMap::with_user(&config.port_map, &config.port_map_acls),
             config,
             drops: DropCounters::default(),
             stats: ShardStats::default(),
@@ -131,8 +131,10 @@ impl Shard {
     /// Replaces the configuration whole (between batches); the application map follows the
     /// port mappings.
     pub fn set_config(&mut self, config: TableConfig) {
-        if config.port_map != self.config.port_map {
-            self.apps = AppMap::with_user(&config.port_map);
+        if config.port_map != self.config.port_map
+            || config.port_map_acls != self.config.port_map_acls
+        {
+            self.apps = AppMap::with_user(&config.port_map, &config.port_map_acls);
         }
         self.config = config;
     }

@@ -7,7 +7,6 @@
 //! mapped to its session (S3), `Invalid` for a packet session management rejects.
 
 use super::aging::is_expired;
-use super::apps;
 use super::config::SessionMode;
 use super::events::{CloseReason, EventKind};
 use super::session::{DirCounters, Session, flag};
@@ -378,7 +377,7 @@ impl Shard {
             state: first.0,
             app: match claimed {
                 Some(e) => e.spec.app,
-                None => self.apps.identify(proto, key.dport),
+                None => self.apps.identify(key),
             },
             flags,
             l4: first.1,
@@ -461,9 +460,4 @@ impl Shard {
 fn count(c: &mut DirCounters, bytes: u32) {
     c.packets += 1;
     c.bytes += u64::from(bytes);
-}
-
-/// The application name of a session (S5).
-pub fn app_name(s: &Session) -> &'static str {
-    apps::name(s.app)
 }

@@ -5,16 +5,16 @@
 
 use super::area::{Area, ConfigText, Context, Output, Tree};
 use super::kit::{
-    APP, H_SESSION, H_SESSION_DISPLAY, IPV6, KIND, NUM, STATE, alt, app_keyword,
-    application_keywords, arg, int, internal, ipv6_word, kw, kws, opt, seq, set_only,
-    undo_optional,
+    AppName, H_SESSION, H_SESSION_DISPLAY, IPV6, KIND, NUM, STATE, alt, app_of,
+    application_keywords, arg, int, internal, ipv6_word, kw, kws, no_such_application, opt, seq,
+    set_only, undo_optional,
 };
 use crate::ctl::grammar::Syn;
 use crate::ctl::render::{render_aging_application, render_aging_state};
 use crate::ctl::running::Running;
 use crate::ctl::view::bits::{ANY, SYSTEM};
 use crate::table::aging::{AgingConfig, AgingState};
-use crate::table::apps;
+use crate::table::apps::{self, OTHERS_AGING_S, UserApps};
 
 /// `session persistent acl` without `aging-time` (§5).
 pub const PERSISTENT_DEFAULT_HOURS: u32 = 24;
@@ -33,13 +33,13 @@ pub enum AgingCmd {
     UndoState {
         state: Option<AgingState>,
     },
-    /// `app` is an application id of `table::apps`.
+    /// A pre-defined application, or a user-defined one (it must be mapped to a port first).
     SetApplication {
-        app: u8,
+        app: AppName,
         seconds: u32,
     },
     UndoApplication {
-        app: Option<u8>,
+        app: Option<AppName>,
     },
     /// `hours` 0-360, 0 = never age out; 24 when not given (§5).
     Persistent {
@@ -150,7 +150,7 @@ impl Area for AgingCmd {
                 set_only(seconds()),
             ],
             |m, _| {
-                let app = m.text(APP).and_then(apps::by_keyword);
+                let app = app_of(m);
                 if m.is_undo() {
                     return Ok(AgingCmd::UndoApplication { app });
                 }
@@ -206,13 +206,10 @@ impl Area for AgingCmd {
                 None => "undo session aging-time state".into(),
             },
             AgingCmd::SetApplication { app, seconds } => {
-                format!(
-                    "session aging-time application {} {seconds}",
-                    app_keyword(*app)
-                )
+                format!("session aging-time application {} {seconds}", app.word())
             }
             AgingCmd::UndoApplication { app } => match app {
-                Some(a) => format!("undo session aging-time application {}", app_keyword(*a)),
+                Some(a) => format!("undo session aging-time application {}", a.word()),
                 None => "undo session aging-time application".into(),
             },
             AgingCmd::Persistent {
@@ -242,31 +239,41 @@ impl Area for AgingCmd {
     }
 
     fn on_engine(&self, cx: &mut Context<'_>) -> Output {
-        let aging = &mut cx.running.table.aging;
+        let table = &mut cx.running.table;
+        let (aging, user) = (&mut table.aging, &table.user_apps);
         let defaults = AgingConfig::default();
         match self {
             AgingCmd::DisplayState => return Output::Text(render_aging_state(aging)),
-            AgingCmd::DisplayApplication => return Output::Text(render_aging_application(aging)),
+            AgingCmd::DisplayApplication => {
+                return Output::Text(render_aging_application(aging, user));
+            }
             AgingCmd::SetState { state, seconds } => aging.state_s[*state as usize] = *seconds,
             AgingCmd::UndoState { state } => match state {
                 Some(s) => aging.state_s[*s as usize] = defaults.state(*s),
                 None => aging.state_s = defaults.state_s,
             },
             AgingCmd::SetApplication { app, seconds } => {
-                if let Some(v) = aging.app_s.get_mut(usize::from(*app)) {
+                let Some(id) = app.resolve(user) else {
+                    return Output::Text(no_such_application(app));
+                };
+                if let Some(v) = aging.app_s.get_mut(usize::from(id)) {
                     *v = Some(*seconds);
                 }
             }
             AgingCmd::UndoApplication { app } => match app {
                 Some(a) => {
-                    if let (Some(v), Some(d)) = (
-                        aging.app_s.get_mut(usize::from(*a)),
-                        defaults.app_s.get(usize::from(*a)),
-                    ) {
-                        *v = *d;
+                    let Some(id) = a.resolve(user) else {
+                        return Output::Text(no_such_application(a));
+                    };
+                    if let Some(v) = aging.app_s.get_mut(usize::from(id)) {
+                        *v = default_application_timer(&defaults, user, id);
                     }
                 }
-                None => aging.app_s = defaults.app_s,
+                None => {
+                    for (id, v) in aging.app_s.iter_mut().enumerate() {
+                        *v = default_application_timer(&defaults, user, id as u8);
+                    }
+                }
             },
             AgingCmd::Persistent {
                 ipv6,
@@ -295,10 +302,17 @@ impl Area for AgingCmd {
                 });
             }
         }
-        for (app, (v, d)) in aging.app_s.iter().zip(defaults.app_s.iter()).enumerate() {
+        // Pre-defined applications only: a user-defined application's timer follows its
+        // port mappings (`AlgCmd::configuration`), which define it.
+        let pre_defined = aging
+            .app_s
+            .iter()
+            .zip(&defaults.app_s)
+            .take(apps::APPS.len());
+        for (app, (v, d)) in pre_defined.enumerate() {
             if let (Some(v), true) = (v, v != d) {
                 text.setting(&AgingCmd::SetApplication {
-                    app: app as u8,
+                    app: AppName::Predefined(app as u8),
                     seconds: *v,
                 });
             }
@@ -313,4 +327,14 @@ impl Area for AgingCmd {
             }
         }
     }
+}
+
+/// An application's timer by default: the pre-defined one's (comware.md §4.4), 1200 s for a
+/// user-defined application while it is defined (the seed's "user-defined applications:
+/// 1200 s"), none for an id no application has.
+fn default_application_timer(defaults: &AgingConfig, user: &UserApps, id: u8) -> Option<u32> {
+    if user.name(id).is_some() {
+        return Some(OTHERS_AGING_S);
+    }
+    defaults.app_s.get(usize::from(id)).copied().flatten()
 }

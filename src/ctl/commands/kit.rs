@@ -3,7 +3,7 @@
 //! give them, §1.2 and the CLI guide, worded alike where they do not), and the small
 //! conversions their builders and canonical texts have in common.
 
-use crate::ctl::grammar::{ArgKind, ErrorKind, Fault, Matched, Slot, Syn};
+use crate::ctl::grammar::{ArgKind, ErrorKind, Fault, Matched, Slot, Syn, quote};
 use crate::proto::wire::Family;
 use crate::table::apps;
 use std::borrow::Cow;
@@ -92,13 +92,70 @@ pub const ALL: Slot = "all";
 pub const NAME: Slot = "name";
 
 /// The applications of `table::apps` (OTHER excluded: it has no timer or mapping of its
-/// own), each with the help `help` gives its name.
+/// own), each with the help `help` gives its name, or a user-defined application's name
+/// (`STRING<1-63>`, §12). A pre-defined name may be abbreviated as keywords are; a
+/// user-defined name is typed in full, which is why no user-defined name may be the
+/// beginning of a pre-defined one (`commands/alg.rs`).
 pub fn application_keywords(help: fn(&str) -> String) -> Syn {
-    alt(apps::APPS
+    let mut items: Vec<Syn> = apps::APPS
         .iter()
         .skip(usize::from(apps::OTHER) + 1)
         .map(|a| kws(APP, a.keyword, help(a.name)))
-        .collect())
+        .collect();
+    items.push(application_name("User-defined application name"));
+    alt(items)
+}
+
+/// An application's name as a string (§12: 1-63 characters).
+pub fn application_name(help: &'static str) -> Syn {
+    arg(APP, APP_NAME, help)
+}
+
+pub const APP_NAME: ArgKind = ArgKind::Str { min: 1, max: 63 };
+
+/// An application as a command names it: a pre-defined one (its id), or a user-defined one
+/// by name (lower case: names are case-insensitive), whose id only the running
+/// configuration knows: it is resolved when the command runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AppName {
+    Predefined(u8),
+    User(String),
+}
+
+impl AppName {
+    /// A name as typed: a pre-defined application's keyword (any case) or a user's name.
+    pub fn parse(text: &str) -> AppName {
+        match apps::by_keyword(text) {
+            Some(id) => AppName::Predefined(id),
+            None => AppName::User(text.to_ascii_lowercase()),
+        }
+    }
+
+    /// The id of the application, if it exists in `user` (pre-defined ones always do).
+    pub fn resolve(&self, user: &apps::UserApps) -> Option<u8> {
+        match self {
+            AppName::Predefined(id) => Some(*id),
+            AppName::User(name) => user.id(name),
+        }
+    }
+
+    /// The word a canonical command line names it with.
+    pub fn word(&self) -> Cow<'_, str> {
+        match self {
+            AppName::Predefined(id) => app_keyword(*id).into(),
+            AppName::User(name) => quote(name),
+        }
+    }
+}
+
+/// The application the `APP` slot names, if the command has one.
+pub fn app_of(m: &Matched<'_>) -> Option<AppName> {
+    m.text(APP).map(AppName::parse)
+}
+
+/// `% The application NAME does not exist.` (ours: a user-defined name no mapping defines).
+pub fn no_such_application(app: &AppName) -> String {
+    format!(" % The application {} does not exist.\n", app.word())
 }
 
 // ------------------------------------------------------------------------------------------

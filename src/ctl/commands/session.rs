@@ -9,9 +9,9 @@
 
 use super::area::{Area, ConfigText, Context, Output, Tree};
 use super::kit::{
-    APP, DPORT, FAMILY, H_RESET, H_SESSION, H_SESSION_DISPLAY, PROTO, STATE, alt, any, app_keyword,
-    application_keywords, arg, family_of, family_word, int, internal, kw, kws, opt, seq,
-    undo_optional,
+    AppName, DPORT, FAMILY, H_RESET, H_SESSION, H_SESSION_DISPLAY, PROTO, STATE, alt, any,
+    app_keyword, app_of, application_keywords, arg, family_of, family_word, int, internal, kw, kws,
+    no_such_application, opt, seq, undo_optional,
 };
 use crate::ctl::engine::Engine;
 use crate::ctl::grammar::{ArgKind, ErrorKind, Fault, Matched, Syn, quote};
@@ -22,7 +22,6 @@ use crate::ctl::view::bits::{ANY, SYSTEM, USER};
 use crate::mailbox::CoreMsg;
 use crate::proto::Protocol;
 use crate::proto::wire::Family;
-use crate::table::apps;
 use crate::table::config::SessionMode;
 use crate::table::query::{SessionFilter, StateFilter};
 use std::net::IpAddr;
@@ -215,6 +214,21 @@ impl Area for SessionCmd {
     }
 
     fn on_engine(&self, cx: &mut Context<'_>) -> Output {
+        // A user-defined application is known by name to the running configuration alone:
+        // the cores are given its id.
+        if let Some(filters) = self.filters()
+            && let (None, Some(name)) = (filters.application, &filters.application_name)
+        {
+            let app = AppName::User(name.clone());
+            let Some(id) = app.resolve(&cx.running.table.user_apps) else {
+                return Output::Text(no_such_application(&app));
+            };
+            let mut resolved = self.clone();
+            if let Some(f) = resolved.filters_mut() {
+                f.application = Some(id);
+            }
+            return resolved.on_engine(cx);
+        }
         match self {
             // Read from the cores a chunk at a time, as the operator pages (stream.rs).
             SessionCmd::DisplayTable { family, filters } => {
@@ -275,6 +289,26 @@ impl Area for SessionCmd {
         }
         if !running.table.early_drop {
             text.setting(&SessionCmd::UndoEarlyDropEnable);
+        }
+    }
+}
+
+impl SessionCmd {
+    fn filters(&self) -> Option<&SessionFilter> {
+        match self {
+            SessionCmd::DisplayTable { filters, .. }
+            | SessionCmd::ResetTable { filters, .. }
+            | SessionCmd::DisplayStatistics { filters, .. } => Some(filters),
+            _ => None,
+        }
+    }
+
+    fn filters_mut(&mut self) -> Option<&mut SessionFilter> {
+        match self {
+            SessionCmd::DisplayTable { filters, .. }
+            | SessionCmd::ResetTable { filters, .. }
+            | SessionCmd::DisplayStatistics { filters, .. } => Some(filters),
+            _ => None,
         }
     }
 }
@@ -441,7 +475,14 @@ fn filter_of(m: &Matched<'_>) -> Result<SessionFilter, Fault> {
         protocol: m.text(PROTO).and_then(Protocol::by_keyword),
         source_port: port(SPORT),
         destination_port: port(DPORT),
-        application: m.text(APP).and_then(apps::by_keyword),
+        application: match app_of(m) {
+            Some(AppName::Predefined(id)) => Some(id),
+            _ => None,
+        },
+        application_name: match app_of(m) {
+            Some(AppName::User(name)) => Some(name),
+            _ => None,
+        },
         state: m.text(STATE).and_then(StateFilter::by_keyword),
         responder: m.has(RESPONDER),
         vpn_instance: m.text(VPN).map(str::to_string),
@@ -471,7 +512,9 @@ fn push_filters(s: &mut String, f: &SessionFilter) {
     if let Some(p) = f.destination_port {
         s.push_str(&format!(" destination-port {p}"));
     }
-    if let Some(a) = f.application {
+    if let Some(name) = &f.application_name {
+        s.push_str(&format!(" application {}", quote(name)));
+    } else if let Some(a) = f.application {
         s.push_str(&format!(" application {}", app_keyword(a)));
     }
     if let Some(st) = f.state {

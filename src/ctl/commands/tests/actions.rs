@@ -39,6 +39,7 @@ fn table() -> Vec<(View, &'static str, Action)> {
                     source_port: Some(1024),
                     destination_port: Some(80),
                     application: Some(app("http")),
+                    application_name: None,
                     state: StateFilter::by_keyword("tcp-established"),
                     responder: true,
                     vpn_instance: Some("vpn1".into()),
@@ -165,7 +166,7 @@ fn table() -> Vec<(View, &'static str, Action)> {
             View::System,
             "session aging-time application ftp 1800",
             Action::Aging(AgingCmd::SetApplication {
-                app: app("ftp"),
+                app: pre("ftp"),
                 seconds: 1800,
             }),
         ),
@@ -173,7 +174,7 @@ fn table() -> Vec<(View, &'static str, Action)> {
             View::System,
             "session aging-time application ftp-data 1",
             Action::Aging(AgingCmd::SetApplication {
-                app: app("ftp-data"),
+                app: pre("ftp-data"),
                 seconds: 1,
             }),
         ),
@@ -186,7 +187,7 @@ fn table() -> Vec<(View, &'static str, Action)> {
             View::System,
             "undo session aging-time application sip",
             Action::Aging(AgingCmd::UndoApplication {
-                app: Some(app("sip")),
+                app: Some(pre("sip")),
             }),
         ),
         (

@@ -5,6 +5,7 @@
 
 mod actions;
 mod feedback;
+mod port_mapping;
 mod props;
 
 use super::*;
@@ -58,4 +59,8 @@ pub(super) fn v6(s: &str) -> IpAddr {
 
 pub(super) fn app(kw: &str) -> u8 {
     apps::by_keyword(kw).unwrap()
+}
+
+pub(super) fn pre(kw: &str) -> kit::AppName {
+    kit::AppName::Predefined(app(kw))
 }
