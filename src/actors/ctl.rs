@@ -129,7 +129,8 @@ impl ConsoleService for CtlHandle {
     }
 }
 
-/// The console protocol: `hello`, `line`, `more`, `stop`, `help` (`?`), `complete` (Tab).
+/// The console protocol: `hello` (`"pager": false` from a client that does not page),
+/// `line`, `more`, `stop`, `help` (`?`), `complete` (Tab).
 pub fn console_op(c: &mut Console, req: &Value) -> Value {
     let text = match req.get("line") {
         None => "",
@@ -137,10 +138,16 @@ pub fn console_op(c: &mut Console, req: &Value) -> Value {
         Some(_) => return json!({"error": "\"line\" is a string"}),
     };
     match req["op"].as_str() {
-        Some("hello") => json!({
-            "prompt": c.terminal.prompt(),
-            "screen_length": c.terminal.screen_length(),
-        }),
+        Some("hello") => {
+            // `"pager": false`: the client reads every chunk at once (a script's transcript).
+            if req.get("pager") == Some(&Value::Bool(false)) {
+                c.client_pages = false;
+            }
+            json!({
+                "prompt": c.terminal.prompt(),
+                "screen_length": c.terminal.screen_length(),
+            })
+        }
         Some("line") => {
             let r = c.line(text);
             // Lines per screen after this line (`null` once `screen-length disable` ran): the

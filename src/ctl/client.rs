@@ -155,7 +155,10 @@ fn never_stop() {
 /// Runs the console against the engine's control socket.
 pub fn run(socket: &Path) -> Result<(), ClientError> {
     let mut link = Link::connect(socket)?;
-    let hello = link.ask(json!({"op": "hello"}))?;
+    // A transcript (standard input not a terminal) is never paged: the engine may send its
+    // displays in large chunks.
+    let terminal = std::io::stdin().is_terminal();
+    let hello = link.ask(json!({"op": "hello", "pager": terminal}))?;
     if let Some(e) = hello["error"].as_str() {
         return Err(ClientError::Refused {
             path: socket.display().to_string(),
@@ -164,7 +167,7 @@ pub fn run(socket: &Path) -> Result<(), ClientError> {
     }
     let mut prompt = hello["prompt"].as_str().unwrap_or("<sessmgr>").to_string();
     let mut screen = screen_length(&hello);
-    if !std::io::stdin().is_terminal() {
+    if !terminal {
         return batch(link, prompt);
     }
     never_stop();

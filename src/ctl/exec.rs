@@ -19,6 +19,10 @@ pub struct Console {
     engine: Arc<Engine>,
     /// A session table display with more to show (`more` continues it).
     pending: Option<TableStream>,
+    /// Whether the client shows the output a screen at a time (a terminal). A client that
+    /// reads everything (`sessmgr console` fed by a script, a program) says so at `hello`, and
+    /// its displays come in large chunks whatever `screen-length` says.
+    pub client_pages: bool,
 }
 
 /// The answer to one line.
@@ -44,6 +48,7 @@ impl Console {
             terminal,
             engine,
             pending: None,
+            client_pages: true,
         }
     }
 
@@ -71,7 +76,7 @@ impl Console {
                     (Output::Nothing, _) => (String::new(), false),
                     (Output::Text(text), None) => (cmd.pipe.apply(&text), false),
                     (Output::Table(stream), None) => {
-                        let paged = self.terminal.screen_length().is_some();
+                        let paged = self.client_pages && self.terminal.screen_length().is_some();
                         self.pending = Some(stream.through(cmd.pipe).paged(paged));
                         return self.more();
                     }

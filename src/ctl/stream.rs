@@ -93,13 +93,28 @@ impl TableStream {
     }
 
     /// The next chunk of output (already through the `|` filters) and whether more follows.
+    ///
+    /// Paged, a chunk ends once it holds `CHUNK_ROWS` lines of output *after* the filters:
+    /// `| include Total` at a terminal (paging on, Comware's default) walks the table in
+    /// bulk pages, not a round trip to the client per 64 sessions walked, while an unfiltered
+    /// display still answers its first screen from one small page.
     pub fn next_chunk(&mut self, engine: &Engine) -> (String, bool) {
-        let want = if self.paged { CHUNK_ROWS } else { BULK_ROWS };
         let mut out = String::new();
         let mut rows = 0;
-        while rows < want && self.core < engine.cores.len() && out.len() < BULK_OUTPUT {
+        let mut lines = 0;
+        let enough = |rows: usize, lines: usize, out: &str| {
+            rows >= BULK_ROWS || out.len() >= BULK_OUTPUT || (self.paged && lines >= CHUNK_ROWS)
+        };
+        while !enough(rows, lines, &out) && self.core < engine.cores.len() {
+            // The first page of a paged chunk is one screenful; every other page is as large
+            // as a core gives (`query::PAGE_ROWS`).
+            let limit = if self.paged && rows == 0 {
+                CHUNK_ROWS
+            } else {
+                BULK_ROWS - rows
+            };
             // A core that is gone or not answering is skipped (as an empty shard).
-            let asked = self.asked.take().or_else(|| self.ask(engine, want - rows));
+            let asked = self.asked.take().or_else(|| self.ask(engine, limit));
             let page = asked.and_then(Pending::wait).unwrap_or_default();
             match page.next {
                 Some(slot) => self.cursor = slot,
@@ -110,16 +125,19 @@ impl TableStream {
             }
             let page_rows = page.rows.iter().filter(|r| r.family == self.family);
             rows += page_rows.clone().count();
-            // The next page is copied by its core while this one renders.
-            if rows < want && self.core < engine.cores.len() {
-                self.asked = self.ask(engine, want - rows);
+            // The next page is copied by its core while this one renders (kept for the next
+            // chunk when this one turns out to be enough).
+            if rows < BULK_ROWS && self.core < engine.cores.len() {
+                self.asked = self.ask(engine, BULK_ROWS - rows);
             }
             self.text.clear();
             for row in page_rows {
                 render_session(row, self.filter.verbose, 0, &mut self.text);
                 self.found += 1;
             }
-            out += &self.pipe.apply_piece(&mut self.pipe_state, &self.text);
+            let shown = self.pipe.apply_piece(&mut self.pipe_state, &self.text);
+            lines += shown.bytes().filter(|&b| b == b'\n').count();
+            out += &shown;
         }
         let done = self.core >= engine.cores.len();
         if done {
@@ -300,12 +318,17 @@ mod tests {
     #[test]
     fn paging_off_lists_every_session_once_across_two_cores() {
         let (engine, rows) = engine(&[9000, 7000]);
-        let mut c = Console::new(engine);
+        let mut c = Console::new(engine.clone());
         // Paging on: the first screen is a small chunk.
         let first = c.line("display session table ipv4");
         assert!(first.more);
         assert_eq!(first.output.matches("Initiator:").count(), CHUNK_ROWS);
         c.stop();
+        // Paging on, a filter that shows little does not cost a chunk per 64 sessions: a
+        // chunk ends at a screenful of output, not of sessions walked.
+        let (out, n) = chunks(&mut c, "display session table ipv4 | include Total");
+        assert_eq!(out, "Total sessions found: 16000\n");
+        assert!(n < 16_000 / CHUNK_ROWS / 8, "paging on: {n} chunks");
         assert!(c.line("screen-length disable").output.is_empty());
         let whole = render_session_table(&rows, false, Family::V4, 0);
         let (out, n) = chunks(&mut c, "display session table ipv4");
@@ -327,6 +350,16 @@ mod tests {
             "display session table ipv4 verbose | include ^Initiator:",
         );
         assert_eq!(out.lines().count(), 16_000);
+        // A client that reads everything (a script's transcript) gets large chunks whatever
+        // `screen-length` says.
+        let mut script = Console::new(engine);
+        script.client_pages = false;
+        let (out, n) = chunks(&mut script, "display session table ipv4");
+        assert_eq!(out, whole);
+        assert!(
+            n < 16_000 / CHUNK_ROWS / 8,
+            "a script's listing: {n} chunks"
+        );
     }
 
     /// A page tests at most `SCAN_LIVE` sessions however few its filter selects, and the
