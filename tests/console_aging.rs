@@ -5,33 +5,16 @@
 
 mod common;
 
-use common::engine::{console, start_engine_on};
-use common::frames::{ACK, SYN, tcp4, write_pcap};
-
-/// The TTLs (seconds) `display session table ipv4 verbose` shows.
-fn ttls(transcript: &str) -> Vec<u64> {
-    transcript
-        .lines()
-        .filter_map(|l| l.split("TTL: ").nth(1))
-        .filter_map(|t| t.trim_end_matches('s').trim().parse().ok())
-        .collect()
-}
+use common::engine::{console, start_engine_on, ttls};
+use common::frames::handshake_pcap;
 
 #[test]
 fn tcp_est_aging_changes_live_ttls_and_undo_restores_3600() {
     let dir = std::env::temp_dir().join(format!("sessmgr-console-aging-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("dir");
-    let (c, s) = ([198, 18, 0, 1], [198, 19, 0, 2]);
     let capture = dir.join("handshake.pcap");
-    write_pcap(
-        &capture,
-        &[
-            tcp4(c, 40000, s, 40001, SYN, 999, 0, b""),
-            tcp4(s, 40001, c, 40000, SYN | ACK, 4999, 1000, b""),
-            tcp4(c, 40000, s, 40001, ACK, 1000, 5000, b""),
-        ],
-    );
+    handshake_pcap(&capture, 40001);
     let engine = start_engine_on(&dir, &capture, false, "");
     // The capture plays once, at once.
     std::thread::sleep(std::time::Duration::from_millis(500));

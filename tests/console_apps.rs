@@ -8,34 +8,17 @@
 
 mod common;
 
-use common::engine::{console, start_engine_on};
-use common::frames::{ACK, SYN, tcp4, write_pcap};
+use common::engine::{console, start_engine_on, ttls};
+use common::frames::handshake_pcap;
 use std::time::{Duration, Instant};
-
-/// The TTLs (seconds) `display session table ipv4 verbose` shows.
-fn ttls(transcript: &str) -> Vec<u64> {
-    transcript
-        .lines()
-        .filter_map(|l| l.split("TTL: ").nth(1))
-        .filter_map(|t| t.trim_end_matches('s').trim().parse().ok())
-        .collect()
-}
 
 #[test]
 fn a_user_defined_application_from_definition_to_undo() {
     let dir = std::env::temp_dir().join(format!("sessmgr-console-apps-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("dir");
-    let (c, s) = ([198, 18, 0, 1], [198, 19, 0, 2]);
     let capture = dir.join("handshake.pcap");
-    write_pcap(
-        &capture,
-        &[
-            tcp4(c, 40000, s, 9000, SYN, 999, 0, b""),
-            tcp4(s, 9000, c, 40000, SYN | ACK, 4999, 1000, b""),
-            tcp4(c, 40000, s, 9000, ACK, 1000, 5000, b""),
-        ],
-    );
+    handshake_pcap(&capture, 9000);
     let engine = start_engine_on(&dir, &capture, true, "");
     let mine = "display session table ipv4 application myapp verbose\n";
 

@@ -162,36 +162,31 @@ fn the_control_socket_survives_bad_input() {
     // An oversized line: refused, and that connection is closed.
     let mut big = vec![b'a'; 70 * 1024];
     big.push(b'\n');
+    // A too long line is answered with a console line, and the same connection serves the
+    // next one.
+    let answered_then_served = |c: &mut Conn, e: &serde_json::Value| {
+        assert!(
+            e["output"]
+                .as_str()
+                .is_some_and(|o| o.starts_with(" % Too long command line")),
+            "{e}"
+        );
+        let r = c.ask(b"{\"op\":\"line\",\"line\":\"display version\"}\n");
+        assert!(
+            r["output"].as_str().is_some_and(|o| o.contains("sessmgr")),
+            "{r}"
+        );
+    };
     c.send(&big);
     let e = c.reply().expect("a reply to the long line");
     assert!(error_of(&e).contains("too long"), "{e}");
     // (Issue #11: the engine no longer closes the connection: it skips the rest of the line,
     // answers with a console line and goes on.)
-    assert!(
-        e["output"]
-            .as_str()
-            .is_some_and(|o| o.starts_with(" % Too long command line")),
-        "{e}"
-    );
-    let r = c.ask(b"{\"op\":\"line\",\"line\":\"display version\"}\n");
-    assert!(
-        r["output"].as_str().is_some_and(|o| o.contains("sessmgr")),
-        "{r}"
-    );
+    answered_then_served(&mut c, &e);
     // A console line of 66,000 characters, sent by a console as any other line.
     let long = serde_json::json!({"op": "line", "line": "display version ".repeat(4125)});
     let e = c.ask(format!("{long}\n").as_bytes());
-    assert!(
-        e["output"]
-            .as_str()
-            .is_some_and(|o| o.starts_with(" % Too long command line")),
-        "{e}"
-    );
-    let r = c.ask(b"{\"op\":\"line\",\"line\":\"display version\"}\n");
-    assert!(
-        r["output"].as_str().is_some_and(|o| o.contains("sessmgr")),
-        "{r}"
-    );
+    answered_then_served(&mut c, &e);
 
     // The engine still answers: a new connection, a normal console line.
     let mut c = Conn::open(&engine.socket);

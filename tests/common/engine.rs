@@ -100,3 +100,12 @@ pub fn report_number(line: &str, key: &str) -> u64 {
         .and_then(|n| n.parse().ok())
         .unwrap_or_else(|| panic!("no '{key}' in {line}"))
 }
+
+/// The TTLs (seconds) a `display session table ... verbose` transcript shows.
+pub fn ttls(transcript: &str) -> Vec<u64> {
+    transcript
+        .lines()
+        .filter_map(|l| l.split("TTL: ").nth(1))
+        .filter_map(|t| t.trim_end_matches('s').trim().parse().ok())
+        .collect()
+}

@@ -191,3 +191,16 @@ pub fn write_pcap(path: &Path, frames: &[Vec<u8>]) {
     }
     std::fs::write(path, out).expect("write pcap");
 }
+
+/// A capture of one TCP handshake, 198.18.0.1:40000 -> 198.19.0.2:`port`, at `path`.
+pub fn handshake_pcap(path: &Path, port: u16) {
+    let (c, s) = ([198, 18, 0, 1], [198, 19, 0, 2]);
+    write_pcap(
+        path,
+        &[
+            tcp4(c, 40000, s, port, SYN, 999, 0, b""),
+            tcp4(s, port, c, 40000, SYN | ACK, 4999, 1000, b""),
+            tcp4(c, 40000, s, port, ACK, 1000, 5000, b""),
+        ],
+    );
+}
