@@ -129,7 +129,7 @@ fn filtered_statistics_say_they_count_current_sessions_only() {
     }
     let engine = Arc::new(Engine::new(
         cores.clone(),
-        Running::from_config(&Config::default()),
+        Running::factory(&Config::default()),
         std::env::temp_dir().join("sessmgr-console-statistics.cfg"),
     ));
     let mut c = Console::new(engine);

@@ -6,6 +6,7 @@ use sessmgr::ctl::commands::configuration;
 use sessmgr::ctl::engine::Engine;
 use sessmgr::ctl::exec::apply_startup;
 use sessmgr::ctl::running::Running;
+use sessmgr::ctl::startup::seed;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -50,7 +51,7 @@ fn config_checks(name: &str, data: &[u8]) {
             Config::default()
         }
     };
-    let first = engine(Running::from_config(&cfg));
+    let first = engine(seed(&cfg));
     let _ = apply_startup(first.clone(), &String::from_utf8_lossy(startup));
     let saved = configuration(&first.running.lock().expect("running"));
     let next = engine(Running::factory(&cfg));

@@ -15,6 +15,7 @@ use sessmgr::ctl::commands::configuration;
 use sessmgr::ctl::engine::Engine;
 use sessmgr::ctl::exec::apply_startup;
 use sessmgr::ctl::running::Running;
+use sessmgr::ctl::startup::seed;
 use std::sync::Arc;
 
 /// An engine without cores, started from `running` (apply_startup never runs `save`, so its
@@ -46,7 +47,7 @@ fuzz_target!(|data: &[u8]| {
         }
     };
     let startup = String::from_utf8_lossy(startup);
-    let first = engine(Running::from_config(&cfg));
+    let first = engine(seed(&cfg));
     let _ = apply_startup(first.clone(), &startup);
     let saved = running_text(&first);
 

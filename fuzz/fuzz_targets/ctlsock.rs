@@ -100,7 +100,7 @@ fuzz_target!(|data: &[u8]| {
     drop(gone);
     let engine = Arc::new(Engine::new(
         vec![core.clone()],
-        Running::from_config(&Config::default()),
+        Running::factory(&Config::default()),
         "/nonexistent/sessmgr-fuzz/startup.cfg".into(),
     ));
     let backends = Backends {

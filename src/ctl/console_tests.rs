@@ -27,7 +27,7 @@ impl Dir {
     fn engine(&self) -> Arc<Engine> {
         Arc::new(Engine::new(
             Vec::new(),
-            Running::from_config(&Config::default()),
+            Running::factory(&Config::default()),
             self.0.join("startup.cfg"),
         ))
     }

@@ -209,7 +209,7 @@ mod tests {
     fn engine(startup: std::path::PathBuf) -> Arc<Engine> {
         Arc::new(Engine::new(
             Vec::new(),
-            Running::from_config(&Config::default()),
+            Running::factory(&Config::default()),
             startup,
         ))
     }

@@ -3,9 +3,6 @@
 //! and the packet filter resolved against the ACLs as they are now. Its text (`display
 //! current-configuration`, `save`) is written by the command areas (commands/).
 
-use super::commands::{AclCmd, Action};
-use super::terminal::{DEFAULT_SYSNAME, Terminal};
-use super::view::View;
 use crate::acl::Acl;
 use crate::config::Config;
 use crate::proto::wire::Family;
@@ -48,27 +45,6 @@ impl Running {
             },
             acls: Vec::new(),
             persistent: [None, None],
-            interfaces: cfg.runtime.interface_names(),
-            filters: Vec::new(),
-        }
-    }
-
-    /// The configuration config.toml seeds while no startup file exists: its `[session]`
-    /// settings and `[[acl]]` sections, the default device name, the configured interfaces.
-    pub fn from_config(cfg: &Config) -> Running {
-        let rule = |p: Option<&PersistentRule>| p.map(|p| (p.acl.number, p.hours));
-        let mut acls: Vec<Acl> = cfg.acls.iter().map(canonical_rules).collect();
-        // In the console's order (family, number), whatever config.toml's order: the text
-        // `save` writes lists them so, and the next start must give the same text back.
-        acls.sort_by_key(|a| (a.family, a.number));
-        Running {
-            sysname: crate::ctl::DEFAULT_SYSNAME.to_string(),
-            table: cfg.table.clone(),
-            acls,
-            persistent: [
-                rule(cfg.table.persistent_v4.as_ref()),
-                rule(cfg.table.persistent_v6.as_ref()),
-            ],
             interfaces: cfg.runtime.interface_names(),
             filters: Vec::new(),
         }
@@ -142,50 +118,5 @@ impl Running {
             pf.ports.push(acls);
         }
         pf
-    }
-}
-
-/// config.toml's rules of `acl` as the console writes them (`rule 10 Deny udp` becomes
-/// `rule 10 deny udp`), so that `save` writes them as the next start's console reads them back.
-/// A rule the console would not take keeps its text.
-fn canonical_rules(acl: &Acl) -> Acl {
-    let mut terminal = Terminal::new(DEFAULT_SYSNAME);
-    terminal.enter_view(View::Acl {
-        ipv6: acl.family == Family::V6,
-        kind: acl.kind,
-        number: acl.number,
-    });
-    let mut out = acl.clone();
-    for rule in &mut out.rules {
-        if let Ok(Some((cmd, _))) = terminal.execute(&rule.text)
-            && let Action::Acl(AclCmd::Rule(text)) = cmd.action
-        {
-            rule.text = text;
-        }
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// Found by the `config` fuzz target: a config.toml rule kept its spelling (`Deny`), the
-    /// console's copy of it after a restart did not, so a restart changed the configuration.
-    #[test]
-    fn config_toml_rules_are_kept_as_the_console_writes_them() {
-        let cfg = Config::parse(
-            "[[acl]]\nnumber = 3000\nrules = [\"rule 10 Deny UDP Source 10.0.0.0 0.0.0.255\", \"RULE permit ip\"]\n",
-        )
-        .unwrap();
-        let r = Running::from_config(&cfg);
-        let texts: Vec<&str> = r.acls[0].rules.iter().map(|r| r.text.as_str()).collect();
-        assert_eq!(
-            texts,
-            [
-                "rule 10 deny udp source 10.0.0.0 0.0.0.255",
-                "rule 15 permit ip"
-            ]
-        );
     }
 }

@@ -11,11 +11,16 @@
 //!   Once a startup file exists they are ignored, and the engine says so at start, so an
 //!   `undo` that `save` kept is never undone by config.toml at the next start.
 
-use super::commands::configuration;
+use super::commands::{AclCmd, Action, configuration};
 use super::engine::Engine;
 use super::exec::apply_startup;
 use super::running::Running;
+use super::terminal::{DEFAULT_SYSNAME, Terminal};
+use super::view::View;
+use crate::acl::Acl;
 use crate::config::Config;
+use crate::proto::wire::Family;
+use crate::table::config::PersistentRule;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -50,7 +55,7 @@ pub fn startup_configuration(cfg: &Config) -> Result<Startup, String> {
         Ok(text) => text,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             return Ok(Startup {
-                running: Running::from_config(cfg),
+                running: seed(cfg),
                 source: Source::Seed { path },
             });
         }
@@ -62,8 +67,7 @@ pub fn startup_configuration(cfg: &Config) -> Result<Startup, String> {
         }
     };
     let (running, refused) = apply_over_factory(cfg, &text);
-    let seed_ignored =
-        configuration(&Running::from_config(cfg)) != configuration(&Running::factory(cfg));
+    let seed_ignored = configuration(&seed(cfg)) != configuration(&Running::factory(cfg));
     Ok(Startup {
         running,
         source: Source::File {
@@ -72,6 +76,48 @@ pub fn startup_configuration(cfg: &Config) -> Result<Startup, String> {
             seed_ignored,
         },
     })
+}
+
+/// The configuration config.toml seeds while no startup file exists: its `[session]` settings
+/// and `[[acl]]` sections, the default device name, the configured interfaces.
+pub fn seed(cfg: &Config) -> Running {
+    let rule = |p: Option<&PersistentRule>| p.map(|p| (p.acl.number, p.hours));
+    let mut acls: Vec<Acl> = cfg.acls.iter().map(canonical_rules).collect();
+    // In the console's order (family, number), whatever config.toml's order: the text
+    // `save` writes lists them so, and the next start must give the same text back.
+    acls.sort_by_key(|a| (a.family, a.number));
+    Running {
+        sysname: DEFAULT_SYSNAME.to_string(),
+        table: cfg.table.clone(),
+        acls,
+        persistent: [
+            rule(cfg.table.persistent_v4.as_ref()),
+            rule(cfg.table.persistent_v6.as_ref()),
+        ],
+        interfaces: cfg.runtime.interface_names(),
+        filters: Vec::new(),
+    }
+}
+
+/// config.toml's rules of `acl` as the console writes them (`rule 10 Deny udp` becomes
+/// `rule 10 deny udp`), so that `save` writes them as the next start's console reads them back.
+/// A rule the console would not take keeps its text.
+fn canonical_rules(acl: &Acl) -> Acl {
+    let mut terminal = Terminal::new(DEFAULT_SYSNAME);
+    terminal.enter_view(View::Acl {
+        ipv6: acl.family == Family::V6,
+        kind: acl.kind,
+        number: acl.number,
+    });
+    let mut out = acl.clone();
+    for rule in &mut out.rules {
+        if let Ok(Some((cmd, _))) = terminal.execute(&rule.text)
+            && let Action::Acl(AclCmd::Rule(text)) = cmd.action
+        {
+            rule.text = text;
+        }
+    }
+    out
 }
 
 /// `text` applied over the factory defaults of `cfg`'s device, by a console of an engine
@@ -110,6 +156,25 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).expect("dir");
         dir
+    }
+
+    /// Found by the `config` fuzz target: a config.toml rule kept its spelling (`Deny`), the
+    /// console's copy of it after a restart did not, so a restart changed the configuration.
+    #[test]
+    fn config_toml_rules_are_kept_as_the_console_writes_them() {
+        let cfg = Config::parse(
+            "[[acl]]\nnumber = 3000\nrules = [\"rule 10 Deny UDP Source 10.0.0.0 0.0.0.255\", \"RULE permit ip\"]\n",
+        )
+        .unwrap();
+        let r = seed(&cfg);
+        let texts: Vec<&str> = r.acls[0].rules.iter().map(|r| r.text.as_str()).collect();
+        assert_eq!(
+            texts,
+            [
+                "rule 10 deny udp source 10.0.0.0 0.0.0.255",
+                "rule 15 permit ip"
+            ]
+        );
     }
 
     #[test]

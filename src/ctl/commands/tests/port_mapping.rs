@@ -16,7 +16,7 @@ use std::sync::Arc;
 fn engine() -> Arc<Engine> {
     Arc::new(Engine::new(
         Vec::new(),
-        Running::from_config(&Config::default()),
+        Running::factory(&Config::default()),
         "/nonexistent/startup.cfg".into(),
     ))
 }
