@@ -9,6 +9,7 @@ pub mod arena;
 pub mod config;
 pub mod ctl;
 pub mod drop;
+pub mod export;
 pub mod io;
 pub mod mailbox;
 pub mod pipeline;
