@@ -25,14 +25,19 @@
 //! | 232 | responderOctets          | unsigned64            | 8      |
 //! | 298 | initiatorPackets         | unsigned64            | 8      |
 //! | 299 | responderPackets         | unsigned64            | 8      |
+//! | 85  | octetTotalCount          | unsigned64            | 8      |
+//! | 85 (PEN 29305) | reverseOctetTotalCount (RFC 5103) | unsigned64 | 8 |
 //! | 233 | firewallEvent            | unsigned8             | 1      |
 //! | 136 | flowEndReason            | unsigned8             | 1      |
 //! | 10  | ingressInterface         | unsigned32            | 4      |
 //! | 14  | egressInterface          | unsigned32            | 4      |
 //! | 96  | applicationName          | string                | var    |
 //!
-//! Biflow (RFC 5103 style, but with the initiator/responder counters of RFC 5102/IANA rather
-//! than reverse elements): one record per session, the addresses are the initiator's.
+//! Biflow: one record per session, the addresses are the initiator's, the counters are
+//! IANA's initiator/responder elements. The bytes go a second time as octetTotalCount and its
+//! RFC 5103 reverse element because nfdump (phaag/nfdump `src/netflow/ipfix.c`) does not
+//! decode initiatorOctets/responderOctets in IPFIX but maps those two to in/out bytes; it
+//! decodes initiatorPackets/responderPackets as in/out packets.
 
 use std::net::{IpAddr, Ipv6Addr};
 
@@ -48,42 +53,49 @@ const TEMPLATE_SET_ID: u16 = 2;
 const SET_HEADER_LEN: usize = 4;
 /// RFC 7011 §7: a field length of 65535 in a template marks a variable-length element.
 const VARIABLE_LENGTH: u16 = 65535;
+/// RFC 5103 §6.1: reverse elements are the forward element's id under this enterprise number.
+const REVERSE_PEN: u32 = 29305;
+/// Number of field specifiers in each template.
+const FIELD_COUNT: usize = 18;
 
 /// Template ids (RFC 7011 §3.4.1: data set ids start at 256).
 pub const TEMPLATE_ID_IPV4: u16 = 256;
 pub const TEMPLATE_ID_IPV6: u16 = 257;
 
-/// `(information element id, field length)` in template order; the address lengths are filled
-/// per family.
-const fn template_fields(addr_len: u16) -> [(u16, u16); 16] {
+/// `(information element id, field length, enterprise number or 0)` in template order; the
+/// address lengths are filled per family.
+const fn template_fields(addr_len: u16) -> [(u16, u16, u32); FIELD_COUNT] {
     let (src, dst) = if addr_len == 4 { (8, 12) } else { (27, 28) };
     [
-        (152, 8), // flowStartMilliseconds
-        (153, 8), // flowEndMilliseconds
-        (src, addr_len),
-        (dst, addr_len),
-        (7, 2),                // sourceTransportPort
-        (11, 2),               // destinationTransportPort
-        (4, 1),                // protocolIdentifier
-        (231, 8),              // initiatorOctets
-        (232, 8),              // responderOctets
-        (298, 8),              // initiatorPackets
-        (299, 8),              // responderPackets
-        (233, 1),              // firewallEvent
-        (136, 1),              // flowEndReason
-        (10, 4),               // ingressInterface
-        (14, 4),               // egressInterface
-        (96, VARIABLE_LENGTH), // applicationName
+        (152, 8, 0), // flowStartMilliseconds
+        (153, 8, 0), // flowEndMilliseconds
+        (src, addr_len, 0),
+        (dst, addr_len, 0),
+        (7, 2, 0),                // sourceTransportPort
+        (11, 2, 0),               // destinationTransportPort
+        (4, 1, 0),                // protocolIdentifier
+        (231, 8, 0),              // initiatorOctets
+        (232, 8, 0),              // responderOctets
+        (298, 8, 0),              // initiatorPackets
+        (299, 8, 0),              // responderPackets
+        (85, 8, 0),               // octetTotalCount (the initiator's bytes, for nfdump)
+        (85, 8, REVERSE_PEN),     // reverseOctetTotalCount (the responder's, for nfdump)
+        (233, 1, 0),              // firewallEvent
+        (136, 1, 0),              // flowEndReason
+        (10, 4, 0),               // ingressInterface
+        (14, 4, 0),               // egressInterface
+        (96, VARIABLE_LENGTH, 0), // applicationName
     ]
 }
 
-const FIELDS_IPV4: [(u16, u16); 16] = template_fields(4);
-const FIELDS_IPV6: [(u16, u16); 16] = template_fields(16);
-/// Template record: id + field count, then 4 bytes per (IANA) field specifier (§3.4.1, §3.2).
-const TEMPLATE_RECORD_LEN: usize = 4 + 4 * 16;
+const FIELDS_IPV4: [(u16, u16, u32); FIELD_COUNT] = template_fields(4);
+const FIELDS_IPV6: [(u16, u16, u32); FIELD_COUNT] = template_fields(16);
+/// Template record: id + field count, then 4 bytes per field specifier and 4 more for the one
+/// with an enterprise number (§3.4.1, §3.2).
+const TEMPLATE_RECORD_LEN: usize = 4 + 4 * FIELD_COUNT + 4;
 const TEMPLATE_SET_LEN: usize = SET_HEADER_LEN + 2 * TEMPLATE_RECORD_LEN;
 /// A data record's fixed part (everything but applicationName's length prefix and text).
-const FIXED_LEN_IPV4: usize = 8 + 8 + 4 + 4 + 2 + 2 + 1 + 8 * 4 + 1 + 1 + 4 + 4;
+const FIXED_LEN_IPV4: usize = 8 + 8 + 4 + 4 + 2 + 2 + 1 + 8 * 6 + 1 + 1 + 4 + 4;
 const FIXED_LEN_IPV6: usize = FIXED_LEN_IPV4 + 2 * 12;
 
 /// IANA firewallEvent (233) values: 0 ignore, 1 flow created, 2 flow deleted, 3 flow denied,
@@ -329,9 +341,16 @@ fn write_template_set(out: &mut Vec<u8>) {
     ] {
         put_u16(out, id);
         put_u16(out, fields.len() as u16);
-        for &(ie, len) in fields {
-            put_u16(out, ie);
-            put_u16(out, len);
+        for &(ie, len, pen) in fields {
+            if pen == 0 {
+                put_u16(out, ie);
+                put_u16(out, len);
+            } else {
+                // RFC 7011 §3.2: the enterprise bit, then the enterprise number.
+                put_u16(out, ie | 0x8000);
+                put_u16(out, len);
+                out.extend_from_slice(&pen.to_be_bytes());
+            }
         }
     }
 }
@@ -362,6 +381,8 @@ fn write_record(out: &mut Vec<u8>, r: &FlowRecord<'_>, family: Family, app: &str
     out.extend_from_slice(&r.reply_bytes.to_be_bytes());
     out.extend_from_slice(&r.init_packets.to_be_bytes());
     out.extend_from_slice(&r.reply_packets.to_be_bytes());
+    out.extend_from_slice(&r.init_bytes.to_be_bytes());
+    out.extend_from_slice(&r.reply_bytes.to_be_bytes());
     out.push(firewall_event(r.event));
     out.push(flow_end_reason(r.event));
     out.extend_from_slice(&r.ingress_interface.to_be_bytes());
@@ -384,7 +405,9 @@ mod tests {
     use std::net::{Ipv4Addr, Ipv6Addr};
 
     /// A data record as decoded: (information element id, value bytes) in template order.
-    type Fields = Vec<(u16, Vec<u8>)>;
+    /// Ids are IANA's, or `enterprise << 16 | id` for enterprise elements.
+    type Fields = Vec<(u64, Vec<u8>)>;
+    const REV: u64 = 29305 << 16;
 
     /// One decoded message: header fields, templates seen, data records (field id -> bytes).
     #[derive(Debug)]
@@ -392,7 +415,7 @@ mod tests {
         export_time: u32,
         sequence: u32,
         domain: u32,
-        templates: HashMap<u16, Vec<(u16, u16)>>,
+        templates: HashMap<u16, Vec<(u64, u16)>>,
         /// (template id, fields in order as (ie id, value bytes)).
         records: Vec<(u16, Fields)>,
     }
@@ -406,7 +429,7 @@ mod tests {
 
     /// Parses one message; `known` holds templates from earlier messages (a collector keeps
     /// them per domain, RFC 7011 §8).
-    fn decode(msg: &[u8], known: &mut HashMap<u16, Vec<(u16, u16)>>) -> Decoded {
+    fn decode(msg: &[u8], known: &mut HashMap<u16, Vec<(u64, u16)>>) -> Decoded {
         assert!(msg.len() >= 16, "shorter than a message header");
         assert_eq!(be16(msg, 0), 0x000a, "version");
         assert_eq!(
@@ -442,9 +465,15 @@ mod tests {
                         let mut fields = Vec::new();
                         for _ in 0..count {
                             let ie = be16(body, p);
-                            assert_eq!(ie & 0x8000, 0, "no enterprise elements");
-                            fields.push((ie, be16(body, p + 2)));
+                            let len = be16(body, p + 2);
                             p += 4;
+                            if ie & 0x8000 == 0 {
+                                fields.push((u64::from(ie), len));
+                            } else {
+                                let pen = u64::from(be32(body, p));
+                                p += 4;
+                                fields.push((pen << 16 | u64::from(ie & 0x7fff), len));
+                            }
                         }
                         d.templates.insert(tid, fields.clone());
                         known.insert(tid, fields);
@@ -488,13 +517,13 @@ mod tests {
         d
     }
 
-    fn field(rec: &[(u16, Vec<u8>)], ie: u16) -> &[u8] {
+    fn field(rec: &[(u64, Vec<u8>)], ie: u64) -> &[u8] {
         &rec.iter()
             .find(|(id, _)| *id == ie)
             .expect("field present")
             .1
     }
-    fn num(rec: &[(u16, Vec<u8>)], ie: u16) -> u64 {
+    fn num(rec: &[(u64, Vec<u8>)], ie: u64) -> u64 {
         field(rec, ie)
             .iter()
             .fold(0u64, |a, &b| (a << 8) | u64::from(b))
@@ -576,16 +605,33 @@ mod tests {
             (d.export_time, d.sequence, d.domain),
             (1_575_188_151, 0, 42)
         );
-        let want_ids: Vec<u16> = vec![
-            152, 153, 8, 12, 7, 11, 4, 231, 232, 298, 299, 233, 136, 10, 14, 96,
+        let want_ids: Vec<u64> = vec![
+            152,
+            153,
+            8,
+            12,
+            7,
+            11,
+            4,
+            231,
+            232,
+            298,
+            299,
+            85,
+            REV | 85,
+            233,
+            136,
+            10,
+            14,
+            96,
         ];
         let t4 = &d.templates[&256];
         assert_eq!(t4.iter().map(|f| f.0).collect::<Vec<_>>(), want_ids);
         let t6 = &d.templates[&257];
-        assert_eq!(t6.len(), 16);
+        assert_eq!(t6.len(), 18);
         assert_eq!((t6[2], t6[3]), ((27, 16), (28, 16)));
         assert_eq!((t4[2], t4[3]), ((8, 4), (12, 4)));
-        assert_eq!(t4[15], (96, 0xffff));
+        assert_eq!(t4[17], (96, 0xffff));
 
         assert_eq!(d.records.len(), 1);
         let (tid, r) = &d.records[0];
@@ -601,6 +647,12 @@ mod tests {
         assert_eq!(num(r, 232), 56789);
         assert_eq!(num(r, 298), 7);
         assert_eq!(num(r, 299), 5);
+        assert_eq!(num(r, 85), 1234, "octetTotalCount = initiator's bytes");
+        assert_eq!(
+            num(r, REV | 85),
+            56789,
+            "reverseOctetTotalCount = responder's"
+        );
         assert_eq!(num(r, 233), 2, "normal over: flow deleted");
         assert_eq!(num(r, 136), 3, "normal over: end of flow detected");
         assert_eq!(num(r, 10), 1);
