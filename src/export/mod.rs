@@ -11,6 +11,8 @@
 //! it is given: the log actor (issue #12) owns the sockets, the schedules and the counters.
 //! Imports: `proto` only (the record is built from a session by whoever owns the session).
 
+pub mod flowlog;
+
 use std::net::IpAddr;
 
 /// Why a log is sent: Comware's `Event(1048)` / flow-log `Operator` codes (§11.2).
