@@ -31,9 +31,10 @@ pub const IPV6_RECORD_LEN: usize = 76;
 pub const MAX_RECORDS: u16 = 100;
 
 /// The flow log version of `userlog flow export version`: only 3.0 is known well enough to
-/// be sent.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// be sent, so it is also the default (ours: Comware's default, 1.0, cannot be sent).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum FlowLogVersion {
+    #[default]
     V3,
 }
 
@@ -786,6 +787,7 @@ mod tests {
     #[test]
     fn version_3_is_accepted_and_version_1_refused_with_a_reason() {
         assert_eq!(FlowLogVersion::parse("3"), Ok(FlowLogVersion::V3));
+        assert_eq!(FlowLogVersion::parse(" 3 "), Ok(FlowLogVersion::default()));
         assert_eq!(FlowLogVersion::V3.wire(), 3);
         assert_eq!(FlowLogVersion::V3.display(), "3.0");
         let err = FlowLogVersion::parse("1").unwrap_err();
