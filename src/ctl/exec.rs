@@ -10,7 +10,6 @@ use super::files::{Redirect, config_dir};
 use super::pipe::OutputPipe;
 use super::stream::TableStream;
 use super::terminal::{Effect, Terminal};
-use super::view::View;
 use std::sync::Arc;
 
 /// One operator's console.
@@ -157,26 +156,16 @@ pub fn apply_startup(engine: Arc<Engine>, text: &str) -> Vec<(usize, String)> {
         if line.is_empty() || line.starts_with('#') || line == "return" {
             continue;
         }
-        // A line at column 0 is a system-view command (an ACL header); an indented one belongs to
-        // the view the last header opened, or to system view.
-        if !raw.starts_with(' ')
-            || !matches!(
-                console.terminal.view(),
-                View::Acl { .. } | View::Interface { .. }
-            )
-        {
-            while !matches!(console.terminal.view(), View::System) {
-                if console.line("quit").close {
-                    break;
-                }
-            }
-        }
+        // A section header at column 0 (`acl ...`, `interface ...`) that the view the last
+        // section left lacks runs in system view: the terminal tries the views above
+        // (`Terminal::resolve`), as for a configuration pasted at the console.
         // A startup configuration configures: it does not write files (`save FILE` would
         // let whoever edits it write any *.cfg file the engine can).
         if saves(&console.terminal, line) {
             failed.push((
                 n + 1,
-                "% `save` is not a configuration command; skipped".to_string(),
+                "% writing a file (`save`, `>`, `>>`) is not a configuration command; skipped"
+                    .to_string(),
             ));
             continue;
         }
