@@ -9,6 +9,9 @@
 //! Two real core threads (replay mode: frames come through their mailboxes) hold UDP
 //! sessions; the console runs against them through the engine, as `sessmgr run` does.
 
+mod common;
+
+use common::frames::udp4;
 use sessmgr::actors::core::{CoreHandle, CoreMsg, CoreSetup, FrameBatch, spawn};
 use sessmgr::config::Config;
 use sessmgr::ctl::engine::Engine;
@@ -28,24 +31,12 @@ const T0: u64 = 1_700_000_000_000_000_000;
 
 /// Ethernet + IPv4 + UDP, 42 bytes: 10.0.`net`.`i`:4000 -> 198.18.0.1:`dport` (or back).
 fn udp(net: u8, i: u8, dport: u16, reply: bool) -> Vec<u8> {
-    let mut f = vec![0u8; 42];
-    f[12] = 0x08;
-    f[14] = 0x45;
-    f[16..18].copy_from_slice(&28u16.to_be_bytes());
-    f[22] = 64;
-    f[23] = 17;
     let (client, server) = ([10, 0, net, i], [198, 18, 0, 1]);
-    let (src, dst, sport, dp) = if reply {
-        (server, client, dport, 4000)
+    if reply {
+        udp4(server, dport, client, 4000, b"")
     } else {
-        (client, server, 4000, dport)
-    };
-    f[26..30].copy_from_slice(&src);
-    f[30..34].copy_from_slice(&dst);
-    f[34..36].copy_from_slice(&sport.to_be_bytes());
-    f[36..38].copy_from_slice(&dp.to_be_bytes());
-    f[38..40].copy_from_slice(&8u16.to_be_bytes());
-    f
+        udp4(client, 4000, server, dport, b"")
+    }
 }
 
 /// `n` sessions of 3 packets (2 out, 1 back) to port 53 and `n` to port 5353, on core `net`.

@@ -83,18 +83,7 @@ fn flood(kind: Kind, early_drop: bool) -> Outcome {
     // time to start on a loaded machine).
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
-        let web = ns_out(
-            &lab.h1,
-            &[
-                "curl",
-                "-s",
-                "-o",
-                "/dev/null",
-                "-m",
-                "1",
-                &format!("http://{H2_V4}:8080/"),
-            ],
-        );
+        let web = web_fetch(&lab);
         let echo = ns_out(&lab.h1, &["python3", "-c", UDP_ASK, H2_V4]);
         if web.status.success() && echo.status.success() {
             break;
@@ -147,18 +136,7 @@ fn flood(kind: Kind, early_drop: bool) -> Outcome {
     while start.elapsed() < FLOOD - Duration::from_secs(1) {
         let t = Instant::now();
         let out = match kind {
-            Kind::Syn => ns_out(
-                &lab.h1,
-                &[
-                    "curl",
-                    "-s",
-                    "-o",
-                    "/dev/null",
-                    "-m",
-                    "1",
-                    &format!("http://{H2_V4}:8080/"),
-                ],
-            ),
+            Kind::Syn => web_fetch(&lab),
             Kind::Udp => ns_out(&lab.h1, &["python3", "-c", UDP_ASK, H2_V4]),
         };
         tried += 1;
@@ -189,6 +167,12 @@ fn flood(kind: Kind, early_drop: bool) -> Outcome {
         stats,
         peak_rss_kib,
     }
+}
+
+/// One new client connection: h1 fetches h2's web page, giving up after a second.
+fn web_fetch(lab: &Lab) -> std::process::Output {
+    let url = format!("http://{H2_V4}:8080/");
+    ns_out(&lab.h1, &["curl", "-s", "-o", "/dev/null", "-m", "1", &url])
 }
 
 fn ready() -> bool {
