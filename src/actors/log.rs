@@ -187,6 +187,8 @@ pub fn log_event(logger: &Logger, ev: &SessionEvent) {
             "reason" => reason.name(), "state" => state,
             "vpn" => k.vpn, "dport" => k.dport, "dst" => %dst, "sport" => k.sport, "src" => %src,
             "proto" => proto, "session" => ev.session),
+        // Logs for collectors only: the terminal already shows the session's life.
+        EventKind::Active | EventKind::Final => {}
     }
 }
 
@@ -397,6 +399,7 @@ pub(crate) mod tests {
             },
             state,
             at_ns: 1,
+            log: None,
         }
     }
 

@@ -25,6 +25,8 @@ pub struct Engine {
     /// Session events the log's writer queue refused (the cores count those their channel
     /// refused): `display packet-drop summary` adds them up.
     pub events_lost: Arc<std::sync::atomic::AtomicU64>,
+    /// Where session logs go (the console sets it) and the log actor's per-host counters.
+    pub export: Arc<crate::export::config::ExportHandle>,
 }
 
 impl Engine {
@@ -38,6 +40,7 @@ impl Engine {
             startup,
             relations: Arc::default(),
             events_lost: Arc::default(),
+            export: Arc::default(),
         }
     }
 

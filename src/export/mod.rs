@@ -11,6 +11,7 @@
 //! it is given: the log actor (issue #12) owns the sockets, the schedules and the counters.
 //! Imports: `proto` only (the record is built from a session by whoever owns the session).
 
+pub mod config;
 pub mod flowlog;
 pub mod ipfix;
 pub mod syslog;

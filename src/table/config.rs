@@ -54,6 +54,8 @@ pub struct TableConfig {
     /// The user-defined applications' names (`port-mapping application NAME` with a name
     /// no pre-defined application has), by id.
     pub user_apps: super::apps::UserApps,
+    /// `session log ...` (L1-L3): which sessions are logged and when.
+    pub session_log: super::log::SessionLogConfig,
 }
 
 /// The packet filter by ingress port: a port's inbound ACLs and its peer's outbound ACLs,
@@ -104,6 +106,7 @@ impl Default for TableConfig {
             port_map: Vec::new(),
             port_map_acls: Vec::new(),
             user_apps: Default::default(),
+            session_log: Default::default(),
         }
     }
 }

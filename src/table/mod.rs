@@ -7,6 +7,7 @@ pub mod census;
 pub mod config;
 pub mod events;
 pub mod index;
+pub mod log;
 pub mod port_map;
 pub mod query;
 pub mod relation;

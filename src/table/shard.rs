@@ -286,6 +286,7 @@ impl Shard {
                 orig: s.orig_key(),
                 state: s.state,
                 at_ns: self.now_ms * 1_000_000,
+                log: None,
             });
         }
     }
