@@ -4,7 +4,7 @@
 //! back into capture order, so the output matches a one-core run (session ids aside: they
 //! name the core).
 
-use super::core::{CoreMsg, CoreSetup, FrameBatch, FrameResult, spawn};
+use super::core::{CoreMsg, CoreSetup, EventsMode, FrameBatch, FrameResult, spawn};
 use crate::drop::{DropCounters, DropReason};
 use crate::io::IoMode;
 use crate::io::pcap::for_each_frame;
@@ -118,6 +118,7 @@ pub fn replay_cores(
             mailbox: rx,
             peers: peers.clone(),
             events: None,
+            events_mode: EventsMode::LogsInOrder,
             snapshots: None,
             // Per-frame results only when they are printed.
             results: opts.verdicts.then(|| results_tx.clone()),
