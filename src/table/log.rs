@@ -289,7 +289,10 @@ impl Shard {
             return;
         };
         let i = slot as usize;
-        if t.total(&self.records[i].counters) >= self.log.marks[i].next_traffic {
+        let total = t.total(&self.records[i].counters);
+        // Every session's next threshold is at least one threshold's amount: below it, the
+        // session's own mark (another cache line) need not be read.
+        if total >= t.amount() && total >= self.log.marks[i].next_traffic {
             self.log_active(slot);
         }
     }
