@@ -183,8 +183,10 @@ fn rsyslog_receives_octet_counted_messages_over_tcp_intact() {
             body
         })
         .collect();
-    let rsyslog = Rsyslog::start(None, Some(0));
-    let mut tcp = TcpStream::connect(("127.0.0.1", rsyslog.tcp_port.expect("a TCP port")))
+    // Another address than 127.0.0.1, as a test's collector link would have.
+    let addr = Ipv4Addr::new(127, 0, 0, 2);
+    let rsyslog = Rsyslog::start_on(addr, None, Some(0));
+    let mut tcp = TcpStream::connect((addr, rsyslog.tcp_port.expect("a TCP port")))
         .expect("connect to rsyslog");
     // The frames back to back with no newline: only the octet counts delimit them.
     tcp.write_all(frames.concat().as_bytes())

@@ -4,8 +4,9 @@
 //! every datagram, and a decoder of Comware flow log 3.0 written from reference/comware.md
 //! §11.3 alone (submodule `flowlog3`; Wireshark has no dissector for it).
 //!
-//! Every receiver is started by the test, on 127.0.0.1 and a port of its own, with its files in
-//! a temporary directory of its own, and stopped by its PID when dropped: the tests neither use
+//! Every receiver is started by the test, on 127.0.0.1 (or the address given to `start_on`,
+//! e.g. the test's end of `Lab::collector_link`) and a port of its own, with its files in a
+//! temporary directory of its own, and stopped by its PID when dropped: the tests neither use
 //! nor disturb a system rsyslog. Installed by scripts/test.sh (Debian packages rsyslog, nfdump,
 //! tshark).
 #![allow(dead_code)]
@@ -13,7 +14,7 @@
 pub mod flowlog3;
 pub mod tshark;
 
-use std::net::{IpAddr, TcpListener, UdpSocket};
+use std::net::{IpAddr, Ipv4Addr, TcpListener, UdpSocket};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
@@ -70,27 +71,34 @@ impl Drop for TempDir {
     }
 }
 
+const LOOPBACK: Ipv4Addr = Ipv4Addr::LOCALHOST;
+
 /// A loopback UDP port free now (the kernel picks it; the socket is closed before the receiver
 /// binds it, so another process could take it in between: the receiver's start then fails
 /// loudly rather than a test passing on someone else's socket).
 pub fn free_udp_port() -> u16 {
-    UdpSocket::bind("127.0.0.1:0")
-        .and_then(|s| s.local_addr())
-        .map(|a| a.port())
-        .expect("a free UDP port on 127.0.0.1")
+    free_udp_port_on(LOOPBACK)
 }
 
-pub fn free_tcp_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
+pub fn free_udp_port_on(addr: Ipv4Addr) -> u16 {
+    UdpSocket::bind((addr, 0))
         .and_then(|s| s.local_addr())
         .map(|a| a.port())
-        .expect("a free TCP port on 127.0.0.1")
+        .unwrap_or_else(|e| panic!("a free UDP port on {addr}: {e}"))
 }
 
-/// Whether process `pid` has a socket bound to 127.0.0.1:`port` in `/proc/net/{udp,tcp}`
-/// (any owner: the caller checks its own process is alive). TCP: listening only.
-fn bound(proto: &str, port: u16) -> bool {
-    let want = format!("0100007F:{port:04X}");
+pub fn free_tcp_port_on(addr: Ipv4Addr) -> u16 {
+    TcpListener::bind((addr, 0))
+        .and_then(|s| s.local_addr())
+        .map(|a| a.port())
+        .unwrap_or_else(|e| panic!("a free TCP port on {addr}: {e}"))
+}
+
+/// Whether a socket is bound to `addr`:`port` in this namespace's `/proc/net/{udp,tcp}` (any
+/// owner: the caller checks its own process is alive). TCP: listening only.
+fn bound(proto: &str, addr: Ipv4Addr, port: u16) -> bool {
+    // The kernel prints the address as the u32 it stores (network order read natively).
+    let want = format!("{:08X}:{port:04X}", u32::from_le_bytes(addr.octets()));
     std::fs::read_to_string(format!("/proc/net/{proto}"))
         .map(|t| {
             t.lines().skip(1).any(|l| {
@@ -218,6 +226,7 @@ pub struct SyslogMessage {
 /// as one JSON line holding its raw text and rsyslog's parse of it.
 pub struct Rsyslog {
     daemon: Daemon,
+    pub addr: Ipv4Addr,
     pub udp_port: Option<u16>,
     pub tcp_port: Option<u16>,
     out: PathBuf,
@@ -228,8 +237,13 @@ impl Rsyslog {
     /// Starts rsyslogd listening on the given loopback ports (`Some(0)`: a free one is chosen;
     /// `None`: no listener of that transport) and waits until it listens.
     pub fn start(udp_port: Option<u16>, tcp_port: Option<u16>) -> Rsyslog {
-        let udp_port = udp_port.map(|p| if p == 0 { free_udp_port() } else { p });
-        let tcp_port = tcp_port.map(|p| if p == 0 { free_tcp_port() } else { p });
+        Rsyslog::start_on(LOOPBACK, udp_port, tcp_port)
+    }
+
+    /// The same on another local address (one of this namespace's).
+    pub fn start_on(addr: Ipv4Addr, udp_port: Option<u16>, tcp_port: Option<u16>) -> Rsyslog {
+        let udp_port = udp_port.map(|p| if p == 0 { free_udp_port_on(addr) } else { p });
+        let tcp_port = tcp_port.map(|p| if p == 0 { free_tcp_port_on(addr) } else { p });
         assert!(
             udp_port.is_some() || tcp_port.is_some(),
             "rsyslog needs a UDP or a TCP port"
@@ -237,8 +251,11 @@ impl Rsyslog {
         let dir = TempDir::new("rsyslog");
         let out = dir.path().join("messages.jsonl");
         let conf = dir.path().join("rsyslog.conf");
-        std::fs::write(&conf, rsyslog_conf(dir.path(), &out, udp_port, tcp_port))
-            .expect("write rsyslog.conf");
+        std::fs::write(
+            &conf,
+            rsyslog_conf(dir.path(), &out, addr, udp_port, tcp_port),
+        )
+        .expect("write rsyslog.conf");
         let check = Command::new("rsyslogd")
             .arg("-N1")
             .arg("-f")
@@ -263,6 +280,7 @@ impl Rsyslog {
         );
         let mut r = Rsyslog {
             daemon,
+            addr,
             udp_port,
             tcp_port,
             out,
@@ -274,9 +292,9 @@ impl Rsyslog {
 
     /// Waits until rsyslogd has bound its ports.
     pub fn wait_ready(&mut self) {
-        let (udp, tcp) = (self.udp_port, self.tcp_port);
+        let (addr, udp, tcp) = (self.addr, self.udp_port, self.tcp_port);
         self.daemon.wait_until("listening", || {
-            udp.is_none_or(|p| bound("udp", p)) && tcp.is_none_or(|p| bound("tcp", p))
+            udp.is_none_or(|p| bound("udp", addr, p)) && tcp.is_none_or(|p| bound("tcp", addr, p))
         });
     }
 
@@ -330,7 +348,13 @@ impl Rsyslog {
 /// FW-F1050 ..."), which the default parser would read as the hostname. imtcp accepts RFC 6587
 /// octet-counted framing by default (SupportOctetCountedFraming="on") and LF-terminated
 /// messages too.
-fn rsyslog_conf(dir: &Path, out: &Path, udp: Option<u16>, tcp: Option<u16>) -> String {
+fn rsyslog_conf(
+    dir: &Path,
+    out: &Path,
+    addr: Ipv4Addr,
+    udp: Option<u16>,
+    tcp: Option<u16>,
+) -> String {
     let mut c = format!(
         r#"global(workDirectory="{dir}" maxMessageSize="64k")
 parser(name="comware.rfc3164" type="pmrfc3164" detect.YearAfterTimestamp="on")
@@ -354,12 +378,12 @@ ruleset(name="sessmgr" parser=["rsyslog.rfc5424", "comware.rfc3164"]) {{
     );
     if let Some(p) = udp {
         c.push_str(&format!(
-            "module(load=\"imudp\")\ninput(type=\"imudp\" address=\"127.0.0.1\" port=\"{p}\" ruleset=\"sessmgr\")\n"
+            "module(load=\"imudp\")\ninput(type=\"imudp\" address=\"{addr}\" port=\"{p}\" ruleset=\"sessmgr\")\n"
         ));
     }
     if let Some(p) = tcp {
         c.push_str(&format!(
-            "module(load=\"imtcp\")\ninput(type=\"imtcp\" address=\"127.0.0.1\" port=\"{p}\" ruleset=\"sessmgr\")\n"
+            "module(load=\"imtcp\")\ninput(type=\"imtcp\" address=\"{addr}\" port=\"{p}\" ruleset=\"sessmgr\")\n"
         ));
     }
     c
@@ -394,15 +418,25 @@ pub struct NfdumpRecord {
 /// file is complete only once nfcapd has exited: SIGTERM makes it close the file.
 pub struct Nfcapd {
     daemon: Daemon,
+    pub addr: Ipv4Addr,
     pub port: u16,
     flows: PathBuf,
     dir: TempDir,
 }
 
 impl Nfcapd {
-    /// Starts nfcapd on `port` (0: a free one) and waits until it listens.
+    /// Starts nfcapd on 127.0.0.1:`port` (0: a free one) and waits until it listens.
     pub fn start(port: u16) -> Nfcapd {
-        let port = if port == 0 { free_udp_port() } else { port };
+        Nfcapd::start_on(LOOPBACK, port)
+    }
+
+    /// The same on another local address (one of this namespace's).
+    pub fn start_on(addr: Ipv4Addr, port: u16) -> Nfcapd {
+        let port = if port == 0 {
+            free_udp_port_on(addr)
+        } else {
+            port
+        };
         let dir = TempDir::new("nfcapd");
         let flows = dir.path().join("flows");
         std::fs::create_dir_all(&flows).expect("create the flow directory");
@@ -411,7 +445,7 @@ impl Nfcapd {
             Command::new("nfcapd")
                 .arg("-w")
                 .arg(&flows)
-                .args(["-b", "127.0.0.1", "-p", &port.to_string()])
+                .args(["-b", &addr.to_string(), "-p", &port.to_string()])
                 // One file for the whole test: the rotation interval is longer than any test.
                 .args(["-t", "3600"])
                 .arg("-P")
@@ -421,11 +455,13 @@ impl Nfcapd {
         );
         let mut n = Nfcapd {
             daemon,
+            addr,
             port,
             flows,
             dir,
         };
-        n.daemon.wait_until("listening", || bound("udp", port));
+        n.daemon
+            .wait_until("listening", || bound("udp", addr, port));
         n
     }
 
@@ -574,8 +610,8 @@ pub fn parse_nfdump_csv(text: &str) -> Vec<NfdumpRecord> {
 // ---------------------------------------------------------------------------------------------
 // A plain UDP receiver
 
-/// A UDP socket on 127.0.0.1 (a free port) whose thread keeps every datagram received, for
-/// formats no packaged collector reads (flow log 3.0).
+/// A UDP socket on 127.0.0.1 or another local address (a free port) whose thread keeps every
+/// datagram received, for formats no packaged collector reads (flow log 3.0).
 pub struct UdpCapture {
     pub port: u16,
     got: Arc<Mutex<Vec<Vec<u8>>>>,
@@ -585,7 +621,12 @@ pub struct UdpCapture {
 
 impl UdpCapture {
     pub fn bind() -> UdpCapture {
-        let socket = UdpSocket::bind("127.0.0.1:0").expect("bind a UDP socket on 127.0.0.1");
+        UdpCapture::bind_on(LOOPBACK)
+    }
+
+    pub fn bind_on(addr: Ipv4Addr) -> UdpCapture {
+        let socket = UdpSocket::bind((addr, 0))
+            .unwrap_or_else(|e| panic!("bind a UDP socket on {addr}: {e}"));
         let port = socket.local_addr().expect("local address").port();
         // Short reads so the thread sees `stop` soon after it is set.
         socket

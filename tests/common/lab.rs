@@ -341,7 +341,16 @@ impl Lab {
         ]);
         must(&["ip", "addr", "add", "198.18.9.2/30", "dev", &here]);
         must(&["ip", "link", "set", &here, "up"]);
-        must(&["ip", "-n", &self.fw, "addr", "add", "198.18.9.1/30", "dev", "coll"]);
+        must(&[
+            "ip",
+            "-n",
+            &self.fw,
+            "addr",
+            "add",
+            "198.18.9.1/30",
+            "dev",
+            "coll",
+        ]);
         must(&["ip", "-n", &self.fw, "link", "set", "coll", "up"]);
         must(&["ip", "-n", &self.fw, "link", "set", "lo", "up"]);
         "198.18.9.2"

@@ -35,13 +35,19 @@ impl TsharkCapture {
     /// anything: "Capture started" comes once dumpcap has opened the interface, set the filter
     /// and created the file (datagrams sent between the two were seen to be lost).
     pub fn start(port: u16) -> TsharkCapture {
+        TsharkCapture::start_on("lo", port)
+    }
+
+    /// The same on another interface of this namespace (e.g. the test's end of
+    /// `Lab::collector_link`).
+    pub fn start_on(interface: &str, port: u16) -> TsharkCapture {
         let dir = TempDir::new("tshark");
         let file = dir.path().join("capture.pcapng");
         let log = dir.path().join("tshark.log");
         let mut daemon = Daemon::spawn(
             "tshark",
             Command::new("tshark")
-                .args(["-i", "lo", "-q", "-f", &format!("udp port {port}")])
+                .args(["-i", interface, "-q", "-f", &format!("udp port {port}")])
                 .arg("-w")
                 .arg(&file),
             log.clone(),
