@@ -27,6 +27,8 @@
 //! | 299 | responderPackets         | unsigned64            | 8      |
 //! | 85  | octetTotalCount          | unsigned64            | 8      |
 //! | 85 (PEN 29305) | reverseOctetTotalCount (RFC 5103) | unsigned64 | 8 |
+//! | 86  | packetTotalCount         | unsigned64            | 8      |
+//! | 86 (PEN 29305) | reversePacketTotalCount (RFC 5103) | unsigned64 | 8 |
 //! | 233 | firewallEvent            | unsigned8             | 1      |
 //! | 136 | flowEndReason            | unsigned8             | 1      |
 //! | 10  | ingressInterface         | unsigned32            | 4      |
@@ -36,8 +38,9 @@
 //! Biflow: one record per session, the addresses are the initiator's, the counters are
 //! IANA's initiator/responder elements. The bytes go a second time as octetTotalCount and its
 //! RFC 5103 reverse element because nfdump (phaag/nfdump `src/netflow/ipfix.c`) does not
-//! decode initiatorOctets/responderOctets in IPFIX but maps those two to in/out bytes; it
-//! decodes initiatorPackets/responderPackets as in/out packets.
+//! decode initiatorOctets/responderOctets in IPFIX but maps those two to in/out bytes; the
+//! packets likewise go again as packetTotalCount (86) and its reverse, because nfdump before
+//! 1.7.2 (Debian 12 ships 1.7.1) ignores initiatorPackets/responderPackets (298/299).
 
 use std::net::{IpAddr, Ipv6Addr};
 
@@ -56,7 +59,7 @@ const VARIABLE_LENGTH: u16 = 65535;
 /// RFC 5103 §6.1: reverse elements are the forward element's id under this enterprise number.
 const REVERSE_PEN: u32 = 29305;
 /// Number of field specifiers in each template.
-const FIELD_COUNT: usize = 18;
+const FIELD_COUNT: usize = 20;
 
 /// Template ids (RFC 7011 §3.4.1: data set ids start at 256).
 pub const TEMPLATE_ID_IPV4: u16 = 256;
@@ -80,6 +83,8 @@ const fn template_fields(addr_len: u16) -> [(u16, u16, u32); FIELD_COUNT] {
         (299, 8, 0),              // responderPackets
         (85, 8, 0),               // octetTotalCount (the initiator's bytes, for nfdump)
         (85, 8, REVERSE_PEN),     // reverseOctetTotalCount (the responder's, for nfdump)
+        (86, 8, 0),               // packetTotalCount (the initiator's packets, for nfdump)
+        (86, 8, REVERSE_PEN),     // reversePacketTotalCount (the responder's, for nfdump)
         (233, 1, 0),              // firewallEvent
         (136, 1, 0),              // flowEndReason
         (10, 4, 0),               // ingressInterface
@@ -91,11 +96,11 @@ const fn template_fields(addr_len: u16) -> [(u16, u16, u32); FIELD_COUNT] {
 const FIELDS_IPV4: [(u16, u16, u32); FIELD_COUNT] = template_fields(4);
 const FIELDS_IPV6: [(u16, u16, u32); FIELD_COUNT] = template_fields(16);
 /// Template record: id + field count, then 4 bytes per field specifier and 4 more for the one
-/// with an enterprise number (§3.4.1, §3.2).
-const TEMPLATE_RECORD_LEN: usize = 4 + 4 * FIELD_COUNT + 4;
+/// for each of the two with an enterprise number (§3.4.1, §3.2).
+const TEMPLATE_RECORD_LEN: usize = 4 + 4 * FIELD_COUNT + 4 * 2;
 const TEMPLATE_SET_LEN: usize = SET_HEADER_LEN + 2 * TEMPLATE_RECORD_LEN;
 /// A data record's fixed part (everything but applicationName's length prefix and text).
-const FIXED_LEN_IPV4: usize = 8 + 8 + 4 + 4 + 2 + 2 + 1 + 8 * 6 + 1 + 1 + 4 + 4;
+const FIXED_LEN_IPV4: usize = 8 + 8 + 4 + 4 + 2 + 2 + 1 + 8 * 8 + 1 + 1 + 4 + 4;
 const FIXED_LEN_IPV6: usize = FIXED_LEN_IPV4 + 2 * 12;
 
 /// IANA firewallEvent (233) values: 0 ignore, 1 flow created, 2 flow deleted, 3 flow denied,
@@ -377,12 +382,15 @@ fn write_record(out: &mut Vec<u8>, r: &FlowRecord<'_>, family: Family, app: &str
     put_u16(out, r.src_port);
     put_u16(out, r.dst_port);
     out.push(r.protocol);
+    // 231, 232, 298, 299, then again for nfdump: 85 and its reverse, 86 and its reverse.
     out.extend_from_slice(&r.init_bytes.to_be_bytes());
     out.extend_from_slice(&r.reply_bytes.to_be_bytes());
     out.extend_from_slice(&r.init_packets.to_be_bytes());
     out.extend_from_slice(&r.reply_packets.to_be_bytes());
     out.extend_from_slice(&r.init_bytes.to_be_bytes());
     out.extend_from_slice(&r.reply_bytes.to_be_bytes());
+    out.extend_from_slice(&r.init_packets.to_be_bytes());
+    out.extend_from_slice(&r.reply_packets.to_be_bytes());
     out.push(firewall_event(r.event));
     out.push(flow_end_reason(r.event));
     out.extend_from_slice(&r.ingress_interface.to_be_bytes());
@@ -582,6 +590,14 @@ mod tests {
         s
     }
 
+    /// `SESSMGR_BLESS=1` rewrites a golden file from the encoder (then review the diff).
+    fn bless(name: &str, out: &[u8]) {
+        if std::env::var_os("SESSMGR_BLESS").is_some() {
+            let path = format!("{}/src/export/golden/{name}", env!("CARGO_MANIFEST_DIR"));
+            std::fs::write(path, hex(out)).expect("write golden");
+        }
+    }
+
     fn golden(text: &str) -> Vec<u8> {
         let digits: String = text.split_whitespace().collect();
         (0..digits.len())
@@ -596,6 +612,7 @@ mod tests {
         let mut out = Vec::new();
         let rec = v4_record("http");
         assert_eq!(exp.encode(1_575_188_151, &[rec], &mut out), 1);
+        bless("ipfix-first.hex", &out);
         assert_eq!(hex(&out), include_str!("golden/ipfix-first.hex"));
         assert_eq!(out, golden(include_str!("golden/ipfix-first.hex")));
 
@@ -619,6 +636,8 @@ mod tests {
             299,
             85,
             REV | 85,
+            86,
+            REV | 86,
             233,
             136,
             10,
@@ -628,10 +647,10 @@ mod tests {
         let t4 = &d.templates[&256];
         assert_eq!(t4.iter().map(|f| f.0).collect::<Vec<_>>(), want_ids);
         let t6 = &d.templates[&257];
-        assert_eq!(t6.len(), 18);
+        assert_eq!(t6.len(), 20);
         assert_eq!((t6[2], t6[3]), ((27, 16), (28, 16)));
         assert_eq!((t4[2], t4[3]), ((8, 4), (12, 4)));
-        assert_eq!(t4[17], (96, 0xffff));
+        assert_eq!(t4[19], (96, 0xffff));
 
         assert_eq!(d.records.len(), 1);
         let (tid, r) = &d.records[0];
@@ -653,6 +672,8 @@ mod tests {
             56789,
             "reverseOctetTotalCount = responder's"
         );
+        assert_eq!(num(r, 86), 7, "packetTotalCount = initiator's packets");
+        assert_eq!(num(r, REV | 86), 5, "reversePacketTotalCount");
         assert_eq!(num(r, 233), 2, "normal over: flow deleted");
         assert_eq!(num(r, 136), 3, "normal over: end of flow detected");
         assert_eq!(num(r, 10), 1);
@@ -674,6 +695,7 @@ mod tests {
         };
         let created = v6_record("");
         assert_eq!(exp.encode(1_575_188_152, &[aged, created], &mut out), 2);
+        bless("ipfix-later.hex", &out);
         assert_eq!(hex(&out), include_str!("golden/ipfix-later.hex"));
         let d = decode(&out, &mut known);
         assert!(d.templates.is_empty());

@@ -765,9 +765,3 @@ pub fn nfdump_version() -> (u32, u32, u32) {
         it.next().unwrap_or(0),
     )
 }
-
-/// Whether this nfdump decodes IPFIX initiatorPackets/responderPackets (298/299) as in/out
-/// packets: from 1.7.2 on (phaag/nfdump src/netflow/ipfix.c); 1.7.1 (Debian 12) ignores them.
-pub fn nfdump_reads_initiator_packets() -> bool {
-    nfdump_version() >= (1, 7, 2)
-}
