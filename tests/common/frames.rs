@@ -172,6 +172,32 @@ fn pieces(datagram: &[u8], size: usize) -> impl Iterator<Item = (usize, bool, &[
         .map(move |(i, d)| (i * size, i + 1 < n, d))
 }
 
+/// Writes `frames` as a pcap (Ethernet), each at its own time (microseconds since the epoch):
+/// captures for tests whose point is time (aging, periodic logs).
+pub fn write_pcap_timed(path: &Path, frames: impl IntoIterator<Item = (u64, Vec<u8>)>) {
+    use std::io::Write as _;
+    let f = std::fs::File::create(path).expect("create pcap");
+    let mut out = std::io::BufWriter::new(f);
+    let mut head = Vec::new();
+    head.extend_from_slice(&0xa1b2_c3d4u32.to_le_bytes());
+    head.extend_from_slice(&2u16.to_le_bytes());
+    head.extend_from_slice(&4u16.to_le_bytes());
+    head.extend_from_slice(&[0u8; 8]);
+    head.extend_from_slice(&65535u32.to_le_bytes());
+    head.extend_from_slice(&1u32.to_le_bytes());
+    out.write_all(&head).expect("write pcap");
+    for (us, frame) in frames {
+        let mut rec = Vec::with_capacity(16 + frame.len());
+        rec.extend_from_slice(&((us / 1_000_000) as u32).to_le_bytes());
+        rec.extend_from_slice(&((us % 1_000_000) as u32).to_le_bytes());
+        rec.extend_from_slice(&(frame.len() as u32).to_le_bytes());
+        rec.extend_from_slice(&(frame.len() as u32).to_le_bytes());
+        rec.extend_from_slice(&frame);
+        out.write_all(&rec).expect("write pcap");
+    }
+    out.flush().expect("write pcap");
+}
+
 /// Writes `frames` as a pcap (Ethernet), one millisecond apart.
 pub fn write_pcap(path: &Path, frames: &[Vec<u8>]) {
     let mut out = Vec::new();
