@@ -1,6 +1,7 @@
 //! Interfaces: the views of the engine's own interfaces (reference/comware.md §1.1) and the
 //! session-based packet filter bound in them (`packet-filter [ipv6] N {inbound|outbound}`:
-//! the ACLs a packet that would create a session must pass).
+//! the ACLs a packet that would create a session must pass). An interface's section of the
+//! configuration also holds its `session log enable` lines (their commands are in log.rs).
 
 use super::area::{Area, ConfigText, Context, Output, Tree};
 use super::kit::{IPV6, NAME, NUM, alt, arg, int, internal, ipv6_word, kw, kws, opt};

@@ -10,6 +10,7 @@ use crate::ctl::engine::Engine;
 use crate::ctl::exec::{Console, apply_startup};
 use crate::ctl::grammar::ErrorKind;
 use crate::ctl::running::Running;
+use crate::ctl::userlog_view::render_userlog_export;
 use crate::export::config::{
     ExportConfig, FlowFormat, FlowHost, HostCounters, HostDrop, HostKind, LogHost, SyslogFormat,
     Transport,
