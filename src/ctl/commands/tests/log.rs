@@ -827,3 +827,29 @@ Extensions (sessmgr):
         Some("Flow:")
     );
 }
+
+fn help(view: &View, line: &str) -> String {
+    crate::ctl::grammar::render_help(&grammar().help(view, line).unwrap())
+}
+
+#[test]
+fn question_mark_lists_the_choices() {
+    let s = View::System;
+    assert_eq!(
+        help(&s, "session log "),
+        "  bytes-active    Specify the traffic threshold in bytes for outputting session logs\n  flow-begin      Output logs when sessions are created\n  flow-end        Output logs when sessions are removed\n  packets-active  Specify the traffic threshold in packets for outputting session logs\n  time-active     Specify the time threshold for outputting session logs"
+    );
+    assert_eq!(
+        help(&s, "session log time-active "),
+        "  INTEGER<10-120>  Time threshold in minutes, a multiple of 10"
+    );
+    assert_eq!(
+        help(&s, "userlog flow export version "),
+        "  1  Version 1.0 (not supported)\n  3  Version 3.0"
+    );
+    assert_eq!(
+        help(&s, "info-center loghost "),
+        "  X.X.X.X  IPv4 address of the log host\n  ipv6     Specify an IPv6 address"
+    );
+    assert!(help(&IF(), "session log enable ipv4 ").contains("  acl       Specify an ACL"));
+}
