@@ -671,6 +671,15 @@ fn userlog_commands(t: &mut Tree<LogCmd>) {
 /// What a setting does to the running configuration: whether it changed it, or why it was
 /// refused (` % ...`, §1.5's layout).
 fn apply(cmd: &LogCmd, running: &mut Running, view: &View) -> Result<bool, String> {
+    if let LogCmd::LogHost(LogHost { addr, .. })
+    | LogCmd::FlowHost(FlowHost { addr, .. })
+    | LogCmd::SourceIp(addr) = cmd
+        && !is_unicast(addr)
+    {
+        return Err(format!(
+            " % {addr} is not a unicast address: a host and a source address must be one.\n"
+        ));
+    }
     let log = &mut running.table.session_log;
     let export = &mut running.export;
     match cmd {
@@ -788,5 +797,15 @@ fn sentence(text: &str) -> String {
     match chars.next() {
         Some(c) => c.to_uppercase().chain(chars).collect(),
         None => String::new(),
+    }
+}
+
+/// Whether `a` can be a log host or a datagram's source: neither unspecified, multicast nor
+/// broadcast (ours: a datagram to 0.0.0.0 would go to this machine, and a collector is one
+/// host).
+fn is_unicast(a: &IpAddr) -> bool {
+    match a {
+        IpAddr::V4(v) => !(v.is_unspecified() || v.is_multicast() || v.is_broadcast()),
+        IpAddr::V6(v) => !(v.is_unspecified() || v.is_multicast()),
     }
 }

@@ -853,3 +853,28 @@ fn question_mark_lists_the_choices() {
     );
     assert!(help(&IF(), "session log enable ipv4 ").contains("  acl       Specify an ACL"));
 }
+
+#[test]
+fn hosts_and_source_addresses_are_unicast() {
+    let e = engine();
+    let mut c = system(&e);
+    for (line, addr) in [
+        ("info-center loghost 0.0.0.0", "0.0.0.0"),
+        ("info-center loghost 255.255.255.255", "255.255.255.255"),
+        ("info-center loghost ipv6 ff02::1", "ff02::1"),
+        ("userlog flow export host 224.0.0.1 port 4000", "224.0.0.1"),
+        ("userlog flow export host ipv6 :: port 4000", "::"),
+        ("userlog flow export source-ip 0.0.0.0", "0.0.0.0"),
+    ] {
+        assert_eq!(
+            c.line(line).output,
+            format!(
+                " % {addr} is not a unicast address: a host and a source address must be one.\n"
+            ),
+            "{line}"
+        );
+    }
+    let r = running(&e);
+    assert!(r.export.log_hosts.is_empty() && r.export.flow_hosts.is_empty());
+    assert_eq!(r.export.source_ip, None);
+}
