@@ -171,6 +171,77 @@ fn established(c: &mut Criterion) {
     g.finish();
 }
 
+/// Issue #12: the established pipeline with session logging off, on with flow-begin and
+/// flow-end only (no thresholds: the packet path tests one flag), and on with a traffic
+/// threshold that is never reached (one compare per packet). Every session is logged.
+fn established_logging(c: &mut Criterion) {
+    use sessmgr::table::log::{LogSelect, PortLog, SessionLogConfig, TrafficThreshold};
+    let mut g = c.benchmark_group("established_logging");
+    g.sample_size(20).measurement_time(Duration::from_secs(5));
+    let all = vec![PortLog {
+        v4: vec![LogSelect::All],
+        v6: Vec::new(),
+    }];
+    let variants = [
+        ("off", SessionLogConfig::default()),
+        (
+            "begin_end",
+            SessionLogConfig {
+                flow_begin: true,
+                flow_end: true,
+                ports: all.clone(),
+                ..Default::default()
+            },
+        ),
+        (
+            "bytes_active",
+            SessionLogConfig {
+                flow_begin: true,
+                flow_end: true,
+                traffic: Some(TrafficThreshold::Bytes(100_000)),
+                ports: all,
+                ..Default::default()
+            },
+        ),
+    ];
+    let mut sizes: Vec<u32> = [65_536u32, 1 << 20]
+        .iter()
+        .map(|&n| n.min(max_sessions()))
+        .collect();
+    sizes.dedup();
+    for n in sizes {
+        let frames = random_acks(n);
+        let refs: Vec<&[u8]> = frames.iter().map(|f| &f[..]).collect();
+        g.throughput(Throughput::Elements(frames.len() as u64));
+        for (name, log) in &variants {
+            let mut p = pipeline(n as usize);
+            let mut cfg = p.shard.config.clone();
+            cfg.session_log = log.clone();
+            p.shard.set_config(cfg);
+            establish(&mut p, n);
+            let mut events = Vec::new();
+            p.shard.take_events(&mut events);
+            assert_eq!(
+                events.len(),
+                if *name == "off" { 0 } else { n as usize },
+                "every session logged at creation"
+            );
+            drop(events);
+            let mut out = Vec::with_capacity(64);
+            g.bench_with_input(BenchmarkId::new(*name, n), &refs, |b, refs| {
+                b.iter(|| {
+                    for batch in refs.chunks(32) {
+                        out.clear();
+                        p.process_batch(LinkType::Ethernet, batch, T0 + S, &mut out);
+                        black_box(&out);
+                    }
+                })
+            });
+        }
+    }
+    g.finish();
+}
+
 fn new_sessions(c: &mut Criterion) {
     let mut g = c.benchmark_group("new_sessions");
     g.sample_size(10).measurement_time(Duration::from_secs(5));
@@ -436,6 +507,7 @@ fn relation_entries(c: &mut Criterion) {
 criterion_group!(
     benches,
     established,
+    established_logging,
     new_sessions,
     table_full,
     aging,

@@ -22,13 +22,16 @@ fi
 # What the end-to-end tests drive: namespaces and veth (iproute2), real clients and servers
 # (curl, ping, python3, hping3 for a stray TCP segment and a flood of tiny fragments; vsftpd,
 # lftp, tftpd-hpa and tftp-hpa for the ALG test; scapy for fragments built by hand), offload
-# switches (ethtool). Installed when missing and we are root. On a
-# machine with systemd the vsftpd and tftpd-hpa packages also start their system services; the
-# tests do not use them (they run their own daemons inside their namespaces).
+# switches (ethtool); the session logs' receivers (rsyslog, nfdump's nfcapd, tshark: see
+# tests/common/collectors.rs). Installed when missing and we are root. On a
+# machine with systemd the vsftpd, tftpd-hpa and rsyslog packages also start their system
+# services; the tests do not use them (they run their own daemons inside their namespaces, and
+# their own rsyslogd with a private config, pid file and work directory on a port of their own).
 step "system packages for the end-to-end tests"
 missing=()
 for tool in ip:iproute2 curl:curl ping:iputils-ping python3:python3 ethtool:ethtool hping3:hping3 \
-  vsftpd:vsftpd lftp:lftp in.tftpd:tftpd-hpa tftp:tftp-hpa tcpdump:tcpdump; do
+  vsftpd:vsftpd lftp:lftp in.tftpd:tftpd-hpa tftp:tftp-hpa tcpdump:tcpdump \
+  rsyslogd:rsyslog nfcapd:nfdump tshark:tshark; do
   command -v "${tool%%:*}" >/dev/null 2>&1 || missing+=("${tool##*:}")
 done
 # scapy is a python module, not a command: Debian's package installs it for the system's
@@ -39,6 +42,8 @@ fi
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     export DEBIAN_FRONTEND=noninteractive
+    # wireshark-common (pulled in by tshark) asks whether non-root users may capture: no.
+    echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections
     apt-get update -qq && apt-get install -y -qq --no-install-recommends "${missing[@]}"
   else
     need_or_skip "not root: cannot install ${missing[*]} (the end-to-end tests will skip)"

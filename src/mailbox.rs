@@ -182,6 +182,9 @@ pub enum CoreMsg {
     /// Answer once everything queued before this message has been processed (replay uses it
     /// to keep the wire's causality across cores, see `actors::replay`).
     Barrier(flume::Sender<()>),
+    /// The end of a replayed capture: a final log for every logged session still alive
+    /// (sent before the answer, which says how many).
+    EndOfCapture(flume::Sender<usize>),
     /// Finish: process what is queued, flush, exit.
     Stop,
 }

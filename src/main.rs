@@ -78,6 +78,14 @@ enum Command {
         /// or by addresses and ports (as a NIC's 4-tuple RSS).
         #[arg(long, value_enum, default_value = "addresses")]
         steer: Steer,
+        /// A Comware configuration text (what `save` writes) applied before the first frame;
+        /// the capture's frames come in on the interface `capture`.
+        #[arg(long, value_name = "FILE")]
+        startup: Option<PathBuf>,
+        /// A console command run on the state at the end of the capture, its output printed
+        /// (repeatable, in order; paging off). Replaces the summary.
+        #[arg(long = "exec", value_name = "COMMAND")]
+        exec: Vec<String>,
     },
 }
 
@@ -173,6 +181,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             verdicts,
             cores,
             steer,
+            startup,
+            exec,
         } => {
             let mut cfg = match &config {
                 Some(path) => {
@@ -196,14 +206,42 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     Steer::Ports => sessmgr::replay::Steering::Ports,
                 },
             };
+            // A console configuration or commands: the replay runs on core actors, which a
+            // console can ask (one core is fine).
+            let console = if startup.is_some() || !exec.is_empty() {
+                let text = match &startup {
+                    Some(path) => Some(
+                        std::fs::read_to_string(path)
+                            .with_context(|| format!("reading {}", path.display()))?,
+                    ),
+                    None => None,
+                };
+                let running =
+                    sessmgr::ctl::startup::replay_configuration(&opts.config, text.as_deref())
+                        .map_err(|e| {
+                            anyhow::anyhow!(
+                                "{}: {e}",
+                                startup
+                                    .as_ref()
+                                    .map_or("--startup".into(), |p| p.display().to_string())
+                            )
+                        })?;
+                Some(sessmgr::actors::replay::ReplayConsole { running, exec })
+            } else {
+                None
+            };
             let stdout = std::io::stdout();
             let mut out = std::io::BufWriter::new(stdout.lock());
             // A capture that ends inside a record: everything before it is reported, then the
             // error is named and the exit status says it.
-            let capture_error = if cores > 1 {
-                let result =
-                    sessmgr::actors::replay::replay_cores(&opts, usize::from(cores), &mut out)?;
-                if !verdicts {
+            let capture_error = if cores > 1 || console.is_some() {
+                let result = sessmgr::actors::replay::replay_cores(
+                    &opts,
+                    usize::from(cores),
+                    console.as_ref(),
+                    &mut out,
+                )?;
+                if !verdicts && console.as_ref().is_none_or(|c| c.exec.is_empty()) {
                     sessmgr::actors::replay::summary(&result, usize::from(cores), &mut out)?;
                 }
                 result.capture_error

@@ -388,6 +388,8 @@ impl Pipeline {
     /// Time passes: age out sessions and stale fragments (bounded work).
     pub fn tick(&mut self, now_ns: u64, budget: usize) {
         self.shard.expire(now_ns, budget);
+        // Time-active session logs fall due on the engine clock, never per packet.
+        self.shard.log_tick(self.shard.now_ms());
         // This core's relation entries (those of its masters) age here, bounded like the
         // wheel.
         self.shard.algs.tick(now_ns / 1_000_000, budget);

@@ -12,7 +12,7 @@
 mod common;
 
 use common::frames::udp4;
-use sessmgr::actors::core::{CoreHandle, CoreMsg, CoreSetup, FrameBatch, spawn};
+use sessmgr::actors::core::{CoreHandle, CoreMsg, CoreSetup, EventsMode, FrameBatch, spawn};
 use sessmgr::config::Config;
 use sessmgr::ctl::engine::Engine;
 use sessmgr::ctl::exec::Console;
@@ -78,6 +78,7 @@ fn start(cores: usize) -> (Vec<CoreHandle>, Vec<flume::Sender<CoreMsg>>) {
                 mailbox: rx,
                 peers: txs.clone(),
                 events: None,
+                events_mode: EventsMode::Live,
                 snapshots: None,
                 results: None,
                 stop: Arc::new(AtomicBool::new(false)),

@@ -5,7 +5,7 @@
 mod common;
 
 use common::frames::{ipv4_fragment, udp4_fragments};
-use sessmgr::actors::core::{CoreMsg, CoreSetup, spawn};
+use sessmgr::actors::core::{CoreMsg, CoreSetup, EventsMode, spawn};
 use sessmgr::io::mem::MemIo;
 use sessmgr::io::{IoMode, PacketIo};
 use sessmgr::pipeline::Pipeline;
@@ -78,6 +78,7 @@ fn start_core_with(table: TableConfig, frames: &[(u8, Vec<u8>)], expect_sent: us
         mailbox: rx,
         peers: vec![tx.clone()],
         events: None,
+        events_mode: EventsMode::Live,
         snapshots: None,
         results: None,
         stop: Arc::new(AtomicBool::new(false)),

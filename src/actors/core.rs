@@ -33,12 +33,26 @@ pub struct CoreSetup {
     /// Mailboxes of every core (index = core), for hand-overs.
     pub peers: Vec<flume::Sender<CoreMsg>>,
     pub events: Option<flume::Sender<EventBatch>>,
+    /// What goes to `events`, and whether a full channel waits.
+    pub events_mode: EventsMode,
     pub snapshots: Option<flume::Sender<CoreSnapshot>>,
     /// Replay: per-frame results go here.
     pub results: Option<flume::Sender<Vec<FrameResult>>>,
     pub stop: Arc<AtomicBool>,
     /// Pin the thread to CPU `core` (when it exists).
     pub pin: bool,
+}
+
+/// Which session events a core sends, and how.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum EventsMode {
+    /// `run`: every event (the terminal shows each session's life; logged sessions' events
+    /// also go to collectors); a full channel is a counted drop, never a wait.
+    #[default]
+    Live,
+    /// Replay: only the events for collectors, and a full channel waits (a replay has
+    /// back-pressure already, and its logs must not depend on thread timing).
+    LogsInOrder,
 }
 
 /// What a core reports when it ends.
@@ -94,6 +108,7 @@ struct Core {
     io_mode: IoMode,
     peers: Vec<flume::Sender<CoreMsg>>,
     events: Option<flume::Sender<EventBatch>>,
+    events_mode: EventsMode,
     snapshots: Option<flume::Sender<CoreSnapshot>>,
     results: Option<flume::Sender<Vec<FrameResult>>>,
     events_dropped: u64,
@@ -120,6 +135,7 @@ fn run(setup: CoreSetup) -> CoreExit {
         io_mode: setup.io_mode,
         peers: setup.peers,
         events: setup.events,
+        events_mode: setup.events_mode,
         snapshots: setup.snapshots,
         results: setup.results,
         events_dropped: 0,
@@ -128,7 +144,8 @@ fn run(setup: CoreSetup) -> CoreExit {
         outcomes: Vec::with_capacity(RX_BATCH),
         handover: (0..setup.cores).map(|_| FrameBatch::default()).collect(),
     };
-    c.p.shard.events_enabled = c.events.is_some();
+    // Replay sends only the logs for collectors (the shard adds those whatever this says).
+    c.p.shard.events_enabled = c.events.is_some() && c.events_mode == EventsMode::Live;
     // Inline, every fragment of a datagram waits for the verdict on the whole datagram.
     c.p.hold_fragments = io.is_some() && c.io_mode == IoMode::Inline;
     c.p.shard.algs.record_published = c.results.is_some();
@@ -306,6 +323,11 @@ impl Core {
             CoreMsg::Barrier(reply) => {
                 let _ = reply.send(());
             }
+            CoreMsg::EndOfCapture(reply) => {
+                let n = self.p.shard.log_final();
+                self.flush_events();
+                let _ = reply.send(n);
+            }
             CoreMsg::Stop => return false,
         }
         true
@@ -400,9 +422,17 @@ impl Core {
         let n = self.event_buf.len() as u64;
         self.events_produced += n;
         let batch = std::mem::take(&mut self.event_buf);
-        if let Some(tx) = &self.events
-            && tx.try_send(batch).is_err()
-        {
+        if let Some(tx) = &self.events {
+            let sent = match self.events_mode {
+                EventsMode::Live => tx.try_send(batch).is_ok(),
+                EventsMode::LogsInOrder => tx.send(batch).is_ok(),
+            };
+            if !sent {
+                self.events_dropped += n;
+            }
+        } else {
+            // Nobody takes them (an offline tool whose configuration logs sessions): counted
+            // as produced and dropped, so the shard never holds them.
             self.events_dropped += n;
         }
     }

@@ -4,7 +4,10 @@
 //! back into capture order, so the output matches a one-core run (session ids aside: they
 //! name the core).
 
-use super::core::{CoreMsg, CoreSetup, FrameBatch, FrameResult, spawn};
+use super::core::{CoreMsg, CoreSetup, EventsMode, FrameBatch, FrameResult, spawn};
+use crate::ctl::engine::Engine;
+use crate::ctl::exec::Console;
+use crate::ctl::running::Running;
 use crate::drop::{DropCounters, DropReason};
 use crate::io::IoMode;
 use crate::io::pcap::for_each_frame;
@@ -62,6 +65,48 @@ pub fn summary(r: &MultiCoreResult, cores: usize, out: &mut dyn Write) -> std::i
     Ok(())
 }
 
+/// `--exec`: each command through a console of the replay's cores, its output printed as
+/// the console would show it (paging off, every chunk).
+fn run_exec(
+    console: &ReplayConsole,
+    peers: &[flume::Sender<CoreMsg>],
+    relations: &Arc<RelationTable>,
+    cfg: &crate::config::Config,
+    out: &mut dyn Write,
+) -> std::io::Result<()> {
+    if console.exec.is_empty() {
+        return Ok(());
+    }
+    let engine = Arc::new(Engine {
+        relations: relations.clone(),
+        ..Engine::new(
+            peers.to_vec(),
+            console.running.clone(),
+            cfg.runtime.startup_config.clone(),
+        )
+    });
+    let mut term = Console::new(engine);
+    term.client_pages = false;
+    for command in &console.exec {
+        // As a transcript: the prompt and the command, then its output (an error's caret
+        // then points into the line above it).
+        writeln!(out, "{}{command}", term.terminal.prompt())?;
+        let mut reply = term.line(command);
+        let mut ended = reply.output.is_empty() || reply.output.ends_with('\n');
+        out.write_all(reply.output.as_bytes())?;
+        while reply.more {
+            reply = term.more();
+            out.write_all(reply.output.as_bytes())?;
+            ended = reply.output.is_empty() || reply.output.ends_with('\n');
+        }
+        if !ended {
+            writeln!(out)?;
+        }
+    }
+    term.stop();
+    Ok(())
+}
+
 /// Spots frames of the control sessions an enabled ALG follows (by the port-mapping table).
 struct AlgControl {
     apps: crate::table::port_map::AppMap,
@@ -86,12 +131,28 @@ impl AlgControl {
     }
 }
 
+/// A replay under a console configuration (`--startup FILE`), with console commands run on
+/// the state at the end of the capture (`--exec`).
+#[derive(Debug, Clone)]
+pub struct ReplayConsole {
+    /// The configuration the capture is replayed under: its resolved table replaces
+    /// config.toml's, so every console-configurable feature applies (ALGs, port mappings,
+    /// packet filters, session logs ...). The capture's frames come in on its one interface,
+    /// `capture` (`ctl::startup::replay_configuration`).
+    pub running: Running,
+    /// Console commands run, in order, at the end of the capture (paging off); each is
+    /// printed after the prompt, then its output, instead of the summary.
+    pub exec: Vec<String>,
+}
+
 pub fn replay_cores(
     opts: &ReplayOptions,
     cores: usize,
+    console: Option<&ReplayConsole>,
     out: &mut dyn Write,
 ) -> Result<MultiCoreResult, ReplayError> {
     let cores = cores.max(1);
+    let table = console.map_or_else(|| opts.config.table.clone(), |c| c.running.resolved());
     let stop = Arc::new(AtomicBool::new(false));
     let (results_tx, results_rx) = flume::unbounded::<Vec<FrameResult>>();
     let channels: Vec<_> = (0..cores)
@@ -104,7 +165,7 @@ pub fn replay_cores(
     for (core, (_, rx)) in channels.into_iter().enumerate() {
         let mut pipeline = Pipeline::new(
             core as u8,
-            opts.config.table.clone(),
+            table.clone(),
             opts.config.fragment,
             FlowHasher::with_seed(0x5e55),
         );
@@ -118,6 +179,7 @@ pub fn replay_cores(
             mailbox: rx,
             peers: peers.clone(),
             events: None,
+            events_mode: EventsMode::LogsInOrder,
             snapshots: None,
             // Per-frame results only when they are printed.
             results: opts.verdicts.then(|| results_tx.clone()),
@@ -129,11 +191,8 @@ pub fn replay_cores(
     drop(results_tx);
 
     let alg_control = AlgControl {
-        apps: crate::table::port_map::AppMap::with_user(
-            &opts.config.table.port_map,
-            &opts.config.table.port_map_acls,
-        ),
-        algs: opts.config.table.algs,
+        apps: crate::table::port_map::AppMap::with_user(&table.port_map, &table.port_map_acls),
+        algs: table.algs,
     };
     let mut pending: Vec<FrameBatch> = (0..cores).map(|_| FrameBatch::default()).collect();
     let mut pending_link: Option<LinkType> = None;
@@ -229,6 +288,17 @@ pub fn replay_cores(
     let mut rows = Vec::new();
     for tx in &peers {
         let _ = tx.send(CoreMsg::Advance(last_now));
+    }
+    if let Some(console) = console {
+        // Logged sessions still alive get their final record (with their totals) ...
+        for tx in &peers {
+            let (rtx, rrx) = flume::bounded(1);
+            if tx.send(CoreMsg::EndOfCapture(rtx)).is_ok() {
+                let _ = rrx.recv();
+            }
+        }
+        // ... then the operator's commands, on the state the capture left.
+        run_exec(console, &peers, &relations, &opts.config, out)?;
     }
     for tx in &peers {
         let (rtx, rrx) = flume::bounded(1);

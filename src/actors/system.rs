@@ -8,7 +8,7 @@
 //! core produced is accounted for: delivered to the log actor, or counted as dropped.
 
 use super::control::{ControlError, ControlPlane, install_signal_handler};
-use super::core::{CoreExit, CoreMsg, CoreSetup, spawn};
+use super::core::{CoreExit, CoreMsg, CoreSetup, EventsMode, spawn};
 use super::ctlsock::{Access, Backends, ControlSocket, SocketError};
 use super::events::{CoreSnapshot, EventBatch};
 use super::log::{TerminalLog, discard_logger};
@@ -221,6 +221,7 @@ pub fn run(cfg: Config) -> Result<RunReport, RunError> {
             mailbox: rx,
             peers: peers.clone(),
             events: Some(events_tx.clone()),
+            events_mode: EventsMode::Live,
             snapshots: Some(snaps_tx.clone()),
             results: None,
             stop: stop.clone(),

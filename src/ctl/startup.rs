@@ -125,18 +125,51 @@ fn canonical_rules(acl: &Acl) -> Acl {
 /// `text` applied over the factory defaults of `cfg`'s device, by a console of an engine
 /// without cores (nothing reaches a core: the cores are started with the result).
 pub fn apply_over_factory(cfg: &Config, text: &str) -> (Running, Vec<(usize, String)>) {
+    apply_over(Running::factory(cfg), cfg, text)
+}
+
+/// `text` applied over `base` by a console of an engine without cores.
+fn apply_over(base: Running, cfg: &Config, text: &str) -> (Running, Vec<(usize, String)>) {
     let engine = Arc::new(Engine::new(
         Vec::new(),
-        Running::factory(cfg),
+        base.clone(),
         cfg.runtime.startup_config.clone(),
     ));
     let refused = apply_startup(engine.clone(), text);
-    let running = engine
-        .running
-        .lock()
-        .map(|r| r.clone())
-        .unwrap_or_else(|_| Running::factory(cfg));
+    let running = engine.running.lock().map(|r| r.clone()).unwrap_or(base);
     (running, refused)
+}
+
+/// The one interface a replay receives its frames on (`interface capture` configures it).
+pub const CAPTURE_INTERFACE: &str = "capture";
+
+/// The configuration a replay runs under (`sessmgr replay --startup FILE`): the device of
+/// `cfg` with one interface, `capture`, and `text` applied over its factory defaults as
+/// `run` applies a startup file; without a file, config.toml's seed, as `run` without one.
+/// A line the console refuses is an error naming it: a forensic replay under a
+/// configuration other than the one written would answer a different question.
+pub fn replay_configuration(cfg: &Config, text: Option<&str>) -> Result<Running, String> {
+    let mut base = match text {
+        Some(_) => Running::factory(cfg),
+        None => seed(cfg),
+    };
+    base.interfaces = vec![CAPTURE_INTERFACE.to_string()];
+    let Some(text) = text else {
+        return Ok(base);
+    };
+    let (running, refused) = apply_over(base, cfg, text);
+    if let Some((line, answer)) = refused.first() {
+        return Err(format!(
+            "line {line} was refused: {}{}",
+            answer.trim(),
+            if refused.len() > 1 {
+                format!(" (and {} more lines)", refused.len() - 1)
+            } else {
+                String::new()
+            }
+        ));
+    }
+    Ok(running)
 }
 
 #[cfg(test)]

@@ -32,6 +32,8 @@ pub mod flag {
     pub const EXPECTED: u8 = 0x10;
     /// An ALG follows this control session (its state lives in the shard's ALG map).
     pub const ALG: u8 = 0x20;
+    /// Selected for session logging at creation (`session log enable`, L1).
+    pub const LOGGED: u8 = 0x40;
 }
 
 /// One connection.

@@ -99,11 +99,14 @@ pub struct Shard {
     pub(super) ingress: u8,
     /// Live sessions by family, protocol and state; packets received (statistics).
     pub census: super::census::Census,
+    /// Session logging: the settings, the logged sessions' marks, the time-active queue.
+    pub(super) log: super::log::LogState,
 }
 
 impl Shard {
     pub fn new(core: u8, config: TableConfig, hasher: FlowHasher) -> Shard {
-        Shard {
+        let log_config = config.session_log.clone();
+        let mut shard = Shard {
             core,
             records: Vec::new(),
             meta: Vec::new(),
@@ -125,7 +128,10 @@ impl Shard {
             algs: AlgHost::default(),
             ingress: 0,
             census: Default::default(),
-        }
+            log: Default::default(),
+        };
+        shard.set_log_config(log_config);
+        shard
     }
 
     /// Replaces the configuration whole (between batches); the application map follows the
@@ -136,6 +142,7 @@ impl Shard {
         {
             self.apps = AppMap::with_user(&config.port_map, &config.port_map_acls);
         }
+        self.set_log_config(config.session_log.clone());
         self.config = config;
     }
 
@@ -249,6 +256,8 @@ impl Shard {
         self.live += 1;
         self.stats.created += 1;
         self.schedule(slot);
+        let orig = self.records[slot as usize].orig_key();
+        self.log_select(slot, &orig);
         self.emit(slot, EventKind::Created);
         slot
     }
@@ -278,7 +287,8 @@ impl Shard {
     /// Records an event about a slot's session (when events are on).
     #[inline]
     pub(super) fn emit(&mut self, slot: u32, kind: EventKind) {
-        if self.events_enabled {
+        let log = self.log_facts(slot, kind);
+        if self.events_enabled || log.is_some() {
             let s = &self.records[slot as usize];
             self.events.push(SessionEvent {
                 kind,
@@ -286,7 +296,7 @@ impl Shard {
                 orig: s.orig_key(),
                 state: s.state,
                 at_ns: self.now_ms * 1_000_000,
-                log: None,
+                log,
             });
         }
     }

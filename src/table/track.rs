@@ -277,7 +277,11 @@ impl Shard {
         s.last_seen_ms = now_ms as u32;
         if statistics {
             count(&mut s.counters[dir.index()], pkt.ip.len);
+            let logged = s.has(flag::LOGGED);
             self.census.receive(family, proto, pkt.ip.len);
+            if logged {
+                self.log_traffic(slot);
+            }
         }
         let s = self.record_mut(slot);
         let state = s.state;

@@ -330,6 +330,38 @@ impl Lab {
         }
     }
 
+    /// A link from the engine's namespace to this one, for collectors the test runs itself:
+    /// `sc{ID}` here (198.18.9.2/30) to `coll` in the engine's namespace (198.18.9.1/30).
+    /// Returns the address the engine reaches the test at. It goes with the namespace.
+    pub fn collector_link(&self) -> &'static str {
+        let here = format!("sc{}", std::process::id() % 100_000);
+        let _ = sh(&["ip", "link", "del", &here]);
+        must(&[
+            "ip", "link", "add", &here, "type", "veth", "peer", "name", "coll", "netns", &self.fw,
+        ]);
+        must(&["ip", "addr", "add", "198.18.9.2/30", "dev", &here]);
+        must(&["ip", "link", "set", &here, "up"]);
+        must(&[
+            "ip",
+            "-n",
+            &self.fw,
+            "addr",
+            "add",
+            "198.18.9.1/30",
+            "dev",
+            "coll",
+        ]);
+        must(&["ip", "-n", &self.fw, "link", "set", "coll", "up"]);
+        must(&["ip", "-n", &self.fw, "link", "set", "lo", "up"]);
+        "198.18.9.2"
+    }
+
+    /// Writes the engine's startup configuration (`startup.cfg` beside its config.toml, the
+    /// default path): the next `start_engine*` applies it.
+    pub fn write_startup(&self, text: &str) {
+        std::fs::write(self.dir.join("startup.cfg"), text).expect("startup.cfg");
+    }
+
     /// A file of the lab's directory, or an empty string (for failure messages).
     pub fn read_log(&self, name: &str) -> String {
         std::fs::read_to_string(self.dir.join(name)).unwrap_or_default()
