@@ -107,3 +107,41 @@ fn a_refused_startup_line_stops_the_replay_and_is_named() {
     assert!(o.stdout.is_empty(), "nothing replayed");
     let _ = std::fs::remove_file(startup);
 }
+
+/// The session-log commands of a startup file apply to a replay, and `display userlog export`
+/// shows where the logs go (issue #12 §4).
+#[test]
+fn session_log_settings_apply_to_a_replay() {
+    let Some(cap) = pcap("ndpi-ftp.pcap") else {
+        eprintln!("SKIPPED: ../shared/pcaps is not beside the repository");
+        return;
+    };
+    let startup = scratch(
+        "replay-log",
+        "#\n session log flow-begin\n session log time-active 10\n userlog flow export host 127.0.0.1 port 9\n userlog flow export host 127.0.0.1 port 4739 ipfix\n#\ninterface capture\n session log enable ipv4 inbound\n#\n",
+    );
+    let o = replay(&[
+        cap.to_str().unwrap(),
+        "--startup",
+        startup.to_str().unwrap(),
+        "--exec",
+        "display userlog export",
+        "--exec",
+        "display current-configuration",
+    ]);
+    let _ = std::fs::remove_file(startup);
+    assert!(o.status.success(), "{o:?}");
+    let out = text(&o);
+    for line in [
+        "  Export flow log as UDP Packet.\n",
+        "  Log host numbers: 1\n",
+        "    IP address/Port: 127.0.0.1/9\n",
+        "  IPFIX host numbers: 1\n",
+        "    IP address/Port: 127.0.0.1/4739\n",
+        " session log time-active 10\n",
+        " userlog flow export version 3\n",
+        "interface capture\n session log enable ipv4 inbound\n",
+    ] {
+        assert!(out.contains(line), "no {line:?} in:\n{out}");
+    }
+}

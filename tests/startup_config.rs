@@ -132,6 +132,19 @@ fn a_saved_configuration_survives_a_restart() {
     script += &format!(
         "interface {FW_H1_PORT}\npacket-filter 3000 inbound\npacket-filter ipv6 3002 inbound\nquit\ninterface {FW_H2_PORT}\npacket-filter 3001 outbound\nquit\n"
     );
+    // Session logs (issue #12): thresholds (the last traffic one applies), the interface
+    // lines, and where the logs go.
+    script +=
+        "session log time-active 30\nsession log bytes-active 5\nsession log packets-active 7\n";
+    script += "session log flow-begin\nsession log flow-end\nundo session log flow-begin\n";
+    script += "info-center loghost 198.18.0.9 port 1514 facility local3\n";
+    script += "info-center loghost ipv6 2001:2::9 format rfc5424 transport tcp\n";
+    script += "info-center timestamp loghost iso\nuserlog flow syslog\n";
+    script += "userlog flow export version 3\nuserlog flow export host 198.18.0.10 port 4000\n";
+    script += "userlog flow export host 198.18.0.11 port 4739 ipfix\nuserlog flow export source-ip 198.18.0.1\n";
+    script += &format!(
+        "interface {FW_H1_PORT}\nsession log enable ipv4 acl 2000 inbound\nquit\ninterface {FW_H2_PORT}\nsession log enable ipv6 outbound\nsession log enable ipv4 inbound\nundo session log enable ipv4 inbound\nquit\n"
+    );
     script += "return\n";
     let t = console(&socket, &script);
     assert!(!t.contains('%'), "a command was refused:\n{t}");
@@ -143,6 +156,11 @@ fn a_saved_configuration_survives_a_restart() {
         " packet-filter ipv6 3002 inbound",
         " session aging-time application myapp 500",
         " port-mapping application web2 port 8444 subnet ipv6 2001:2:1:: 64",
+        " session log packets-active 7",
+        " info-center loghost ipv6 2001:2::9 format rfc5424 transport tcp",
+        " userlog flow export version 3",
+        " session log enable ipv4 acl 2000 inbound",
+        " session log enable ipv6 outbound",
     ] {
         assert!(before.contains(line), "no '{line}' in:\n{before}");
     }
@@ -155,6 +173,9 @@ fn a_saved_configuration_survives_a_restart() {
         " session persistent acl ipv6",
         " rule 5 permit udp",
         "application gone",
+        " session log bytes-active",
+        " session log flow-begin",
+        " session log enable ipv4 inbound",
     ] {
         assert!(
             !before.contains(gone),

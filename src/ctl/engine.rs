@@ -33,14 +33,26 @@ impl Engine {
     /// An engine over `cores` with this running configuration and startup file, and a
     /// relation table and event counter of its own (the runtime replaces both with the ones
     /// it shares: `Engine { relations, events_lost, ..Engine::new(..) }`).
+    /// The export handle is given the running configuration's export settings at once, so
+    /// the log actor starts with the startup configuration's hosts.
     pub fn new(cores: Vec<flume::Sender<CoreMsg>>, running: Running, startup: PathBuf) -> Engine {
+        let export: Arc<crate::export::config::ExportHandle> = Arc::default();
+        export.set_config(running.export_config());
         Engine {
             cores,
             running: Mutex::new(running),
             startup,
             relations: Arc::default(),
             events_lost: Arc::default(),
-            export: Arc::default(),
+            export,
+        }
+    }
+
+    /// Gives the export handle the running configuration's export settings: for a runtime
+    /// that replaces `export` with a handle of its own (`Engine { export, ..Engine::new(..) }`).
+    pub fn publish_export_config(&self) {
+        if let Ok(r) = self.running.lock() {
+            self.export.set_config(r.export_config());
         }
     }
 

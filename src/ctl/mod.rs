@@ -11,7 +11,7 @@
 //!   `startup`: where the running configuration comes from at start (the startup file, or
 //!   config.toml's seed);
 //!   `exec`: one operator's console; `stream`: the session table a chunk at a time.
-//! - `render`, `port_mapping_view`, `relation_view`: the Comware output layouts;
+//! - `render`, `port_mapping_view`, `relation_view`, `userlog_view`: the Comware output layouts;
 //!   `client`: the `sessmgr console` program; `hotkeys`: what its keys do in the line editor
 //!   (Tab cycling, Ctrl+Z, Ctrl+G, Ctrl+X) and how its transcript shows control characters.
 //!
@@ -43,6 +43,7 @@ pub mod running;
 pub mod startup;
 pub mod stream;
 pub mod terminal;
+pub mod userlog_view;
 pub mod view;
 
 pub use crate::proto::Protocol;

@@ -5,8 +5,10 @@
 
 use crate::acl::Acl;
 use crate::config::Config;
+use crate::export::config::ExportConfig;
 use crate::proto::wire::Family;
 use crate::table::config::{PacketFilter, PersistentRule, PortAcls, TableConfig};
+use crate::table::log::{LogSelect, PortLog, SessionLogConfig};
 
 /// The running configuration all consoles edit.
 #[derive(Debug, Clone)]
@@ -21,6 +23,22 @@ pub struct Running {
     pub interfaces: Vec<String>,
     /// `packet-filter` lines of the interface views, in the order given.
     pub filters: Vec<FilterBinding>,
+    /// `session log enable` lines of the interface views, in the order given. The global
+    /// `session log` settings are in `table.session_log` (its `ports` left empty here:
+    /// `resolved()` fills them).
+    pub log_bindings: Vec<LogBinding>,
+    /// Where session logs go (`info-center loghost ...`, `userlog flow ...`). Its `sysname`
+    /// and `user_apps` are left empty here: `export_config()` fills them from the rest.
+    pub export: ExportConfig,
+}
+
+/// `session log enable {ipv4|ipv6} [acl N] {inbound|outbound}` in the view of `interface`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogBinding {
+    pub interface: String,
+    pub ipv6: bool,
+    pub acl: Option<u32>,
+    pub inbound: bool,
 }
 
 /// `packet-filter [ipv6] N {inbound|outbound}` in the view of `interface`.
@@ -47,6 +65,8 @@ impl Running {
             persistent: [None, None],
             interfaces: cfg.runtime.interface_names(),
             filters: Vec::new(),
+            log_bindings: Vec::new(),
+            export: ExportConfig::default(),
         }
     }
 
@@ -73,7 +93,72 @@ impl Running {
         t.persistent_v6 = rule(true, self.persistent[1]);
         t.packet_filter = self.packet_filter();
         t.port_map_acls = self.port_map_acls();
+        t.session_log = self.session_log();
         t
+    }
+
+    /// What the log actor is given: where logs go, with the device's name and the
+    /// user-defined applications' names (`user_apps[id]`, for every id up to the highest
+    /// user-defined one; empty for ids that are not user-defined).
+    pub fn export_config(&self) -> ExportConfig {
+        let user = &self.table.user_apps;
+        let mut user_apps = Vec::new();
+        for (id, name) in user.iter() {
+            let id = usize::from(id);
+            if user_apps.len() <= id {
+                user_apps.resize(id + 1, String::new());
+            }
+            user_apps[id] = name.to_string();
+        }
+        ExportConfig {
+            sysname: self.sysname.clone(),
+            user_apps,
+            ..self.export.clone()
+        }
+    }
+
+    /// The session-log settings per ingress port: the port's `inbound` lines and its peer's
+    /// `outbound` lines (inline ports come in pairs), their ACLs as they are now. A line
+    /// naming an ACL that does not exist selects nothing (ours).
+    fn session_log(&self) -> SessionLogConfig {
+        let mut log = SessionLogConfig {
+            ports: Vec::new(),
+            ..self.table.session_log.clone()
+        };
+        if self.log_bindings.is_empty() {
+            return log;
+        }
+        for (port, name) in self.interfaces.iter().enumerate() {
+            let peer = u8::try_from(port)
+                .ok()
+                .and_then(|p| self.interfaces.get(usize::from(crate::io::peer(p))));
+            let mut rules = PortLog::default();
+            // The port's own inbound lines first, then its peer's outbound lines: at most one
+            // of each per family, in an order that does not depend on the order typed.
+            let inbound = self
+                .log_bindings
+                .iter()
+                .filter(|b| b.inbound && &b.interface == name);
+            let outbound = self
+                .log_bindings
+                .iter()
+                .filter(|b| !b.inbound && peer == Some(&b.interface));
+            for b in inbound.chain(outbound) {
+                let select = match b.acl {
+                    None => LogSelect::All,
+                    Some(n) => self
+                        .acl(b.ipv6, n)
+                        .map_or(LogSelect::Nothing, |acl| LogSelect::Acl(acl.clone())),
+                };
+                if b.ipv6 {
+                    rules.v6.push(select);
+                } else {
+                    rules.v4.push(select);
+                }
+            }
+            log.ports.push(rules);
+        }
+        log
     }
 
     /// The ACLs the port mappings name (`port-mapping ... acl [ipv6] N`), as they are now; a

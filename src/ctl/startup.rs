@@ -96,6 +96,8 @@ pub fn seed(cfg: &Config) -> Running {
         ],
         interfaces: cfg.runtime.interface_names(),
         filters: Vec::new(),
+        log_bindings: Vec::new(),
+        export: Default::default(),
     }
 }
 

@@ -240,6 +240,8 @@ mod tests {
             persistent: [None, None],
             interfaces: Vec::new(),
             filters: Vec::new(),
+            log_bindings: Vec::new(),
+            export: Default::default(),
         };
         let e = Engine::new(
             cores,

@@ -1,9 +1,11 @@
 //! Interfaces: the views of the engine's own interfaces (reference/comware.md §1.1) and the
 //! session-based packet filter bound in them (`packet-filter [ipv6] N {inbound|outbound}`:
-//! the ACLs a packet that would create a session must pass).
+//! the ACLs a packet that would create a session must pass). An interface's section of the
+//! configuration also holds its `session log enable` lines (their commands are in log.rs).
 
 use super::area::{Area, ConfigText, Context, Output, Tree};
 use super::kit::{IPV6, NAME, NUM, alt, arg, int, internal, ipv6_word, kw, kws, opt};
+use super::log::LogCmd;
 use crate::ctl::grammar::{ArgKind, CliError, ErrorKind, quote};
 use crate::ctl::running::{FilterBinding, Running};
 use crate::ctl::terminal::{Effect, Terminal};
@@ -145,8 +147,12 @@ impl Area for InterfaceCmd {
 
     /// A section for each interface with settings, in the engine's port order.
     fn configuration(running: &Running, text: &mut ConfigText) {
-        let mut named: Vec<&String> = running.filters.iter().map(|b| &b.interface).collect();
-        named.dedup();
+        let named: Vec<&String> = running
+            .filters
+            .iter()
+            .map(|b| &b.interface)
+            .chain(running.log_bindings.iter().map(|b| &b.interface))
+            .collect();
         for name in running.interfaces.iter().filter(|i| named.contains(i)) {
             text.section(interface_text(running, name));
         }
@@ -166,9 +172,10 @@ impl Area for InterfaceCmd {
     }
 }
 
-/// An interface's section of the configuration (empty when it has no settings).
+/// An interface's section of the configuration (empty when it has no settings): its packet
+/// filters, then its session-log lines, each in the order given.
 fn interface_text(running: &Running, name: &str) -> String {
-    let lines: Vec<String> = running
+    let filters = running
         .filters
         .iter()
         .filter(|b| b.interface == name)
@@ -180,8 +187,13 @@ fn interface_text(running: &Running, name: &str) -> String {
                 on: true,
             }
             .config_line()
-        })
-        .collect();
+        });
+    let logs = running
+        .log_bindings
+        .iter()
+        .filter(|b| b.interface == name)
+        .filter_map(|b| LogCmd::enable_line(b).config_line());
+    let lines: Vec<String> = filters.chain(logs).collect();
     if lines.is_empty() {
         return String::new();
     }

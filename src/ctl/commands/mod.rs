@@ -20,6 +20,7 @@ pub mod area;
 mod drops;
 mod interface;
 pub mod kit;
+mod log;
 mod session;
 mod system;
 #[cfg(test)]
@@ -30,6 +31,7 @@ pub use aging::{AgingCmd, PERSISTENT_DEFAULT_HOURS};
 pub use alg::AlgCmd;
 pub use drops::DropsCmd;
 pub use interface::InterfaceCmd;
+pub use log::{LogCmd, facility_word};
 pub use session::SessionCmd;
 pub use system::SystemCmd;
 
@@ -94,12 +96,13 @@ macro_rules! registry {
 }
 
 // The areas. Their order is the order of `display current-configuration` (§1.7): the device's
-// name, the aging times, the session settings, port mappings and ALGs, then the interface
-// and ACL sections.
+// name, the aging times, the session settings, the session logs and where they go, port
+// mappings and ALGs, then the interface and ACL sections.
 registry! {
     System(system::SystemCmd),
     Aging(aging::AgingCmd),
     Session(session::SessionCmd),
+    Log(log::LogCmd),
     Alg(alg::AlgCmd),
     Interface(interface::InterfaceCmd),
     Acl(acl::AclCmd),
@@ -158,7 +161,7 @@ impl Action {
 
     /// Runs the command's handler on the engine, the running configuration locked while it
     /// runs; when the handler changed the configuration, every core is given it before this
-    /// returns.
+    /// returns, and the log actor its part (where session logs go).
     pub fn run(&self, engine: &Engine, view: &View) -> Output {
         let Ok(mut running) = engine.running.lock() else {
             return Output::Text(" % The engine is not answering.\n".into());
@@ -173,6 +176,7 @@ impl Action {
         let out = self.command().on_engine(&mut cx);
         if cx.is_changed() {
             engine.push_config(&running);
+            engine.export.set_config(running.export_config());
         }
         out
     }

@@ -5,6 +5,7 @@
 
 mod actions;
 mod feedback;
+mod log;
 mod port_mapping;
 mod props;
 
