@@ -11,3 +11,4 @@ pub mod log;
 pub mod replay;
 pub mod stats;
 pub mod system;
+pub mod terminal;

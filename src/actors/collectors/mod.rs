@@ -21,9 +21,10 @@ mod tests;
 
 pub use tcp::TcpTuning;
 
+use std::net::SocketAddr;
 use std::time::Instant;
 
-use crate::export::config::{ExportConfig, HostCounters, HostKind};
+use crate::export::config::{ExportConfig, HostCounters, HostDrop, HostKind};
 use crate::export::config::{FlowFormat, SyslogFormat, Transport};
 use crate::export::{FlowEvent, FlowRecord};
 use crate::proto::key::addr_to_ip;
@@ -101,6 +102,28 @@ pub fn kind_name(kind: HostKind) -> &'static str {
         HostKind::Flow(FlowFormat::FlowLog3) => "flowlog3",
         HostKind::Flow(FlowFormat::Ipfix) => "ipfix",
     }
+}
+
+/// The exit report's line for one host: `collector 192.0.2.9:514 (syslog-tcp): logs 10, sent
+/// 7, dropped 3 (host_down 2, shutdown 1)`; the reasons only when something was dropped.
+pub fn exit_line(h: &HostCounters) -> String {
+    let mut line = format!(
+        "collector {} ({}): logs {}, sent {}, dropped {}",
+        SocketAddr::new(h.addr, h.port),
+        kind_name(h.kind),
+        h.logs,
+        h.sent,
+        h.dropped()
+    );
+    let reasons: Vec<String> = HostDrop::ALL
+        .iter()
+        .filter(|&&d| h.drop_count(d) > 0)
+        .map(|&d| format!("{} {}", d.name(), h.drop_count(d)))
+        .collect();
+    if !reasons.is_empty() {
+        line.push_str(&format!(" ({})", reasons.join(", ")));
+    }
+    line
 }
 
 /// Every configured collector. See the module notes.

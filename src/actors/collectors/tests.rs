@@ -3,7 +3,7 @@
 //! header, RFC 6587 framing), never by the encoders' own code.
 
 use super::*;
-use crate::export::config::{FlowHost, HostDrop, LogHost};
+use crate::export::config::{FlowHost, LogHost};
 use crate::export::syslog::Facility;
 use crate::proto::key::{FlowKey, ip_to_addr};
 use crate::table::session::DirCounters;
@@ -551,4 +551,35 @@ fn unchanged_hosts_keep_their_counters_and_changed_ones_start_afresh() {
         assert_eq!((h.logs, h.sent, h.queued), (1, 0, 1), "{h:?}");
         assert_accounted(&h);
     }
+}
+
+#[test]
+fn exit_line_names_the_host_and_every_reason() {
+    let mut h = HostCounters {
+        addr: localhost(),
+        port: 514,
+        kind: HostKind::Syslog(SyslogFormat::Comware, Transport::Tcp),
+        logs: 10,
+        sent: 7,
+        datagrams: 7,
+        drops: [0; HostDrop::ALL.len()],
+        queued: 0,
+        connected: false,
+    };
+    assert_eq!(
+        exit_line(&h),
+        "collector 127.0.0.1:514 (syslog-tcp): logs 10, sent 7, dropped 0"
+    );
+    h.drops[HostDrop::ALL
+        .iter()
+        .position(|&d| d == HostDrop::Down)
+        .unwrap()] = 2;
+    h.drops[HostDrop::ALL
+        .iter()
+        .position(|&d| d == HostDrop::Shutdown)
+        .unwrap()] = 1;
+    assert_eq!(
+        exit_line(&h),
+        "collector 127.0.0.1:514 (syslog-tcp): logs 10, sent 7, dropped 3 (host_down 2, shutdown 1)"
+    );
 }
