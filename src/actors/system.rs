@@ -7,7 +7,7 @@
 //! control plane drains every queue and flushes the log; the process exits 0. Every event a
 //! core produced is accounted for: delivered to the log actor, or counted as dropped.
 
-use super::collectors::kind_name;
+use super::collectors::counters_json;
 use super::control::{ControlError, ControlPlane, install_signal_handler};
 use super::core::{CoreExit, CoreMsg, CoreSetup, spawn};
 use super::ctlsock::{Access, Backends, ControlSocket, SocketError};
@@ -16,7 +16,7 @@ use super::log::{TerminalLog, discard_logger};
 use crate::config::{Backend, Config};
 use crate::ctl::engine::Engine;
 use crate::ctl::startup::{Source, startup_configuration};
-use crate::export::config::{ExportHandle, HostCounters, HostDrop};
+use crate::export::config::{ExportHandle, HostCounters};
 use crate::io::PacketIo;
 use crate::io::pcap::PcapLive;
 use crate::pipeline::Pipeline;
@@ -61,18 +61,6 @@ pub struct RunReport {
     pub collectors: Vec<HostCounters>,
     /// Logs produced while no collector was configured for them.
     pub logs_unrouted: u64,
-}
-
-/// One collector's counters for `sessmgr dump stats`.
-pub fn collector_json(h: &HostCounters) -> serde_json::Value {
-    json!({
-        "host": h.addr.to_string(), "port": h.port, "kind": kind_name(h.kind),
-        "logs": h.logs, "sent": h.sent, "datagrams": h.datagrams, "queued": h.queued,
-        "connected": h.connected,
-        "drops": HostDrop::ALL.iter().filter(|&&d| h.drop_count(d) > 0)
-            .map(|&d| (d.name().to_string(), json!(h.drop_count(d))))
-            .collect::<serde_json::Map<_, _>>(),
-    })
 }
 
 /// Opens core `core`'s packet I/O as configured.
@@ -292,7 +280,7 @@ pub fn run(cfg: Config) -> Result<RunReport, RunError> {
                     "not_ip": {"arp": t.not_ip.arp, "other_ethertypes": t.not_ip.other},
                     "alg": t.alg.named().into_iter().map(|(k, n)| (k, json!(n))).collect::<serde_json::Map<_, _>>(),
                     "relations": relation_counters(&stats_relations),
-                    "collectors": stats_export.counters().iter().map(collector_json).collect::<Vec<_>>(),
+                    "collectors": stats_export.counters().iter().map(counters_json).collect::<Vec<_>>(),
                     "collector_logs_unrouted": stats_export.unrouted(),
                 }),
                 Err(e) => json!({"error": e.to_string()}),

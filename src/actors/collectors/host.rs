@@ -234,6 +234,11 @@ impl Host {
         }
     }
 
+    /// A TCP host that is down and waits for its next attempt past `deadline`.
+    pub fn idle_until_past(&self, deadline: Instant) -> bool {
+        matches!(&self.link, Link::Tcp(tcp) if tcp.down_until().is_some_and(|t| t >= deadline))
+    }
+
     /// Shutdown's deadline: what is still queued is counted as `Shutdown`.
     pub fn give_up(&mut self) {
         if let Link::Tcp(tcp) = &mut self.link {

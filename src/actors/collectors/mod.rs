@@ -126,6 +126,19 @@ pub fn exit_line(h: &HostCounters) -> String {
     line
 }
 
+/// One host's counters as `sessmgr dump stats` lists them under `collectors` (drop reasons
+/// only when non-zero).
+pub fn counters_json(h: &HostCounters) -> serde_json::Value {
+    serde_json::json!({
+        "host": h.addr.to_string(), "port": h.port, "kind": kind_name(h.kind),
+        "logs": h.logs, "sent": h.sent, "datagrams": h.datagrams, "queued": h.queued,
+        "connected": h.connected,
+        "drops": HostDrop::ALL.iter().filter(|&&d| h.drop_count(d) > 0)
+            .map(|&d| (d.name().to_string(), serde_json::json!(h.drop_count(d))))
+            .collect::<serde_json::Map<_, _>>(),
+    })
+}
+
 /// Every configured collector. See the module notes.
 pub struct Collectors {
     config: ExportConfig,
@@ -282,7 +295,14 @@ impl Collectors {
             for host in &mut self.hosts {
                 host.pump(now);
             }
-            if now >= deadline || self.hosts.iter().all(|h| h.tcp_queued() == 0) {
+            // Done when nothing waits, or when what waits is for hosts that will not even try
+            // to connect again before the deadline.
+            if now >= deadline
+                || self
+                    .hosts
+                    .iter()
+                    .all(|h| h.tcp_queued() == 0 || h.idle_until_past(deadline))
+            {
                 break;
             }
             // Shutdown only: the one place that waits, briefly, between attempts.

@@ -115,6 +115,14 @@ impl TcpLink {
         true
     }
 
+    /// When a link that is down tries again (`None`: connecting or connected).
+    pub fn down_until(&self) -> Option<Instant> {
+        match self.conn {
+            Conn::Down { retry_at } => Some(retry_at),
+            _ => None,
+        }
+    }
+
     /// The next `pump` may try to connect at once (shutdown: one last chance).
     pub fn retry_now(&mut self, now: Instant) {
         if let Conn::Down { retry_at } = &mut self.conn {

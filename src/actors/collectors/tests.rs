@@ -583,3 +583,29 @@ fn exit_line_names_the_host_and_every_reason() {
         "collector 127.0.0.1:514 (syslog-tcp): logs 10, sent 7, dropped 3 (host_down 2, shutdown 1)"
     );
 }
+
+#[test]
+fn dump_stats_lists_a_host_with_its_nonzero_drops() {
+    let mut h = HostCounters {
+        addr: localhost(),
+        port: 2055,
+        kind: HostKind::Flow(FlowFormat::Ipfix),
+        logs: 5,
+        sent: 3,
+        datagrams: 1,
+        drops: [0; HostDrop::ALL.len()],
+        queued: 0,
+        connected: false,
+    };
+    h.drops[HostDrop::ALL
+        .iter()
+        .position(|&d| d == HostDrop::Refused)
+        .unwrap()] = 2;
+    assert_eq!(
+        counters_json(&h),
+        serde_json::json!({
+            "host": "127.0.0.1", "port": 2055, "kind": "ipfix", "logs": 5, "sent": 3,
+            "datagrams": 1, "queued": 0, "connected": false, "drops": {"refused": 2},
+        })
+    );
+}
