@@ -404,20 +404,7 @@ fn tcp_host_down_then_up_receives_queued_and_later_logs_framed() {
     assert_eq!(h.datagrams, h.sent);
 
     let (mut peer, _) = listener.accept().unwrap();
-    peer.set_read_timeout(Some(RECV_TIMEOUT)).unwrap();
-    let mut bytes = Vec::new();
-    let mut buf = [0u8; 4096];
-    let msgs = loop {
-        let (msgs, _) = octet_frames(&bytes);
-        if msgs.len() as u64 >= h.sent {
-            break msgs;
-        }
-        let n = peer.read(&mut buf).expect("more frames");
-        assert!(n > 0, "the connection ended early");
-        bytes.extend_from_slice(&buf[..n]);
-    };
-    let (_, partial) = octet_frames(&bytes);
-    assert_eq!((msgs.len() as u64, partial), (h.sent, 0));
+    let msgs = read_frames(&mut peer, h.sent as usize);
     for m in &msgs {
         assert!(m.starts_with("<190>1 "), "{m}");
         assert!(m.contains("[session@25506 Protocol=\"TCP\""), "{m}");
@@ -607,5 +594,64 @@ fn dump_stats_lists_a_host_with_its_nonzero_drops() {
             "host": "127.0.0.1", "port": 2055, "kind": "ipfix", "logs": 5, "sent": 3,
             "datagrams": 1, "queued": 0, "connected": false, "drops": {"refused": 2},
         })
+    );
+}
+
+/// Reads from `peer` until `want` whole frames arrived: the frames.
+fn read_frames(peer: &mut std::net::TcpStream, want: usize) -> Vec<String> {
+    peer.set_read_timeout(Some(RECV_TIMEOUT)).unwrap();
+    let mut bytes = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        let (msgs, partial) = octet_frames(&bytes);
+        if msgs.len() >= want {
+            assert_eq!((msgs.len(), partial), (want, 0));
+            return msgs;
+        }
+        let n = peer.read(&mut buf).expect("more frames");
+        assert!(n > 0, "the connection ended early");
+        bytes.extend_from_slice(&buf[..n]);
+    }
+}
+
+#[test]
+fn tcp_collector_stopped_mid_run_and_started_again_gets_the_logs_in_between() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let config = log_host(port, SyslogFormat::Comware, Transport::Tcp);
+    let mut c = Collectors::with_tuning(config, 0, fast_tuning(1 << 20));
+    turn_until(&mut c, |h| h.connected);
+    let (mut peer, _) = listener.accept().unwrap();
+    for n in 0..3 {
+        c.log(&created(n));
+    }
+    turn_until(&mut c, |h| h.queued == 0);
+    assert_eq!(read_frames(&mut peer, 3).len(), 3);
+
+    // The collector stops: the link sees the end of the stream and goes down.
+    drop(peer);
+    drop(listener);
+    turn_until(&mut c, |h| !h.connected);
+    for n in 10..13 {
+        c.log(&created(n));
+    }
+    c.flush(6_000);
+    let h = only(&c);
+    assert_eq!((h.queued, h.dropped()), (3, 0), "{h:?}");
+
+    // It starts again on the same port: the logs logged meanwhile arrive, framed, in order.
+    let listener = TcpListener::bind(("127.0.0.1", port)).unwrap();
+    turn_until(&mut c, |h| h.connected && h.queued == 0);
+    let (mut peer, _) = listener.accept().unwrap();
+    let msgs = read_frames(&mut peer, 3);
+    for (m, n) in msgs.iter().zip(10..13) {
+        assert!(m.starts_with("<190>"), "{m}");
+        assert!(m.contains(&format!("SrcPort(1004)={};", 10_000 + n)), "{m}");
+    }
+    let h = only(&c);
+    assert_eq!(
+        (h.logs, h.sent, h.dropped(), h.queued),
+        (6, 6, 0, 0),
+        "{h:?}"
     );
 }
