@@ -133,6 +133,15 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     " (shutdown incomplete: a step missed its deadline)"
                 }
             );
+            for h in &report.collectors {
+                eprintln!("{}", sessmgr::actors::collectors::exit_line(h));
+            }
+            if report.logs_unrouted > 0 {
+                eprintln!(
+                    "session logs with no collector configured: {}",
+                    report.logs_unrouted
+                );
+            }
         }
         Command::Console { socket } => {
             sessmgr::ctl::client::run(&socket_path(socket))?;

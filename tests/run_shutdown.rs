@@ -72,6 +72,9 @@ fn sigterm_during_traffic_exits_0_quickly_and_accounts_for_every_event() {
         stats["not_ip"]["other_ethertypes"].as_u64().is_some(),
         "{stats}"
     );
+    // No collector configured: none listed, and no session log is marked for one.
+    assert_eq!(stats["collectors"], serde_json::json!([]), "{stats}");
+    assert_eq!(stats["collector_logs_unrouted"], 0, "{stats}");
 
     // Traffic is still flowing (the capture loops): stop it now.
     let signalled = Instant::now();

@@ -18,6 +18,7 @@ use actix::prelude::*;
 use super::events::{CoreSnapshot, EventBatch};
 use super::log::{DrainAndFlush, LogActor, LogCounts, SessionLog};
 use super::stats::{GetTotals, StatsActor, Totals};
+use crate::export::config::{ExportHandle, HostCounters};
 
 /// How long `totals()` waits for the stats actor.
 pub const QUERY_TIMEOUT: Duration = Duration::from_secs(1);
@@ -56,6 +57,8 @@ pub struct ShutdownReport {
     pub snapshots_received: u64,
     /// The final totals (default when the stats actor did not answer in time).
     pub totals: Totals,
+    /// Every collector's final counters (empty when the log actor did not answer in time).
+    pub collectors: Vec<HostCounters>,
     /// Every step finished within its deadline: the drain, the flush, the final totals and
     /// the join of the System's thread.
     pub complete: bool,
@@ -76,10 +79,12 @@ impl ControlPlane {
     /// Starts the actix System on a thread named `sessmgr-control`, with the log actor reading
     /// `events` and the stats actor reading `snapshots`. `log` is a `slog::Logger`, or a
     /// `(Logger, LogFlushGuard)` from `terminal_logger_with_guard` to flush at shutdown.
+    /// `export`: the collectors' configuration and counters, shared with the console.
     pub fn start(
         log: impl Into<SessionLog>,
         events: flume::Receiver<EventBatch>,
         snapshots: flume::Receiver<CoreSnapshot>,
+        export: Arc<ExportHandle>,
     ) -> Result<ControlPlane, ControlError> {
         let log = log.into();
         let delivered = Arc::new(AtomicU64::new(0));
@@ -102,7 +107,7 @@ impl ControlPlane {
                 };
                 let runner = System::with_tokio_rt(|| rt);
                 let started = runner.block_on(async move {
-                    let log = LogActor::new(log, events, counter).start();
+                    let log = LogActor::new(log, events, counter, export).start();
                     let stats = StatsActor::new(snapshots).start();
                     (System::current(), log, stats)
                 });
@@ -193,11 +198,14 @@ impl ControlPlane {
         };
         let joined = self.stop_and_join();
         ShutdownReport {
-            events_delivered: counts.map_or_else(|| self.events_delivered(), |c| c.events),
-            events_dropped_by_log: counts.map_or(0, |c| c.dropped),
+            events_delivered: counts
+                .as_ref()
+                .map_or_else(|| self.events_delivered(), |c| c.events),
+            events_dropped_by_log: counts.as_ref().map_or(0, |c| c.dropped),
             snapshots_received: totals.as_ref().map_or(0, |t| t.snapshots_received),
             complete: joined && counts.is_some() && totals.is_some(),
             totals: totals.unwrap_or_default(),
+            collectors: counts.map(|c| c.collectors).unwrap_or_default(),
         }
     }
 
@@ -321,7 +329,7 @@ mod tests {
         let sink = Collect::default();
         let (ev_tx, ev_rx) = flume::bounded(32);
         let (snap_tx, snap_rx) = flume::bounded(4);
-        let cp = ControlPlane::start(sink.logger(), ev_rx, snap_rx).unwrap();
+        let cp = ControlPlane::start(sink.logger(), ev_rx, snap_rx, Arc::default()).unwrap();
         let cores: Vec<_> = (0..2u8)
             .map(|core| {
                 let (e, s) = (ev_tx.clone(), snap_tx.clone());
@@ -357,7 +365,7 @@ mod tests {
     fn totals_and_rates_through_the_running_actor() {
         let (_ev_tx, ev_rx) = flume::bounded(8);
         let (snap_tx, snap_rx) = flume::bounded(8);
-        let cp = ControlPlane::start(discard_logger(), ev_rx, snap_rx).unwrap();
+        let cp = ControlPlane::start(discard_logger(), ev_rx, snap_rx, Arc::default()).unwrap();
         let snap = |core, at_ms: u64, frames, created| CoreSnapshot {
             core,
             at_ns: at_ms * 1_000_000,
@@ -394,7 +402,8 @@ mod tests {
     fn shutdown_is_quick_with_an_empty_channel_and_live_senders() {
         let (ev_tx, ev_rx) = flume::bounded::<EventBatch>(8);
         let (snap_tx, snap_rx) = flume::bounded::<CoreSnapshot>(8);
-        let cp = ControlPlane::start(terminal_logger_with_guard(), ev_rx, snap_rx).unwrap();
+        let cp = ControlPlane::start(terminal_logger_with_guard(), ev_rx, snap_rx, Arc::default())
+            .unwrap();
         let begun = Instant::now();
         let report = cp.shutdown();
         assert!(
@@ -415,7 +424,7 @@ mod tests {
         let (ev_tx, ev_rx) = flume::bounded::<EventBatch>(8);
         let (snap_tx, snap_rx) = flume::bounded::<CoreSnapshot>(8);
         drop((ev_tx, snap_tx));
-        let cp = ControlPlane::start(discard_logger(), ev_rx, snap_rx).unwrap();
+        let cp = ControlPlane::start(discard_logger(), ev_rx, snap_rx, Arc::default()).unwrap();
         let begun = Instant::now();
         let report = cp.shutdown();
         assert!(begun.elapsed() < Duration::from_secs(2));
@@ -427,7 +436,7 @@ mod tests {
         let (_ev_tx, ev_rx) = flume::bounded::<EventBatch>(8);
         let (_snap_tx, snap_rx) = flume::bounded::<CoreSnapshot>(8);
         let begun = Instant::now();
-        drop(ControlPlane::start(discard_logger(), ev_rx, snap_rx).unwrap());
+        drop(ControlPlane::start(discard_logger(), ev_rx, snap_rx, Arc::default()).unwrap());
         assert!(begun.elapsed() < Duration::from_secs(2));
     }
 

@@ -9,15 +9,26 @@
 //!
 //! Sizing: the channel must hold what the cores emit between two polls, i.e. at least
 //! `cores x peak batches/s x 10 ms` (two cores at 40k batches/s each: 800; use 4096).
+//!
+//! Collectors (issue #12 §3): the actor also owns the `Collectors` (actors/collectors). Each
+//! turn it takes the console's export configuration and `reset userlog flow export` from the
+//! shared `ExportHandle`, hands every event that carries log facts to the collectors, then
+//! flushes them (datagrams close, TCP queues are written) and publishes their counters.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use actix::prelude::*;
-use slog::{Drain, Logger, info, o};
+use slog::{Logger, info};
 
+use super::collectors::Collectors;
 use super::events::{EventBatch, EventKind, SessionEvent};
+// The terminal's writer lives in terminal.rs; these names stay reachable from here.
+pub use super::terminal::{
+    LogFlushGuard, SessionLog, TerminalLog, discard_logger, terminal_logger_with_guard,
+};
+use crate::export::config::{ExportConfig, ExportHandle, HostCounters};
 use crate::proto::key::addr_to_ip;
 use crate::replay::proto_name;
 use crate::table::track::state_name;
@@ -28,141 +39,14 @@ pub const POLL_INTERVAL: Duration = Duration::from_millis(10);
 /// Batches taken in one turn before yielding to other messages on the arbiter.
 pub const BATCHES_PER_TURN: usize = 1024;
 
-/// Records the terminal's writer queue holds. A record that finds it full is dropped, never
-/// waited for (a terminal nobody reads must not stop the engine), and counted.
-const TERMINAL_QUEUE: usize = 8192;
+/// How long shutdown gives TCP log hosts to take what is queued for them before the rest is
+/// counted as dropped (`shutdown`).
+pub const COLLECTORS_FINISH: Duration = Duration::from_secs(2);
 
-/// Finishes the terminal's writer thread: every record queued before the drop is written.
-///
-/// Wraps `slog_async::AsyncGuard`. Once it is dropped, records sent through the logger are
-/// discarded (and counted, for the session events' logger).
-pub struct LogFlushGuard(#[allow(dead_code)] slog_async::AsyncGuard);
-
-impl std::fmt::Debug for LogFlushGuard {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("LogFlushGuard")
-    }
-}
-
-/// Where the log actor writes: a logger, optionally the guard that flushes its writer when
-/// the actor drains for shutdown, and optionally the counter of records that logger's queue
-/// refused (so an event is delivered only when it was queued for writing).
-#[derive(Debug)]
-pub struct SessionLog {
-    pub logger: Logger,
-    pub flush: Option<LogFlushGuard>,
-    pub lost: Option<Arc<AtomicU64>>,
-}
-
-impl From<Logger> for SessionLog {
-    fn from(logger: Logger) -> Self {
-        SessionLog {
-            logger,
-            flush: None,
-            lost: None,
-        }
-    }
-}
-
-impl From<(Logger, LogFlushGuard)> for SessionLog {
-    fn from((logger, flush): (Logger, LogFlushGuard)) -> Self {
-        SessionLog {
-            logger,
-            flush: Some(flush),
-            lost: None,
-        }
-    }
-}
-
-/// The terminal (stderr) log: one writer thread behind a bounded queue, shared by the
-/// daemon's own messages and the session events, with a logger for each.
-pub struct TerminalLog {
-    /// The daemon's own messages.
-    pub daemon: Logger,
-    /// Session events: a record the queue refuses is counted in `events_lost`.
-    pub events: Logger,
-    pub events_lost: Arc<AtomicU64>,
-    pub flush: LogFlushGuard,
-}
-
-impl TerminalLog {
-    pub fn new() -> TerminalLog {
-        let (core, guard) = slog_async::AsyncCore::custom(terminal_drain())
-            .chan_size(TERMINAL_QUEUE)
-            .blocking(false)
-            .thread_name("sessmgr-log".into())
-            .build_with_guard();
-        let core = Arc::new(core);
-        let events_lost = Arc::new(AtomicU64::new(0));
-        TerminalLog {
-            daemon: Logger::root(Arc::clone(&core).ignore_res(), o!()),
-            events: Logger::root(
-                CountRefused {
-                    inner: core,
-                    refused: events_lost.clone(),
-                },
-                o!(),
-            ),
-            events_lost,
-            flush: LogFlushGuard(guard),
-        }
-    }
-
-    /// What the log actor writes session events to: the events' logger, its counter and the
-    /// writer's flush guard.
-    pub fn session_log(logger: Logger, lost: Arc<AtomicU64>, flush: LogFlushGuard) -> SessionLog {
-        SessionLog {
-            logger,
-            flush: Some(flush),
-            lost: Some(lost),
-        }
-    }
-}
-
-impl Default for TerminalLog {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-/// A drain that counts the records its inner drain refuses (a full queue) instead of
-/// losing them silently.
-struct CountRefused<D> {
-    inner: Arc<D>,
-    refused: Arc<AtomicU64>,
-}
-
-impl<D: Drain> Drain for CountRefused<D> {
-    type Ok = ();
-    type Err = slog::Never;
-
-    fn log(
-        &self,
-        record: &slog::Record<'_>,
-        values: &slog::OwnedKVList,
-    ) -> Result<(), slog::Never> {
-        if self.inner.log(record, values).is_err() {
-            self.refused.fetch_add(1, Ordering::Relaxed);
-        }
-        Ok(())
-    }
-}
-
-/// A terminal logger and the guard that flushes it (tests; the engine uses `TerminalLog`).
-pub fn terminal_logger_with_guard() -> (Logger, LogFlushGuard) {
-    let t = TerminalLog::new();
-    (t.daemon, t.flush)
-}
-
-fn terminal_drain() -> impl Drain<Ok = (), Err = slog::Never> + Send + 'static {
-    let decorator = slog_term::TermDecorator::new().stderr().build();
-    slog_term::FullFormat::new(decorator).build().ignore_res()
-}
-
-/// A logger that writes nothing (tests, benchmarks, `--quiet`).
-pub fn discard_logger() -> Logger {
-    Logger::root(slog::Discard, o!())
-}
+/// `unix = engine + offset` for the logs' times in `sessmgr run`: 0, because live back-ends
+/// stamp frames with the wall clock (`PacketIo::idle_now_ns`), so the engine clock is Unix
+/// time already (`display session table` passes the same 0 to `SessionRow::from_session`).
+pub const LIVE_CLOCK_OFFSET_MS: i64 = 0;
 
 /// Writes one event as one line. The keys are stable: collectors and tests match on them.
 ///
@@ -200,14 +84,18 @@ pub struct LogActor {
     batches: u64,
     /// Events the writer's queue refused (full).
     dropped: u64,
+    export: Arc<ExportHandle>,
+    collectors: Collectors,
 }
 
 impl LogActor {
     /// `delivered` counts events written; the control plane reads it without a message.
+    /// `export` is where the console sets the collectors and reads their counters.
     pub fn new(
         log: impl Into<SessionLog>,
         rx: flume::Receiver<EventBatch>,
         delivered: Arc<AtomicU64>,
+        export: Arc<ExportHandle>,
     ) -> LogActor {
         LogActor {
             log: log.into(),
@@ -215,6 +103,8 @@ impl LogActor {
             delivered,
             batches: 0,
             dropped: 0,
+            export,
+            collectors: Collectors::new(ExportConfig::default(), LIVE_CLOCK_OFFSET_MS),
         }
     }
 
@@ -224,6 +114,7 @@ impl LogActor {
         let lost_before = self.lost_so_far();
         for ev in batch {
             log_event(&self.log.logger, ev);
+            self.collectors.log(ev);
         }
         let lost = self.lost_so_far() - lost_before;
         self.batches += 1;
@@ -265,9 +156,40 @@ impl LogActor {
     }
 
     fn turn(&mut self, ctx: &mut Context<Self>) {
-        if self.drain_turn(BATCHES_PER_TURN) {
+        self.take_export_changes();
+        let more = self.drain_turn(BATCHES_PER_TURN);
+        // The engine clock of `run` is the wall clock (`LIVE_CLOCK_OFFSET_MS`).
+        let now_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as u64);
+        self.collectors.flush(now_ms);
+        self.publish_export();
+        if more {
             ctx.notify(Continue);
         }
+    }
+
+    /// The console's new export configuration and `reset userlog flow export`, if any.
+    fn take_export_changes(&mut self) {
+        if let Some(config) = self.export.take_config() {
+            self.collectors.set_config(config);
+        }
+        if self.export.take_reset() {
+            self.collectors.reset_flow_counters();
+        }
+    }
+
+    fn publish_export(&mut self) {
+        self.export.add_unrouted(self.collectors.take_unrouted());
+        self.export.publish(self.collectors.counters());
+    }
+
+    /// Shutdown's end of the collectors: everything sent or counted by `deadline`.
+    fn finish_collectors(&mut self, deadline: Instant) -> Vec<HostCounters> {
+        let hosts = self.collectors.finish(deadline);
+        self.export.add_unrouted(self.collectors.take_unrouted());
+        self.export.publish(hosts.clone());
+        hosts
     }
 }
 
@@ -279,8 +201,10 @@ impl Actor for LogActor {
     }
 
     fn stopped(&mut self, _ctx: &mut Self::Context) {
-        // Normally `DrainAndFlush` already ran; this covers an actor stopped some other way.
+        // Normally `DrainAndFlush` already ran; this covers an actor stopped some other way
+        // (collectors: what can go at once goes, the rest is counted).
         self.drain_all();
+        self.finish_collectors(Instant::now());
     }
 }
 
@@ -298,32 +222,38 @@ impl Handler<Continue> for LogActor {
 }
 
 /// Shutdown: write every batch still in the channel, then flush the async drain (when the
-/// actor was given its guard). Answers with what the actor delivered in total.
+/// actor was given its guard) and finish the collectors (`COLLECTORS_FINISH`). Answers with
+/// what the actor delivered in total.
 #[derive(Message)]
 #[rtype(result = "LogCounts")]
 pub struct DrainAndFlush;
 
 /// What the log actor has delivered.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, MessageResponse)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, MessageResponse)]
 pub struct LogCounts {
     /// Events queued for writing (and written by the flush).
     pub events: u64,
     pub batches: u64,
     /// Events the writer's queue refused.
     pub dropped: u64,
+    /// Every collector's final counters (nothing queued: sent or counted as dropped).
+    pub collectors: Vec<HostCounters>,
 }
 
 impl Handler<DrainAndFlush> for LogActor {
     type Result = LogCounts;
 
     fn handle(&mut self, _: DrainAndFlush, _ctx: &mut Self::Context) -> LogCounts {
+        self.take_export_changes();
         self.drain_all();
         // Dropping the guard joins the slog-async worker after it wrote its queue.
         self.log.flush = None;
+        let collectors = self.finish_collectors(Instant::now() + COLLECTORS_FINISH);
         LogCounts {
             events: self.delivered.load(Ordering::Relaxed),
             batches: self.batches,
             dropped: self.dropped,
+            collectors,
         }
     }
 }
@@ -337,6 +267,7 @@ pub(crate) mod tests {
     use crate::proto::tcp::TcpState;
     use crate::proto::wire::ipproto;
     use slog::KV as _;
+    use slog::{Drain, o};
     use std::fmt::Write as _;
     use std::sync::Mutex;
 
@@ -447,7 +378,7 @@ pub(crate) mod tests {
         let sink = Collect::default();
         let (tx, rx) = flume::bounded(64);
         let delivered = Arc::new(AtomicU64::new(0));
-        let addr = LogActor::new(sink.logger(), rx, delivered.clone()).start();
+        let addr = LogActor::new(sink.logger(), rx, delivered.clone(), Arc::default()).start();
         for i in 0..10u64 {
             let batch = vec![tcp_event(EventKind::Created, i, 1); 3];
             assert!(tx.try_send(batch).is_ok());
@@ -458,5 +389,83 @@ pub(crate) mod tests {
         assert_eq!(counts.batches, 10);
         assert_eq!(delivered.load(Ordering::Relaxed), 30);
         assert_eq!(sink.lines().len(), 30);
+    }
+
+    /// A logged creation, as the core sends it for a session with flow-begin logging.
+    fn logged(session: u64) -> SessionEvent {
+        use crate::table::session::DirCounters;
+        let mut ev = tcp_event(EventKind::Created, session, 1);
+        ev.log = Some(crate::table::events::LogFacts {
+            app: 0,
+            counters: [DirCounters::default(); 2],
+            begin_ms: 0,
+            ports: [0, 1],
+            tos: 0,
+            closing: false,
+        });
+        ev
+    }
+
+    #[actix::test]
+    async fn actor_sends_logged_events_to_the_configured_collectors() {
+        use crate::export::config::{FlowFormat, FlowHost};
+        let rx_socket = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        rx_socket.set_nonblocking(true).unwrap();
+        let export: Arc<ExportHandle> = Arc::default();
+        export.set_config(ExportConfig {
+            flow_hosts: vec![FlowHost {
+                addr: "127.0.0.1".parse().unwrap(),
+                port: rx_socket.local_addr().unwrap().port(),
+                format: FlowFormat::FlowLog3,
+            }],
+            ..ExportConfig::default()
+        });
+        let sink = Collect::default();
+        let (tx, rx) = flume::bounded(64);
+        let delivered = Arc::new(AtomicU64::new(0));
+        let addr = LogActor::new(sink.logger(), rx, delivered, export.clone()).start();
+        // Three logged events and one the core did not mark for collectors.
+        let batch = vec![
+            logged(1),
+            logged(2),
+            tcp_event(EventKind::Created, 3, 1),
+            logged(4),
+        ];
+        assert!(tx.try_send(batch).is_ok());
+        // The actor's next turn sends one flow-log datagram with the three logs (the actor
+        // runs on this thread: wait for it by yielding, never by blocking).
+        let mut buf = [0u8; 2048];
+        let mut tries = 0;
+        let n = loop {
+            match rx_socket.recv(&mut buf) {
+                Ok(n) => break n,
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock && tries < 1000 => {
+                    tries += 1;
+                    actix::clock::sleep(Duration::from_millis(5)).await;
+                }
+                Err(e) => panic!("no flow-log datagram: {e}"),
+            }
+        };
+        assert_eq!(u16::from_be_bytes([buf[2], buf[3]]), 3);
+        assert_eq!(n, 16 + 3 * 64);
+        drop(tx);
+        let counts = addr.send(DrainAndFlush).await.unwrap();
+        assert_eq!(counts.events, 4, "the terminal still writes every event");
+        let h = &counts.collectors[0];
+        assert_eq!((h.logs, h.sent, h.datagrams, h.queued), (3, 3, 1, 0));
+        assert_eq!(export.counters(), counts.collectors);
+        assert_eq!(export.unrouted(), 0);
+    }
+
+    #[actix::test]
+    async fn logs_without_a_collector_are_counted_unrouted() {
+        let export: Arc<ExportHandle> = Arc::default();
+        let (tx, rx) = flume::bounded(64);
+        let addr = LogActor::new(discard_logger(), rx, Arc::default(), export.clone()).start();
+        assert!(tx.try_send(vec![logged(1), logged(2)]).is_ok());
+        drop(tx);
+        let counts = addr.send(DrainAndFlush).await.unwrap();
+        assert!(counts.collectors.is_empty());
+        assert_eq!(export.unrouted(), 2);
     }
 }

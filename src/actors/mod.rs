@@ -1,6 +1,7 @@
 //! The runtime topology: per-core actors (plain pinned threads that own their shard) and the
 //! control plane on an actix System (log, stats, ctl; later alarm, sync).
 
+pub mod collectors;
 pub mod control;
 pub mod core;
 pub mod ctl;
@@ -10,3 +11,4 @@ pub mod log;
 pub mod replay;
 pub mod stats;
 pub mod system;
+pub mod terminal;

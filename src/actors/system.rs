@@ -7,6 +7,7 @@
 //! control plane drains every queue and flushes the log; the process exits 0. Every event a
 //! core produced is accounted for: delivered to the log actor, or counted as dropped.
 
+use super::collectors::counters_json;
 use super::control::{ControlError, ControlPlane, install_signal_handler};
 use super::core::{CoreExit, CoreMsg, CoreSetup, EventsMode, spawn};
 use super::ctlsock::{Access, Backends, ControlSocket, SocketError};
@@ -15,6 +16,7 @@ use super::log::{TerminalLog, discard_logger};
 use crate::config::{Backend, Config};
 use crate::ctl::engine::Engine;
 use crate::ctl::startup::{Source, startup_configuration};
+use crate::export::config::{ExportHandle, HostCounters};
 use crate::io::PacketIo;
 use crate::io::pcap::PcapLive;
 use crate::pipeline::Pipeline;
@@ -55,6 +57,10 @@ pub struct RunReport {
     pub events_dropped: u64,
     pub frames: u64,
     pub complete: bool,
+    /// Every collector's final counters: its logs, each sent or counted as dropped.
+    pub collectors: Vec<HostCounters>,
+    /// Logs produced while no collector was configured for them.
+    pub logs_unrouted: u64,
 }
 
 /// Opens core `core`'s packet I/O as configured.
@@ -185,7 +191,15 @@ pub fn run(cfg: Config) -> Result<RunReport, RunError> {
         events_lost.clone(),
         terminal.flush,
     );
-    let control = Arc::new(ControlPlane::start(session_log, events_rx, snaps_rx)?);
+    // Where the console sets the collectors and the log actor publishes their counters: one
+    // handle, given to both.
+    let export: Arc<ExportHandle> = Arc::default();
+    let control = Arc::new(ControlPlane::start(
+        session_log,
+        events_rx,
+        snaps_rx,
+        export.clone(),
+    )?);
 
     // Every core's I/O first: a back-end that cannot open stops the start cleanly.
     let mut ios = Vec::new();
@@ -237,6 +251,7 @@ pub fn run(cfg: Config) -> Result<RunReport, RunError> {
     let engine = Arc::new(Engine {
         relations: relations.clone(),
         events_lost: events_lost.clone(),
+        export: export.clone(),
         ..Engine::new(peers.clone(), running, cfg.runtime.startup_config.clone())
     });
 
@@ -245,6 +260,7 @@ pub fn run(cfg: Config) -> Result<RunReport, RunError> {
     let stats_source = control.clone();
     let stats_relations = relations.clone();
     let stats_events_lost = events_lost.clone();
+    let stats_export = export.clone();
     socket
         .serve(Backends {
             cores: peers.clone(),
@@ -265,6 +281,8 @@ pub fn run(cfg: Config) -> Result<RunReport, RunError> {
                     "not_ip": {"arp": t.not_ip.arp, "other_ethertypes": t.not_ip.other},
                     "alg": t.alg.named().into_iter().map(|(k, n)| (k, json!(n))).collect::<serde_json::Map<_, _>>(),
                     "relations": relation_counters(&stats_relations),
+                    "collectors": stats_export.counters().iter().map(counters_json).collect::<Vec<_>>(),
+                    "collector_logs_unrouted": stats_export.unrouted(),
                 }),
                 Err(e) => json!({"error": e.to_string()}),
             }),
@@ -293,6 +311,8 @@ pub fn run(cfg: Config) -> Result<RunReport, RunError> {
         events_delivered: report.events_delivered,
         frames: exits.iter().map(|e| e.snapshot.frames).sum(),
         complete: report.complete,
+        collectors: report.collectors,
+        logs_unrouted: export.unrouted(),
     };
     Ok(run)
 }

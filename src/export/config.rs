@@ -87,11 +87,12 @@ pub struct ExportConfig {
 /// Why a log was not delivered to a host.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum HostDrop {
-    /// The host's queue was full (a TCP host that is down or reads slowly).
+    /// The host's queue was full while connected (a TCP host that reads slowly).
     QueueFull,
     /// The destination refused (ICMP port unreachable: `ECONNREFUSED` on a later send).
     Refused,
-    /// A TCP host that could not be reached (connect failed, connection lost).
+    /// A TCP host that could not be reached: the queue was full while it was not connected,
+    /// or a message was cut by a lost connection.
     Down,
     /// Any other send error (no route, a full socket buffer ...).
     SendError,
