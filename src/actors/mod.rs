@@ -9,6 +9,7 @@ pub mod ctlsock;
 pub mod events;
 pub mod log;
 pub mod replay;
+pub mod replay_log;
 pub mod stats;
 pub mod system;
 pub mod terminal;

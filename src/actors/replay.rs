@@ -5,10 +5,12 @@
 //! name the core).
 
 use super::core::{CoreMsg, CoreSetup, EventsMode, FrameBatch, FrameResult, spawn};
+use super::replay_log::ReplayLog;
 use crate::ctl::engine::Engine;
 use crate::ctl::exec::Console;
 use crate::ctl::running::Running;
 use crate::drop::{DropCounters, DropReason};
+use crate::export::config::{ExportHandle, HostCounters, HostDrop};
 use crate::io::IoMode;
 use crate::io::pcap::for_each_frame;
 use crate::pipeline::{FrameOutcome, Pipeline, frame_owner, frame_owner_by_ports};
@@ -36,6 +38,8 @@ pub struct MultiCoreResult {
     pub table: ShardStats,
     /// The capture ended inside a record: everything before it was replayed.
     pub capture_error: Option<crate::io::pcap::CaptureError>,
+    /// Each collector's counters at the end (session logs configured by `--startup`).
+    pub collectors: Vec<HostCounters>,
 }
 
 /// The summary of a multi-core replay: sessions by protocol and state, drops by reason.
@@ -62,6 +66,24 @@ pub fn summary(r: &MultiCoreResult, cores: usize, out: &mut dyn Write) -> std::i
     for (reason, n) in r.drops.nonzero() {
         writeln!(out, "  {:<34} {n}", reason.name())?;
     }
+    for h in &r.collectors {
+        writeln!(
+            out,
+            "Session logs to {} ({}): logs {}, sent {}, datagrams {}, dropped {}",
+            std::net::SocketAddr::new(h.addr, h.port),
+            super::collectors::kind_name(h.kind),
+            h.logs,
+            h.sent,
+            h.datagrams,
+            h.dropped()
+        )?;
+        for d in HostDrop::ALL {
+            let n = h.drop_count(d);
+            if n > 0 {
+                writeln!(out, "  {:<34} {n}", d.name())?;
+            }
+        }
+    }
     Ok(())
 }
 
@@ -71,6 +93,7 @@ fn run_exec(
     console: &ReplayConsole,
     peers: &[flume::Sender<CoreMsg>],
     relations: &Arc<RelationTable>,
+    export: &Arc<ExportHandle>,
     cfg: &crate::config::Config,
     out: &mut dyn Write,
 ) -> std::io::Result<()> {
@@ -79,6 +102,8 @@ fn run_exec(
     }
     let engine = Arc::new(Engine {
         relations: relations.clone(),
+        // The replay's log thread publishes its counters here (`display userlog export`).
+        export: export.clone(),
         ..Engine::new(
             peers.to_vec(),
             console.running.clone(),
@@ -153,6 +178,14 @@ pub fn replay_cores(
 ) -> Result<MultiCoreResult, ReplayError> {
     let cores = cores.max(1);
     let table = console.map_or_else(|| opts.config.table.clone(), |c| c.running.resolved());
+    // Session logs go to their collectors during the replay (`--startup` configures them).
+    let export: Arc<ExportHandle> = Arc::default();
+    let log = match console {
+        Some(c) if table.session_log.active() => {
+            Some(ReplayLog::start(c.running.export_config(), export.clone())?)
+        }
+        _ => None,
+    };
     let stop = Arc::new(AtomicBool::new(false));
     let (results_tx, results_rx) = flume::unbounded::<Vec<FrameResult>>();
     let channels: Vec<_> = (0..cores)
@@ -178,7 +211,7 @@ pub fn replay_cores(
             io_mode: IoMode::Monitor,
             mailbox: rx,
             peers: peers.clone(),
-            events: None,
+            events: log.as_ref().map(|l| l.events.clone()),
             events_mode: EventsMode::LogsInOrder,
             snapshots: None,
             // Per-frame results only when they are printed.
@@ -289,6 +322,7 @@ pub fn replay_cores(
     for tx in &peers {
         let _ = tx.send(CoreMsg::Advance(last_now));
     }
+    let mut collectors = Vec::new();
     if let Some(console) = console {
         // Logged sessions still alive get their final record (with their totals) ...
         for tx in &peers {
@@ -297,8 +331,12 @@ pub fn replay_cores(
                 let _ = rrx.recv();
             }
         }
+        // ... every log is sent or counted ...
+        if let Some(log) = &log {
+            collectors = log.finish();
+        }
         // ... then the operator's commands, on the state the capture left.
-        run_exec(console, &peers, &relations, &opts.config, out)?;
+        run_exec(console, &peers, &relations, &export, &opts.config, out)?;
     }
     for tx in &peers {
         let (rtx, rrx) = flume::bounded(1);
@@ -327,6 +365,8 @@ pub fn replay_cores(
         table.refused += t.refused;
         table.evicted += t.evicted;
     }
+    // The cores (and their senders) are gone: the log thread ends.
+    drop(log);
     let mut results: Vec<FrameResult> = results_rx.into_iter().flatten().collect();
     results.append(&mut local_results);
     results.sort_by_key(|r| r.number);
@@ -348,5 +388,6 @@ pub fn replay_cores(
         drops,
         table,
         capture_error,
+        collectors,
     })
 }

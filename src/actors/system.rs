@@ -254,6 +254,8 @@ pub fn run(cfg: Config) -> Result<RunReport, RunError> {
         export: export.clone(),
         ..Engine::new(peers.clone(), running, cfg.runtime.startup_config.clone())
     });
+    // The log actor's hosts from the start: the handle given above is the one it reads.
+    engine.publish_export_config();
 
     // The ctl actor serves the consoles on the control plane.
     let ctl = control.start_ctl(engine)?;

@@ -79,8 +79,9 @@ pub struct ExportConfig {
     /// `userlog flow export source-ip A`: the source address of flow-log datagrams (`None`:
     /// the outgoing interface's, chosen by the kernel).
     pub source_ip: Option<IpAddr>,
-    /// The user-defined applications' names by id (`table::apps::UserApps`), so a log names
-    /// the application as the session table does.
+    /// The user-defined applications' names, indexed by application id (`user_apps[id]`;
+    /// empty for ids no user-defined application has), so a log names the application as the
+    /// session table does.
     pub user_apps: Vec<String>,
 }
 

@@ -58,8 +58,8 @@ pub struct AppNames {
 }
 
 impl AppNames {
-    /// `user_apps[i]` names the id `apps::FIRST_USER_APP + i` (`ExportConfig::user_apps`); an
-    /// empty name is an id no application has.
+    /// `user_apps[id]` names application id `id` (`ExportConfig::user_apps`); an empty name
+    /// is an id no user-defined application has.
     fn new(user_apps: &[String]) -> AppNames {
         AppNames {
             user: user_apps
@@ -70,10 +70,21 @@ impl AppNames {
     }
 
     fn name(&self, app: u8) -> &str {
-        app.checked_sub(apps::FIRST_USER_APP)
-            .and_then(|i| self.user.get(usize::from(i)))
+        (app >= apps::FIRST_USER_APP)
+            .then(|| self.user.get(usize::from(app)))
+            .flatten()
             .filter(|n| !n.is_empty())
             .map_or_else(|| apps::name(app), |n| n.as_ref())
+    }
+}
+
+/// A port as IPFIX's ingressInterface/egressInterface number: the port + 1, and 0 for a port
+/// the engine does not know (`u8::MAX`: no egress in monitor mode or replay).
+fn interface_index(port: u8) -> u32 {
+    if port == u8::MAX {
+        0
+    } else {
+        u32::from(port) + 1
     }
 }
 
@@ -237,8 +248,8 @@ impl Collectors {
                     .then_some(at_ms),
                 event,
                 tos: facts.tos,
-                ingress_interface: u32::from(facts.ports[0]) + 1,
-                egress_interface: u32::from(facts.ports[1]) + 1,
+                ingress_interface: interface_index(facts.ports[0]),
+                egress_interface: interface_index(facts.ports[1]),
             },
         };
         self.latest_ms = self.latest_ms.max(at_ms);

@@ -196,7 +196,9 @@ fn event_codes_follow_comware() {
 #[test]
 fn application_names_are_the_session_tables() {
     let user = apps::FIRST_USER_APP;
-    let names = AppNames::new(&["myapp".into(), String::new()]);
+    let mut by_id = vec![String::new(); usize::from(user) + 2];
+    by_id[usize::from(user)] = "myapp".into();
+    let names = AppNames::new(&by_id);
     assert_eq!(names.name(apps::identify(TCP, 80)), "HTTP");
     assert_eq!(names.name(user), "MYAPP");
     // An id no application has (any more) is OTHER, as in the session table.
