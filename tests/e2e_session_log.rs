@@ -77,7 +77,7 @@ fn live_inline_selection_thresholds_and_accounting() {
     let mut lab = Lab::new("slog");
     lab.static_neighbours();
     let coll = lab.collector_link();
-    let rx = UdpSocket::bind((coll, 0)).expect("collector socket");
+    let rx = UdpSocket::bind((coll.as_str(), 0)).expect("collector socket");
     let port = rx.local_addr().expect("port").port();
     let h2 = lab.h2.clone();
     lab.http_server(&h2);
@@ -232,7 +232,7 @@ fn an_absent_collector_is_counted_and_delivery_resumes() {
     lab.static_neighbours();
     let coll = lab.collector_link();
     // A port nothing listens on (bound, read, closed).
-    let port = UdpSocket::bind((coll, 0))
+    let port = UdpSocket::bind((coll.as_str(), 0))
         .and_then(|s| s.local_addr())
         .expect("port")
         .port();
@@ -260,7 +260,7 @@ userlog flow export host {coll} port {port}
         "{before}"
     );
     // The collector comes back on the same port: the next logs arrive.
-    let rx = UdpSocket::bind((coll, port)).expect("rebind");
+    let rx = UdpSocket::bind((coll.as_str(), port)).expect("rebind");
     for round in 0..5u16 {
         udp(&lab, &lab.h1, H2_V4, 6100 + round, 42100 + round, 1);
         std::thread::sleep(Duration::from_millis(100));
@@ -292,7 +292,7 @@ fn tcp_collectors_that_stop_or_never_read_are_bounded_and_counted() {
     let mut lab = Lab::new("slogt");
     lab.static_neighbours();
     let coll = lab.collector_link();
-    let listener = TcpListener::bind((coll, 0)).expect("listen");
+    let listener = TcpListener::bind((coll.as_str(), 0)).expect("listen");
     let port = listener.local_addr().expect("port").port();
     lab.write_startup(&format!(
         "session log flow-begin
@@ -326,7 +326,7 @@ userlog flow syslog
     let down = collector(&dump(&socket, "stats"));
     assert_eq!(down["connected"].as_bool(), Some(false), "{down}");
     // 3. Started again on the same port: the engine reconnects (backoff) and delivers.
-    let listener = TcpListener::bind((coll, port)).expect("listen again");
+    let listener = TcpListener::bind((coll.as_str(), port)).expect("listen again");
     listener.set_nonblocking(false).expect("blocking");
     let (mut conn, _) = listener.accept().expect("reconnected");
     udp(&lab, &lab.h1, H2_V4, 7200, 43200, 1);

@@ -331,15 +331,22 @@ impl Lab {
     }
 
     /// A link from the engine's namespace to this one, for collectors the test runs itself:
-    /// `sc{ID}` here (198.18.9.2/30) to `coll` in the engine's namespace (198.18.9.1/30).
-    /// Returns the address the engine reaches the test at. It goes with the namespace.
-    pub fn collector_link(&self) -> &'static str {
-        let here = format!("sc{}", std::process::id() % 100_000);
+    /// `c{N}-{ID}` here (198.18.9.x+2/30) to `coll` in the engine's namespace (x+1), a /30 of
+    /// its own for each lab of the test process. Returns the address the engine reaches the
+    /// test at. It goes with the namespace.
+    pub fn collector_link(&self) -> String {
+        static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % 60;
+        let here = format!("c{n}-{}", std::process::id() % 100_000);
+        let (ours, theirs) = (
+            format!("198.18.9.{}", 4 * n + 2),
+            format!("198.18.9.{}", 4 * n + 1),
+        );
         let _ = sh(&["ip", "link", "del", &here]);
         must(&[
             "ip", "link", "add", &here, "type", "veth", "peer", "name", "coll", "netns", &self.fw,
         ]);
-        must(&["ip", "addr", "add", "198.18.9.2/30", "dev", &here]);
+        must(&["ip", "addr", "add", &format!("{ours}/30"), "dev", &here]);
         must(&["ip", "link", "set", &here, "up"]);
         must(&[
             "ip",
@@ -347,13 +354,13 @@ impl Lab {
             &self.fw,
             "addr",
             "add",
-            "198.18.9.1/30",
+            &format!("{theirs}/30"),
             "dev",
             "coll",
         ]);
         must(&["ip", "-n", &self.fw, "link", "set", "coll", "up"]);
         must(&["ip", "-n", &self.fw, "link", "set", "lo", "up"]);
-        "198.18.9.2"
+        ours
     }
 
     /// Writes the engine's startup configuration (`startup.cfg` beside its config.toml, the
