@@ -374,3 +374,91 @@ userlog flow syslog
     let log = lab.read_log("engine-slogt.log");
     assert!(!log.contains("panicked"), "{log}");
 }
+
+/// SIGTERM while hping3 floods new sessions and every one is logged: at exit, for the host,
+/// logs = sent + dropped (by reason), and the engine's events produced = delivered + dropped.
+#[test]
+fn sigterm_under_load_accounts_for_every_log() {
+    if !prerequisites(&["ip", "ethtool", "hping3"]) {
+        return;
+    }
+    let mut lab = Lab::new("slogs");
+    lab.static_neighbours();
+    let coll = lab.collector_link();
+    let rx = UdpSocket::bind((coll.as_str(), 0)).expect("collector socket");
+    let port = rx.local_addr().expect("port").port();
+    lab.write_startup(&format!(
+        "session log flow-begin
+session log flow-end
+interface fwa
+ session log enable ipv4 inbound
+#
+userlog flow export host {coll} port {port} ipfix
+"
+    ));
+    let _socket = lab.start_engine_with("slogs", "", 2);
+    // New UDP sessions as fast as hping3 makes them (its source port counts up).
+    let mut flood = Command::new("ip")
+        .args([
+            "netns", "exec", &lab.h1, "hping3", "--udp", "--flood", "-p", "9",
+        ])
+        .arg(H2_V4)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("hping3");
+    std::thread::sleep(Duration::from_secs(3));
+    lab.stop_engine(); // SIGTERM mid-flood
+    let _ = Command::new("kill")
+        .args(["-INT", &flood.id().to_string()])
+        .status();
+    let _ = flood.wait();
+    let log = lab.read_log("engine-slogs.log");
+    let line = log
+        .lines()
+        .find(|l| l.contains("collector ") && l.contains("(ipfix): logs "))
+        .unwrap_or_else(|| panic!("no collector line at exit: {log}"));
+    let num = |key: &str| -> u64 {
+        line.split(key)
+            .nth(1)
+            .and_then(|r| r.split(|c: char| !c.is_ascii_digit()).next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("{key} in {line}"))
+    };
+    let (logs, sent, dropped) = (num("logs "), num("sent "), num("dropped "));
+    eprintln!("{line}");
+    assert!(logs > 1000, "the flood made sessions: {line}");
+    assert_eq!(logs, sent + dropped, "{line}");
+    // The reasons add up to the dropped total.
+    let reasons: u64 = line
+        .split_once('(')
+        .and_then(|(_, r)| r.rsplit_once(')'))
+        .map(|(inner, _)| inner)
+        .into_iter()
+        .flat_map(|inner| inner.split(", "))
+        .filter_map(|kv| kv.rsplit_once(' ').and_then(|(_, n)| n.parse::<u64>().ok()))
+        .sum();
+    if dropped > 0 {
+        assert_eq!(reasons, dropped, "{line}");
+    }
+    let stopped = log
+        .lines()
+        .find(|l| l.contains("sessmgr stopped:"))
+        .unwrap_or_else(|| panic!("no exit report: {log}"));
+    let n = |key: &str| -> u64 {
+        stopped
+            .split(key)
+            .nth(1)
+            .and_then(|r| r.split(|c: char| !c.is_ascii_digit()).next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("{key} in {stopped}"))
+    };
+    assert_eq!(
+        n("events produced "),
+        n("delivered ") + n("dropped "),
+        "{stopped}"
+    );
+    // What the collector got was sent (UDP may lose some on the way; it never gains).
+    let got = drain(&rx).len() as u64;
+    assert!(got > 0 && got <= num("sent "), "{got} datagrams for {line}");
+}
