@@ -69,6 +69,15 @@ fn drain(sock: &UdpSocket) -> Vec<Vec<u8>> {
 
 type Tuple = (u8, String, u16, String, u16);
 
+/// The number after the first `key` in an exit-report line.
+fn number_after(line: &str, key: &str) -> u64 {
+    line.split(key)
+        .nth(1)
+        .and_then(|r| r.split(|c: char| !c.is_ascii_digit()).next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{key} in {line}"))
+}
+
 #[test]
 fn live_inline_selection_thresholds_and_accounting() {
     if !prerequisites(&["ip", "ethtool", "curl", "python3"]) {
@@ -418,13 +427,7 @@ userlog flow export host {coll} port {port} ipfix
         .lines()
         .find(|l| l.contains("collector ") && l.contains("(ipfix): logs "))
         .unwrap_or_else(|| panic!("no collector line at exit: {log}"));
-    let num = |key: &str| -> u64 {
-        line.split(key)
-            .nth(1)
-            .and_then(|r| r.split(|c: char| !c.is_ascii_digit()).next())
-            .and_then(|n| n.parse().ok())
-            .unwrap_or_else(|| panic!("{key} in {line}"))
-    };
+    let num = |key: &str| number_after(line, key);
     let (logs, sent, dropped) = (num("logs "), num("sent "), num("dropped "));
     eprintln!("{line}");
     assert!(logs > 1000, "the flood made sessions: {line}");
@@ -445,14 +448,7 @@ userlog flow export host {coll} port {port} ipfix
         .lines()
         .find(|l| l.contains("sessmgr stopped:"))
         .unwrap_or_else(|| panic!("no exit report: {log}"));
-    let n = |key: &str| -> u64 {
-        stopped
-            .split(key)
-            .nth(1)
-            .and_then(|r| r.split(|c: char| !c.is_ascii_digit()).next())
-            .and_then(|n| n.parse().ok())
-            .unwrap_or_else(|| panic!("{key} in {stopped}"))
-    };
+    let n = |key: &str| number_after(stopped, key);
     assert_eq!(
         n("events produced "),
         n("delivered ") + n("dropped "),

@@ -55,6 +55,18 @@ fn drops_text(c: Option<&HostCounters>) -> String {
     }
 }
 
+/// A host's lines of Comware's `Log host N:` block (`label` names the kind).
+fn host_lines(out: &mut String, label: &str, i: usize, h: &FlowHost, c: Option<&HostCounters>) {
+    let _ = writeln!(out, "  {label} host {}:", i + 1);
+    let _ = writeln!(out, "    IP address/Port: {}/{}", h.addr, h.port);
+    let _ = writeln!(
+        out,
+        "    Total logs/UDP packets exported: {}/{}",
+        c.map_or(0, |c| c.sent),
+        c.map_or(0, |c| c.datagrams)
+    );
+}
+
 /// `display userlog export` (§11.3): Comware's `Flow:` block for the flow log 3.0 hosts, then
 /// what is ours, headed as such: each host's undelivered logs, the IPFIX hosts, the syslog
 /// hosts and the logs no host was configured for.
@@ -84,14 +96,12 @@ pub fn render_userlog_export(
         .collect();
     let _ = writeln!(out, "  Log host numbers: {}", flow3.len());
     for (i, h) in flow3.iter().enumerate() {
-        let c = counters_of(counters, h.addr, h.port, true);
-        let _ = writeln!(out, "  Log host {}:", i + 1);
-        let _ = writeln!(out, "    IP address/Port: {}/{}", h.addr, h.port);
-        let _ = writeln!(
-            out,
-            "    Total logs/UDP packets exported: {}/{}",
-            c.map_or(0, |c| c.sent),
-            c.map_or(0, |c| c.datagrams)
+        host_lines(
+            &mut out,
+            "Log",
+            i,
+            h,
+            counters_of(counters, h.addr, h.port, true),
         );
     }
 
@@ -111,14 +121,7 @@ pub fn render_userlog_export(
     let _ = writeln!(out, "  IPFIX host numbers: {}", ipfix.len());
     for (i, h) in ipfix.iter().enumerate() {
         let c = counters_of(counters, h.addr, h.port, true);
-        let _ = writeln!(out, "  IPFIX host {}:", i + 1);
-        let _ = writeln!(out, "    IP address/Port: {}/{}", h.addr, h.port);
-        let _ = writeln!(
-            out,
-            "    Total logs/UDP packets exported: {}/{}",
-            c.map_or(0, |c| c.sent),
-            c.map_or(0, |c| c.datagrams)
-        );
+        host_lines(&mut out, "IPFIX", i, h, c);
         let _ = writeln!(out, "    Logs not delivered: {}", drops_text(c));
     }
     let _ = writeln!(

@@ -7,7 +7,8 @@ use std::time::{Duration, Instant};
 use super::LogRecord;
 use super::tcp::{TcpLink, TcpTuning};
 use crate::export::config::{
-    FlowFormat, FlowHost, HostCounters, HostDrop, HostKind, LogHost, SyslogFormat, Transport,
+    ExportConfig, FlowFormat, FlowHost, HostCounters, HostDrop, HostKind, LogHost, SyslogFormat,
+    Transport,
 };
 use crate::export::flowlog::{FlowLogExport, FlowLogSender};
 use crate::export::ipfix::{IpfixConfig, IpfixExporter};
@@ -40,6 +41,17 @@ pub struct Shared<'a> {
     pub sysname: &'a str,
     pub timestamp: TimestampStyle,
     pub names: &'a super::AppNames,
+}
+
+impl<'a> Shared<'a> {
+    /// What every host's encoder reads of the configuration.
+    pub fn of(config: &'a ExportConfig, names: &'a super::AppNames) -> Shared<'a> {
+        Shared {
+            sysname: &config.sysname,
+            timestamp: config.timestamp,
+            names,
+        }
+    }
 }
 
 enum Encoder {

@@ -209,11 +209,7 @@ impl Collectors {
             };
             self.hosts.push(host);
         }
-        let shared = Shared {
-            sysname: &self.config.sysname,
-            timestamp: self.config.timestamp,
-            names: &self.names,
-        };
+        let shared = Shared::of(&self.config, &self.names);
         for mut host in old {
             host.flush(self.latest_ms, &shared, now);
         }
@@ -255,11 +251,7 @@ impl Collectors {
         self.latest_ms = self.latest_ms.max(at_ms);
         // `userlog flow syslog`: the log hosts instead of the flow-log hosts.
         let to_syslog = self.config.flow_to_syslog;
-        let shared = Shared {
-            sysname: &self.config.sysname,
-            timestamp: self.config.timestamp,
-            names: &self.names,
-        };
+        let shared = Shared::of(&self.config, &self.names);
         let now = Instant::now();
         let mut routed = false;
         for host in self.hosts.iter_mut().filter(|h| h.is_syslog() == to_syslog) {
@@ -276,11 +268,7 @@ impl Collectors {
     pub fn flush(&mut self, now_ms_engine: u64) {
         let now_ms = self.unix_ms(now_ms_engine);
         self.latest_ms = self.latest_ms.max(now_ms);
-        let shared = Shared {
-            sysname: &self.config.sysname,
-            timestamp: self.config.timestamp,
-            names: &self.names,
-        };
+        let shared = Shared::of(&self.config, &self.names);
         let now = Instant::now();
         for host in &mut self.hosts {
             host.flush(now_ms, &shared, now);
@@ -291,11 +279,7 @@ impl Collectors {
     /// immediate reconnect for a host that is down), counts what is left as `Shutdown`.
     /// Every host then has `queued == 0`.
     pub fn finish(&mut self, deadline: Instant) -> Vec<HostCounters> {
-        let shared = Shared {
-            sysname: &self.config.sysname,
-            timestamp: self.config.timestamp,
-            names: &self.names,
-        };
+        let shared = Shared::of(&self.config, &self.names);
         let now = Instant::now();
         for host in &mut self.hosts {
             host.flush(self.latest_ms, &shared, now);
