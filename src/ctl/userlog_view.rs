@@ -17,7 +17,6 @@
 //!   ...
 //! ```
 
-use super::commands::facility_word;
 use crate::export::config::{
     ExportConfig, FlowFormat, FlowHost, HostCounters, HostDrop, HostKind, SyslogFormat, Transport,
 };
@@ -149,7 +148,7 @@ pub fn render_userlog_export(
                 Transport::Udp => "UDP",
                 Transport::Tcp => "TCP",
             },
-            facility_word(h.facility)
+            h.facility.keyword()
         );
         let unit = match h.transport {
             Transport::Udp => "UDP packets",

@@ -55,6 +55,20 @@ impl Facility {
         })
     }
 
+    /// The console's keyword: `local0` .. `local7`.
+    pub const fn keyword(self) -> &'static str {
+        match self {
+            Facility::Local0 => "local0",
+            Facility::Local1 => "local1",
+            Facility::Local2 => "local2",
+            Facility::Local3 => "local3",
+            Facility::Local4 => "local4",
+            Facility::Local5 => "local5",
+            Facility::Local6 => "local6",
+            Facility::Local7 => "local7",
+        }
+    }
+
     /// The syslog facility code (local0 = 16 ... local7 = 23).
     pub const fn code(self) -> u8 {
         16 + self as u8

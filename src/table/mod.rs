@@ -13,6 +13,7 @@ pub mod query;
 pub mod relation;
 pub mod session;
 pub mod shard;
+pub mod shard_log;
 pub mod track;
 
 pub use config::{SessionMode, TableConfig};

@@ -209,7 +209,7 @@ impl Area for LogCmd {
                     let _ = write!(s, " port {}", h.port);
                 }
                 if h.facility != Facility::default() {
-                    let _ = write!(s, " facility {}", facility_word(h.facility));
+                    let _ = write!(s, " facility {}", h.facility.keyword());
                 }
                 if h.format == SyslogFormat::Rfc5424 {
                     s.push_str(" format rfc5424");
@@ -360,13 +360,6 @@ impl LogCmd {
 
 fn undo(on: bool) -> &'static str {
     if on { "" } else { "undo " }
-}
-
-/// `local0` .. `local7`.
-pub fn facility_word(f: Facility) -> &'static str {
-    FACILITIES
-        .get(usize::from(f.code().saturating_sub(16)))
-        .map_or("local7", |(w, _)| w)
 }
 
 fn stamp_word(s: TimestampStyle) -> &'static str {

@@ -31,7 +31,7 @@ pub use aging::{AgingCmd, PERSISTENT_DEFAULT_HOURS};
 pub use alg::AlgCmd;
 pub use drops::DropsCmd;
 pub use interface::InterfaceCmd;
-pub use log::{LogCmd, facility_word};
+pub use log::LogCmd;
 pub use session::SessionCmd;
 pub use system::SystemCmd;
 
