@@ -243,7 +243,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let mut out = std::io::BufWriter::new(stdout.lock());
             // A capture that ends inside a record: everything before it is reported, then the
             // error is named and the exit status says it.
-            let capture_error = if cores > 1 || console.is_some() {
+            let capture_error = if let (1, Some(console)) = (cores, console.as_ref()) {
+                sessmgr::actors::replay::replay_one_core(&opts, console, &mut out)?
+            } else if cores > 1 || console.is_some() {
                 let result = sessmgr::actors::replay::replay_cores(
                     &opts,
                     usize::from(cores),

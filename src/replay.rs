@@ -9,6 +9,7 @@ use crate::pipeline::{FrameOutcome, FrameSource, Pipeline};
 use crate::proto::key::{FlowHasher, FlowKey, addr_to_ip};
 use crate::proto::wire::ipproto;
 use crate::table::aging::ttl_s;
+use crate::table::events::SessionEvent;
 use crate::table::relation::RelationEntry;
 use crate::table::track::BATCH;
 use crate::table::track::state_name;
@@ -93,12 +94,39 @@ impl FrameSource for Timed<'_, '_> {
 type OnFrame<'a> =
     dyn FnMut(u64, &FrameOutcome, &Shard, &[RelationEntry]) -> std::io::Result<()> + 'a;
 
+/// What `drive` hands a batch's logs to.
+pub type OnLogs<'a> = dyn FnMut(&[SessionEvent]) + 'a;
+
+/// A summary-mode replay whose logged sessions' logs go to `on_logs` as each batch ends (on
+/// the batched one-core path, no thread). At the end of the capture, time runs out on every
+/// session (as `replay --cores` does) and each logged session still alive gets its final
+/// record, handed over last.
+pub fn replay_logged(
+    opts: &ReplayOptions,
+    on_logs: &mut OnLogs<'_>,
+) -> Result<ReplayResult, ReplayError> {
+    let mut r = drive(opts, None, Some(&mut *on_logs))?;
+    let shard = &mut r.pipeline.shard;
+    let now_ns = shard.now_ms() * 1_000_000;
+    r.pipeline.tick(now_ns, usize::MAX);
+    r.pipeline.shard.log_final();
+    let mut logs = Vec::new();
+    r.pipeline.shard.take_events(&mut logs);
+    if !logs.is_empty() {
+        on_logs(&logs);
+    }
+    Ok(r)
+}
+
 /// The replay loop: every frame of the capture through one pipeline, in batches
 /// (`Pipeline::process_frames`, the path live cores take). With `on_frame`, a frame at a
 /// time, so that each frame's outcome can be reported with the table as it then was.
+/// With `on_logs`, the session events the shard produced (the logs of its logged sessions:
+/// offline, the shard produces no others) after each batch.
 fn drive(
     opts: &ReplayOptions,
     mut on_frame: Option<&mut OnFrame<'_>>,
+    mut on_logs: Option<&mut OnLogs<'_>>,
 ) -> Result<ReplayResult, ReplayError> {
     let mut p = Pipeline::new(
         0,
@@ -110,6 +138,7 @@ fn drive(
     p.shard.algs.record_published = on_frame.is_some();
     let batch_size = if on_frame.is_some() { 1 } else { BATCH };
     let mut outcomes: Vec<FrameOutcome> = Vec::with_capacity(BATCH);
+    let mut logs: Vec<SessionEvent> = Vec::new();
     let mut published: Vec<RelationEntry> = Vec::new();
     let mut first_ts: Option<u64> = None;
     let mut unsupported_link = 0u64;
@@ -141,6 +170,15 @@ fn drive(
             pps: opts.pps,
         };
         p.process_frames(link, &timed, &mut outcomes);
+        // Taken after every batch (and dropped when nobody wants them), so the shard never
+        // holds them.
+        p.shard.take_events(&mut logs);
+        if let Some(f) = on_logs.as_deref_mut()
+            && !logs.is_empty()
+        {
+            f(&logs);
+        }
+        logs.clear();
         if let Some(report) = on_frame.as_deref_mut()
             && failed.is_none()
         {
@@ -181,13 +219,13 @@ fn drive(
 /// (`capture_error`) and the JSON lines, the final table included, are all written.
 pub fn replay(opts: &ReplayOptions, out: &mut dyn Write) -> Result<ReplayResult, ReplayError> {
     if !opts.verdicts {
-        return drive(opts, None);
+        return drive(opts, None, None);
     }
     let mut line =
         |number: u64, outcome: &FrameOutcome, shard: &Shard, published: &[RelationEntry]| {
             writeln!(out, "{}", frame_json(number, outcome, shard, published))
         };
-    let result = drive(opts, Some(&mut line))?;
+    let result = drive(opts, Some(&mut line), None)?;
     writeln!(out, "{}", table_json(&result.pipeline.shard))?;
     Ok(result)
 }
@@ -213,7 +251,7 @@ pub fn published_by_capture(
         out.extend(published.iter().map(|e| (number, *e)));
         Ok(())
     };
-    let result = drive(&opts, Some(&mut collect))?;
+    let result = drive(&opts, Some(&mut collect), None)?;
     match result.capture_error {
         Some(e) => Err(e.into()),
         None => Ok(out),

@@ -55,10 +55,16 @@ fn bench_capture(dir: &Path) -> Option<PathBuf> {
 
 /// Replays `cap` under `startup`, running `exec`; the whole stdout.
 fn replay(dir: &Path, cap: &Path, startup: &str, exec: &[&str]) -> String {
+    replay_on(dir, cap, startup, exec, 1)
+}
+
+/// `replay` on `cores` core actors.
+fn replay_on(dir: &Path, cap: &Path, startup: &str, exec: &[&str], cores: u16) -> String {
     let file = dir.join("startup.cfg");
     std::fs::write(&file, startup).expect("startup");
     let mut c = Command::new(env!("CARGO_BIN_EXE_sessmgr"));
     c.arg("replay").arg(cap).arg("--startup").arg(&file);
+    c.args(["--cores", &cores.to_string()]);
     for e in exec {
         c.args(["--exec", e]);
     }
@@ -482,5 +488,62 @@ userlog flow export host 127.0.0.1 port {}
         [(6, 1_000_000), (6, 2_000_000), (3, 2_100_000)],
         "{out}"
     );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// One core (the batched path) and two core actors (a dispatcher, a log thread) send the same
+/// logs: each session's records, with the same counters and codes.
+#[test]
+fn one_core_and_two_cores_send_the_same_logs() {
+    let dir = scratch("cores");
+    let Some(cap) = bench_capture(&dir) else {
+        return;
+    };
+    let mut seen = Vec::new();
+    for cores in [1u16, 2] {
+        let rx = UdpCapture::bind();
+        replay_on(
+            &dir,
+            &cap,
+            &format!(
+                "session statistics enable
+session log flow-begin
+session log flow-end
+interface capture
+ session log enable ipv4 inbound
+#
+userlog flow export host 127.0.0.1 port {}
+",
+                rx.port
+            ),
+            &[],
+            cores,
+        );
+        settle(&rx, 1);
+        let mut recs: Vec<String> = flowlog_records(&rx)
+            .iter()
+            .map(|r| {
+                format!(
+                    "{} {} {}:{} {}:{} {}/{} {}/{} {} {}",
+                    r.operator,
+                    r.protocol,
+                    r.src,
+                    r.src_port,
+                    r.dst,
+                    r.dst_port,
+                    r.in_packets,
+                    r.in_bytes,
+                    r.out_packets,
+                    r.out_bytes,
+                    r.start_time,
+                    r.end_time
+                )
+            })
+            .collect();
+        recs.sort();
+        assert!(recs.len() >= 500, "{cores} cores: {} records", recs.len());
+        seen.push(recs);
+    }
+    assert_eq!(seen[0], seen[1]);
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -4,6 +4,7 @@
 //! back into capture order, so the output matches a one-core run (session ids aside: they
 //! name the core).
 
+use super::collectors::Collectors;
 use super::core::{CoreMsg, CoreSetup, EventsMode, FrameBatch, FrameResult, spawn};
 use super::replay_log::ReplayLog;
 use crate::ctl::engine::Engine;
@@ -66,7 +67,12 @@ pub fn summary(r: &MultiCoreResult, cores: usize, out: &mut dyn Write) -> std::i
     for (reason, n) in r.drops.nonzero() {
         writeln!(out, "  {:<34} {n}", reason.name())?;
     }
-    for h in &r.collectors {
+    collectors_summary(&r.collectors, out)
+}
+
+/// The summary's lines for the collectors of a replay with session logs.
+fn collectors_summary(collectors: &[HostCounters], out: &mut dyn Write) -> std::io::Result<()> {
+    for h in collectors {
         writeln!(
             out,
             "Session logs to {} ({}): logs {}, sent {}, datagrams {}, dropped {}",
@@ -86,6 +92,95 @@ pub fn summary(r: &MultiCoreResult, cores: usize, out: &mut dyn Write) -> std::i
     }
     Ok(())
 }
+
+/// A one-core replay under a console (`--startup`, `--exec`, `--cores 1`): the batched
+/// one-core path of `crate::replay` (no dispatcher thread, no copy of the frames), its logs
+/// encoded and sent by the collectors on the same thread as each batch ends, on capture time.
+/// For `--exec` the final pipeline then moves into one core actor, which the console asks as
+/// it asks the cores of `run`. Prints the summary (and the collectors' counters) when there
+/// is no `--exec`; returns the capture's error, if it ended inside a record.
+pub fn replay_one_core(
+    opts: &ReplayOptions,
+    console: &ReplayConsole,
+    out: &mut dyn Write,
+) -> Result<Option<crate::io::pcap::CaptureError>, ReplayError> {
+    let mut opts = opts.clone();
+    opts.config.table = console.running.resolved();
+    let export: Arc<ExportHandle> = Arc::default();
+    let mut collectors = opts
+        .config
+        .table
+        .session_log
+        .active()
+        .then(|| Collectors::new(console.running.export_config(), 0));
+    let mut batches = 0usize;
+    let mut last_ms = 0u64;
+    let mut sink = |logs: &[crate::table::events::SessionEvent]| {
+        let Some(c) = collectors.as_mut() else {
+            return;
+        };
+        for ev in logs {
+            c.log(ev);
+            last_ms = last_ms.max(ev.at_ns / 1_000_000);
+        }
+        // Datagrams in progress close every few batches: full datagrams, few system calls.
+        batches += 1;
+        if batches % LOG_FLUSH_BATCHES == 0 {
+            c.flush(last_ms);
+        }
+    };
+    let mut result = crate::replay::replay_logged(&opts, &mut sink)?;
+    let counters = match collectors.as_mut() {
+        Some(c) => {
+            c.flush(last_ms);
+            let counters = c.finish(std::time::Instant::now() + LOG_FINISH_WITHIN);
+            export.add_unrouted(c.take_unrouted());
+            export.publish(counters.clone());
+            counters
+        }
+        None => Vec::new(),
+    };
+    let capture_error = result.capture_error.take();
+    if console.exec.is_empty() {
+        crate::replay::summary(&result, out)?;
+        collectors_summary(&counters, out)?;
+        return Ok(capture_error);
+    }
+    let relations = result
+        .pipeline
+        .shard
+        .algs
+        .relations()
+        .cloned()
+        .unwrap_or_default();
+    let (tx, rx) = flume::bounded::<CoreMsg>(MAILBOX_DEPTH);
+    let handle = spawn(CoreSetup {
+        core: 0,
+        cores: 1,
+        pipeline: result.pipeline,
+        io: None,
+        io_mode: IoMode::Monitor,
+        mailbox: rx,
+        peers: vec![tx.clone()],
+        events: None,
+        events_mode: EventsMode::LogsInOrder,
+        snapshots: None,
+        results: None,
+        stop: Arc::new(AtomicBool::new(false)),
+        pin: false,
+    })?;
+    let peers = [tx];
+    run_exec(console, &peers, &relations, &export, &opts.config, out)?;
+    let _ = peers[0].send(CoreMsg::Stop);
+    drop(peers);
+    handle.join();
+    Ok(capture_error)
+}
+
+/// Batches of logs (one per 256 frames) before a one-core replay closes its datagrams.
+const LOG_FLUSH_BATCHES: usize = 16;
+/// How long the end of a one-core replay gives a TCP collector to take its queue.
+const LOG_FINISH_WITHIN: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// `--exec`: each command through a console of the replay's cores, its output printed as
 /// the console would show it (paging off, every chunk).
