@@ -125,7 +125,7 @@ pub fn replay_one_core(
         }
         // Datagrams in progress close every few batches: full datagrams, few system calls.
         batches += 1;
-        if batches % LOG_FLUSH_BATCHES == 0 {
+        if batches.is_multiple_of(LOG_FLUSH_BATCHES) {
             c.flush(last_ms);
         }
     };
