@@ -458,3 +458,65 @@ userlog flow export host {coll} port {port} ipfix
     let got = drain(&rx).len() as u64;
     assert!(got > 0 && got <= num("sent "), "{got} datagrams for {line}");
 }
+
+/// packets-active live: one UDP flow of more than a million packets (hping3, a fixed source
+/// port) through the inline engine; the active log comes when the session's packets, both
+/// directions together, reach a million, and carries that count.
+#[test]
+fn packets_active_fires_live_at_a_million_packets() {
+    if !prerequisites(&["ip", "ethtool", "hping3"]) {
+        return;
+    }
+    let mut lab = Lab::new("slogp");
+    lab.static_neighbours();
+    let coll = lab.collector_link();
+    let rx = UdpSocket::bind((coll.as_str(), 0)).expect("collector socket");
+    rx.set_read_timeout(Some(Duration::from_millis(500)))
+        .expect("timeout");
+    let port = rx.local_addr().expect("port").port();
+    lab.write_startup(&format!(
+        "session statistics enable
+session log packets-active 1
+interface fwa
+ session log enable ipv4 inbound
+#
+userlog flow export host {coll} port {port}
+"
+    ));
+    let _socket = lab.start_engine_with("slogp", "", 2);
+    let mut flood = Command::new("ip")
+        .args([
+            "netns", "exec", &lab.h1, "hping3", "--udp", "--flood", "-k", "-s", "5555",
+        ])
+        .args(["-p", "9"])
+        .arg(H2_V4)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("hping3");
+    // Wait for the active log (the flood runs at 100-500 k packets/s here).
+    let deadline = Instant::now() + Duration::from_secs(90);
+    let mut active = None;
+    let mut buf = vec![0u8; 65_536];
+    while active.is_none() && Instant::now() < deadline {
+        let Ok(n) = rx.recv(&mut buf) else { continue };
+        let (_, recs) = flowlog3::decode(&buf[..n]).expect("flow log 3.0");
+        active = recs.into_iter().find_map(|r| match r {
+            Record::V4(r) if r.operator == 6 => Some(r),
+            _ => None,
+        });
+    }
+    let _ = Command::new("kill")
+        .args(["-INT", &flood.id().to_string()])
+        .status();
+    let _ = flood.wait();
+    lab.stop_engine();
+    let r = active.expect("no packets-active log within 90 s");
+    assert_eq!((r.src_port, r.dst_port, r.protocol), (5555, 9, 17), "{r:?}");
+    let total = u64::from(r.in_packets) + u64::from(r.out_packets);
+    // Logged at the packet that made it a million (a batch may finish the frames it holds).
+    assert!(
+        (1_000_000..1_000_300).contains(&total),
+        "packets at the active log: {r:?}"
+    );
+}
