@@ -88,12 +88,16 @@ pub struct RuntimeConfig {
     pub startup_config: PathBuf,
 }
 
+/// The one interface a capture's frames come in on, played (`backend = "pcap"`) or replayed
+/// (`sessmgr replay`): `interface capture` configures it (packet filters, session logs).
+pub const CAPTURE_INTERFACE: &str = "capture";
+
 impl RuntimeConfig {
-    /// The engine's interfaces in port order (the console's interface views); none for a
-    /// capture.
+    /// The engine's interfaces in port order (the console's interface views); a capture's
+    /// frames come in on one, `capture`.
     pub fn interface_names(&self) -> Vec<String> {
         match &self.backend {
-            Backend::Pcap { .. } => Vec::new(),
+            Backend::Pcap { .. } => vec![CAPTURE_INTERFACE.to_string()],
             Backend::AfPacket { interfaces } | Backend::Netmap { interfaces } => interfaces.clone(),
         }
     }

@@ -140,8 +140,7 @@ fn apply_over(base: Running, cfg: &Config, text: &str) -> (Running, Vec<(usize, 
     (running, refused)
 }
 
-/// The one interface a replay receives its frames on (`interface capture` configures it).
-pub const CAPTURE_INTERFACE: &str = "capture";
+pub use crate::config::CAPTURE_INTERFACE;
 
 /// The configuration a replay runs under (`sessmgr replay --startup FILE`): the device of
 /// `cfg` with one interface, `capture`, and `text` applied over its factory defaults as
