@@ -362,6 +362,27 @@ fn undo(on: bool) -> &'static str {
     if on { "" } else { "undo " }
 }
 
+/// Adds a host, or replaces the settings of the one with the same address and port (`same`)
+/// in place; refuses a host past `max`.
+fn add_host<T: Clone>(
+    hosts: &mut Vec<T>,
+    h: &T,
+    same: impl Fn(&T) -> bool,
+    max: usize,
+    what: &str,
+) -> Result<(), String> {
+    if let Some(old) = hosts.iter_mut().find(|o| same(o)) {
+        *old = h.clone();
+    } else if hosts.len() >= max {
+        return Err(format!(
+            " % The number of {what} has reached the upper limit ({max}).\n"
+        ));
+    } else {
+        hosts.push(h.clone());
+    }
+    Ok(())
+}
+
 fn stamp_word(s: TimestampStyle) -> &'static str {
     STAMPS
         .iter()
@@ -729,43 +750,26 @@ fn apply(cmd: &LogCmd, running: &mut Running, view: &View) -> Result<bool, Strin
                 lines.retain(|b| !(same_slot(b) && (acl.is_none() || b.acl == *acl)));
             }
         }
-        LogCmd::LogHost(h) => {
-            let hosts = &mut export.log_hosts;
-            // The same address and port again replaces the host's settings, in place.
-            if let Some(old) = hosts
-                .iter_mut()
-                .find(|o| o.addr == h.addr && o.port == h.port)
-            {
-                *old = h.clone();
-            } else if hosts.len() >= MAX_LOG_HOSTS {
-                return Err(format!(
-                    " % The number of log hosts has reached the upper limit ({MAX_LOG_HOSTS}).\n"
-                ));
-            } else {
-                hosts.push(h.clone());
-            }
-        }
+        LogCmd::LogHost(h) => add_host(
+            &mut export.log_hosts,
+            h,
+            |o| o.addr == h.addr && o.port == h.port,
+            MAX_LOG_HOSTS,
+            "log hosts",
+        )?,
         LogCmd::UndoLogHost { addr, port } => export
             .log_hosts
             .retain(|h| !(h.addr == *addr && port.is_none_or(|p| p == h.port))),
         LogCmd::Timestamp(s) => export.timestamp = *s,
         LogCmd::UndoTimestamp => export.timestamp = TimestampStyle::default(),
         LogCmd::FlowSyslog { on } => export.flow_to_syslog = *on,
-        LogCmd::FlowHost(h) => {
-            let hosts = &mut export.flow_hosts;
-            if let Some(old) = hosts
-                .iter_mut()
-                .find(|o| o.addr == h.addr && o.port == h.port)
-            {
-                *old = h.clone();
-            } else if hosts.len() >= MAX_FLOW_HOSTS {
-                return Err(format!(
-                    " % The number of flow log hosts has reached the upper limit ({MAX_FLOW_HOSTS}).\n"
-                ));
-            } else {
-                hosts.push(h.clone());
-            }
-        }
+        LogCmd::FlowHost(h) => add_host(
+            &mut export.flow_hosts,
+            h,
+            |o| o.addr == h.addr && o.port == h.port,
+            MAX_FLOW_HOSTS,
+            "flow log hosts",
+        )?,
         LogCmd::UndoFlowHost { addr, port } => export
             .flow_hosts
             .retain(|h| !(h.addr == *addr && port.is_none_or(|p| p == h.port))),
