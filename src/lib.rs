@@ -4,6 +4,7 @@
 
 pub mod acl;
 pub mod actors;
+pub mod alarm;
 pub mod alg;
 pub mod arena;
 pub mod config;
