@@ -4,9 +4,8 @@
 //! back into capture order, so the output matches a one-core run (session ids aside: they
 //! name the core).
 
-use super::collectors::Collectors;
 use super::core::{CoreMsg, CoreSetup, EventsMode, FrameBatch, FrameResult, spawn};
-use super::replay_log::ReplayLog;
+use super::replay_log::{ReplayLog, ReplaySender};
 use crate::ctl::engine::Engine;
 use crate::ctl::exec::Console;
 use crate::ctl::running::Running;
@@ -107,39 +106,22 @@ pub fn replay_one_core(
     let mut opts = opts.clone();
     opts.config.table = console.running.resolved();
     let export: Arc<ExportHandle> = Arc::default();
-    let mut collectors = opts
+    let mut sender = opts
         .config
         .table
         .session_log
         .active()
-        .then(|| Collectors::new(console.running.export_config(), 0));
-    let mut batches = 0usize;
-    let mut last_ms = 0u64;
+        .then(|| ReplaySender::new(console.running.export_config()));
     let mut sink = |logs: &[crate::table::events::SessionEvent]| {
-        let Some(c) = collectors.as_mut() else {
-            return;
-        };
-        for ev in logs {
-            c.log(ev);
-            last_ms = last_ms.max(ev.at_ns / 1_000_000);
-        }
-        // Datagrams in progress close every few batches: full datagrams, few system calls.
-        batches += 1;
-        if batches.is_multiple_of(LOG_FLUSH_BATCHES) {
-            c.flush(last_ms);
+        if let Some(s) = sender.as_mut() {
+            s.take(logs, false);
         }
     };
     let mut result = crate::replay::replay_logged(&opts, &mut sink)?;
-    let counters = match collectors.as_mut() {
-        Some(c) => {
-            c.flush(last_ms);
-            let counters = c.finish(std::time::Instant::now() + LOG_FINISH_WITHIN);
-            export.add_unrouted(c.take_unrouted());
-            export.publish(counters.clone());
-            counters
-        }
-        None => Vec::new(),
-    };
+    let counters = sender
+        .as_mut()
+        .map(|s| s.finish(&export))
+        .unwrap_or_default();
     let capture_error = result.capture_error.take();
     if console.exec.is_empty() {
         crate::replay::summary(&result, out)?;
@@ -176,11 +158,6 @@ pub fn replay_one_core(
     handle.join();
     Ok(capture_error)
 }
-
-/// Batches of logs (one per 256 frames) before a one-core replay closes its datagrams.
-const LOG_FLUSH_BATCHES: usize = 16;
-/// How long the end of a one-core replay gives a TCP collector to take its queue.
-const LOG_FINISH_WITHIN: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// `--exec`: each command through a console of the replay's cores, its output printed as
 /// the console would show it (paging off, every chunk).

@@ -1,6 +1,7 @@
-//! Session logs of a replay (`sessmgr replay --startup FILE`): the cores' logs go to the
-//! configured collectors during the replay, stamped with capture time, through the same
-//! `Collectors` the log actor drives in `run`, on a thread of their own.
+//! Session logs of a replay (`sessmgr replay --startup FILE`): the logs go to the configured
+//! collectors during the replay, stamped with capture time, through the same `Collectors` the
+//! log actor drives in `run`. `ReplaySender` does that on whichever thread: the one-core
+//! replay's own, or (`--cores N`) the thread of `ReplayLog`.
 //!
 //! The cores send logs in order and wait on a full channel (`EventsMode::LogsInOrder`), so
 //! what a collector receives does not depend on thread timing. At the end of the capture the
@@ -8,7 +9,7 @@
 //! `EndOfCapture`: every log is then in the channel, and is sent or counted before the answer.
 
 use super::collectors::Collectors;
-use super::events::EventBatch;
+use super::events::{EventBatch, SessionEvent};
 use crate::export::config::{ExportConfig, ExportHandle, HostCounters};
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -16,13 +17,55 @@ use std::time::{Duration, Instant};
 
 /// Batches the channel holds before a core waits.
 const CHANNEL: usize = 4096;
-/// Batches taken before datagrams in progress are closed, when more are waiting (a busy
-/// replay fills whole datagrams; an idle channel flushes at once).
-const FLUSH_EVERY: usize = 64;
+/// Batches of logs taken before datagrams in progress are closed: full datagrams, few system
+/// calls.
+const FLUSH_EVERY: usize = 16;
 /// How long the end of a replay gives a TCP collector to take what is queued for it.
 const FINISH_WITHIN: Duration = Duration::from_secs(2);
 
-/// The replay's log sender.
+/// A replay's collectors on capture time, whichever thread drives them: the logs of each
+/// batch in, datagrams closed every few batches, and at the end everything sent or counted
+/// and the counters published (`display userlog export` through `--exec`).
+pub struct ReplaySender {
+    collectors: Collectors,
+    /// The latest log's time (engine ms = capture time): what datagrams are stamped with.
+    last_ms: u64,
+    batches: usize,
+}
+
+impl ReplaySender {
+    pub fn new(config: ExportConfig) -> ReplaySender {
+        ReplaySender {
+            // Replay time is Unix time: no clock offset.
+            collectors: Collectors::new(config, 0),
+            last_ms: 0,
+            batches: 0,
+        }
+    }
+
+    /// One batch of logs; `flush_now` closes the datagrams in progress whatever the count.
+    pub fn take(&mut self, logs: &[SessionEvent], flush_now: bool) {
+        for ev in logs {
+            self.collectors.log(ev);
+            self.last_ms = self.last_ms.max(ev.at_ns / 1_000_000);
+        }
+        self.batches += 1;
+        if flush_now || self.batches.is_multiple_of(FLUSH_EVERY) {
+            self.collectors.flush(self.last_ms);
+        }
+    }
+
+    /// Sends or counts every log taken, publishes the counters on `handle` and answers them.
+    pub fn finish(&mut self, handle: &ExportHandle) -> Vec<HostCounters> {
+        self.collectors.flush(self.last_ms);
+        let counters = self.collectors.finish(Instant::now() + FINISH_WITHIN);
+        handle.add_unrouted(self.collectors.take_unrouted());
+        handle.publish(counters.clone());
+        counters
+    }
+}
+
+/// The replay's log sender on a thread of its own (`replay --cores N`).
 pub struct ReplayLog {
     /// What the cores send on (one clone each).
     pub events: flume::Sender<EventBatch>,
@@ -39,38 +82,20 @@ impl ReplayLog {
         let thread = std::thread::Builder::new()
             .name("sessmgr-replay-log".into())
             .spawn(move || {
-                let mut c = Collectors::new(config, 0);
-                let mut last_ms = 0u64;
-                let mut since_flush = 0usize;
-                let take = |c: &mut Collectors, batch: EventBatch, last_ms: &mut u64| {
-                    for ev in &batch {
-                        c.log(ev);
-                        *last_ms = (*last_ms).max(ev.at_ns / 1_000_000);
-                    }
-                };
+                let mut sender = ReplaySender::new(config);
                 loop {
                     match rx.recv_timeout(Duration::from_millis(5)) {
-                        Ok(batch) => {
-                            take(&mut c, batch, &mut last_ms);
-                            since_flush += 1;
-                            if rx.is_empty() || since_flush >= FLUSH_EVERY {
-                                c.flush(last_ms);
-                                since_flush = 0;
-                            }
-                        }
+                        // An idle channel closes the datagrams in progress at once.
+                        Ok(batch) => sender.take(&batch, rx.is_empty()),
                         Err(flume::RecvTimeoutError::Timeout) => {}
                         Err(flume::RecvTimeoutError::Disconnected) => break,
                     }
                     if let Ok(reply) = finish_rx.try_recv() {
                         // Every core answered EndOfCapture: all their logs are queued here.
                         while let Ok(batch) = rx.try_recv() {
-                            take(&mut c, batch, &mut last_ms);
+                            sender.take(&batch, false);
                         }
-                        c.flush(last_ms);
-                        let counters = c.finish(Instant::now() + FINISH_WITHIN);
-                        handle.add_unrouted(c.take_unrouted());
-                        handle.publish(counters.clone());
-                        let _ = reply.send(counters);
+                        let _ = reply.send(sender.finish(&handle));
                     }
                 }
             })?;

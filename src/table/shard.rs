@@ -256,8 +256,10 @@ impl Shard {
         self.live += 1;
         self.stats.created += 1;
         self.schedule(slot);
-        let orig = self.records[slot as usize].orig_key();
-        self.log_select(slot, &orig);
+        if self.log.active {
+            let orig = self.records[slot as usize].orig_key();
+            self.log_select(slot, &orig);
+        }
         self.emit(slot, EventKind::Created);
         slot
     }
