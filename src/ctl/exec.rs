@@ -32,6 +32,8 @@ pub struct Reply {
     pub close: bool,
     /// The output goes on: `Console::more` gives the next chunk, `Console::stop` drops it.
     pub more: bool,
+    /// A display command's data as JSON (`Output::Display`), for `sessmgr exec --json`.
+    pub data: Option<serde_json::Value>,
 }
 
 impl Console {
@@ -62,6 +64,7 @@ impl Console {
             }
         }
         let prompt = self.terminal.prompt();
+        let mut data = None;
         let (output, close) = match self.terminal.execute(line) {
             Err(e) => (e.caret_lines(&prompt), false),
             Ok(None) => (String::new(), false),
@@ -74,6 +77,10 @@ impl Console {
                 match (output, cmd.redirect) {
                     (Output::Nothing, _) => (String::new(), false),
                     (Output::Text(text), None) => (cmd.pipe.apply(&text), false),
+                    (Output::Display { text, data: d }, None) => {
+                        data = Some(d);
+                        (cmd.pipe.apply(&text), false)
+                    }
                     (Output::Table(stream), None) => {
                         let paged = self.client_pages && self.terminal.screen_length().is_some();
                         self.pending = Some(stream.through(cmd.pipe).paged(paged));
@@ -83,7 +90,9 @@ impl Console {
                 }
             }
         };
-        self.reply(output, close)
+        let mut reply = self.reply(output, close);
+        reply.data = data;
+        reply
     }
 
     fn reply(&self, output: String, close: bool) -> Reply {
@@ -92,6 +101,7 @@ impl Console {
             prompt: self.terminal.prompt(),
             close,
             more: false,
+            data: None,
         }
     }
 
@@ -105,7 +115,7 @@ impl Console {
         };
         let written = match output {
             Output::Nothing => Ok(()),
-            Output::Text(text) => file.write(&pipe.apply(&text)),
+            Output::Text(text) | Output::Display { text, .. } => file.write(&pipe.apply(&text)),
             Output::Table(stream) => {
                 let mut stream = stream.through(pipe).paged(false);
                 loop {
@@ -136,6 +146,7 @@ impl Console {
             prompt: self.terminal.prompt(),
             close: false,
             more,
+            data: None,
         }
     }
 

@@ -206,8 +206,22 @@ pub enum Output {
     Nothing,
     /// Shown at once, through the command's `|` filters.
     Text(String),
+    /// A display command's output: its Comware text, and the same data as JSON for
+    /// automation (`sessmgr exec --json`). Both are built from one value, so their numbers
+    /// agree; the text goes through the `|` filters, the data never does.
+    Display {
+        text: String,
+        data: serde_json::Value,
+    },
     /// `display session table`: read from the cores a chunk at a time.
     Table(TableStream),
+}
+
+impl Output {
+    /// A display's output: its text and the same data as JSON.
+    pub fn display(text: String, data: serde_json::Value) -> Output {
+        Output::Display { text, data }
+    }
 }
 
 // ------------------------------------------------------------------------------------------
