@@ -172,9 +172,12 @@ pub fn acls<'a>(shown: impl IntoIterator<Item = &'a Acl>) -> Value {
                 .rules
                 .iter()
                 .map(|r| {
+                    // `rule 5 permit tcp ...`: the ID apart, the rest as typed.
                     let mut text = String::new();
                     super::render::write_rule(&mut text, r);
-                    json!({"id": r.id, "rule": text})
+                    let prefix = format!("rule {} ", r.id);
+                    let rest = text.strip_prefix(&prefix).unwrap_or(&text);
+                    json!({"id": r.id, "rule": rest})
                 })
                 .collect();
             json!({
