@@ -213,7 +213,8 @@ fn read_head(stream: &mut TcpStream, buf: &mut [u8; MAX_HEAD]) -> Result<usize, 
     }
 }
 
-/// Writes a refusal: its status, a one-line body, `Connection: close`.
+/// Writes a refusal: its status, a one-line body, `Connection: close`. (The accepting thread
+/// refuses a connection past the limit with it at once, without lingering.)
 pub fn refuse(stream: &mut TcpStream, o: Outcome) {
     let _ = stream.set_write_timeout(Some(WRITE_TIMEOUT));
     let body = format!("{}\n", o.status());
@@ -230,25 +231,70 @@ pub fn refuse(stream: &mut TcpStream, o: Outcome) {
     );
 }
 
+/// Reads and drops what a refused client has already sent, without waiting (the accepting
+/// thread must not): a close with unread bytes would reset the connection and could destroy
+/// the answer just written.
+pub fn drain_pending(stream: &mut TcpStream) {
+    let _ = stream.shutdown(std::net::Shutdown::Write);
+    if stream.set_nonblocking(true).is_err() {
+        return;
+    }
+    let mut sink = [0u8; 4096];
+    for _ in 0..16 {
+        match stream.read(&mut sink) {
+            Ok(n) if n > 0 => {}
+            _ => return,
+        }
+    }
+}
+
+/// Closes politely after a refusal: the client may still be sending (a huge head), and a
+/// close with unread bytes resets the connection, which can destroy the answer before the
+/// client reads it. So the write side is shut and what still comes is read and dropped, at
+/// most `LINGER_BYTES` and `LINGER_TIME`.
+fn linger(stream: &mut TcpStream) {
+    const LINGER_BYTES: usize = 256 * 1024;
+    const LINGER_TIME: Duration = Duration::from_secs(1);
+    let _ = stream.flush();
+    let _ = stream.shutdown(std::net::Shutdown::Write);
+    let deadline = Instant::now() + LINGER_TIME;
+    let mut sink = [0u8; 4096];
+    let mut read = 0;
+    while read < LINGER_BYTES {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() || stream.set_read_timeout(Some(left)).is_err() {
+            return;
+        }
+        match stream.read(&mut sink) {
+            Ok(0) | Err(_) => return,
+            Ok(n) => read += n,
+        }
+    }
+}
+
 /// Serves one connection: reads its request head, answers with `metrics(openmetrics)` (the
-/// body and its content type) or a refusal, closes. Returns how it ended.
+/// body and its content type) or a refusal, counts how it ended (before lingering over a
+/// refused client's leftovers), closes.
 pub fn serve(
     stream: &mut TcpStream,
+    counters: &HttpCounters,
     metrics: impl FnOnce(bool) -> (String, &'static str),
-) -> Outcome {
+) {
     let mut buf = [0u8; MAX_HEAD];
     let end = match read_head(stream, &mut buf) {
         Ok(end) => end,
-        Err(Outcome::Aborted) => return Outcome::Aborted,
+        Err(Outcome::Aborted) => return counters.count(Outcome::Aborted),
         Err(o) => {
             refuse(stream, o);
-            return o;
+            counters.count(o);
+            return linger(stream);
         }
     };
     match parse_head(&buf[..end]) {
         Request::Refused(o) => {
             refuse(stream, o);
-            o
+            counters.count(o);
+            linger(stream);
         }
         Request::Metrics { head, openmetrics } => {
             let (body, content_type) = metrics(openmetrics);
@@ -262,7 +308,7 @@ pub fn serve(
                 let _ = stream.write_all(body.as_bytes());
             }
             let _ = stream.flush();
-            Outcome::Ok
+            counters.count(Outcome::Ok);
         }
     }
 }

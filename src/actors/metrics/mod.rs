@@ -194,6 +194,7 @@ fn accept_loop(
         if active.fetch_add(1, Ordering::Relaxed) >= MAX_CONNECTIONS {
             active.fetch_sub(1, Ordering::Relaxed);
             http::refuse(&mut stream, Outcome::Busy);
+            http::drain_pending(&mut stream);
             counters.count(Outcome::Busy);
             continue;
         }
@@ -203,8 +204,7 @@ fn accept_loop(
             .name("sessmgr-metrics-conn".into())
             .spawn(move || {
                 let _slot = slot;
-                let outcome = http::serve(&mut stream, |om| exposition(&registry, om));
-                mine.count(outcome);
+                http::serve(&mut stream, &mine, |om| exposition(&registry, om));
             });
         // No thread to be had: the connection went with the closure, unanswered; count it.
         if spawned.is_err() {
