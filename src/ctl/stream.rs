@@ -403,6 +403,47 @@ mod tests {
         );
     }
 
+    /// An operator's console gets no data; a client that asked for it (`sessmgr exec --json`)
+    /// gets every row once, in chunks of at most `DATA_ROWS`, the total on the last, and the
+    /// text unchanged.
+    #[test]
+    fn data_comes_only_when_asked_and_in_bounded_chunks() {
+        let (engine, rows) = engine(&[5000, 4000]);
+        let mut c = Console::new(engine.clone());
+        assert!(c.line("screen-length disable").output.is_empty());
+        let r = c.line("display session table ipv4");
+        assert!(r.data.is_none());
+        c.stop();
+        assert!(c.line("display version").data.is_none());
+
+        let mut c = Console::new(engine);
+        c.wants_data = true;
+        c.client_pages = false;
+        assert!(c.line("display version").data.is_some());
+        let mut r = c.line("display session table ipv4");
+        let (mut text, mut seen, mut chunks) = (String::new(), Vec::new(), 0);
+        loop {
+            text += &r.output;
+            let data = r.data.take().expect("every chunk carries data");
+            let part = data["sessions"].as_array().expect("rows");
+            assert!(part.len() <= DATA_ROWS, "{} rows", part.len());
+            seen.extend(
+                part.iter()
+                    .map(|row| row["initiator"]["source_port"].clone()),
+            );
+            chunks += 1;
+            if !r.more {
+                assert_eq!(data["sessions_found"], 9000);
+                break;
+            }
+            assert!(data.get("sessions_found").is_none());
+            r = c.more();
+        }
+        assert!(chunks >= 9000 / DATA_ROWS, "{chunks} chunks");
+        assert_eq!(seen.len(), 9000);
+        assert_eq!(text, render_session_table(&rows, false, Family::V4, 0));
+    }
+
     /// A page tests at most `SCAN_LIVE` sessions however few its filter selects, and the
     /// pages of a filtered statistics query still count every selected session once.
     #[test]
