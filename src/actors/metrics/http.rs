@@ -372,6 +372,19 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        /// Whatever the bytes, a head is judged (never a panic), and only a GET or HEAD of
+        /// /metrics is served.
+        #[test]
+        fn any_bytes_are_judged(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..600)) {
+            let end = head_end(&bytes).unwrap_or(bytes.len());
+            if let Request::Metrics { .. } = parse_head(&bytes[..end]) {
+                let text = String::from_utf8_lossy(&bytes);
+                proptest::prop_assert!(text.starts_with("GET /metrics") || text.starts_with("HEAD /metrics"));
+            }
+        }
+    }
+
     #[test]
     fn the_head_ends_at_the_first_empty_line() {
         assert_eq!(head_end(b"GET / HTTP/1.1\r\n\r\nbody"), Some(18));
