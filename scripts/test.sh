@@ -23,7 +23,8 @@ fi
 # (curl, ping, python3, hping3 for a stray TCP segment and a flood of tiny fragments; vsftpd,
 # lftp, tftpd-hpa and tftp-hpa for the ALG test; scapy for fragments built by hand), offload
 # switches (ethtool); the session logs' receivers (rsyslog, nfdump's nfcapd, tshark: see
-# tests/common/collectors.rs). Installed when missing and we are root. On a
+# tests/common/collectors.rs); a Prometheus server and promtool for the metrics endpoint
+# (tests/prometheus.rs, which starts its own server on a port of its own). Installed when missing and we are root. On a
 # machine with systemd the vsftpd, tftpd-hpa and rsyslog packages also start their system
 # services; the tests do not use them (they run their own daemons inside their namespaces, and
 # their own rsyslogd with a private config, pid file and work directory on a port of their own).
@@ -31,7 +32,7 @@ step "system packages for the end-to-end tests"
 missing=()
 for tool in ip:iproute2 curl:curl ping:iputils-ping python3:python3 ethtool:ethtool hping3:hping3 \
   vsftpd:vsftpd lftp:lftp in.tftpd:tftpd-hpa tftp:tftp-hpa tcpdump:tcpdump \
-  rsyslogd:rsyslog nfcapd:nfdump tshark:tshark; do
+  rsyslogd:rsyslog nfcapd:nfdump tshark:tshark prometheus:prometheus; do
   command -v "${tool%%:*}" >/dev/null 2>&1 || missing+=("${tool##*:}")
 done
 # scapy is a python module, not a command: Debian's package installs it for the system's

@@ -38,6 +38,21 @@ struct RawConfig {
     fragment: RawFragment,
     #[serde(default)]
     runtime: RawRuntime,
+    #[serde(default)]
+    metrics: RawMetrics,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawMetrics {
+    listen: Option<String>,
+}
+
+/// `[metrics]`: the Prometheus endpoint (SPEC B4, actors/metrics/).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MetricsConfig {
+    /// Where the endpoint listens (`listen = "127.0.0.1:9712"`); `None`: no endpoint.
+    pub listen: Option<std::net::SocketAddr>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -188,6 +203,7 @@ pub struct Config {
     pub acls: Vec<Acl>,
     pub fragment: FragLimits,
     pub runtime: RuntimeConfig,
+    pub metrics: MetricsConfig,
 }
 
 /// Aging times accepted by `session aging-time` (comware.md §4.2: 1-100000 s on current V7).
@@ -351,6 +367,7 @@ impl Config {
             .ok_or_else(|| err("fragment.timeout_s", "too large"))?,
         };
         cfg.runtime = runtime(raw.runtime)?;
+        cfg.metrics = metrics(raw.metrics)?;
         Ok(cfg)
     }
 }
@@ -605,9 +622,41 @@ fn persistent(
     }))
 }
 
+/// `[metrics]`: an address and port (`127.0.0.1:9712`, `[::1]:9712`); absent, no endpoint.
+fn metrics(m: RawMetrics) -> Result<MetricsConfig, ConfigError> {
+    let listen = match m.listen {
+        None => None,
+        Some(text) => Some(text.parse().map_err(|_| {
+            err(
+                "metrics.listen",
+                format!("'{text}' is not an address and port (\"127.0.0.1:9712\", \"[::1]:9712\")"),
+            )
+        })?),
+    };
+    Ok(MetricsConfig { listen })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn metrics_listen_is_an_address_and_port_or_absent() {
+        assert_eq!(Config::parse("").unwrap().metrics.listen, None);
+        let c = Config::parse("[metrics]\nlisten = \"127.0.0.1:9712\"").unwrap();
+        assert_eq!(c.metrics.listen, Some("127.0.0.1:9712".parse().unwrap()));
+        for bad in [
+            "\"localhost\"",
+            "\"127.0.0.1\"",
+            "\"1.2.3.4:99999\"",
+            "9712",
+        ] {
+            let e = Config::parse(&format!("[metrics]\nlisten = {bad}")).unwrap_err();
+            assert_eq!(e.key, "metrics.listen", "{bad}: {e}");
+        }
+        let e = Config::parse("[metrics]\nport = 9712").unwrap_err();
+        assert!(e.to_string().contains("port"), "{e}");
+    }
 
     #[test]
     fn empty_config_is_the_defaults() {

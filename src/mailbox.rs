@@ -131,6 +131,12 @@ pub struct CoreCounters {
     /// Session events lost because the log actor's channel was full.
     pub events_dropped: u64,
     pub not_ip: NotIpCounts,
+    /// Frames the core processed, and the batches they came in (received or handed over):
+    /// the Prometheus endpoint's per-core series.
+    pub frames: u64,
+    pub batches: u64,
+    /// What the core's ALGs refused or noticed.
+    pub alg: crate::alg::AlgCounters,
 }
 
 pub enum CoreMsg {

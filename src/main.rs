@@ -46,6 +46,20 @@ enum Command {
         #[arg(long)]
         socket: Option<PathBuf>,
     },
+    /// Run one console command on the running engine and print its output (as `vtysh -c`);
+    /// the exit status is 1 when the engine refuses the line.
+    Exec {
+        /// The control socket (default: the one config.toml names).
+        #[arg(long)]
+        socket: Option<PathBuf>,
+        /// Print a display command's data as JSON instead of its Comware text.
+        #[arg(long)]
+        json: bool,
+        /// The command, as typed at the console (its words may be given as one argument or
+        /// several).
+        #[arg(required = true, num_args = 1.., trailing_var_arg = true, allow_hyphen_values = true)]
+        command: Vec<String>,
+    },
     /// Print the running engine's session table or counters as JSON (control socket).
     Dump {
         /// What to print.
@@ -97,7 +111,7 @@ enum Steer {
 
 fn main() -> std::process::ExitCode {
     match run(Cli::parse()) {
-        Ok(()) => std::process::ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(e) => {
             // The whole chain of causes, one line, no backtrace: an operator's message.
             eprintln!("sessmgr: {e:#}");
@@ -115,7 +129,7 @@ fn socket_path(given: Option<PathBuf>) -> PathBuf {
     })
 }
 
-fn run(cli: Cli) -> anyhow::Result<()> {
+fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
     match cli.command {
         Command::Run { config } => {
             let cfg =
@@ -142,6 +156,27 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     report.logs_unrouted
                 );
             }
+        }
+        // Its own exit status: 1 for a line the engine refused (its error printed), 2 when
+        // the engine could not be asked.
+        Command::Exec {
+            socket,
+            json,
+            command,
+        } => {
+            let line = command.join(" ");
+            let path = socket_path(socket);
+            let (mut out, mut err) = (std::io::stdout().lock(), std::io::stderr().lock());
+            return Ok(
+                match sessmgr::ctl::exec_client::run(&path, &line, json, &mut out, &mut err) {
+                    Ok(true) => std::process::ExitCode::SUCCESS,
+                    Ok(false) => std::process::ExitCode::FAILURE,
+                    Err(e) => {
+                        let _ = writeln!(err, "sessmgr: {e}");
+                        std::process::ExitCode::from(2)
+                    }
+                },
+            );
         }
         Command::Console { socket } => {
             sessmgr::ctl::client::run(&socket_path(socket))?;
@@ -269,5 +304,5 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             }
         }
     }
-    Ok(())
+    Ok(std::process::ExitCode::SUCCESS)
 }

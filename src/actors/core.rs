@@ -113,6 +113,9 @@ struct Core {
     results: Option<flume::Sender<Vec<FrameResult>>>,
     events_dropped: u64,
     events_produced: u64,
+    /// Batches of frames processed (received from the back-end or handed over), for the
+    /// metrics endpoint: frames per batch tell how loaded the core is.
+    batches: u64,
     event_buf: EventBatch,
     // Reused per batch.
     outcomes: Vec<FrameOutcome>,
@@ -140,6 +143,7 @@ fn run(setup: CoreSetup) -> CoreExit {
         results: setup.results,
         events_dropped: 0,
         events_produced: 0,
+        batches: 0,
         event_buf: Vec::new(),
         outcomes: Vec::with_capacity(RX_BATCH),
         handover: (0..setup.cores).map(|_| FrameBatch::default()).collect(),
@@ -224,6 +228,7 @@ impl Core {
     fn handle(&mut self, msg: CoreMsg, mut io: Option<&mut (dyn PacketIo + 'static)>) -> bool {
         match msg {
             CoreMsg::Frames { link, frames } => {
+                self.batches += 1;
                 let mut results = Vec::new();
                 // Per-frame results are reported with the table as it was after each frame:
                 // then a frame at a time; otherwise the whole batch at once.
@@ -306,6 +311,9 @@ impl Core {
                     ring_drops: io.as_deref().map_or(0, |i| i.stats().kernel_drops),
                     events_dropped: self.events_dropped,
                     not_ip: self.p.not_ip,
+                    frames: self.p.frames,
+                    batches: self.batches,
+                    alg: self.p.shard.algs.counters.clone(),
                 });
             }
             CoreMsg::Reset {
@@ -342,6 +350,7 @@ impl Core {
         actions: &mut [Action],
     ) {
         self.outcomes.clear();
+        self.batches += 1;
         if self.cores > 1
             && frames
                 .iter()

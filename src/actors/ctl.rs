@@ -129,8 +129,9 @@ impl ConsoleService for CtlHandle {
     }
 }
 
-/// The console protocol: `hello` (`"pager": false` from a client that does not page),
-/// `line`, `more`, `stop`, `help` (`?`), `complete` (Tab).
+/// The console protocol: `hello` (`"pager": false` from a client that does not page,
+/// `"data": true` from one that wants a display's data as JSON beside its text: `sessmgr
+/// exec --json`), `line`, `more`, `stop`, `help` (`?`), `complete` (Tab).
 pub fn console_op(c: &mut Console, req: &Value) -> Value {
     let text = match req.get("line") {
         None => "",
@@ -143,6 +144,10 @@ pub fn console_op(c: &mut Console, req: &Value) -> Value {
             if req.get("pager") == Some(&Value::Bool(false)) {
                 c.client_pages = false;
             }
+            // `"data": true`: replies to `line` and `more` carry the display's `data`.
+            if req.get("data") == Some(&Value::Bool(true)) {
+                c.wants_data = true;
+            }
             json!({
                 "prompt": c.terminal.prompt(),
                 "screen_length": c.terminal.screen_length(),
@@ -154,12 +159,24 @@ pub fn console_op(c: &mut Console, req: &Value) -> Value {
             // client pages the output with `---- More ----` (comware.md §1.6).
             // `more`: the output goes on (a large session table, a chunk at a time); the
             // client asks `more` for the next chunk, or `stop` when the operator quits paging.
-            json!({"output": r.output, "prompt": r.prompt, "close": r.close, "more": r.more,
-                   "screen_length": c.terminal.screen_length()})
+            // `failed`: the line was refused (`sessmgr exec` exits non-zero).
+            let mut reply = json!({"output": r.output, "prompt": r.prompt, "close": r.close,
+                   "more": r.more, "screen_length": c.terminal.screen_length()});
+            if r.failed {
+                reply["failed"] = true.into();
+            }
+            if let Some(data) = r.data {
+                reply["data"] = data;
+            }
+            reply
         }
         Some("more") => {
             let r = c.more();
-            json!({"output": r.output, "prompt": r.prompt, "more": r.more})
+            let mut reply = json!({"output": r.output, "prompt": r.prompt, "more": r.more});
+            if let Some(data) = r.data {
+                reply["data"] = data;
+            }
+            reply
         }
         Some("stop") => {
             c.stop();

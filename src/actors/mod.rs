@@ -1,5 +1,6 @@
 //! The runtime topology: per-core actors (plain pinned threads that own their shard) and the
-//! control plane on an actix System (log, stats, ctl; later alarm, sync).
+//! control plane on an actix System (log, stats, ctl; later alarm, sync), and beside it the
+//! Prometheus endpoint's threads (metrics/).
 
 pub mod collectors;
 pub mod control;
@@ -8,6 +9,7 @@ pub mod ctl;
 pub mod ctlsock;
 pub mod events;
 pub mod log;
+pub mod metrics;
 pub mod replay;
 pub mod replay_log;
 pub mod stats;

@@ -47,6 +47,11 @@ pub enum RunError {
     Spawn(std::io::Error),
     #[error("{0}")]
     Startup(String),
+    #[error("metrics.listen: cannot listen on {addr}: {source}")]
+    Metrics {
+        addr: std::net::SocketAddr,
+        source: std::io::Error,
+    },
 }
 
 /// How a run ended.
@@ -257,6 +262,18 @@ pub fn run(cfg: Config) -> Result<RunReport, RunError> {
     // The log actor's hosts from the start: the handle given above is the one it reads.
     engine.publish_export_config();
 
+    // The Prometheus endpoint (config.toml [metrics] listen), on the control plane: a scrape
+    // asks the cores as a console's display does.
+    let metrics = match cfg.metrics.listen {
+        Some(addr) => {
+            let m = super::metrics::start(addr, engine.clone(), Vec::new())
+                .map_err(|source| RunError::Metrics { addr, source })?;
+            info!(logger, "metrics endpoint"; "listen" => m.local_addr.to_string());
+            Some(m)
+        }
+        None => None,
+    };
+
     // The ctl actor serves the consoles on the control plane.
     let ctl = control.start_ctl(engine)?;
     let stats_source = control.clone();
@@ -297,6 +314,9 @@ pub fn run(cfg: Config) -> Result<RunReport, RunError> {
         std::thread::sleep(Duration::from_millis(50));
     }
     info!(logger, "stopping");
+    if let Some(m) = metrics {
+        m.stop();
+    }
     socket.stop();
     for tx in &peers {
         let _ = tx.send_timeout(CoreMsg::Stop, Duration::from_millis(500));

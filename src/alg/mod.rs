@@ -393,6 +393,30 @@ impl AlgCounters {
         v
     }
 
+    /// Every counter of every registered ALG, zeros included, as `(ALG keyword, reason,
+    /// count)` (`("ftp", "bounce", 2)`); a framework reason and an ALG's own of the same name
+    /// are one counter. For the metrics endpoint, whose series exist before the first count.
+    pub fn each(&self) -> Vec<(&'static str, &'static str, u64)> {
+        let mut v: Vec<(&'static str, &'static str, u64)> = Vec::new();
+        for (alg, r) in REGISTRY.iter().enumerate() {
+            let row = self.counts.get(alg);
+            for slot in 0..HostRefusal::ALL.len() + r.refusals {
+                let Some(name) = Self::slot_name(alg, slot) else {
+                    continue;
+                };
+                let n = row.and_then(|row| row.get(slot)).copied().unwrap_or(0);
+                match v
+                    .iter_mut()
+                    .find(|(a, k, _)| *a == r.info.keyword && *k == name)
+                {
+                    Some(e) => e.2 += n,
+                    None => v.push((r.info.keyword, name, n)),
+                }
+            }
+        }
+        v
+    }
+
     /// The count of one reason by name (`bounce`, `stream-gap`), framework and ALG summed.
     pub fn get(&self, alg: AlgId, reason: &str) -> u64 {
         let a = usize::from(alg);

@@ -22,6 +22,10 @@ pub struct Console {
     /// reads everything (`sessmgr console` fed by a script, a program) says so at `hello`, and
     /// its displays come in large chunks whatever `screen-length` says.
     pub client_pages: bool,
+    /// Whether the client wants a display's data as JSON beside its text (`sessmgr exec
+    /// --json` says so at `hello`). Interactive consoles do not: their replies carry no data,
+    /// and a session table display renders no JSON rows.
+    pub wants_data: bool,
 }
 
 /// The answer to one line.
@@ -32,8 +36,13 @@ pub struct Reply {
     pub close: bool,
     /// The output goes on: `Console::more` gives the next chunk, `Console::stop` drops it.
     pub more: bool,
-    /// A display command's data as JSON (`Output::Display`), for `sessmgr exec --json`.
+    /// A display command's data as JSON (`Output::Display`), for `sessmgr exec --json`;
+    /// only for a console that `wants_data`. A session table display gives it a chunk at a
+    /// time (`{"sessions": [...]}`, the last chunk with `"sessions_found"`).
     pub data: Option<serde_json::Value>,
+    /// The line was refused: the grammar's `% ... found at '^' position.`, or a handler's
+    /// ` % ...` message (`sessmgr exec` exits non-zero).
+    pub failed: bool,
 }
 
 impl Console {
@@ -50,6 +59,7 @@ impl Console {
             engine,
             pending: None,
             client_pages: true,
+            wants_data: false,
         }
     }
 
@@ -65,25 +75,38 @@ impl Console {
         }
         let prompt = self.terminal.prompt();
         let mut data = None;
+        let mut failed = false;
         let (output, close) = match self.terminal.execute(line) {
-            Err(e) => (e.caret_lines(&prompt), false),
+            Err(e) => {
+                failed = true;
+                (e.caret_lines(&prompt), false)
+            }
             Ok(None) => (String::new(), false),
             Ok(Some((cmd, effect))) => {
                 let output = match effect {
                     Effect::Close => return self.reply(String::new(), true),
-                    Effect::Local => Output::Text(cmd.action.terminal_output(&self.terminal)),
+                    Effect::Local => cmd.action.terminal_output(&self.terminal),
                     Effect::Forward => cmd.action.run(&self.engine, self.terminal.view()),
                 };
                 match (output, cmd.redirect) {
                     (Output::Nothing, _) => (String::new(), false),
-                    (Output::Text(text), None) => (cmd.pipe.apply(&text), false),
+                    (Output::Text(text), None) => {
+                        // A handler refuses with a ` % ...` line (§1.5's layout).
+                        failed = text.trim_start().starts_with('%');
+                        (cmd.pipe.apply(&text), false)
+                    }
                     (Output::Display { text, data: d }, None) => {
-                        data = Some(d);
+                        data = self.wants_data.then_some(d);
                         (cmd.pipe.apply(&text), false)
                     }
                     (Output::Table(stream), None) => {
                         let paged = self.client_pages && self.terminal.screen_length().is_some();
-                        self.pending = Some(stream.through(cmd.pipe).paged(paged));
+                        self.pending = Some(
+                            stream
+                                .through(cmd.pipe)
+                                .paged(paged)
+                                .with_data(self.wants_data),
+                        );
                         return self.more();
                     }
                     (output, Some(to)) => (self.redirect(output, cmd.pipe, &to), false),
@@ -92,6 +115,7 @@ impl Console {
         };
         let mut reply = self.reply(output, close);
         reply.data = data;
+        reply.failed = failed;
         reply
     }
 
@@ -102,6 +126,7 @@ impl Console {
             close,
             more: false,
             data: None,
+            failed: false,
         }
     }
 
@@ -138,6 +163,7 @@ impl Console {
             Some(stream) => stream.next_chunk(&self.engine),
             None => (String::new(), false),
         };
+        let data = self.pending.as_mut().and_then(TableStream::take_data);
         if !more {
             self.pending = None;
         }
@@ -146,7 +172,8 @@ impl Console {
             prompt: self.terminal.prompt(),
             close: false,
             more,
-            data: None,
+            data,
+            failed: false,
         }
     }
 

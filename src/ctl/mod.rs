@@ -12,6 +12,8 @@
 //!   config.toml's seed);
 //!   `exec`: one operator's console; `stream`: the session table a chunk at a time.
 //! - `render`, `port_mapping_view`, `relation_view`, `userlog_view`: the Comware output layouts;
+//!   `display_json`: the same data as JSON (`sessmgr exec --json`); `exec_client`: the
+//!   `sessmgr exec` program (one command, non-interactive);
 //!   `client`: the `sessmgr console` program; `hotkeys`: what its keys do in the line editor
 //!   (Tab cycling, Ctrl+Z, Ctrl+G, Ctrl+X) and how its transcript shows control characters.
 //!
@@ -29,8 +31,10 @@ pub mod client;
 pub mod commands;
 #[cfg(test)]
 mod console_tests;
+pub mod display_json;
 pub mod engine;
 pub mod exec;
+pub mod exec_client;
 pub mod files;
 pub mod grammar;
 pub mod hotkeys;

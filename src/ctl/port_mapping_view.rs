@@ -91,7 +91,7 @@ pub fn render_user_defined<'a>(
 
 /// The Match Type and Match Condition columns: `IPv4 host 10.1.1.1` (a range as
 /// `START-END`, ours), `IPv4 subnet 10.1.1.0/24`, `IPv4 ACL 2000`, or `---` twice.
-fn match_condition(scope: &MatchScope) -> (String, String) {
+pub fn match_condition(scope: &MatchScope) -> (String, String) {
     let v = |ip: &IpAddr| if ip.is_ipv4() { "IPv4" } else { "IPv6" };
     match scope {
         MatchScope::Any => ("---".into(), "---".into()),

@@ -174,7 +174,7 @@ pub fn render_session_table(
 }
 
 /// `YYYY-MM-DD hh:mm:ss` (comware.md §2.3) at `unix_s + utc_offset_s`.
-fn write_datetime(out: &mut String, unix_s: u64, utc_offset_s: i32) {
+pub fn write_datetime(out: &mut String, unix_s: u64, utc_offset_s: i32) {
     let t = i64::try_from(unix_s)
         .unwrap_or(i64::MAX)
         .saturating_add(i64::from(utc_offset_s));
@@ -336,7 +336,7 @@ pub fn render_aging_state(cfg: &AgingConfig) -> String {
 /// has one, and an application without a timer (`None`) keeps state aging, so it has no row.
 /// Every user-defined application has a row: its timer, 1200 s unless set (the seed's "other
 /// pre-defined and user-defined applications: 1200 s"), is its own.
-fn application_rows<'a>(cfg: &AgingConfig, user: &'a UserApps) -> Vec<(&'a str, u32)> {
+pub fn application_rows<'a>(cfg: &AgingConfig, user: &'a UserApps) -> Vec<(&'a str, u32)> {
     let mut rows: Vec<(&'a str, u32)> = APPS
         .iter()
         .enumerate()
@@ -413,7 +413,7 @@ fn acl_type(acl: &Acl) -> &'static str {
 
 /// `rule <id> <rest>`: the rule's text as typed, with its ID made explicit (a rule typed
 /// without one got it from the step, and Comware always shows it).
-fn write_rule(out: &mut String, r: &Rule) {
+pub fn write_rule(out: &mut String, r: &Rule) {
     let mut words = r.text.split_whitespace().peekable();
     if words.peek().is_some_and(|w| w.eq_ignore_ascii_case("rule")) {
         words.next();

@@ -14,6 +14,7 @@
 //! `BULK_ROWS`/`BULK_OUTPUT` allow, so a full listing pays a round trip to the client per
 //! tens of thousands of rows instead of per 64.
 
+use super::display_json;
 use super::engine::{Engine, Pending};
 use super::pipe::{OutputPipe, PipeState};
 use super::render::{render_session, render_session_total};
@@ -30,6 +31,10 @@ pub const BULK_ROWS: usize = 32_768;
 /// ... and the output (after the `|` filters) past which a chunk ends: one answer line to the
 /// client stays a few megabytes at most.
 pub const BULK_OUTPUT: usize = 1 << 20;
+
+/// Rows one chunk carries at most when the client asked for the data as JSON (`sessmgr exec
+/// --json`): a JSON row is several times its text, and one answer line stays a few megabytes.
+pub const DATA_ROWS: usize = 4096;
 
 /// A display in progress.
 pub struct TableStream {
@@ -49,6 +54,11 @@ pub struct TableStream {
     found: u64,
     /// One page rendered, before the `|` filters (reused from page to page).
     text: String,
+    /// The rows of the current chunk as JSON, when the client asked for data (`with_data`);
+    /// `None` for an operator's console, which pays nothing for it.
+    data: Option<Vec<serde_json::Value>>,
+    /// The current chunk is the last: its data carries the total.
+    data_done: bool,
 }
 
 impl TableStream {
@@ -64,7 +74,27 @@ impl TableStream {
             asked: None,
             found: 0,
             text: String::new(),
+            data: None,
+            data_done: false,
         }
+    }
+
+    /// Whether each chunk also carries its rows as JSON (`take_data`), for `sessmgr exec
+    /// --json`. Chunks are then at most `DATA_ROWS` rows.
+    pub fn with_data(mut self, on: bool) -> TableStream {
+        self.data = on.then(Vec::new);
+        self
+    }
+
+    /// The current chunk's rows as JSON (`{"sessions": [...]}`; the last chunk adds
+    /// `"sessions_found"`, the `Total sessions found` of the text), when asked for.
+    pub fn take_data(&mut self) -> Option<serde_json::Value> {
+        let rows = std::mem::take(self.data.as_mut()?);
+        let mut chunk = serde_json::json!({ "sessions": rows });
+        if self.data_done {
+            chunk["sessions_found"] = self.found.into();
+        }
+        Some(chunk)
     }
 
     /// The display through the command's `|` filters, which keep their state from chunk
@@ -102,8 +132,13 @@ impl TableStream {
         let mut out = String::new();
         let mut rows = 0;
         let mut lines = 0;
+        let max_rows = if self.data.is_some() {
+            DATA_ROWS
+        } else {
+            BULK_ROWS
+        };
         let enough = |rows: usize, lines: usize, out: &str| {
-            rows >= BULK_ROWS || out.len() >= BULK_OUTPUT || (self.paged && lines >= CHUNK_ROWS)
+            rows >= max_rows || out.len() >= BULK_OUTPUT || (self.paged && lines >= CHUNK_ROWS)
         };
         while !enough(rows, lines, &out) && self.core < engine.cores.len() {
             // The first page of a paged chunk is one screenful; every other page is as large
@@ -111,7 +146,7 @@ impl TableStream {
             let limit = if self.paged && rows == 0 {
                 CHUNK_ROWS
             } else {
-                BULK_ROWS - rows
+                max_rows - rows
             };
             // A core that is gone or not answering is skipped (as an empty shard).
             let asked = self.asked.take().or_else(|| self.ask(engine, limit));
@@ -127,12 +162,15 @@ impl TableStream {
             rows += page_rows.clone().count();
             // The next page is copied by its core while this one renders (kept for the next
             // chunk when this one turns out to be enough).
-            if rows < BULK_ROWS && self.core < engine.cores.len() {
-                self.asked = self.ask(engine, BULK_ROWS - rows);
+            if rows < max_rows && self.core < engine.cores.len() {
+                self.asked = self.ask(engine, max_rows - rows);
             }
             self.text.clear();
             for row in page_rows {
                 render_session(row, self.filter.verbose, 0, &mut self.text);
+                if let Some(data) = self.data.as_mut() {
+                    data.push(display_json::session_row(row, self.filter.verbose, 0));
+                }
                 self.found += 1;
             }
             let shown = self.pipe.apply_piece(&mut self.pipe_state, &self.text);
@@ -140,6 +178,7 @@ impl TableStream {
             out += &shown;
         }
         let done = self.core >= engine.cores.len();
+        self.data_done = done;
         if done {
             self.text.clear();
             render_session_total(self.found, &mut self.text);
@@ -362,6 +401,47 @@ mod tests {
             n < 16_000 / CHUNK_ROWS / 8,
             "a script's listing: {n} chunks"
         );
+    }
+
+    /// An operator's console gets no data; a client that asked for it (`sessmgr exec --json`)
+    /// gets every row once, in chunks of at most `DATA_ROWS`, the total on the last, and the
+    /// text unchanged.
+    #[test]
+    fn data_comes_only_when_asked_and_in_bounded_chunks() {
+        let (engine, rows) = engine(&[5000, 4000]);
+        let mut c = Console::new(engine.clone());
+        assert!(c.line("screen-length disable").output.is_empty());
+        let r = c.line("display session table ipv4");
+        assert!(r.data.is_none());
+        c.stop();
+        assert!(c.line("display version").data.is_none());
+
+        let mut c = Console::new(engine);
+        c.wants_data = true;
+        c.client_pages = false;
+        assert!(c.line("display version").data.is_some());
+        let mut r = c.line("display session table ipv4");
+        let (mut text, mut seen, mut chunks) = (String::new(), Vec::new(), 0);
+        loop {
+            text += &r.output;
+            let data = r.data.take().expect("every chunk carries data");
+            let part = data["sessions"].as_array().expect("rows");
+            assert!(part.len() <= DATA_ROWS, "{} rows", part.len());
+            seen.extend(
+                part.iter()
+                    .map(|row| row["initiator"]["source_port"].clone()),
+            );
+            chunks += 1;
+            if !r.more {
+                assert_eq!(data["sessions_found"], 9000);
+                break;
+            }
+            assert!(data.get("sessions_found").is_none());
+            r = c.more();
+        }
+        assert!(chunks >= 9000 / DATA_ROWS, "{chunks} chunks");
+        assert_eq!(seen.len(), 9000);
+        assert_eq!(text, render_session_table(&rows, false, Family::V4, 0));
     }
 
     /// A page tests at most `SCAN_LIVE` sessions however few its filter selects, and the

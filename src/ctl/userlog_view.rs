@@ -26,7 +26,7 @@ use std::net::IpAddr;
 
 /// The counters the log actor published for a host of this address, port and kind (zero
 /// while it has published none: a host just configured, or no log actor).
-fn counters_of(
+pub fn counters_of(
     counters: &[HostCounters],
     addr: IpAddr,
     port: u16,

@@ -7,6 +7,7 @@ use super::kit::{
     ALL, IPV6, KIND, NUM, alt, any, arg, int, internal, ipv6_word, kw, kws, opt, seq,
 };
 use crate::acl::{self, Acl, AclKind};
+use crate::ctl::display_json;
 use crate::ctl::grammar::{ArgKind, ErrorKind, Fault, Matched, Syn, undo_keyword};
 use crate::ctl::render::{render_acl, render_acl_configuration};
 use crate::ctl::running::Running;
@@ -269,15 +270,17 @@ impl Area for AclCmd {
             }
             AclCmd::Display { ipv6, target } => {
                 let fam = family(*ipv6);
-                let mut out = String::new();
-                for acl in running.acls.iter().filter(|a| a.family == fam) {
-                    if matches!(target, AclTarget::All)
-                        || matches!(target, AclTarget::Number(n) if *n == acl.number)
-                    {
-                        out.push_str(&render_acl(acl));
-                    }
-                }
-                Output::Text(out)
+                let shown: Vec<&Acl> = running
+                    .acls
+                    .iter()
+                    .filter(|a| a.family == fam)
+                    .filter(|acl| {
+                        matches!(target, AclTarget::All)
+                            || matches!(target, AclTarget::Number(n) if *n == acl.number)
+                    })
+                    .collect();
+                let out: String = shown.iter().map(|acl| render_acl(acl)).collect();
+                Output::display(out, display_json::acls(shown))
             }
         }
     }

@@ -9,6 +9,7 @@ use super::kit::{
     application_keywords, arg, int, internal, ipv6_word, kw, kws, no_such_application, opt, seq,
     set_only, undo_optional,
 };
+use crate::ctl::display_json;
 use crate::ctl::grammar::Syn;
 use crate::ctl::render::{render_aging_application, render_aging_state};
 use crate::ctl::running::Running;
@@ -243,9 +244,17 @@ impl Area for AgingCmd {
         let (aging, user) = (&mut table.aging, &table.user_apps);
         let defaults = AgingConfig::default();
         match self {
-            AgingCmd::DisplayState => return Output::Text(render_aging_state(aging)),
+            AgingCmd::DisplayState => {
+                return Output::display(
+                    render_aging_state(aging),
+                    display_json::aging_state(aging),
+                );
+            }
             AgingCmd::DisplayApplication => {
-                return Output::Text(render_aging_application(aging, user));
+                return Output::display(
+                    render_aging_application(aging, user),
+                    display_json::aging_application(aging, user),
+                );
             }
             AgingCmd::SetState { state, seconds } => aging.state_s[*state as usize] = *seconds,
             AgingCmd::UndoState { state } => match state {

@@ -9,6 +9,7 @@ use super::kit::{
     application_name, arg, family_of, family_word, int, internal, kw, kws, opt, seq,
 };
 use crate::alg::{self, AlgId, AlgSet};
+use crate::ctl::display_json;
 use crate::ctl::grammar::{ArgKind, ErrorKind, Fault, Matched, Syn, quote};
 use crate::ctl::port_mapping_view::{
     MAPPING_PROTOCOLS, mapping_protocol_number, mapping_protocol_word, render_pre_defined,
@@ -469,17 +470,31 @@ impl Area for AlgCmd {
             }
             AlgCmd::DisplayPortMapping { user, app, port } => {
                 if !*user {
-                    return Output::Text(render_pre_defined());
+                    return Output::display(
+                        render_pre_defined(),
+                        display_json::port_mapping_pre_defined(),
+                    );
                 }
                 let app = app.as_ref().map(|a| a.resolve(&table.user_apps));
-                let rows = table.port_map.iter().filter(|m| {
-                    app.is_none_or(|a| a == Some(m.app)) && port.is_none_or(|p| p == m.port)
-                });
-                return Output::Text(render_user_defined(rows, &table.user_apps));
+                let rows: Vec<&PortMapping> = table
+                    .port_map
+                    .iter()
+                    .filter(|m| {
+                        app.is_none_or(|a| a == Some(m.app)) && port.is_none_or(|p| p == m.port)
+                    })
+                    .collect();
+                return Output::display(
+                    render_user_defined(rows.iter().copied(), &table.user_apps),
+                    display_json::port_mapping_user_defined(rows, &table.user_apps),
+                );
             }
             AlgCmd::DisplayRelationTable { family } => {
                 let rel = &cx.engine.relations;
-                return Output::Text(render_relation_table(&rel.entries(*family), rel.clock_ms()));
+                let (entries, clock_ms) = (rel.entries(*family), rel.clock_ms());
+                return Output::display(
+                    render_relation_table(&entries, clock_ms),
+                    display_json::relation_table(&entries, clock_ms),
+                );
             }
             AlgCmd::ResetRelationTable { family } => {
                 cx.engine.relations.reset(*family);

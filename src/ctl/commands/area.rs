@@ -63,8 +63,8 @@ pub trait Area {
     }
 
     /// The output of a command done at the terminal alone (`display history-command`).
-    fn terminal_output(&self, _terminal: &Terminal) -> String {
-        String::new()
+    fn terminal_output(&self, _terminal: &Terminal) -> Output {
+        Output::Nothing
     }
 
     /// The command's part on the engine: what it changes in the running configuration,

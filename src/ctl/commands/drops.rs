@@ -46,7 +46,7 @@ impl Area for DropsCmd {
                 let missing = cx.engine.cores.len().saturating_sub(cores.len());
                 let mut sum = merge(&cores);
                 sum.events_dropped += cx.engine.events_lost.load(Ordering::Relaxed);
-                Output::Text(render_summary(&sum, missing))
+                Output::display(render_summary(&sum, missing), summary_json(&sum, missing))
             }
         }
     }
@@ -68,6 +68,26 @@ fn merge(cores: &[CoreCounters]) -> CoreCounters {
         sum.not_ip.other += c.not_ip.other;
     }
     sum
+}
+
+/// The display's data (`sessmgr exec --json`; shape: ctl/display_json.rs), from the same
+/// counts as its text.
+pub fn summary_json(c: &CoreCounters, missing: usize) -> serde_json::Value {
+    let by_reason: serde_json::Map<String, serde_json::Value> = c
+        .drops
+        .nonzero()
+        .map(|(r, n)| (r.name().to_string(), n.into()))
+        .collect();
+    serde_json::json!({
+        "dropped": c.drops.total(),
+        "dropped_by_reason": by_reason,
+        "ring_drops": c.ring_drops,
+        "sessions_evicted_early_drop": c.table.evicted,
+        "sessions_refused_table_full": c.table.refused,
+        "events_dropped": c.events_dropped,
+        "untracked_not_ip": {"arp": c.not_ip.arp, "other": c.not_ip.other},
+        "cores_not_answering": missing,
+    })
 }
 
 /// The display. `missing`: cores that did not answer in time (their counts are absent).

@@ -13,6 +13,7 @@ use super::kit::{
     FAMILY, H_RESET, alt, arg, family_of, family_word, int, internal, kw, kws, opt, seq, set_only,
     undo_optional,
 };
+use crate::ctl::display_json;
 use crate::ctl::grammar::{ArgKind, Syn};
 use crate::ctl::running::{LogBinding, Running};
 use crate::ctl::userlog_view::render_userlog_export;
@@ -279,11 +280,10 @@ impl Area for LogCmd {
             LogCmd::Display => {
                 let counters = cx.engine.export.counters();
                 let unrouted = cx.engine.export.unrouted();
-                return Output::Text(render_userlog_export(
-                    &cx.running.export,
-                    &counters,
-                    unrouted,
-                ));
+                return Output::display(
+                    render_userlog_export(&cx.running.export, &counters, unrouted),
+                    display_json::userlog_export(&cx.running.export, &counters, unrouted),
+                );
             }
             LogCmd::Reset => {
                 cx.engine.export.request_reset();

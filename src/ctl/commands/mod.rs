@@ -155,7 +155,7 @@ impl Action {
     }
 
     /// The output of a command done at the terminal alone.
-    pub fn terminal_output(&self, terminal: &Terminal) -> String {
+    pub fn terminal_output(&self, terminal: &Terminal) -> Output {
         self.command().terminal_output(terminal)
     }
 

@@ -13,6 +13,7 @@ use super::kit::{
     app_keyword, app_of, application_keywords, arg, family_of, family_word, int, internal, kw, kws,
     no_such_application, opt, seq, undo_optional,
 };
+use crate::ctl::display_json;
 use crate::ctl::engine::Engine;
 use crate::ctl::grammar::{ArgKind, ErrorKind, Fault, Matched, Syn, quote};
 use crate::ctl::render::{StatisticsCounts, render_statistics, render_statistics_summary};
@@ -248,11 +249,17 @@ impl Area for SessionCmd {
                 filters,
             } => {
                 let counts = statistics(cx.engine, *family, filters);
-                Output::Text(if *summary {
-                    render_statistics_summary(&counts)
+                if *summary {
+                    Output::display(
+                        render_statistics_summary(&counts),
+                        display_json::statistics_summary(&counts),
+                    )
                 } else {
-                    render_statistics(&counts)
-                })
+                    Output::display(
+                        render_statistics(&counts),
+                        display_json::statistics(&counts),
+                    )
+                }
             }
             SessionCmd::ResetStatistics => {
                 cx.engine.tell_all(|| CoreMsg::ResetStatistics);

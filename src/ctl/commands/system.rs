@@ -10,6 +10,7 @@ use crate::ctl::running::Running;
 use crate::ctl::terminal::{DEFAULT_SCREEN_LENGTH, DEFAULT_SYSNAME, Effect, Terminal};
 use crate::ctl::view::View;
 use crate::ctl::view::bits::{ANY, SYSTEM, USER};
+use serde_json::json;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SystemCmd {
@@ -198,23 +199,28 @@ impl Area for SystemCmd {
         }
     }
 
-    fn terminal_output(&self, terminal: &Terminal) -> String {
+    fn terminal_output(&self, terminal: &Terminal) -> Output {
         match self {
-            SystemCmd::DisplayHistory { .. } => {
-                terminal.history().map(|l| format!("{l}\n")).collect()
-            }
-            _ => String::new(),
+            SystemCmd::DisplayHistory { .. } => Output::display(
+                terminal.history().map(|l| format!("{l}\n")).collect(),
+                json!({ "commands": terminal.history().collect::<Vec<_>>() }),
+            ),
+            _ => Output::Nothing,
         }
     }
 
     fn on_engine(&self, cx: &mut Context<'_>) -> Output {
         match self {
-            SystemCmd::DisplayCurrentConfiguration => Output::Text(cx.configuration()),
-            SystemCmd::DisplayThis => Output::Text(cx.view_configuration()),
-            SystemCmd::DisplayVersion => Output::Text(format!(
-                "sessmgr, a Comware-style stateful session engine\nVersion {}\n",
-                env!("CARGO_PKG_VERSION")
-            )),
+            // The configuration is CLI text: its data is that text, line by line.
+            SystemCmd::DisplayCurrentConfiguration => configuration_output(cx.configuration()),
+            SystemCmd::DisplayThis => configuration_output(cx.view_configuration()),
+            SystemCmd::DisplayVersion => Output::display(
+                format!(
+                    "sessmgr, a Comware-style stateful session engine\nVersion {}\n",
+                    env!("CARGO_PKG_VERSION")
+                ),
+                json!({"name": "sessmgr", "version": env!("CARGO_PKG_VERSION")}),
+            ),
             SystemCmd::Save { file, .. } => {
                 // `save FILE`: flash:/FILE, the configuration directory (files.rs).
                 let path = match file {
@@ -259,4 +265,12 @@ impl Area for SystemCmd {
         // start types back in.
         text.head(format!(" sysname {}", quote(&running.sysname)));
     }
+}
+
+/// A configuration display: its text, and as data its lines (the `#` separators included, so
+/// the sections stay apart).
+fn configuration_output(text: String) -> Output {
+    let lines: Vec<&str> = text.lines().collect();
+    let data = json!({ "lines": lines });
+    Output::display(text, data)
 }
