@@ -295,6 +295,13 @@ impl Core {
             } => {
                 let _ = reply.send(statistics_page(&self.p.shard, family, &filter, from));
             }
+            CoreMsg::Peaks(reply) => {
+                let _ = reply.send(self.p.shard.census.peaks.counts());
+            }
+            CoreMsg::Top(msg) => {
+                let now_ms = self.p.shard.now_ms();
+                msg.answer(&mut self.p.shard.top, now_ms);
+            }
             CoreMsg::ResetStatistics => {
                 self.p.shard.reset_statistics();
                 self.p.not_ip = Default::default();

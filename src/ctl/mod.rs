@@ -12,6 +12,7 @@
 //!   config.toml's seed);
 //!   `exec`: one operator's console; `stream`: the session table a chunk at a time.
 //! - `render`, `port_mapping_view`, `relation_view`, `userlog_view`: the Comware output layouts;
+//!   `statistics_view`: history-max and top statistics;
 //!   `client`: the `sessmgr console` program; `hotkeys`: what its keys do in the line editor
 //!   (Tab cycling, Ctrl+Z, Ctrl+G, Ctrl+X) and how its transcript shows control characters.
 //!
@@ -41,6 +42,7 @@ pub mod relation_view;
 pub mod render;
 pub mod running;
 pub mod startup;
+pub mod statistics_view;
 pub mod stream;
 pub mod terminal;
 pub mod userlog_view;

@@ -174,7 +174,7 @@ pub fn render_session_table(
 }
 
 /// `YYYY-MM-DD hh:mm:ss` (comware.md §2.3) at `unix_s + utc_offset_s`.
-fn write_datetime(out: &mut String, unix_s: u64, utc_offset_s: i32) {
+pub fn write_datetime(out: &mut String, unix_s: u64, utc_offset_s: i32) {
     let t = i64::try_from(unix_s)
         .unwrap_or(i64::MAX)
         .saturating_add(i64::from(utc_offset_s));

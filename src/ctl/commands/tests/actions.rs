@@ -36,6 +36,7 @@ fn table() -> Vec<(View, &'static str, Action)> {
                     source_ip: Some((v4("10.0.0.1"), Some(v4("10.0.0.9")))),
                     destination_ip: Some((v4("192.168.1.1"), None)),
                     protocol: Some(Protocol::Tcp),
+                    app_protocol: None,
                     source_port: Some(1024),
                     destination_port: Some(80),
                     application: Some(app("http")),
