@@ -61,6 +61,8 @@ pub struct CoreExit {
     pub snapshot: CoreSnapshot,
     /// Events produced by this core's shard (delivered + dropped).
     pub events_produced: u64,
+    /// Everything its top statistics counted (`sessmgr run` saves it at shutdown).
+    pub top: crate::table::top::TopHistory,
 }
 
 pub struct CoreHandle {
@@ -216,6 +218,7 @@ fn run(setup: CoreSetup) -> CoreExit {
     CoreExit {
         snapshot,
         events_produced: c.events_produced,
+        top: c.p.shard.top.snapshot(),
     }
 }
 

@@ -13,3 +13,4 @@ pub mod replay_log;
 pub mod stats;
 pub mod system;
 pub mod terminal;
+pub mod top_store;
