@@ -62,7 +62,10 @@ fn current_sessions(out: &str) -> u64 {
 /// 15 sources: 10.0.0.i opens 5 + 3i UDP sessions (distinct ports), to 192.168.1.0-3 in
 /// turn, spread over a few minutes; two hours earlier, 10.9.9.9 opened 100 sessions to
 /// 192.168.9.9 (outside the last hour, inside the last 24 hours).
-fn top_capture(dir: &Path) -> (PathBuf, Vec<(String, u64)>, Vec<(String, u64)>) {
+/// (address, sessions), largest first.
+type Ranking = Vec<(String, u64)>;
+
+fn top_capture(dir: &Path) -> (PathBuf, Ranking, Ranking) {
     let mut frames = Vec::new();
     let start = T0_US + 2 * 3_600_000_000;
     for k in 0..100u16 {
@@ -89,7 +92,7 @@ fn top_capture(dir: &Path) -> (PathBuf, Vec<(String, u64)>, Vec<(String, u64)>) 
     }
     let path = dir.join("top.pcap");
     write_pcap_timed(&path, frames);
-    src_counts.sort_by(|a, b| b.1.cmp(&a.1));
+    src_counts.sort_by_key(|s| std::cmp::Reverse(s.1));
     src_counts.truncate(10);
     let mut dst: Vec<(String, u64)> = dst_counts
         .iter()
