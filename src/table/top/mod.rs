@@ -136,6 +136,35 @@ mod tests {
     }
 
     #[test]
+    fn forty_days_of_sessions_roll_through_every_window() {
+        const DAY_MS: u64 = 86_400_000;
+        let midnight = T0_MS / DAY_MS * DAY_MS;
+        let mut t = TopStatistics::default();
+        // One session an hour for 40 days, from 10.0.0.<day>.
+        let hours = 40 * 24u64;
+        for h in 0..hours {
+            t.record(
+                ip(0x0a00_0000 + (h / 24) as u32),
+                ip(1),
+                midnight + h * 3_600_000,
+            );
+        }
+        let now = midnight + (hours - 1) * 3_600_000 + 59_000; // day 39, 23:00:59
+        let month = t.window(Window::Last30Days, now);
+        assert_eq!(month.sources.total, 30 * 24);
+        assert_eq!(month.sources.count(ip(0x0a00_0000 + 9)), 0);
+        assert_eq!(month.sources.count(ip(0x0a00_0000 + 10)), 24);
+        assert_eq!(month.sources.error, 0, "30 distinct sources: exact");
+        let day = t.window(Window::Last24Hours, now);
+        assert_eq!(day.sources.top(1), &[(ip(0x0a00_0000 + 39), 24)]);
+        assert_eq!(t.window(Window::LastHour, now).sources.total, 1);
+        // The day after, the first hour of day 40: the last 24 hours reach back into day 39.
+        let next = now + 3_600_000;
+        assert_eq!(t.window(Window::Last24Hours, next).sources.total, 23);
+        assert!(t.window(Window::LastHour, next).sources.is_empty());
+    }
+
+    #[test]
     fn memory_stays_under_the_bound_with_every_bucket_full() {
         let mut t = TopStatistics::default();
         let mut a = 0u32;
