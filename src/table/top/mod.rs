@@ -165,18 +165,31 @@ mod tests {
     }
 
     #[test]
-    fn memory_stays_under_the_bound_with_every_bucket_full() {
+    fn memory_stays_under_the_bound_with_every_bucket_taken() {
         let mut t = TopStatistics::default();
         let mut a = 0u32;
-        // A minute every 5 minutes for 31 days, 600 distinct sources and destinations each:
-        // every day, hour and minute bucket in reach full.
-        for m in 0..(31 * 24 * 12u64) {
-            let at = T0_MS + m * 5 * 60_000;
-            for _ in 0..600 {
+        // A minute every hour for 31 days, then every minute of an hour, each with KEEP new
+        // sources and destinations (exact: every minute bucket holds KEEP counts each way);
+        // every day and hour bucket taken.
+        let hourly = (0..31 * 24u64).map(|h| T0_MS + h * 3_600_000);
+        let end = T0_MS + 31 * 24 * 3_600_000;
+        let minutely = (0..60u64).map(|m| end + m * 60_000);
+        for at in hourly.chain(minutely) {
+            for _ in 0..KEEP {
                 a = a.wrapping_add(1);
                 t.record(ip(a), ip(a.rotate_left(16)), at);
             }
         }
+        // One more minute files the last full one.
+        t.record(ip(0), ip(0), end + 60 * 60_000);
+        let h = &t.history;
+        let exact_minute = |b: &Option<Bucket>| {
+            b.as_ref().is_some_and(|b| {
+                b.sources.counts.len() == KEEP && b.destinations.counts.len() == KEEP
+            })
+        };
+        assert!(h.minutes.iter().all(exact_minute));
+        assert!(h.hours.iter().chain(&h.days).all(Option::is_some));
         assert!(
             t.memory_bytes() <= memory_bound(),
             "{} > {}",
