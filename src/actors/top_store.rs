@@ -221,6 +221,40 @@ mod tests {
         assert_eq!(names, [FILE_NAME]);
     }
 
+    /// A core that answers snapshots with `h` (until its mailbox closes).
+    fn core(h: TopHistory) -> flume::Sender<CoreMsg> {
+        let (tx, rx) = flume::bounded::<CoreMsg>(4);
+        std::thread::spawn(move || {
+            while let Ok(m) = rx.recv() {
+                if let CoreMsg::Top(TopMsg::Snapshot(reply)) = m {
+                    let _ = reply.send(Box::new(h.clone()));
+                }
+            }
+        });
+        tx
+    }
+
+    #[test]
+    fn the_saver_merges_every_core_and_writes_nothing_partial_or_empty() {
+        let d = dir("saver");
+        let p = d.join(FILE_NAME);
+        let log = slog::Logger::root(slog::Discard, slog::o!());
+        let mut saver = TopSaver::new(p.clone());
+        // Nothing counted anywhere: no file.
+        saver.save(&[core(TopHistory::default())], &log);
+        assert!(!p.exists());
+        // Two cores with the same minute: one history, counts added.
+        saver.save(&[core(history()), core(history())], &log);
+        let h = load(&p).unwrap().unwrap();
+        let w = h.window(Window::LastHour, 1_780_000_030, None);
+        assert_eq!(w.sources.count(IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1))), 8);
+        // A core that does not answer: the file is left as it was.
+        let (silent, _rx) = flume::bounded::<CoreMsg>(4);
+        std::fs::write(&p, b"kept").unwrap();
+        saver.save(&[core(history()), silent], &log);
+        assert_eq!(std::fs::read(&p).unwrap(), b"kept");
+    }
+
     #[test]
     fn a_corrupt_file_is_an_error_never_a_panic() {
         let d = dir("corrupt");
