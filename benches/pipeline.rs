@@ -269,6 +269,33 @@ fn new_sessions(c: &mut Criterion) {
     g.finish();
 }
 
+/// T2: what top statistics add to a new session. `top_off` is the default engine (one flag
+/// test at creation); `top_on` counts every new session by source and destination, here with
+/// a new client address per session, the sketch's worst case (every source is new, so each
+/// takes the smallest counter's place). Run both, alternated, before and after a change.
+fn new_sessions_top_statistics(c: &mut Criterion) {
+    let mut g = c.benchmark_group("new_sessions_top_statistics");
+    g.sample_size(10).measurement_time(Duration::from_secs(5));
+    g.throughput(Throughput::Elements(1));
+    for (name, on) in [("create/top_off", false), ("create/top_on", true)] {
+        g.bench_function(name, |b| {
+            b.iter_custom(|iters| {
+                let mut p = pipeline(iters as usize + 1);
+                let mut cfg = p.shard.config.clone();
+                cfg.top_statistics = on;
+                p.shard.set_config(cfg);
+                let frames: Vec<[u8; 54]> = (0..iters as u32)
+                    .map(|i| tcp_frame(i, false, SYN, 1000, 0))
+                    .collect();
+                let start = Instant::now();
+                run_batched(&mut p, &frames, T0);
+                start.elapsed()
+            })
+        });
+    }
+    g.finish();
+}
+
 /// S8 at a full table: what a new session costs when it is created in free room, when it
 /// evicts an unanswered session (early drop), and when it is refused (a table of established
 /// sessions, early drop on or off). The refusal and eviction paths must cost no more than a
@@ -516,6 +543,7 @@ criterion_group!(
     established,
     established_logging,
     new_sessions,
+    new_sessions_top_statistics,
     table_full,
     aging,
     relation_entries

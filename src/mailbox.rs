@@ -8,8 +8,10 @@ use crate::io::PortId;
 use crate::pipeline::{FrameOutcome, FrameSource, NotIpCounts};
 use crate::proto::wire::{Family, LinkType};
 use crate::table::TableConfig;
+use crate::table::peaks::PeakCounts;
 use crate::table::query::{RowsPage, SessionFilter, StatisticsCounts};
 use crate::table::shard::ShardStats;
+use crate::table::top::{TopHistory, TopStatistics, TopWindow, Window};
 use serde_json::Value;
 
 /// Frames travelling between threads (replay dispatcher, hand-over between cores): their
@@ -170,6 +172,10 @@ pub enum CoreMsg {
     },
     /// `reset session statistics`: the table and drop counters start again from zero.
     ResetStatistics,
+    /// `display session statistics history-max`: this core's maxima.
+    Peaks(flume::Sender<PeakCounts>),
+    /// Top statistics (T2).
+    Top(TopMsg),
     /// `reset session table` with a filter: delete the sessions of this core's shard the
     /// filter selects (in the family, if given) and answer how many went.
     Reset {
@@ -193,4 +199,32 @@ pub enum CoreMsg {
     EndOfCapture(flume::Sender<usize>),
     /// Finish: process what is queued, flush, exit.
     Stop,
+}
+
+/// What the control plane asks of a core's top statistics (`table::top`).
+pub enum TopMsg {
+    /// `display session top-statistics`: the window, at the core's clock.
+    Window {
+        window: Window,
+        reply: flume::Sender<TopWindow>,
+    },
+    /// Everything counted, to be written to disk (every minute and at shutdown).
+    Snapshot(flume::Sender<Box<TopHistory>>),
+    /// The history read at start, taken in (by one core).
+    Restore(Box<TopHistory>),
+}
+
+impl TopMsg {
+    /// Answers the message from a core's top statistics at its clock `now_ms`.
+    pub fn answer(self, top: &mut TopStatistics, now_ms: u64) {
+        match self {
+            TopMsg::Window { window, reply } => {
+                let _ = reply.send(top.window(window, now_ms));
+            }
+            TopMsg::Snapshot(reply) => {
+                let _ = reply.send(Box::new(top.snapshot()));
+            }
+            TopMsg::Restore(h) => top.restore(&h),
+        }
+    }
 }

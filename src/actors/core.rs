@@ -61,6 +61,8 @@ pub struct CoreExit {
     pub snapshot: CoreSnapshot,
     /// Events produced by this core's shard (delivered + dropped).
     pub events_produced: u64,
+    /// Everything its top statistics counted (`sessmgr run` saves it at shutdown).
+    pub top: crate::table::top::TopHistory,
 }
 
 pub struct CoreHandle {
@@ -220,6 +222,7 @@ fn run(setup: CoreSetup) -> CoreExit {
     CoreExit {
         snapshot,
         events_produced: c.events_produced,
+        top: c.p.shard.top.snapshot(),
     }
 }
 
@@ -299,6 +302,13 @@ impl Core {
                 reply,
             } => {
                 let _ = reply.send(statistics_page(&self.p.shard, family, &filter, from));
+            }
+            CoreMsg::Peaks(reply) => {
+                let _ = reply.send(self.p.shard.census.peaks.counts());
+            }
+            CoreMsg::Top(msg) => {
+                let now_ms = self.p.shard.now_ms();
+                msg.answer(&mut self.p.shard.top, now_ms);
             }
             CoreMsg::ResetStatistics => {
                 self.p.shard.reset_statistics();

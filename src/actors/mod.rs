@@ -15,3 +15,4 @@ pub mod replay_log;
 pub mod stats;
 pub mod system;
 pub mod terminal;
+pub mod top_store;

@@ -13,6 +13,7 @@ use super::core::{CoreExit, CoreMsg, CoreSetup, EventsMode, spawn};
 use super::ctlsock::{Access, Backends, ControlSocket, SocketError};
 use super::events::{CoreSnapshot, EventBatch};
 use super::log::{TerminalLog, discard_logger};
+use super::top_store;
 use crate::config::{Backend, Config};
 use crate::ctl::engine::Engine;
 use crate::ctl::startup::{Source, startup_configuration};
@@ -250,6 +251,11 @@ pub fn run(cfg: Config) -> Result<RunReport, RunError> {
     }
     drop(events_tx);
     drop(snaps_tx);
+    // Top statistics' history from the last run (a core takes it in), saved every minute
+    // and at shutdown beside the startup configuration.
+    let top_path = top_store::path_beside(&cfg.runtime.startup_config);
+    top_store::restore(&top_path, &peers, &logger);
+    let mut top_saver = top_store::TopSaver::new(top_path);
 
     // The console engine: the running configuration every console edits, the one the cores
     // started with.
@@ -312,6 +318,7 @@ pub fn run(cfg: Config) -> Result<RunReport, RunError> {
 
     while !stop.load(Ordering::Relaxed) {
         std::thread::sleep(Duration::from_millis(50));
+        top_saver.tick(&peers, &logger);
     }
     info!(logger, "stopping");
     if let Some(m) = metrics {
@@ -323,6 +330,12 @@ pub fn run(cfg: Config) -> Result<RunReport, RunError> {
     }
     drop(peers);
     let exits: Vec<CoreExit> = handles.into_iter().map(|h| h.join()).collect();
+    // The cores stopped with the same signal: their last counts come with their exits.
+    let mut top = crate::table::top::TopHistory::default();
+    for e in &exits {
+        top.merge_from(&e.top);
+    }
+    top_saver.write(&top, &logger);
     let control = Arc::try_unwrap(control).map_err(|_| ControlError::Stopped)?;
     let report = control.shutdown();
     let run = RunReport {

@@ -14,6 +14,7 @@
 //! - `render`, `port_mapping_view`, `relation_view`, `userlog_view`: the Comware output layouts;
 //!   `display_json`: the same data as JSON (`sessmgr exec --json`); `exec_client`: the
 //!   `sessmgr exec` program (one command, non-interactive);
+//!   `statistics_view`: history-max and top statistics;
 //!   `client`: the `sessmgr console` program; `hotkeys`: what its keys do in the line editor
 //!   (Tab cycling, Ctrl+Z, Ctrl+G, Ctrl+X) and how its transcript shows control characters.
 //!
@@ -45,6 +46,7 @@ pub mod relation_view;
 pub mod render;
 pub mod running;
 pub mod startup;
+pub mod statistics_view;
 pub mod stream;
 pub mod terminal;
 pub mod userlog_view;

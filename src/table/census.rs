@@ -45,17 +45,28 @@ pub struct Census {
     rates: [[u64; GROUPS]; 2],
     mark_ms: u64,
     mark_created: [[u64; GROUPS]; 2],
+    /// The history maxima (`display session statistics history-max`).
+    pub peaks: super::peaks::Peaks,
 }
 
 /// How often the establishment rate is recomputed.
 const RATE_WINDOW_MS: u64 = 1000;
 
 impl Census {
-    /// A new session (counted live and towards the establishment rate).
+    /// A new session at `now_ms` (counted live, towards the establishment rate and the
+    /// history maximum).
     #[inline]
-    pub fn create(&mut self, family: Family, proto: u8, state: u8) {
+    pub fn create(&mut self, family: Family, proto: u8, state: u8, now_ms: u64) {
         self.add(family, proto, state);
         self.created[fam(family)][group(proto)] += 1;
+        self.peaks.created(family, group(proto), now_ms);
+    }
+
+    /// A session went (`remove` only moves it out of its state).
+    #[inline]
+    pub fn close(&mut self, family: Family, proto: u8, state: u8) {
+        self.remove(family, proto, state);
+        self.peaks.removed(family, group(proto));
     }
 
     /// Time passes (the shard's clock, milliseconds): once a second, the rate of the second
@@ -76,6 +87,7 @@ impl Census {
                 self.rates[f][g] = n * 1000 / span;
             }
         }
+        self.peaks.rates(&self.rates, now_ms);
         self.mark_ms = now_ms;
         self.mark_created = self.created;
     }
@@ -118,9 +130,11 @@ impl Census {
         r.bytes += u64::from(bytes);
     }
 
-    /// `reset session statistics`: the received counters start again (live counts stay true).
-    pub fn reset_received(&mut self) {
+    /// `reset session statistics` at `now_ms`: the received counters and the history maxima
+    /// start again (live counts stay true).
+    pub fn reset_statistics(&mut self, now_ms: u64) {
         self.received = Default::default();
+        self.peaks.reset(now_ms);
     }
 
     /// Live sessions of a family (or both) of protocol `p`, by state number.
@@ -171,7 +185,7 @@ mod tests {
         assert_eq!(c.received(Some(Family::V4), tcp).bytes, 60);
         assert_eq!(c.live(None, tcp).iter().sum::<u64>(), 2);
         c.remove(Family::V6, ipproto::TCP, 1);
-        c.reset_received();
+        c.reset_statistics(0);
         assert_eq!(c.live(None, tcp).iter().sum::<u64>(), 1);
         assert_eq!(c.received(None, tcp).packets, 0);
         assert_eq!(group(47), Protocol::RawIp as usize);
@@ -182,9 +196,9 @@ mod tests {
         let mut c = Census::default();
         c.tick(10_000);
         for _ in 0..30 {
-            c.create(Family::V4, ipproto::UDP, 1);
+            c.create(Family::V4, ipproto::UDP, 1, 10_100);
         }
-        c.create(Family::V6, ipproto::TCP, 1);
+        c.create(Family::V6, ipproto::TCP, 1, 10_200);
         c.tick(10_500);
         let (tcp, udp) = (Protocol::Tcp, Protocol::Udp);
         assert_eq!(c.rate(None, udp), 0, "not a whole second yet");

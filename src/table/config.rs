@@ -56,6 +56,8 @@ pub struct TableConfig {
     pub user_apps: super::apps::UserApps,
     /// `session log ...` (L1-L3): which sessions are logged and when.
     pub session_log: super::log::SessionLogConfig,
+    /// `session top-statistics enable` (T2): new sessions are counted by address.
+    pub top_statistics: bool,
 }
 
 /// The packet filter by ingress port: a port's inbound ACLs and its peer's outbound ACLs,
@@ -107,6 +109,7 @@ impl Default for TableConfig {
             port_map_acls: Vec::new(),
             user_apps: Default::default(),
             session_log: Default::default(),
+            top_statistics: false,
         }
     }
 }

@@ -2,18 +2,21 @@
 
 pub mod aging;
 pub mod algs;
+pub mod app_proto;
 pub mod apps;
 pub mod census;
 pub mod config;
 pub mod events;
 pub mod index;
 pub mod log;
+pub mod peaks;
 pub mod port_map;
 pub mod query;
 pub mod relation;
 pub mod session;
 pub mod shard;
 pub mod shard_log;
+pub mod top;
 pub mod track;
 
 pub use config::{SessionMode, TableConfig};

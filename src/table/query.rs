@@ -60,6 +60,9 @@ pub struct SessionFilter {
     pub source_ip: Option<(IpAddr, Option<IpAddr>)>,
     pub destination_ip: Option<(IpAddr, Option<IpAddr>)>,
     pub protocol: Option<Protocol>,
+    /// `display session statistics ... protocol dns|ftp|...`: the application protocol
+    /// (`app_proto.rs`), statistics only.
+    pub app_protocol: Option<super::app_proto::AppProtocol>,
     pub source_port: Option<u16>,
     pub destination_port: Option<u16>,
     /// Application id of `table::apps` (what the cores compare).
@@ -113,6 +116,7 @@ impl SessionFilter {
                 .destination_port
                 .is_none_or(|p| has_ports && t.dport == p)
             && self.application.is_none_or(|a| s.app == a)
+            && self.app_protocol.is_none_or(|p| p.covers(s.app))
             && (self.application.is_some() || self.application_name.is_none())
             && self
                 .state

@@ -11,7 +11,7 @@ use super::index::FlowIndex;
 use super::port_map::AppMap;
 use super::session::{Session, SessionId, flag};
 use crate::drop::DropCounters;
-use crate::proto::key::{FlowHasher, FlowKey};
+use crate::proto::key::{FlowHasher, FlowKey, addr_to_ip};
 
 /// Whether a session counts as unanswered for early drop (S8): the kernel's "not assured".
 /// No packet from the responder has been accepted yet (UDP, UDP-Lite and raw IP OPEN, ICMP
@@ -101,6 +101,8 @@ pub struct Shard {
     pub census: super::census::Census,
     /// Session logging: the settings, the logged sessions' marks, the time-active queue.
     pub(super) log: super::log::LogState,
+    /// Top statistics (T2): new sessions by address, while `config.top_statistics`.
+    pub top: super::top::TopStatistics,
 }
 
 impl Shard {
@@ -129,6 +131,7 @@ impl Shard {
             ingress: 0,
             census: Default::default(),
             log: Default::default(),
+            top: Default::default(),
         };
         shard.set_log_config(log_config);
         shard
@@ -235,8 +238,12 @@ impl Shard {
     /// Inserts a new session (the caller has checked capacity and absence). Returns its slot.
     pub(super) fn insert(&mut self, session: Session, hash: u64) -> u32 {
         let now_s = self.now_ms / 1000;
-        self.census
-            .create(session.key.family, session.key.proto, session.state);
+        self.census.create(
+            session.key.family,
+            session.key.proto,
+            session.state,
+            self.now_ms,
+        );
         let slot = match self.free.pop() {
             Some(slot) => {
                 self.records[slot as usize] = session;
@@ -259,6 +266,14 @@ impl Shard {
         if self.log.active {
             let orig = self.records[slot as usize].orig_key();
             self.log_select(slot, &orig);
+        }
+        if self.config.top_statistics {
+            let orig = self.records[slot as usize].orig_key();
+            let (src, dst) = (
+                addr_to_ip(orig.family, &orig.src),
+                addr_to_ip(orig.family, &orig.dst),
+            );
+            self.top.record(src, dst, self.now_ms);
         }
         self.emit(slot, EventKind::Created);
         slot
@@ -334,7 +349,7 @@ impl Shard {
             self.algs.on_remove(slot, self.id_of(slot), flags);
         }
         let r = &self.records[slot as usize];
-        self.census.remove(r.key.family, r.key.proto, r.state);
+        self.census.close(r.key.family, r.key.proto, r.state);
         match cell {
             Some(i) if self.index.holds(i, slot) => self.index.remove_cell(i),
             _ => {
@@ -508,7 +523,7 @@ impl Shard {
     pub fn reset_statistics(&mut self) {
         self.stats = ShardStats::default();
         self.drops = DropCounters::default();
-        self.census.reset_received();
+        self.census.reset_statistics(self.now_ms);
     }
 
     /// The engine clock in milliseconds.

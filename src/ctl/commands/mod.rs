@@ -22,6 +22,7 @@ mod interface;
 pub mod kit;
 mod log;
 mod session;
+mod statistics;
 mod system;
 #[cfg(test)]
 mod tests;
@@ -33,6 +34,7 @@ pub use drops::DropsCmd;
 pub use interface::InterfaceCmd;
 pub use log::LogCmd;
 pub use session::SessionCmd;
+pub use statistics::StatisticsCmd;
 pub use system::SystemCmd;
 
 use super::engine::Engine;
@@ -102,6 +104,7 @@ registry! {
     System(system::SystemCmd),
     Aging(aging::AgingCmd),
     Session(session::SessionCmd),
+    Statistics(statistics::StatisticsCmd),
     Log(log::LogCmd),
     Alg(alg::AlgCmd),
     Interface(interface::InterfaceCmd),

@@ -23,6 +23,7 @@ use crate::ctl::view::bits::{ANY, SYSTEM, USER};
 use crate::mailbox::CoreMsg;
 use crate::proto::Protocol;
 use crate::proto::wire::Family;
+use crate::table::app_proto::AppProtocol;
 use crate::table::config::SessionMode;
 use crate::table::query::{SessionFilter, StateFilter};
 use std::net::IpAddr;
@@ -77,7 +78,7 @@ impl Area for SessionCmd {
                 kw("session", H_SESSION_DISPLAY),
                 kw("statistics", "Display session statistics"),
                 opt(kws(SUMMARY, "summary", "Display brief session statistics")),
-                opt(family_filters(false)),
+                opt(family_filters_of(false, true)),
             ],
             |m, _| {
                 Ok(SessionCmd::DisplayStatistics {
@@ -372,13 +373,15 @@ const RESPONDER: &str = "responder";
 const VPN: &str = "vpn";
 const VERBOSE: &str = "verbose";
 const SUMMARY: &str = "summary";
+const APP_PROTO: &str = "app-proto";
 
 fn ip_kind(v6: bool) -> ArgKind {
     if v6 { ArgKind::Ipv6 } else { ArgKind::Ipv4 }
 }
 
-/// The filters for one family; `verbose` only for display.
-fn filters(v6: bool, verbose: bool) -> Syn {
+/// The filters for one family; `verbose` only for display; `app_protocols`: the statistics
+/// form, whose `protocol` also takes the application protocols (`table::app_proto`).
+fn filters(v6: bool, verbose: bool, app_protocols: bool) -> Syn {
     let family = if v6 { Family::V6 } else { Family::V4 };
     let ip = ip_kind(v6);
     let mut items = vec![
@@ -397,11 +400,7 @@ fn filters(v6: bool, verbose: bool) -> Syn {
         ]),
         seq(vec![
             kw("protocol", "Specify the protocol of sessions"),
-            alt(Protocol::ALL
-                .into_iter()
-                .filter(|p| p.of_family(family))
-                .map(|p| kws(PROTO, p.keyword(), p.descriptor().help))
-                .collect()),
+            alt(protocol_keywords(family, app_protocols)),
         ]),
         seq(vec![
             kw("source-port", "Specify the source port of sessions"),
@@ -442,16 +441,40 @@ fn filters(v6: bool, verbose: bool) -> Syn {
 }
 
 fn family_filters(verbose: bool) -> Syn {
+    family_filters_of(verbose, false)
+}
+
+fn family_filters_of(verbose: bool, app_protocols: bool) -> Syn {
     alt(vec![
         seq(vec![
             kws(FAMILY, "ipv4", "IPv4 sessions"),
-            filters(false, verbose),
+            filters(false, verbose, app_protocols),
         ]),
         seq(vec![
             kws(FAMILY, "ipv6", "IPv6 sessions"),
-            filters(true, verbose),
+            filters(true, verbose, app_protocols),
         ]),
     ])
+}
+
+/// The keywords of `protocol`: the family's transports, and with `app_protocols` the
+/// application protocols too, all in alphabetical order as the seed lists them.
+fn protocol_keywords(family: Family, app_protocols: bool) -> Vec<Syn> {
+    let mut words: Vec<(&'static str, &'static str, String)> = Protocol::ALL
+        .into_iter()
+        .filter(|p| p.of_family(family))
+        .map(|p| (PROTO, p.keyword(), p.descriptor().help.to_string()))
+        .collect();
+    if app_protocols {
+        words.extend(
+            AppProtocol::all().map(|(_, k, help)| (APP_PROTO, k, format!("{help} sessions"))),
+        );
+        words.sort_by_key(|w| w.1);
+    }
+    words
+        .into_iter()
+        .map(|(slot, k, help)| kws(slot, k, help))
+        .collect()
 }
 
 fn range_of(
@@ -480,6 +503,7 @@ fn filter_of(m: &Matched<'_>) -> Result<SessionFilter, Fault> {
         source_ip: range_of(m, SIP, SIP_END)?,
         destination_ip: range_of(m, DIP, DIP_END)?,
         protocol: m.text(PROTO).and_then(Protocol::by_keyword),
+        app_protocol: m.text(APP_PROTO).and_then(AppProtocol::by_keyword),
         source_port: port(SPORT),
         destination_port: port(DPORT),
         application: match app_of(m) {
@@ -511,6 +535,9 @@ fn push_filters(s: &mut String, f: &SessionFilter) {
         range(s, "destination-ip", r);
     }
     if let Some(p) = f.protocol {
+        s.push_str(&format!(" protocol {}", p.keyword()));
+    }
+    if let Some(p) = f.app_protocol {
         s.push_str(&format!(" protocol {}", p.keyword()));
     }
     if let Some(p) = f.source_port {

@@ -10,8 +10,10 @@ use crate::ctl::grammar::ErrorKind;
 use crate::proto::Protocol;
 use crate::proto::wire::Family;
 use crate::table::aging::AgingState;
+use crate::table::app_proto::AppProtocol;
 use crate::table::apps;
 use crate::table::query::{SessionFilter, StateFilter};
+use crate::table::top::Window;
 
 /// Every command, in its view, with the action it must give.
 fn table() -> Vec<(View, &'static str, Action)> {
@@ -36,6 +38,7 @@ fn table() -> Vec<(View, &'static str, Action)> {
                     source_ip: Some((v4("10.0.0.1"), Some(v4("10.0.0.9")))),
                     destination_ip: Some((v4("192.168.1.1"), None)),
                     protocol: Some(Protocol::Tcp),
+                    app_protocol: None,
                     source_port: Some(1024),
                     destination_port: Some(80),
                     application: Some(app("http")),
@@ -256,6 +259,57 @@ fn table() -> Vec<(View, &'static str, Action)> {
             Action::Drops(DropsCmd::Summary),
         ),
         (
+            View::User,
+            "display session statistics history-max",
+            Action::Statistics(StatisticsCmd::HistoryMax),
+        ),
+        (
+            View::System,
+            "display session top-statistics last-24-hours",
+            Action::Statistics(StatisticsCmd::DisplayTop(Window::Last24Hours)),
+        ),
+        (
+            View::User,
+            "dis sess top last-30",
+            Action::Statistics(StatisticsCmd::DisplayTop(Window::Last30Days)),
+        ),
+        (
+            View::System,
+            "session top-statistics enable",
+            Action::Statistics(StatisticsCmd::TopEnable),
+        ),
+        (
+            View::System,
+            "undo session top-statistics enable",
+            Action::Statistics(StatisticsCmd::UndoTopEnable),
+        ),
+        (
+            View::User,
+            "display session statistics ipv4 destination-ip 192.0.2.1 protocol dns source-port 53",
+            Action::Session(SessionCmd::DisplayStatistics {
+                summary: false,
+                family: Some(Family::V4),
+                filters: SessionFilter {
+                    destination_ip: Some((v4("192.0.2.1"), None)),
+                    app_protocol: Some(AppProtocol::Dns),
+                    source_port: Some(53),
+                    ..none()
+                },
+            }),
+        ),
+        (
+            View::User,
+            "display session statistics summary ipv6 protocol udp-lite",
+            Action::Session(SessionCmd::DisplayStatistics {
+                summary: true,
+                family: Some(Family::V6),
+                filters: SessionFilter {
+                    protocol: Some(Protocol::UdpLite),
+                    ..none()
+                },
+            }),
+        ),
+        (
             View::System,
             "dis packet-d sum",
             Action::Drops(DropsCmd::Summary),
@@ -439,6 +493,7 @@ fn config_commands_round_trip_through_their_canonical_line() {
         (View::System, "session persistent acl 3999 aging-time 0".into()),
         (View::System, "session mode hybrid".into()),
         (View::System, "session statistics enable".into()),
+        (View::System, "session top-statistics enable".into()),
         (View::System, "acl advanced 3000".into()),
         (View::System, "acl basic 2000".into()),
         (View::System, "acl ipv6 advanced 3001".into()),

@@ -189,7 +189,7 @@ fn question_mark_help() {
     let u = View::User;
     assert_eq!(
         help(&u, "display session "),
-        "  aging-time      Session aging time\n  relation-table  Display relation table information\n  statistics      Display session statistics\n  table           Display session table information"
+        "  aging-time      Session aging time\n  relation-table  Display relation table information\n  statistics      Display session statistics\n  table           Display session table information\n  top-statistics  Display top 10 session statistics"
     );
     assert_eq!(
         help(&u, "dis"),
@@ -256,7 +256,7 @@ fn question_mark_help() {
     );
     assert_eq!(
         help(&View::System, "undo session "),
-        "  aging-time  Session aging time\n  early-drop  Evict unanswered sessions when the session table is full\n  log         Configure session logging\n  mode        Specify the session management mode\n  persistent  Specify persistent sessions\n  statistics  Session statistics"
+        "  aging-time      Session aging time\n  early-drop      Evict unanswered sessions when the session table is full\n  log             Configure session logging\n  mode            Specify the session management mode\n  persistent      Specify persistent sessions\n  statistics      Session statistics\n  top-statistics  Top session statistics"
     );
     assert_eq!(
         help(&View::System, "sess"),
@@ -306,9 +306,10 @@ fn tab_completion() {
         (0, &["display".to_string()][..])
     );
     assert_eq!(c.apply("dis").as_deref(), Some("display "));
-    let c = grammar().complete(&u, "display session t");
+    // `t` is `table` or `top-statistics`: `ta` completes.
+    let c = grammar().complete(&u, "display session ta");
     assert_eq!(
-        c.apply("display session t").as_deref(),
+        c.apply("display session ta").as_deref(),
         Some("display session table ")
     );
     let c = grammar().complete(&u, "DIS SESS TAB IPV4 VER");
