@@ -46,6 +46,11 @@ const DISPLAYS: &[&str] = &[
     "display session statistics summary",
     "display session statistics ipv4",
     "display session statistics ipv4 protocol udp",
+    "display session statistics ipv4 protocol dns",
+    "display session statistics history-max",
+    "display session top-statistics last-1-hour",
+    "display session top-statistics last-24-hours",
+    "display session top-statistics last-30-days",
     "display session table ipv4",
     "display session table ipv4 verbose",
     "display session table ipv6",
@@ -70,6 +75,7 @@ const SETUP: &[&str] = &[
     "userlog flow export host 127.0.0.1 port 4739 ipfix",
     "info-center loghost 127.0.0.1 port 1514 facility local3",
     "session aging-time state syn 40",
+    "session top-statistics enable",
     "return",
 ];
 
@@ -291,15 +297,34 @@ fn every_display_gives_its_numbers_as_json() {
         let (out, _) = link.run(line);
         assert!(!out.contains('%'), "{line}: {out}");
     }
-    // The capture is played: its sessions are in the table.
-    let deadline = Instant::now() + Duration::from_secs(20);
+    // The capture (1.35 s, played at its own pace) is over: its sessions are in the table
+    // and no more come, so that a display asked twice (console, then exec) shows the same.
+    // Over means: sessions, at least the capture's length since the engine started, and
+    // the same packet count in two answers half a second apart.
+    let started = Instant::now();
+    let deadline = started + Duration::from_secs(20);
+    let mut last = None;
     loop {
         let (_, data) = link.run("display session statistics");
-        if data.expect("statistics data")["sessions"].as_u64() > Some(0) {
+        let data = data.expect("statistics data");
+        let packets: u64 = data["protocols"]
+            .as_object()
+            .map(|m| {
+                m.values()
+                    .filter_map(|p| p["received_packets"].as_u64())
+                    .sum()
+            })
+            .unwrap_or(0);
+        let now = (data["sessions"].as_u64().unwrap_or(0), packets);
+        if now.0 > 0 && started.elapsed() > Duration::from_secs(2) && last == Some(now) {
             break;
         }
-        assert!(Instant::now() < deadline, "no sessions from the capture");
-        std::thread::sleep(Duration::from_millis(100));
+        last = Some(now);
+        assert!(
+            Instant::now() < deadline,
+            "the capture did not settle: {data}"
+        );
+        std::thread::sleep(Duration::from_millis(500));
     }
 
     // Every display of the grammar has a line here.

@@ -62,10 +62,6 @@ pub fn render_history_max(p: &PeakCounts) -> (String, Value) {
     );
     let mut data = serde_json::Map::new();
     data.insert("since".into(), json!(since));
-    data.insert(
-        "since_unix_s".into(),
-        json!((p.since_ms > 0).then_some(p.since_ms / 1000)),
-    );
     for (f, name, key) in [(Family::V4, "IPv4", "ipv4"), (Family::V6, "IPv6", "ipv6")] {
         let _ = writeln!(out, "{name}:");
         let _ = writeln!(
@@ -84,13 +80,15 @@ pub fn render_history_max(p: &PeakCounts) -> (String, Value) {
                 r.value,
                 peak_time(r)
             );
-            let at = |p: Peak| (p.value > 0).then_some(p.at_ms / 1000);
+            // Times as the text shows them (display_json.rs: the data has no number the
+            // text lacks); `-` (no peak yet) is null.
+            let at = |p: Peak| (p.value > 0).then(|| datetime(p.at_ms / 1000));
             list.push(json!({
                 "protocol": label,
                 "max_sessions": s.value,
-                "max_sessions_at_unix_s": at(s),
+                "max_sessions_at": at(s),
                 "max_rate_per_s": r.value,
-                "max_rate_at_unix_s": at(r),
+                "max_rate_at": at(r),
             }));
         }
         data.insert(key.into(), Value::Array(list));
@@ -113,7 +111,7 @@ fn write_top(out: &mut String, heading: &str, column: &str, top: &[(IpAddr, u64)
 /// `display session top-statistics {last-1-hour|...}` (§7.1) and its JSON. The counts are
 /// the sketches' (docs/statistics.md): each at most `error` below the truth, exact when
 /// `error` is 0; the JSON carries the bound.
-pub fn render_top(window: &str, sources: &Summary, destinations: &Summary) -> (String, Value) {
+pub fn render_top(sources: &Summary, destinations: &Summary) -> (String, Value) {
     let mut out = String::new();
     let src = write_top(
         &mut out,
@@ -128,9 +126,19 @@ pub fn render_top(window: &str, sources: &Summary, destinations: &Summary) -> (S
         "Destination address",
         destinations.top(TOP_ROWS),
     );
+    // Comware's counts are exact; ours are exact below the sketch's size. Past it, a line of
+    // ours (after the §7.1 tables) says by how much a count may be low, so the operator
+    // reads the same bound as the JSON (docs/statistics.md).
+    if sources.error > 0 || destinations.error > 0 {
+        let _ = writeln!(
+            out,
+            "\nCounts may be low by up to {} (sources) and {} (destinations) sessions.",
+            sources.error, destinations.error
+        );
+    }
+    // The window is the command's own keyword (the caller asked for it): not repeated in
+    // the data, whose numbers are the text's.
     let data = json!({
-        "window": window,
-        "sessions_counted": sources.total,
         "sources": src,
         "sources_error_bound": sources.error,
         "destinations": dst,
@@ -155,7 +163,7 @@ mod tests {
             total: 524_837,
             error: 0,
         };
-        let (text, data) = render_top("last-1-hour", &s, &Summary::default());
+        let (text, data) = render_top(&s, &Summary::default());
         assert_eq!(
             text,
             "Counting by source addresses:\n\
@@ -185,8 +193,8 @@ mod tests {
         assert!(!text.split("IPv6:").next().unwrap().contains("ICMPv6"));
         assert_eq!(data["ipv4"][1]["protocol"], "TCP");
         assert_eq!(data["ipv4"][1]["max_sessions"], 1);
-        assert_eq!(data["ipv4"][1]["max_sessions_at_unix_s"], t / 1000);
-        assert_eq!(data["ipv6"][0]["max_sessions_at_unix_s"], Value::Null);
+        assert_eq!(data["ipv4"][1]["max_sessions_at"], "2026-12-04 09:00:05");
+        assert_eq!(data["ipv6"][0]["max_sessions_at"], Value::Null);
         let (text, _) = render_history_max(&PeakCounts::default());
         assert!(text.starts_with("History maximum since start\n"));
     }

@@ -110,7 +110,7 @@ impl Area for StatisticsCmd {
                     })
                 });
                 let w = TopWindow::merge_all(&parts);
-                let (text, data) = render_top(window.keyword(), &w.sources, &w.destinations);
+                let (text, data) = render_top(&w.sources, &w.destinations);
                 Output::display(text, data)
             }
             StatisticsCmd::TopEnable | StatisticsCmd::UndoTopEnable => {
