@@ -22,6 +22,14 @@ pub struct Console {
     /// reads everything (`sessmgr console` fed by a script, a program) says so at `hello`, and
     /// its displays come in large chunks whatever `screen-length` says.
     pub client_pages: bool,
+    /// This console's id at the information centre (`terminal monitor`).
+    pub info_id: u64,
+}
+
+impl Drop for Console {
+    fn drop(&mut self) {
+        self.engine.info.unregister(self.info_id);
+    }
 }
 
 /// The answer to one line.
@@ -45,11 +53,13 @@ impl Console {
             .unwrap_or_default();
         let mut terminal = Terminal::new(&sysname);
         terminal.set_interfaces(&interfaces);
+        let info_id = engine.info.register();
         Console {
             terminal,
             engine,
             pending: None,
             client_pages: true,
+            info_id,
         }
     }
 
@@ -69,6 +79,8 @@ impl Console {
             Err(e) => (e.caret_lines(&prompt), false),
             Ok(None) => (String::new(), false),
             Ok(Some((cmd, effect))) => {
+                let (on, level) = self.terminal.monitor();
+                self.engine.info.set_monitor(self.info_id, on, level);
                 let output = match effect {
                     Effect::Close => return self.reply(String::new(), true),
                     Effect::Local => Output::Text(cmd.action.terminal_output(&self.terminal)),
@@ -148,6 +160,15 @@ impl Console {
             more,
             data: None,
         }
+    }
+
+    /// The information centre's messages waiting for this console (`terminal monitor`),
+    /// oldest first, each a line without its end, and how many it lost since the last call.
+    pub fn messages(&self) -> (Vec<String>, u64) {
+        self.engine
+            .info
+            .take_console(self.info_id)
+            .unwrap_or_default()
     }
 
     /// `q` at `---- More ----`: the rest of the display is not wanted.

@@ -18,6 +18,7 @@ mod aging;
 mod alg;
 pub mod area;
 mod drops;
+mod infocenter;
 mod interface;
 pub mod kit;
 mod log;
@@ -30,6 +31,7 @@ pub use acl::{AclCmd, AclTarget};
 pub use aging::{AgingCmd, PERSISTENT_DEFAULT_HOURS};
 pub use alg::AlgCmd;
 pub use drops::DropsCmd;
+pub use infocenter::InfoCmd;
 pub use interface::InterfaceCmd;
 pub use log::LogCmd;
 pub use session::SessionCmd;
@@ -103,6 +105,7 @@ registry! {
     Aging(aging::AgingCmd),
     Session(session::SessionCmd),
     Log(log::LogCmd),
+    Info(infocenter::InfoCmd),
     Alg(alg::AlgCmd),
     Interface(interface::InterfaceCmd),
     Acl(acl::AclCmd),
@@ -177,6 +180,7 @@ impl Action {
         if cx.is_changed() {
             engine.push_config(&running);
             engine.export.set_config(running.export_config());
+            engine.publish_info_config(&running);
         }
         out
     }
