@@ -113,6 +113,38 @@ impl Message {
     }
 }
 
+impl Message {
+    /// RFC 5424 framing (`info-center loghost ... format rfc5424`, an extension of ours):
+    /// `<PRI>1 TIMESTAMP HOSTNAME MODULE - MNEMONIC - text`.
+    pub fn rfc5424(&self, sysname: &str, facility: crate::export::syslog::Facility) -> String {
+        let t = CivilTime::from_epoch_ms(self.ms);
+        let pri = u16::from(facility.code()) * 8 + u16::from(self.severity);
+        let host: String = sysname
+            .chars()
+            .filter(|c| c.is_ascii_graphic())
+            .take(255)
+            .collect();
+        let host = if host.is_empty() {
+            "-".to_string()
+        } else {
+            host
+        };
+        format!(
+            "<{pri}>1 {:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z {host} {} - {} - {}",
+            t.year,
+            t.month,
+            t.day,
+            t.hour,
+            t.minute,
+            t.second,
+            t.millis,
+            self.module,
+            self.mnemonic,
+            self.text
+        )
+    }
+}
+
 fn month_abbr(month: u8) -> &'static str {
     const MONTHS: [&str; 12] = [
         "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
@@ -391,7 +423,11 @@ mod tests {
             "<188>Jun 17 15:57:09 2006 FW %%10SESSION/4/SESSION_RATE_ABRUPT: text"
         );
         // A day below 10 is padded with a space.
-        assert!(msg(1_149_724_800_000, 4).line("S").starts_with("%Jun  8 00:00:00:000 2006"));
+        assert!(
+            msg(1_149_724_800_000, 4)
+                .line("S")
+                .starts_with("%Jun  8 00:00:00:000 2006")
+        );
     }
 
     #[test]
@@ -425,7 +461,11 @@ mod tests {
         ic.set_monitor(b, true, 3);
         ic.publish(msg(0, 4));
         assert_eq!(ic.take_console(a).unwrap().0.len(), 1);
-        assert_eq!(ic.take_console(b).unwrap().0.len(), 0, "level 3 < severity 4");
+        assert_eq!(
+            ic.take_console(b).unwrap().0.len(),
+            0,
+            "level 3 < severity 4"
+        );
         for _ in 0..CONSOLE_QUEUE + 5 {
             ic.publish(msg(0, 4));
         }

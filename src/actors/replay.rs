@@ -11,6 +11,7 @@ use crate::ctl::exec::Console;
 use crate::ctl::running::Running;
 use crate::drop::{DropCounters, DropReason};
 use crate::export::config::{ExportHandle, HostCounters, HostDrop};
+use crate::infocenter::{Alarms, InfoCenter};
 use crate::io::IoMode;
 use crate::io::pcap::for_each_frame;
 use crate::pipeline::{FrameOutcome, Pipeline, frame_owner, frame_owner_by_ports};
@@ -106,15 +107,35 @@ pub fn replay_one_core(
     let mut opts = opts.clone();
     opts.config.table = console.running.resolved();
     let export: Arc<ExportHandle> = Arc::default();
-    let mut sender = opts
-        .config
-        .table
-        .session_log
-        .active()
-        .then(|| ReplaySender::new(console.running.export_config()));
-    let mut sink = |logs: &[crate::table::events::SessionEvent]| {
+    // Log hosts take session logs and the information centre's messages (the alarms).
+    let export_config = console.running.export_config();
+    let mut sender = (opts.config.table.session_log.active()
+        || !export_config.log_hosts.is_empty())
+    .then(|| ReplaySender::new(export_config));
+    // The alarm watch on capture time: fed the shard's second reports as each batch ends;
+    // what it raises goes to the information centre (the log buffer `--exec "display
+    // logbuffer"` shows) and to the log hosts, in order with the session logs.
+    let info: Arc<InfoCenter> = Arc::default();
+    let alarms = Arc::new(Alarms::new(1, 0, info.clone()));
+    info.set_sysname(&console.running.sysname);
+    info.set_buffer_size(console.running.logbuffer_size);
+    alarms.configure(
+        console.running.alarms,
+        console.running.table.capacity as u64,
+    );
+    let mut messages = Vec::new();
+    let mut sink = |logs: &[crate::table::events::SessionEvent],
+                    seconds: &[crate::alarm::SecondTotals]| {
         if let Some(s) = sender.as_mut() {
             s.take(logs, false);
+        }
+        for r in seconds {
+            alarms.feed(*r);
+        }
+        messages.clear();
+        info.take_for_hosts(&mut messages);
+        if let Some(s) = sender.as_mut() {
+            s.messages(&messages);
         }
     };
     let mut result = crate::replay::replay_logged(&opts, &mut sink)?;
@@ -152,7 +173,16 @@ pub fn replay_one_core(
         pin: false,
     })?;
     let peers = [tx];
-    run_exec(console, &peers, &relations, &export, &opts.config, out)?;
+    let watch = Some((info, alarms));
+    run_exec(
+        console,
+        &peers,
+        &relations,
+        &export,
+        watch,
+        &opts.config,
+        out,
+    )?;
     let _ = peers[0].send(CoreMsg::Stop);
     drop(peers);
     handle.join();
@@ -166,13 +196,14 @@ fn run_exec(
     peers: &[flume::Sender<CoreMsg>],
     relations: &Arc<RelationTable>,
     export: &Arc<ExportHandle>,
+    watch: Option<(Arc<InfoCenter>, Arc<Alarms>)>,
     cfg: &crate::config::Config,
     out: &mut dyn Write,
 ) -> std::io::Result<()> {
     if console.exec.is_empty() {
         return Ok(());
     }
-    let engine = Arc::new(Engine {
+    let mut engine = Engine {
         relations: relations.clone(),
         // The replay's log thread publishes its counters here (`display userlog export`).
         export: export.clone(),
@@ -181,7 +212,13 @@ fn run_exec(
             console.running.clone(),
             cfg.runtime.startup_config.clone(),
         )
-    });
+    };
+    // The replay's information centre: what its alarms raised (`display logbuffer`).
+    if let Some((info, alarms)) = watch {
+        engine.info = info;
+        engine.alarms = alarms;
+    }
+    let engine = Arc::new(engine);
     let mut term = Console::new(engine);
     term.client_pages = false;
     for command in &console.exec {
@@ -408,7 +445,15 @@ pub fn replay_cores(
             collectors = log.finish();
         }
         // ... then the operator's commands, on the state the capture left.
-        run_exec(console, &peers, &relations, &export, &opts.config, out)?;
+        run_exec(
+            console,
+            &peers,
+            &relations,
+            &export,
+            None,
+            &opts.config,
+            out,
+        )?;
     }
     for tx in &peers {
         let (rtx, rrx) = flume::bounded(1);

@@ -4,10 +4,10 @@
 //! processing.
 
 use super::running::Running;
+use crate::infocenter::{Alarms, InfoCenter};
 use crate::mailbox::CoreMsg;
 use crate::table::config::TableConfig;
 use crate::table::relation::RelationTable;
-use crate::infocenter::{Alarms, InfoCenter};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

@@ -522,7 +522,8 @@ impl Shard {
     #[inline]
     pub(super) fn note_second(&mut self) {
         if self.seconds.crossed(self.now_ms) {
-            self.seconds.report(self.core, self.now_ms, self.live as u64);
+            self.seconds
+                .report(self.core, self.now_ms, self.live as u64);
         }
     }
 

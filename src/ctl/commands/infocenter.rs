@@ -4,7 +4,7 @@
 //! `terminal logging level` (user view, as on Comware).
 
 use super::area::{Area, ConfigText, Context, Output, Tree};
-use super::kit::{H_RESET, H_SESSION, KIND, NUM, arg, alt, int, kw, kws, opt, set_only};
+use super::kit::{H_RESET, H_SESSION, KIND, NUM, alt, arg, int, kw, kws, opt, set_only};
 use crate::alarm::{AlarmKind, AlarmRule, DEFAULT_BASE_PCT, DEFAULT_THRESHOLD_PCT};
 use crate::ctl::grammar::Fault;
 use crate::ctl::running::Running;
@@ -15,7 +15,10 @@ use crate::infocenter::{BufferView, LOGBUFFER_DEFAULT, LOGBUFFER_MAX};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum InfoCmd {
     /// `session alarm KIND enable` / `undo ...`.
-    AlarmEnable { kind: AlarmKind, on: bool },
+    AlarmEnable {
+        kind: AlarmKind,
+        on: bool,
+    },
     /// `session alarm KIND threshold PCT [base-threshold PCT]`; `None` = `undo` (defaults).
     AlarmThreshold {
         kind: AlarmKind,
@@ -219,7 +222,9 @@ impl Area for InfoCmd {
     fn is_config(&self) -> bool {
         matches!(
             self,
-            InfoCmd::AlarmEnable { .. } | InfoCmd::AlarmThreshold { .. } | InfoCmd::LogbufferSize(_)
+            InfoCmd::AlarmEnable { .. }
+                | InfoCmd::AlarmThreshold { .. }
+                | InfoCmd::LogbufferSize(_)
         )
     }
 
@@ -230,7 +235,8 @@ impl Area for InfoCmd {
                 Effect::Local
             }
             InfoCmd::LoggingLevel(level) => {
-                terminal.set_logging_level(level.unwrap_or(crate::infocenter::DEFAULT_CONSOLE_LEVEL));
+                terminal
+                    .set_logging_level(level.unwrap_or(crate::infocenter::DEFAULT_CONSOLE_LEVEL));
                 Effect::Local
             }
             _ => Effect::Forward,
@@ -240,9 +246,7 @@ impl Area for InfoCmd {
     fn terminal_output(&self, _terminal: &Terminal) -> String {
         match self {
             InfoCmd::Monitor(true) => "The current terminal is enabled to display logs.\n".into(),
-            InfoCmd::Monitor(false) => {
-                "The current terminal is disabled to display logs.\n".into()
-            }
+            InfoCmd::Monitor(false) => "The current terminal is disabled to display logs.\n".into(),
             _ => String::new(),
         }
     }
