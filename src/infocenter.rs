@@ -337,37 +337,69 @@ impl InfoCenter {
     }
 }
 
+impl Message {
+    /// One of the daemon's own events (module `SESSMGR`, ours), at `ms`.
+    pub fn event(ms: u64, severity: u8, mnemonic: &'static str, text: String) -> Message {
+        Message {
+            ms,
+            module: "SESSMGR",
+            severity,
+            mnemonic,
+            text,
+        }
+    }
+}
+
+/// The wall clock in ms since the epoch (the live engine clock; for the daemon's events).
+pub fn wall_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+/// The watch and what it remembers between reports.
+#[derive(Debug)]
+struct WatchState {
+    watch: Watch,
+    /// Per core: its last report's refusals at capacity, and whether its last second had
+    /// any (the table-full event is raised when the engine starts refusing).
+    refused: Vec<(u64, bool)>,
+}
+
 /// The alarm watch on the control plane: the rules, the watch, and the information centre
 /// it reports to. `status()` per alarm for the metrics endpoint.
 #[derive(Debug)]
 pub struct Alarms {
-    watch: Mutex<Watch>,
+    watch: Mutex<WatchState>,
     info: Arc<InfoCenter>,
 }
 
 impl Alarms {
     pub fn new(cores: usize, capacity: u64, info: Arc<InfoCenter>) -> Alarms {
         Alarms {
-            watch: Mutex::new(Watch::new(cores, capacity)),
+            watch: Mutex::new(WatchState {
+                watch: Watch::new(cores, capacity),
+                refused: vec![(0, false); cores.max(1)],
+            }),
             info,
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Watch> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, WatchState> {
         self.watch.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// The running configuration's rules and the engine's capacity.
     pub fn configure(&self, rules: [AlarmRule; 3], capacity: u64) {
         let mut w = self.lock();
-        w.rules = rules;
-        w.capacity = capacity;
+        w.watch.rules = rules;
+        w.watch.capacity = capacity;
     }
 
     /// Per alarm, in `AlarmKind::ALL`'s order: enabled, active (its last period raised it),
     /// times raised.
     pub fn status(&self) -> [(AlarmKind, AlarmStatus); 3] {
-        let s = self.lock().status();
+        let s = self.lock().watch.status();
         [
             (AlarmKind::Usage, s[0]),
             (AlarmKind::Rate, s[1]),
@@ -377,15 +409,42 @@ impl Alarms {
 
     /// Samples lost waiting for a core that did not report.
     pub fn samples_dropped(&self) -> u64 {
-        self.lock().samples_dropped
+        self.lock().watch.samples_dropped
     }
 
-    /// One core's second report; what it raises goes to the information centre.
+    /// One core's second report; what it raises goes to the information centre, and so
+    /// does the table starting to refuse new sessions at capacity (once, until a second
+    /// passes with no refusal on any core).
     pub fn feed(&self, r: SecondTotals) {
         let mut raised = Vec::new();
-        self.lock().report(r, &mut raised);
+        let mut full = None;
+        {
+            let mut g = self.lock();
+            g.watch.report(r, &mut raised);
+            let capacity = g.watch.capacity;
+            let i = usize::from(r.core);
+            if i < g.refused.len() {
+                let was = g.refused.iter().any(|c| c.1);
+                let (last, _) = g.refused[i];
+                g.refused[i] = (r.totals.refused_full, r.totals.refused_full > last);
+                if !was && g.refused[i].1 {
+                    full = Some(capacity);
+                }
+            }
+        }
         for (ms, a) in raised {
             self.info.publish(Message::alarm(ms, &a));
+        }
+        if let Some(capacity) = full {
+            self.info.publish(Message::event(
+                r.second * 1000,
+                severity::WARNING,
+                "TABLE_FULL",
+                format!(
+                    "The session table reached its capacity ({capacity} sessions); new \
+                     sessions are refused."
+                ),
+            ));
         }
     }
 }

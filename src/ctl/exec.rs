@@ -162,13 +162,12 @@ impl Console {
         }
     }
 
-    /// The information centre's messages waiting for this console (`terminal monitor`),
-    /// oldest first, each a line without its end, and how many it lost since the last call.
-    pub fn messages(&self) -> (Vec<String>, u64) {
-        self.engine
-            .info
-            .take_console(self.info_id)
-            .unwrap_or_default()
+    /// The information centre's messages waiting for console `id` (`terminal monitor`),
+    /// oldest first, each a line without its end, and how many it lost since the last call;
+    /// `None` when no console has that id. Asked by the console's client on a second
+    /// connection, so that a long command on the first never holds them up.
+    pub fn messages_of(&self, id: u64) -> Option<(Vec<String>, u64)> {
+        self.engine.info.take_console(id)
     }
 
     /// `q` at `---- More ----`: the rest of the display is not wanted.
