@@ -560,6 +560,124 @@ mod tests {
         );
     }
 
+    fn report(core: u8, second: u64, created: u64, attempts: u64, sessions: u64) -> SecondTotals {
+        SecondTotals {
+            core,
+            second,
+            totals: Totals {
+                created,
+                attempts,
+                refused_full: attempts - created,
+            },
+            sessions,
+        }
+    }
+
+    /// Feeds `w` one core's seconds `from..to` at `rate` creations a second (attempts
+    /// `try_rate`), from the totals `*c` / `*a`; returns what was raised.
+    #[allow(clippy::too_many_arguments)]
+    fn run(
+        w: &mut Watch,
+        core: u8,
+        from: u64,
+        to: u64,
+        rate: u64,
+        try_rate: u64,
+        c: &mut u64,
+        a: &mut u64,
+    ) -> Vec<(u64, Abrupt)> {
+        let mut raised = Vec::new();
+        for s in from..to {
+            w.report(report(core, s, *c, *a, 0), &mut raised);
+            *c += rate;
+            *a += try_rate;
+        }
+        raised
+    }
+
+    #[test]
+    fn the_watch_sums_the_cores_per_period_and_ends_a_period_when_all_reported() {
+        let mut w = Watch::new(2, 1000);
+        w.rules[1] = on(20, 1);
+        let (mut c0, mut a0, mut c1, mut a1) = (0, 0, 0, 0);
+        // Seconds 0..=19 at 1,000/s on each core (2,000/s in all), 20..=30 at 1,500/s each.
+        assert!(run(&mut w, 0, 0, 20, 1000, 1000, &mut c0, &mut a0).is_empty());
+        assert!(run(&mut w, 1, 0, 20, 1000, 1000, &mut c1, &mut a1).is_empty());
+        assert!(run(&mut w, 0, 20, 31, 1500, 1500, &mut c0, &mut a0).is_empty());
+        // Core 1 has not reported second 30 yet: the period [20, 30) is not over.
+        assert!(run(&mut w, 1, 20, 30, 1500, 1500, &mut c1, &mut a1).is_empty());
+        let raised = run(&mut w, 1, 30, 31, 1500, 1500, &mut c1, &mut a1);
+        assert_eq!(raised.len(), 1, "{raised:?}");
+        let (ms, a) = raised[0];
+        assert_eq!(ms, 30_000, "stamped with the period's end");
+        assert_eq!((a.kind, a.start, a.end), (AlarmKind::Rate, 2000, 3000));
+        let st = w.status();
+        assert!(st[1].enabled && st[1].active && st[1].fired == 1);
+        assert!(!st[0].enabled && !st[0].active);
+    }
+
+    #[test]
+    fn a_silent_core_lends_its_next_sample_and_time_going_back_starts_afresh() {
+        let mut w = Watch::new(2, 1000);
+        w.rules[0] = on(20, 10);
+        let mut raised = Vec::new();
+        // Core 0 busy every second with 200 sessions; core 1 silent from 1 to 35.
+        w.report(report(1, 0, 0, 0, 100), &mut raised);
+        for s in 0..=30 {
+            w.report(report(0, s, 0, 0, 200), &mut raised);
+        }
+        assert!(raised.is_empty());
+        // Core 1 jumps to 35 with 400 sessions: its sample is at boundary 30, and the
+        // boundaries 10 and 20 (only core 0 sampled them) borrow it: 600 at each.
+        w.report(report(1, 35, 0, 0, 400), &mut raised);
+        assert!(raised.is_empty(), "{raised:?}");
+        // Core 0 empties: 0 + 400 at boundary 40, a third less than 600.
+        for s in 31..=40 {
+            w.report(report(0, s, 0, 0, 0), &mut raised);
+        }
+        assert!(raised.is_empty(), "core 1 has not reported 40 yet");
+        w.report(report(1, 40, 0, 0, 400), &mut raised);
+        assert_eq!(raised.len(), 1, "{raised:?}");
+        assert_eq!(raised[0].0, 40_000);
+        assert_eq!(
+            (raised[0].1.kind, raised[0].1.start, raised[0].1.end),
+            (AlarmKind::Usage, 600, 400)
+        );
+        // A new capture (time back to 0) does not end a period with the old one's values.
+        raised.clear();
+        w.report(report(0, 0, 0, 0, 900), &mut raised);
+        w.report(report(1, 0, 0, 0, 900), &mut raised);
+        assert!(raised.is_empty());
+    }
+
+    #[test]
+    fn the_shards_clock_reports_each_second_once_and_counts_what_it_cannot_keep() {
+        let mut c = SecondClock::default();
+        assert!(c.crossed(5_000));
+        c.report(0, 5_000, 3);
+        assert!(!c.crossed(5_999));
+        assert!(c.crossed(6_000));
+        c.totals.created = 7;
+        c.report(0, 6_000, 4);
+        let got: Vec<_> = c.take().collect();
+        assert_eq!(got.len(), 2);
+        assert_eq!(
+            (got[1].second, got[1].totals.created, got[1].sessions),
+            (6, 7, 4)
+        );
+        // Nobody drains: the queue stays bounded and counts the rest.
+        for s in 0..(PENDING_SECONDS as u64 + 3) {
+            c.report(0, 10_000 + s * 1000, 0);
+        }
+        assert_eq!((c.take().count(), c.dropped), (PENDING_SECONDS, 3));
+        // With a channel: a full channel is counted, never waited for.
+        let (tx, rx) = flume::bounded(1);
+        c.attach(tx);
+        c.report(0, 100_000, 0);
+        c.report(0, 101_000, 0);
+        assert_eq!((rx.len(), c.dropped), (1, 4));
+    }
+
     #[test]
     fn keywords_and_mnemonics() {
         let k: Vec<&str> = AlarmKind::ALL.iter().map(|a| a.keyword()).collect();

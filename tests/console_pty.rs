@@ -542,7 +542,10 @@ fn an_alarm_arriving_while_typing_is_printed_above_the_redrawn_line() {
     };
     let mut c = Pty::open(&engine.socket);
     let t = c.enter("terminal monitor", "<H3C>");
-    assert!(t.contains("The current terminal is enabled to display logs."), "{t}");
+    assert!(
+        t.contains("The current terminal is enabled to display logs."),
+        "{t}"
+    );
     // Half a command, echoed; then the next alarm, and the line drawn again after it.
     c.keys("display sess", "display sess");
     let before = screen(&c.raw).len() - 1;
@@ -555,7 +558,11 @@ fn an_alarm_arriving_while_typing_is_printed_above_the_redrawn_line() {
     let redact = regex::Regex::new(r"^%\w{3} [ \d]\d \d\d:\d\d:\d\d:\d{3} \d{4} (H3C SESSION/4/SESSION_RATE_ABRUPT: The session creation rate changed from )\d+/s to \d+/s \([+-]\d+\.\d%\) in 10 s, reaching the threshold 50%; start \d+\.\d% of 100000/s, above the base threshold 0%\.$").unwrap();
     let shown: Vec<String> = shown
         .iter()
-        .map(|l| redact.replace(l, "%TIME ${1}A/s to B/s (CHANGE) ...").into_owned())
+        .map(|l| {
+            redact
+                .replace(l, "%TIME ${1}A/s to B/s (CHANGE) ...")
+                .into_owned()
+        })
         .collect();
     insta::assert_snapshot!("alarm_while_typing", shown.join("\n"));
     // The typed text is still the line being edited: finishing it runs the whole command.

@@ -259,11 +259,7 @@ const MONITOR_POLL: std::time::Duration = std::time::Duration::from_millis(200);
 /// engine had to drop for this console (it keeps a bounded queue per console) are counted in
 /// a line of their own. Without a second connection or a printer, no messages: the console
 /// works as before.
-fn monitor(
-    socket: &Path,
-    id: u64,
-    ed: &mut Editor<TabText, rustyline::history::DefaultHistory>,
-) {
+fn monitor(socket: &Path, id: u64, ed: &mut Editor<TabText, rustyline::history::DefaultHistory>) {
     use rustyline::ExternalPrinter as _;
     let Ok(mut printer) = ed.create_external_printer() else {
         return;

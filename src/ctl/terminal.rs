@@ -321,6 +321,7 @@ mod tests {
                 "screen-length",
                 "show",
                 "system-view",
+                "terminal",
                 "undo",
                 "write"
             ]
