@@ -67,6 +67,10 @@ fn spread(s: u64, count: u64, mut make: impl FnMut(u64) -> Vec<u8>, out: &mut Ve
 }
 
 fn replay(capture: &Path, config: &str, startup: &str, d: &Path) -> String {
+    replay_on(capture, config, startup, d, 1)
+}
+
+fn replay_on(capture: &Path, config: &str, startup: &str, d: &Path, cores: u16) -> String {
     let cfg = d.join("config.toml");
     std::fs::write(&cfg, config).expect("config");
     let st = d.join("startup.cfg");
@@ -78,6 +82,7 @@ fn replay(capture: &Path, config: &str, startup: &str, d: &Path) -> String {
         .arg(&cfg)
         .arg("--startup")
         .arg(&st)
+        .args(["--cores", &cores.to_string()])
         .args(["--exec", "display logbuffer"])
         .output()
         .expect("run sessmgr");
@@ -88,7 +93,7 @@ fn replay(capture: &Path, config: &str, startup: &str, d: &Path) -> String {
 /// The alarms in the log buffer: (mnemonic, period end as capture second, text).
 fn alarms(out: &str) -> Vec<(String, u64, String)> {
     out.lines()
-        .filter(|l| l.starts_with('%'))
+        .filter(|l| l.starts_with('%') && l.contains(" SESSION/"))
         .map(|l| {
             // %Nov 14 22:14:00:000 2023 Sysname SESSION/4/SESSION_RATE_ABRUPT: text
             let (head, text) = l.split_once(": ").expect("message");
@@ -113,7 +118,17 @@ fn of<'a>(all: &'a [(String, u64, String)], mnemonic: &str) -> Vec<(u64, &'a str
 
 #[test]
 fn rate_and_usage_alarms_fire_in_the_right_periods_for_a_rise_and_a_fall() {
-    let d = dir("rate-usage");
+    steps(1);
+}
+
+/// The same capture on two cores: the watch sums them per period, with the same outcome.
+#[test]
+fn the_cores_are_summed_per_period() {
+    steps(2);
+}
+
+fn steps(cores: u16) {
+    let d = dir(&format!("rate-usage-{cores}"));
     let capture = d.join("steps.pcap");
     let mut frames = Vec::new();
     let mut n = 0u32;
@@ -134,13 +149,22 @@ fn rate_and_usage_alarms_fire_in_the_right_periods_for_a_rise_and_a_fall() {
             );
         }
     }
-    // A clock: one flow sending every 100 ms from second 80 to 180 (one session, never a new
-    // one), so the engine's seconds go on while sessions age.
+    // A clock: four flows sending every 100 ms from second 80 to 180 (four sessions, never a
+    // new one), so the engine's seconds go on while sessions age; four addresses, so that
+    // every core of a replay on two has one (a core with no frames has no clock in replay).
     for s in 80..180 {
         spread(
             s,
             10,
-            |_| udp4([10, 255, 0, 1], 999, [192, 0, 2, 9], 9, b"t"),
+            |i| {
+                udp4(
+                    [10, 255, 0, 1 + (i % 4) as u8],
+                    999,
+                    [192, 0, 2, 9],
+                    9,
+                    b"t",
+                )
+            },
             &mut frames,
         );
     }
@@ -166,7 +190,7 @@ fn rate_and_usage_alarms_fire_in_the_right_periods_for_a_rise_and_a_fall() {
     frames.sort_by_key(|f| f.0);
     write_pcap_timed(&capture, frames);
 
-    let out = replay(
+    let out = replay_on(
         &capture,
         "[session]\ncapacity_sessions = 100000\n",
         "session aging-time state udp-open 1\nsession aging-time state icmp-request 30\n\
@@ -174,6 +198,7 @@ fn rate_and_usage_alarms_fire_in_the_right_periods_for_a_rise_and_a_fall() {
          session alarm rate-abrupt enable\nsession alarm rate-abrupt threshold 20 base-threshold 1\n\
          session alarm try-rate-abrupt enable\nsession alarm try-rate-abrupt threshold 20 base-threshold 1\n",
         &d,
+        cores,
     );
     let all = alarms(&out);
     // Rates at each period's start and end are the seconds before its boundaries:
@@ -265,6 +290,14 @@ fn a_flood_refused_at_capacity_raises_try_rate_and_not_rate() {
     assert!(of(&all, "SESSION_RATE_ABRUPT").is_empty(), "{out}");
     // The table stays full: no usage change.
     assert!(of(&all, "SESSION_USAGE_ABRUPT").is_empty(), "{out}");
+    // The table reaching its capacity is itself a message (once: it stays full), in the
+    // second after the one it filled in.
+    let full: Vec<&str> = out
+        .lines()
+        .filter(|l| l.contains("SESSMGR/4/TABLE_FULL"))
+        .collect();
+    assert_eq!(full.len(), 1, "{out}");
+    assert!(full[0].starts_with("%Nov 14 22:13:23:000 2023 H3C SESSMGR/4/TABLE_FULL: The session table reached its capacity (2000 sessions)"), "{out}");
     let _ = std::fs::remove_dir_all(&d);
 }
 

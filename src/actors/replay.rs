@@ -24,6 +24,7 @@ use serde_json::{Value, json};
 use std::io::Write;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
+use std::time::Duration;
 
 /// Frames handed to a core per message.
 const DISPATCH_BATCH: usize = 64;
@@ -241,6 +242,63 @@ fn run_exec(
     Ok(())
 }
 
+/// The alarm watch of a replay on several cores: a thread feeding it the cores' second
+/// reports until the end of the capture. (Alarms reach the log buffer here; the log hosts
+/// of a multi-core replay get session logs only.)
+struct ReplayWatch {
+    tx: flume::Sender<crate::alarm::SecondTotals>,
+    done: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+    info: Arc<InfoCenter>,
+    alarms: Arc<Alarms>,
+}
+
+impl ReplayWatch {
+    fn start(running: &Running, cores: usize) -> ReplayWatch {
+        let info: Arc<InfoCenter> = Arc::default();
+        info.set_sysname(&running.sysname);
+        info.set_buffer_size(running.logbuffer_size);
+        let alarms = Arc::new(Alarms::new(cores, 0, info.clone()));
+        alarms.configure(running.alarms, running.table.capacity as u64);
+        let (tx, rx) = flume::bounded::<crate::alarm::SecondTotals>(1024);
+        let done = Arc::new(AtomicBool::new(false));
+        let (feed, stop) = (alarms.clone(), done.clone());
+        let thread = std::thread::Builder::new()
+            .name("sessmgr-replay-alarms".into())
+            .spawn(move || {
+                loop {
+                    match rx.recv_timeout(Duration::from_millis(20)) {
+                        Ok(r) => feed.feed(r),
+                        Err(flume::RecvTimeoutError::Timeout)
+                            if stop.load(std::sync::atomic::Ordering::Relaxed) =>
+                        {
+                            return;
+                        }
+                        Err(flume::RecvTimeoutError::Timeout) => {}
+                        Err(flume::RecvTimeoutError::Disconnected) => return,
+                    }
+                }
+            })
+            .ok();
+        ReplayWatch {
+            tx,
+            done,
+            thread,
+            info,
+            alarms,
+        }
+    }
+
+    /// Every report sent so far is taken (the channel runs dry), then the thread ends.
+    fn finish(mut self) -> (Arc<InfoCenter>, Arc<Alarms>) {
+        self.done.store(true, std::sync::atomic::Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+        (self.info, self.alarms)
+    }
+}
+
 /// Spots frames of the control sessions an enabled ALG follows (by the port-mapping table).
 struct AlgControl {
     apps: crate::table::port_map::AppMap,
@@ -304,6 +362,9 @@ pub fn replay_cores(
     let mut handles = Vec::new();
     // One relation table for every core (R5).
     let relations: Arc<RelationTable> = Arc::default();
+    // Under a console, the alarm watch on capture time: a thread takes the cores' second
+    // reports while they replay (`--exec "display logbuffer"` shows what it raised).
+    let watch = console.map(|c| ReplayWatch::start(&c.running, cores));
     for (core, (_, rx)) in channels.into_iter().enumerate() {
         let mut pipeline = Pipeline::new(
             core as u8,
@@ -312,6 +373,9 @@ pub fn replay_cores(
             FlowHasher::with_seed(0x5e55),
         );
         pipeline.shard.algs.attach(relations.clone());
+        if let Some(w) = &watch {
+            pipeline.shard.seconds.attach(w.tx.clone());
+        }
         let setup = CoreSetup {
             core,
             cores,
@@ -444,13 +508,16 @@ pub fn replay_cores(
         if let Some(log) = &log {
             collectors = log.finish();
         }
+        // ... every second report taken by the watch (all were sent before the cores
+        // answered) ...
+        let watch = watch.map(ReplayWatch::finish);
         // ... then the operator's commands, on the state the capture left.
         run_exec(
             console,
             &peers,
             &relations,
             &export,
-            None,
+            watch,
             &opts.config,
             out,
         )?;
