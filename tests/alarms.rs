@@ -270,14 +270,37 @@ fn a_flood_refused_at_capacity_raises_try_rate_and_not_rate() {
         spread(s, 5000, &mut new, &mut frames);
     }
     write_pcap_timed(&capture, frames);
+    // A log host (syslog over UDP) receives the information centre's messages, replay too.
+    let host = std::net::UdpSocket::bind("127.0.0.1:0").expect("a log host");
+    let port = host.local_addr().expect("port").port();
     let out = replay(
         &capture,
         "[session]\ncapacity_sessions = 2000\n",
-        "undo session early-drop enable\nsession aging-time state udp-open 3600\n\
-         session alarm usage-abrupt enable\n\
-         session alarm rate-abrupt enable\nsession alarm rate-abrupt threshold 20 base-threshold 1\n\
-         session alarm try-rate-abrupt enable\nsession alarm try-rate-abrupt threshold 20 base-threshold 1\n",
+        &format!(
+            "undo session early-drop enable\nsession aging-time state udp-open 3600\n\
+             session alarm usage-abrupt enable\n\
+             session alarm rate-abrupt enable\nsession alarm rate-abrupt threshold 20 base-threshold 1\n\
+             session alarm try-rate-abrupt enable\nsession alarm try-rate-abrupt threshold 20 base-threshold 1\n\
+             info-center loghost 127.0.0.1 port {port}\n"
+        ),
         &d,
+    );
+    // The replay has ended: what it sent is in the socket's buffer.
+    host.set_nonblocking(true).expect("nonblocking");
+    let mut got = Vec::new();
+    let mut buf = [0u8; 2048];
+    while let Ok(n) = host.recv(&mut buf) {
+        got.push(String::from_utf8_lossy(&buf[..n]).into_owned());
+    }
+    assert_eq!(
+        got,
+        [
+            "<188>Nov 14 22:13:23 2023 H3C %%10SESSMGR/4/TABLE_FULL: The session table reached \
+             its capacity (2000 sessions); new sessions are refused.",
+            "<188>Nov 14 22:13:50 2023 H3C %%10SESSION/4/SESSION_TRY_RATE_ABRUPT: The session \
+             attempt rate changed from 1500/s to 5000/s (+233.3%) in 10 s, reaching the \
+             threshold 20%; start 1.5% of 100000/s, above the base threshold 1%.",
+        ]
     );
     let all = alarms(&out);
     let tries = of(&all, "SESSION_TRY_RATE_ABRUPT");
