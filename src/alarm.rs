@@ -231,8 +231,8 @@ pub const PENDING_SECONDS: usize = 64;
 #[derive(Debug)]
 pub struct SecondClock {
     pub totals: Totals,
-    /// The second of the last report (`u64::MAX` before the first).
-    second: u64,
+    /// Where the second of the last report ends, in ms (0 before the first report).
+    next_ms: u64,
     tx: Option<flume::Sender<SecondTotals>>,
     pending: std::collections::VecDeque<SecondTotals>,
     /// Reports lost: the channel was full, or the queue was (nobody drains it: an offline
@@ -244,7 +244,7 @@ impl Default for SecondClock {
     fn default() -> Self {
         SecondClock {
             totals: Totals::default(),
-            second: u64::MAX,
+            next_ms: 0,
             tx: None,
             pending: std::collections::VecDeque::with_capacity(PENDING_SECONDS),
             dropped: 0,
@@ -253,19 +253,21 @@ impl Default for SecondClock {
 }
 
 impl SecondClock {
-    /// Whether `now_ms` is in another second than the last report: the per-packet check.
+    /// Whether `now_ms` is past the second of the last report: the per-packet check (the
+    /// shard's clock never goes back).
     #[inline]
     pub fn crossed(&self, now_ms: u64) -> bool {
-        now_ms / 1000 != self.second
+        now_ms >= self.next_ms
     }
 
     /// Queues the report for the second of `now_ms` (call when `crossed`).
     #[cold]
     pub fn report(&mut self, core: u8, now_ms: u64, sessions: u64) {
-        self.second = now_ms / 1000;
+        let second = now_ms / 1000;
+        self.next_ms = (second + 1).saturating_mul(1000);
         let r = SecondTotals {
             core,
-            second: self.second,
+            second,
             totals: self.totals,
             sessions,
         };
