@@ -71,6 +71,17 @@ fn replay(capture: &Path, config: &str, startup: &str, d: &Path) -> String {
 }
 
 fn replay_on(capture: &Path, config: &str, startup: &str, d: &Path, cores: u16) -> String {
+    replay_exec(capture, config, startup, d, cores, &["display logbuffer"])
+}
+
+fn replay_exec(
+    capture: &Path,
+    config: &str,
+    startup: &str,
+    d: &Path,
+    cores: u16,
+    exec: &[&str],
+) -> String {
     let cfg = d.join("config.toml");
     std::fs::write(&cfg, config).expect("config");
     let st = d.join("startup.cfg");
@@ -83,7 +94,7 @@ fn replay_on(capture: &Path, config: &str, startup: &str, d: &Path, cores: u16) 
         .arg("--startup")
         .arg(&st)
         .args(["--cores", &cores.to_string()])
-        .args(["--exec", "display logbuffer"])
+        .args(exec.iter().flat_map(|c| ["--exec", c]))
         .output()
         .expect("run sessmgr");
     assert!(o.status.success(), "{o:?}");
@@ -343,13 +354,29 @@ fn nothing_fires_when_the_alarms_are_off() {
         );
     }
     write_pcap_timed(&capture, frames);
-    let out = replay(
+    let out = replay_exec(
         &capture,
         "",
-        "session alarm rate-abrupt threshold 20 base-threshold 1\n",
+        "session alarm rate-abrupt threshold 20 base-threshold 1\n\
+         session alarm usage-abrupt enable\nundo session alarm usage-abrupt enable\n\
+         session alarm try-rate-abrupt threshold 30\nundo session alarm try-rate-abrupt threshold\n\
+         info-center logbuffer size 64\n",
         &d,
+        1,
+        &["display logbuffer", "display current-configuration"],
     );
     assert!(alarms(&out).is_empty(), "{out}");
+    assert!(out.contains("Actual buffer size: 64\n"), "{out}");
     assert!(out.contains("Current messages: 0\n"), "{out}");
+    // The configuration shows what differs from the factory defaults, and only that.
+    assert!(
+        out.contains("\n session alarm rate-abrupt threshold 20 base-threshold 1\n"),
+        "{out}"
+    );
+    assert!(out.contains("\n info-center logbuffer size 64\n"), "{out}");
+    assert!(
+        !out.contains("usage-abrupt") && !out.contains("try-rate-abrupt"),
+        "{out}"
+    );
     let _ = std::fs::remove_dir_all(&d);
 }
