@@ -235,6 +235,41 @@ mod tests {
     }
 
     #[test]
+    fn terminal_monitor_routes_messages_to_the_console_that_asked() {
+        use crate::infocenter::Message;
+        let e = engine("/nonexistent/startup.cfg".into());
+        let mut a = Console::new(e.clone());
+        let b = Console::new(e.clone());
+        let msg = |sev| Message::event(0, sev, "ENGINE_START", "text".into());
+        e.info.publish(msg(5));
+        assert_eq!(b.messages_of(a.info_id), Some((vec![], 0)), "monitor is off");
+        let r = a.line("terminal monitor");
+        assert_eq!(r.output, "The current terminal is enabled to display logs.\n");
+        e.info.publish(msg(5));
+        let (lines, dropped) = b.messages_of(a.info_id).unwrap();
+        assert_eq!(
+            (lines, dropped),
+            (
+                vec!["%Jan  1 00:00:00:000 1970 H3C SESSMGR/5/ENGINE_START: text".to_string()],
+                0
+            )
+        );
+        assert_eq!(b.messages_of(b.info_id), Some((vec![], 0)), "b did not ask");
+        // Level 4: a notification (5) is not shown, a warning (4) is.
+        assert_eq!(a.line("terminal logging level 4").output, "");
+        e.info.publish(msg(5));
+        e.info.publish(msg(4));
+        assert_eq!(b.messages_of(a.info_id).unwrap().0.len(), 1);
+        a.line("undo terminal monitor");
+        e.info.publish(msg(4));
+        assert_eq!(b.messages_of(a.info_id), Some((vec![], 0)));
+        // Gone with its console.
+        let id = a.info_id;
+        drop(a);
+        assert_eq!(b.messages_of(id), None);
+    }
+
+    #[test]
     fn a_startup_configuration_is_applied_but_never_saves() {
         let dir = std::env::temp_dir().join(format!("sessmgr-startup-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
