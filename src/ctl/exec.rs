@@ -242,9 +242,16 @@ mod tests {
         let b = Console::new(e.clone());
         let msg = |sev| Message::event(0, sev, "ENGINE_START", "text".into());
         e.info.publish(msg(5));
-        assert_eq!(b.messages_of(a.info_id), Some((vec![], 0)), "monitor is off");
+        assert_eq!(
+            b.messages_of(a.info_id),
+            Some((vec![], 0)),
+            "monitor is off"
+        );
         let r = a.line("terminal monitor");
-        assert_eq!(r.output, "The current terminal is enabled to display logs.\n");
+        assert_eq!(
+            r.output,
+            "The current terminal is enabled to display logs.\n"
+        );
         e.info.publish(msg(5));
         let (lines, dropped) = b.messages_of(a.info_id).unwrap();
         assert_eq!(
