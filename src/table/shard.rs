@@ -527,8 +527,8 @@ impl Shard {
         }
     }
 
-    /// The second reports not yet taken, oldest first (the core loop and replay take them
-    /// after every turn or batch).
+    /// The second reports not yet taken, oldest first: replay's one-core path takes them
+    /// after every batch (live cores send theirs as they go, `SecondClock::attach`).
     pub fn take_seconds(&mut self) -> impl Iterator<Item = crate::alarm::SecondTotals> + '_ {
         self.seconds.take()
     }
