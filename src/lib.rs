@@ -11,6 +11,7 @@ pub mod config;
 pub mod ctl;
 pub mod drop;
 pub mod export;
+pub mod infocenter;
 pub mod io;
 pub mod mailbox;
 pub mod pipeline;

@@ -139,6 +139,8 @@ pub struct CoreCounters {
     pub batches: u64,
     /// What the core's ALGs refused or noticed.
     pub alg: crate::alg::AlgCounters,
+    /// The never-reset totals the alarms read (created, attempts, refused at capacity).
+    pub totals: crate::alarm::Totals,
 }
 
 pub enum CoreMsg {

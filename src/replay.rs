@@ -94,8 +94,9 @@ impl FrameSource for Timed<'_, '_> {
 type OnFrame<'a> =
     dyn FnMut(u64, &FrameOutcome, &Shard, &[RelationEntry]) -> std::io::Result<()> + 'a;
 
-/// What `drive` hands a batch's logs to.
-pub type OnLogs<'a> = dyn FnMut(&[SessionEvent]) + 'a;
+/// What `drive` hands a batch's logs to, with the shard's second reports of that batch
+/// (the alarm watch's input, `alarm::SecondTotals`); called when either is not empty.
+pub type OnLogs<'a> = dyn FnMut(&[SessionEvent], &[crate::alarm::SecondTotals]) + 'a;
 
 /// A summary-mode replay whose logged sessions' logs go to `on_logs` as each batch ends (on
 /// the batched one-core path, no thread). At the end of the capture, time runs out on every
@@ -112,8 +113,9 @@ pub fn replay_logged(
     r.pipeline.shard.log_final();
     let mut logs = Vec::new();
     r.pipeline.shard.take_events(&mut logs);
-    if !logs.is_empty() {
-        on_logs(&logs);
+    let seconds: Vec<_> = r.pipeline.shard.take_seconds().collect();
+    if !logs.is_empty() || !seconds.is_empty() {
+        on_logs(&logs, &seconds);
     }
     Ok(r)
 }
@@ -139,6 +141,7 @@ fn drive(
     let batch_size = if on_frame.is_some() { 1 } else { BATCH };
     let mut outcomes: Vec<FrameOutcome> = Vec::with_capacity(BATCH);
     let mut logs: Vec<SessionEvent> = Vec::new();
+    let mut seconds: Vec<crate::alarm::SecondTotals> = Vec::new();
     let mut published: Vec<RelationEntry> = Vec::new();
     let mut first_ts: Option<u64> = None;
     let mut unsupported_link = 0u64;
@@ -173,12 +176,14 @@ fn drive(
         // Taken after every batch (and dropped when nobody wants them), so the shard never
         // holds them.
         p.shard.take_events(&mut logs);
-        if let Some(f) = on_logs.as_deref_mut()
-            && !logs.is_empty()
-        {
-            f(&logs);
+        if let Some(f) = on_logs.as_deref_mut() {
+            seconds.extend(p.shard.take_seconds());
+            if !logs.is_empty() || !seconds.is_empty() {
+                f(&logs, &seconds);
+            }
         }
         logs.clear();
+        seconds.clear();
         if let Some(report) = on_frame.as_deref_mut()
             && failed.is_none()
         {

@@ -500,3 +500,73 @@ fn a_user_defined_application_at_the_prompt() {
     c.enter("return", "<H3C>");
     c.quit();
 }
+
+/// `terminal monitor` (issue #13): an alarm that arrives while a command is half typed is
+/// printed above the prompt, and the prompt and the typed text are drawn again, intact. The
+/// engine plays (in a loop) a generated capture whose creation rate alternates between 20 and
+/// 200 new sessions a second every 10 seconds, with `rate-abrupt` on and no base, so nearly
+/// every 10-second period raises one; the test waits for the next one after the typing (no
+/// fixed sleep), whenever it comes.
+#[test]
+fn an_alarm_arriving_while_typing_is_printed_above_the_redrawn_line() {
+    let dir = std::env::temp_dir().join(format!("sessmgr-pty-alarm-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("dir");
+    let capture = dir.join("steps.pcap");
+    let mut frames = Vec::new();
+    let mut n = 0u32;
+    for s in 0..60u64 {
+        let rate = if (s / 10) % 2 == 0 { 20 } else { 200 };
+        for i in 0..rate {
+            n += 1;
+            let src = [10, 9, (n >> 8) as u8, n as u8];
+            let us = (1_700_000_000 + s) * 1_000_000 + i * 1_000_000 / rate;
+            frames.push((
+                us,
+                common::frames::udp4(src, 2000, [192, 0, 2, 7], 53, b"q"),
+            ));
+        }
+    }
+    common::frames::write_pcap_timed(&capture, frames);
+    // Flows age out within a lap, so every lap creates its sessions anew.
+    std::fs::write(
+        dir.join("startup.cfg"),
+        "session aging-time state udp-open 1\nsession alarm rate-abrupt enable\n\
+         session alarm rate-abrupt threshold 50 base-threshold 0\n",
+    )
+    .expect("startup");
+    let engine = Engine {
+        engine: Some(common::engine::start_engine_on(&dir, &capture, true, "")),
+        socket: dir.join("ctl.sock"),
+        dir,
+    };
+    let mut c = Pty::open(&engine.socket);
+    let t = c.enter("terminal monitor", "<H3C>");
+    assert!(
+        t.contains("The current terminal is enabled to display logs."),
+        "{t}"
+    );
+    // Half a command, echoed; then the next alarm, and the line drawn again after it.
+    c.keys("display sess", "display sess");
+    let before = screen(&c.raw).len() - 1;
+    c.wait_for("SESSION/4/SESSION_RATE_ABRUPT");
+    // rustyline's external printer: the message's line, then the prompt and the line typed
+    // so far on the next, the cursor back where it was.
+    c.wait_for("\r\n<H3C>display sess");
+    let shown = screen(&c.raw)[before..].to_vec();
+    // The message's time and figures depend on the wall clock: the rest is golden.
+    let redact = regex::Regex::new(r"^%\w{3} [ \d]\d \d\d:\d\d:\d\d:\d{3} \d{4} (H3C SESSION/4/SESSION_RATE_ABRUPT: The session creation rate changed from )\d+/s to \d+/s \([+-]\d+\.\d%\) in 10 s, reaching the threshold 50%; start \d+\.\d% of 100000/s, above the base threshold 0%\.$").unwrap();
+    let shown: Vec<String> = shown
+        .iter()
+        .map(|l| {
+            redact
+                .replace(l, "%TIME ${1}A/s to B/s (CHANGE) ...")
+                .into_owned()
+        })
+        .collect();
+    insta::assert_snapshot!("alarm_while_typing", shown.join("\n"));
+    // The typed text is still the line being edited: finishing it runs the whole command.
+    let t = c.enter("ion aging-time state | include UDP-OPEN", "<H3C>");
+    assert!(t.contains("UDP-OPEN"), "{t}");
+    c.quit();
+}

@@ -313,17 +313,36 @@ userlog flow syslog
 "
     ));
     let socket = lab.start_engine_with("slogt", "", 2);
-    // 1. Connected and read: logs arrive, octet-counted.
+    // 1. Connected and read: logs arrive, octet-counted. A log host also receives the
+    // information centre's messages (issue #13): the engine's start comes first.
     let (mut conn, _) = listener.accept().expect("the engine connects");
     udp(&lab, &lab.h1, H2_V4, 7000, 43000, 1);
     conn.set_read_timeout(Some(Duration::from_secs(5)))
         .expect("timeout");
     let mut buf = [0u8; 4096];
-    let n = conn.read(&mut buf).expect("a log");
-    let text = String::from_utf8_lossy(&buf[..n]).to_string();
-    let (len, msg) = text.split_once(' ').expect("octet counting: LEN SP MSG");
-    assert_eq!(len.parse::<usize>().ok(), Some(msg.len()), "{text}");
-    assert!(msg.contains("SESSION_IPV4_FLOW"), "{text}");
+    let mut text = String::new();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !text.contains("SESSION_IPV4_FLOW") && Instant::now() < deadline {
+        let n = conn.read(&mut buf).expect("a log");
+        text.push_str(&String::from_utf8_lossy(&buf[..n]));
+    }
+    let mut rest = text.as_str();
+    let mut messages = Vec::new();
+    while !rest.is_empty() {
+        let (len, after) = rest.split_once(' ').expect("octet counting: LEN SP MSG");
+        let len: usize = len.parse().expect("a length");
+        assert!(after.len() >= len, "{text}");
+        messages.push(&after[..len]);
+        rest = &after[len..];
+    }
+    assert!(
+        messages[0].contains("%%10SESSMGR/5/ENGINE_START: "),
+        "{text}"
+    );
+    assert!(
+        messages.iter().any(|m| m.contains("SESSION_IPV4_FLOW")),
+        "{text}"
+    );
     // 2. Stopped: the connection and the listener go; logs meanwhile are queued, then
     // counted when the queue is full or the engine gives up on them.
     drop(conn);
@@ -372,10 +391,12 @@ userlog flow syslog
         counter(&slow, "sent") + drops(&slow) + counter(&slow, "queued"),
         "{slow}"
     );
-    // Every session the engine created was logged (h2 only answers), sent or counted.
+    // Every session the engine created was logged (h2 only answers), sent or counted; and
+    // so were the information centre's three messages meanwhile: the engine's start, the
+    // host lost, and back (no alarm is enabled, the table never full).
     assert_eq!(
         counter(&slow, "logs"),
-        counter(&stats, "created"),
+        counter(&stats, "created") + 3,
         "{slow} {stats}"
     );
     lab.stop_engine();

@@ -34,6 +34,7 @@ const DISPLAYS: &[&str] = &[
     "display current-configuration",
     "display history-command",
     "display history-command all",
+    "display logbuffer",
     "display packet-drop summary",
     "display port-mapping pre-defined",
     "display port-mapping user-defined",

@@ -372,10 +372,19 @@ fn prometheus_scrapes_what_the_console_shows() {
         Some(prom.value("sessmgr_sessions_created_total")),
         stats["created"].as_u64()
     );
+    // No packet filter here: every attempt was created or refused at capacity.
     assert_eq!(
         prom.value("sessmgr_session_attempts_total"),
         stats["created"].as_u64().expect("created") + stats["refused"].as_u64().expect("refused")
     );
+    // The alarms (none enabled, none raised) and the log buffer, as the console shows it.
+    assert_eq!(prom.value("count(sessmgr_alarm_active)"), 3);
+    assert_eq!(prom.value("sum(sessmgr_alarm_enabled)"), 0);
+    assert_eq!(prom.value("sum(sessmgr_alarm_raised_total)"), 0);
+    let logbuffer = exec_json(&engine.socket, "display logbuffer");
+    let lines = logbuffer["lines"].as_array().expect("lines").len() as u64;
+    assert!(lines >= 1, "ENGINE_START is in the buffer: {logbuffer}");
+    assert_eq!(prom.value("sessmgr_logbuffer_messages"), lines);
     // Per core: the frames the cores processed, as dump stats sums them.
     assert_eq!(
         Some(prom.value("sum(sessmgr_core_packets_total)")),

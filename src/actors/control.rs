@@ -86,6 +86,18 @@ impl ControlPlane {
         snapshots: flume::Receiver<CoreSnapshot>,
         export: Arc<ExportHandle>,
     ) -> Result<ControlPlane, ControlError> {
+        Self::start_with_info(log, events, snapshots, export, None)
+    }
+
+    /// `start`, the log actor also sending the information centre's messages to the log
+    /// hosts (`sessmgr run`).
+    pub fn start_with_info(
+        log: impl Into<SessionLog>,
+        events: flume::Receiver<EventBatch>,
+        snapshots: flume::Receiver<CoreSnapshot>,
+        export: Arc<ExportHandle>,
+        info: Option<Arc<crate::infocenter::InfoCenter>>,
+    ) -> Result<ControlPlane, ControlError> {
         let log = log.into();
         let delivered = Arc::new(AtomicU64::new(0));
         let counter = delivered.clone();
@@ -107,7 +119,9 @@ impl ControlPlane {
                 };
                 let runner = System::with_tokio_rt(|| rt);
                 let started = runner.block_on(async move {
-                    let log = LogActor::new(log, events, counter, export).start();
+                    let log = LogActor::new(log, events, counter, export)
+                        .with_info(info)
+                        .start();
                     let stats = StatsActor::new(snapshots).start();
                     (System::current(), log, stats)
                 });

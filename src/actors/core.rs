@@ -324,6 +324,7 @@ impl Core {
                     frames: self.p.frames,
                     batches: self.batches,
                     alg: self.p.shard.algs.counters.clone(),
+                    totals: self.p.shard.seconds.totals,
                 });
             }
             CoreMsg::Reset {

@@ -148,9 +148,12 @@ pub fn console_op(c: &mut Console, req: &Value) -> Value {
             if req.get("data") == Some(&Value::Bool(true)) {
                 c.wants_data = true;
             }
+            // `monitor`: the key a second connection of the client polls with `messages`
+            // for what `terminal monitor` shows on this console.
             json!({
                 "prompt": c.terminal.prompt(),
                 "screen_length": c.terminal.screen_length(),
+                "monitor": c.info_id,
             })
         }
         Some("line") => {
@@ -190,6 +193,15 @@ pub fn console_op(c: &mut Console, req: &Value) -> Value {
             let comp = c.terminal.complete(text);
             json!({"start": comp.start, "candidates": comp.candidates})
         }
-        _ => json!({"error": "ops: hello, line, more, stop, help, complete"}),
+        // Polled on a second connection (the first may be busy with a long command): the
+        // information centre's messages waiting for console `console`, and how many it lost.
+        Some("messages") => match req.get("console").and_then(Value::as_u64) {
+            Some(id) => match c.messages_of(id) {
+                Some((lines, dropped)) => json!({"lines": lines, "dropped": dropped}),
+                None => json!({"error": "no such console"}),
+            },
+            None => json!({"error": "\"console\" is the number `hello` answered as \"monitor\""}),
+        },
+        _ => json!({"error": "ops: hello, line, more, stop, help, complete, messages"}),
     }
 }

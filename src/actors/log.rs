@@ -86,6 +86,13 @@ pub struct LogActor {
     dropped: u64,
     export: Arc<ExportHandle>,
     collectors: Collectors,
+    /// The information centre whose messages (alarms, the daemon's events) go to the log
+    /// hosts; `None` in tests of session logs alone.
+    info: Option<Arc<crate::infocenter::InfoCenter>>,
+    messages: Vec<crate::infocenter::Message>,
+    /// Per TCP log host (by address and port): connected at the last turn, and whether it
+    /// ever was (a host that never connected was not lost).
+    links: Vec<(std::net::SocketAddr, bool, bool)>,
 }
 
 impl LogActor {
@@ -105,6 +112,57 @@ impl LogActor {
             dropped: 0,
             export,
             collectors: Collectors::new(ExportConfig::default(), LIVE_CLOCK_OFFSET_MS),
+            info: None,
+            messages: Vec::new(),
+            links: Vec::new(),
+        }
+    }
+
+    /// Sends the information centre's messages to the log hosts too.
+    pub fn with_info(mut self, info: Option<Arc<crate::infocenter::InfoCenter>>) -> LogActor {
+        self.info = info;
+        self
+    }
+
+    /// The information centre's messages since the last turn, to the log hosts; and a TCP
+    /// log host lost or back is itself a message (raised here, sent next turn).
+    fn send_messages(&mut self) {
+        let Some(info) = &self.info else { return };
+        self.messages.clear();
+        info.take_for_hosts(&mut self.messages);
+        self.collectors.messages(&self.messages);
+        use crate::export::config::{HostKind, Transport};
+        for h in self.collectors.counters() {
+            if !matches!(h.kind, HostKind::Syslog(_, Transport::Tcp)) {
+                continue;
+            }
+            let addr = std::net::SocketAddr::new(h.addr, h.port);
+            let i = match self.links.iter().position(|l| l.0 == addr) {
+                Some(i) => i,
+                None => {
+                    self.links.push((addr, false, false));
+                    self.links.len() - 1
+                }
+            };
+            let (_, was, ever) = self.links[i];
+            let ms = crate::infocenter::wall_ms();
+            use crate::infocenter::{Message, severity};
+            if was && !h.connected {
+                info.publish(Message::event(
+                    ms,
+                    severity::WARNING,
+                    "LOGHOST_LOST",
+                    format!("The connection to log host {addr} (TCP) was lost; logs for it are queued or dropped until it is back."),
+                ));
+            } else if !was && h.connected && ever {
+                info.publish(Message::event(
+                    ms,
+                    severity::NOTIFICATION,
+                    "LOGHOST_RECONNECTED",
+                    format!("The connection to log host {addr} (TCP) is back."),
+                ));
+            }
+            self.links[i] = (addr, h.connected, ever || h.connected);
         }
     }
 
@@ -158,6 +216,7 @@ impl LogActor {
     fn turn(&mut self, ctx: &mut Context<Self>) {
         self.take_export_changes();
         let more = self.drain_turn(BATCHES_PER_TURN);
+        self.send_messages();
         // The engine clock of `run` is the wall clock (`LIVE_CLOCK_OFFSET_MS`).
         let now_ms = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -246,6 +305,8 @@ impl Handler<DrainAndFlush> for LogActor {
     fn handle(&mut self, _: DrainAndFlush, _ctx: &mut Self::Context) -> LogCounts {
         self.take_export_changes();
         self.drain_all();
+        // The daemon's last messages (its stop) go too.
+        self.send_messages();
         // Dropping the guard joins the slog-async worker after it wrote its queue.
         self.log.flush = None;
         let collectors = self.finish_collectors(Instant::now() + COLLECTORS_FINISH);

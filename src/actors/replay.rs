@@ -11,6 +11,7 @@ use crate::ctl::exec::Console;
 use crate::ctl::running::Running;
 use crate::drop::{DropCounters, DropReason};
 use crate::export::config::{ExportHandle, HostCounters, HostDrop};
+use crate::infocenter::{Alarms, InfoCenter};
 use crate::io::IoMode;
 use crate::io::pcap::for_each_frame;
 use crate::pipeline::{FrameOutcome, Pipeline, frame_owner, frame_owner_by_ports};
@@ -23,6 +24,7 @@ use serde_json::{Value, json};
 use std::io::Write;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
+use std::time::Duration;
 
 /// Frames handed to a core per message.
 const DISPATCH_BATCH: usize = 64;
@@ -106,15 +108,35 @@ pub fn replay_one_core(
     let mut opts = opts.clone();
     opts.config.table = console.running.resolved();
     let export: Arc<ExportHandle> = Arc::default();
-    let mut sender = opts
-        .config
-        .table
-        .session_log
-        .active()
-        .then(|| ReplaySender::new(console.running.export_config()));
-    let mut sink = |logs: &[crate::table::events::SessionEvent]| {
+    // Log hosts take session logs and the information centre's messages (the alarms).
+    let export_config = console.running.export_config();
+    let mut sender = (opts.config.table.session_log.active()
+        || !export_config.log_hosts.is_empty())
+    .then(|| ReplaySender::new(export_config));
+    // The alarm watch on capture time: fed the shard's second reports as each batch ends;
+    // what it raises goes to the information centre (the log buffer `--exec "display
+    // logbuffer"` shows) and to the log hosts, in order with the session logs.
+    let info: Arc<InfoCenter> = Arc::default();
+    let alarms = Arc::new(Alarms::new(1, 0, info.clone()));
+    info.set_sysname(&console.running.sysname);
+    info.set_buffer_size(console.running.logbuffer_size);
+    alarms.configure(
+        console.running.alarms,
+        console.running.table.capacity as u64,
+    );
+    let mut messages = Vec::new();
+    let mut sink = |logs: &[crate::table::events::SessionEvent],
+                    seconds: &[crate::alarm::SecondTotals]| {
         if let Some(s) = sender.as_mut() {
             s.take(logs, false);
+        }
+        for r in seconds {
+            alarms.feed(*r);
+        }
+        messages.clear();
+        info.take_for_hosts(&mut messages);
+        if let Some(s) = sender.as_mut() {
+            s.messages(&messages);
         }
     };
     let mut result = crate::replay::replay_logged(&opts, &mut sink)?;
@@ -152,7 +174,16 @@ pub fn replay_one_core(
         pin: false,
     })?;
     let peers = [tx];
-    run_exec(console, &peers, &relations, &export, &opts.config, out)?;
+    let watch = Some((info, alarms));
+    run_exec(
+        console,
+        &peers,
+        &relations,
+        &export,
+        watch,
+        &opts.config,
+        out,
+    )?;
     let _ = peers[0].send(CoreMsg::Stop);
     drop(peers);
     handle.join();
@@ -166,13 +197,14 @@ fn run_exec(
     peers: &[flume::Sender<CoreMsg>],
     relations: &Arc<RelationTable>,
     export: &Arc<ExportHandle>,
+    watch: Option<(Arc<InfoCenter>, Arc<Alarms>)>,
     cfg: &crate::config::Config,
     out: &mut dyn Write,
 ) -> std::io::Result<()> {
     if console.exec.is_empty() {
         return Ok(());
     }
-    let engine = Arc::new(Engine {
+    let mut engine = Engine {
         relations: relations.clone(),
         // The replay's log thread publishes its counters here (`display userlog export`).
         export: export.clone(),
@@ -181,7 +213,13 @@ fn run_exec(
             console.running.clone(),
             cfg.runtime.startup_config.clone(),
         )
-    });
+    };
+    // The replay's information centre: what its alarms raised (`display logbuffer`).
+    if let Some((info, alarms)) = watch {
+        engine.info = info;
+        engine.alarms = alarms;
+    }
+    let engine = Arc::new(engine);
     let mut term = Console::new(engine);
     term.client_pages = false;
     for command in &console.exec {
@@ -202,6 +240,63 @@ fn run_exec(
     }
     term.stop();
     Ok(())
+}
+
+/// The alarm watch of a replay on several cores: a thread feeding it the cores' second
+/// reports until the end of the capture. (Alarms reach the log buffer here; the log hosts
+/// of a multi-core replay get session logs only.)
+struct ReplayWatch {
+    tx: flume::Sender<crate::alarm::SecondTotals>,
+    done: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+    info: Arc<InfoCenter>,
+    alarms: Arc<Alarms>,
+}
+
+impl ReplayWatch {
+    fn start(running: &Running, cores: usize) -> ReplayWatch {
+        let info: Arc<InfoCenter> = Arc::default();
+        info.set_sysname(&running.sysname);
+        info.set_buffer_size(running.logbuffer_size);
+        let alarms = Arc::new(Alarms::new(cores, 0, info.clone()));
+        alarms.configure(running.alarms, running.table.capacity as u64);
+        let (tx, rx) = flume::bounded::<crate::alarm::SecondTotals>(1024);
+        let done = Arc::new(AtomicBool::new(false));
+        let (feed, stop) = (alarms.clone(), done.clone());
+        let thread = std::thread::Builder::new()
+            .name("sessmgr-replay-alarms".into())
+            .spawn(move || {
+                loop {
+                    match rx.recv_timeout(Duration::from_millis(20)) {
+                        Ok(r) => feed.feed(r),
+                        Err(flume::RecvTimeoutError::Timeout)
+                            if stop.load(std::sync::atomic::Ordering::Relaxed) =>
+                        {
+                            return;
+                        }
+                        Err(flume::RecvTimeoutError::Timeout) => {}
+                        Err(flume::RecvTimeoutError::Disconnected) => return,
+                    }
+                }
+            })
+            .ok();
+        ReplayWatch {
+            tx,
+            done,
+            thread,
+            info,
+            alarms,
+        }
+    }
+
+    /// Every report sent so far is taken (the channel runs dry), then the thread ends.
+    fn finish(mut self) -> (Arc<InfoCenter>, Arc<Alarms>) {
+        self.done.store(true, std::sync::atomic::Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+        (self.info, self.alarms)
+    }
 }
 
 /// Spots frames of the control sessions an enabled ALG follows (by the port-mapping table).
@@ -267,6 +362,9 @@ pub fn replay_cores(
     let mut handles = Vec::new();
     // One relation table for every core (R5).
     let relations: Arc<RelationTable> = Arc::default();
+    // Under a console, the alarm watch on capture time: a thread takes the cores' second
+    // reports while they replay (`--exec "display logbuffer"` shows what it raised).
+    let watch = console.map(|c| ReplayWatch::start(&c.running, cores));
     for (core, (_, rx)) in channels.into_iter().enumerate() {
         let mut pipeline = Pipeline::new(
             core as u8,
@@ -275,6 +373,9 @@ pub fn replay_cores(
             FlowHasher::with_seed(0x5e55),
         );
         pipeline.shard.algs.attach(relations.clone());
+        if let Some(w) = &watch {
+            pipeline.shard.seconds.attach(w.tx.clone());
+        }
         let setup = CoreSetup {
             core,
             cores,
@@ -407,8 +508,19 @@ pub fn replay_cores(
         if let Some(log) = &log {
             collectors = log.finish();
         }
+        // ... every second report taken by the watch (all were sent before the cores
+        // answered) ...
+        let watch = watch.map(ReplayWatch::finish);
         // ... then the operator's commands, on the state the capture left.
-        run_exec(console, &peers, &relations, &export, &opts.config, out)?;
+        run_exec(
+            console,
+            &peers,
+            &relations,
+            &export,
+            watch,
+            &opts.config,
+            out,
+        )?;
     }
     for tx in &peers {
         let (rtx, rrx) = flume::bounded(1);

@@ -55,6 +55,14 @@ impl ReplaySender {
         }
     }
 
+    /// The information centre's messages (alarms raised on capture time), to the log hosts.
+    pub fn messages(&mut self, messages: &[crate::infocenter::Message]) {
+        self.collectors.messages(messages);
+        if let Some(last) = messages.iter().map(|m| m.ms).max() {
+            self.last_ms = self.last_ms.max(last);
+        }
+    }
+
     /// Sends or counts every log taken, publishes the counters on `handle` and answers them.
     pub fn finish(&mut self, handle: &ExportHandle) -> Vec<HostCounters> {
         self.collectors.flush(self.last_ms);

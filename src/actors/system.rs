@@ -14,10 +14,12 @@ use super::ctlsock::{Access, Backends, ControlSocket, SocketError};
 use super::events::{CoreSnapshot, EventBatch};
 use super::log::{TerminalLog, discard_logger};
 use super::top_store;
+use crate::alarm::SecondTotals;
 use crate::config::{Backend, Config};
 use crate::ctl::engine::Engine;
 use crate::ctl::startup::{Source, startup_configuration};
 use crate::export::config::{ExportHandle, HostCounters};
+use crate::infocenter::{Alarms, InfoCenter, Message, severity, wall_ms};
 use crate::io::PacketIo;
 use crate::io::pcap::PcapLive;
 use crate::pipeline::Pipeline;
@@ -33,6 +35,9 @@ use std::time::Duration;
 const EVENT_CHANNEL: usize = 4096;
 const SNAPSHOT_CHANNEL: usize = 1024;
 const MAILBOX_DEPTH: usize = 256;
+/// Second reports waiting for the alarm watch: a minute of 16 cores' (a full channel is
+/// counted by the core, never waited for).
+const SECONDS_CHANNEL: usize = 1024;
 
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
@@ -200,11 +205,15 @@ pub fn run(cfg: Config) -> Result<RunReport, RunError> {
     // Where the console sets the collectors and the log actor publishes their counters: one
     // handle, given to both.
     let export: Arc<ExportHandle> = Arc::default();
-    let control = Arc::new(ControlPlane::start(
+    // The information centre (alarms, the daemon's events): its log-host messages go out
+    // with the log actor's turns.
+    let info: Arc<InfoCenter> = Arc::default();
+    let control = Arc::new(ControlPlane::start_with_info(
         session_log,
         events_rx,
         snaps_rx,
         export.clone(),
+        Some(info.clone()),
     )?);
 
     // Every core's I/O first: a back-end that cannot open stops the start cleanly.
@@ -229,9 +238,12 @@ pub fn run(cfg: Config) -> Result<RunReport, RunError> {
     let mut handles = Vec::new();
     // The relation table every core shares (R5).
     let relations: Arc<RelationTable> = Arc::default();
+    // Each core's second reports (the alarms' input) go to the watch thread below.
+    let (seconds_tx, seconds_rx) = flume::bounded::<SecondTotals>(SECONDS_CHANNEL);
     for ((core, (_, rx)), io) in channels.into_iter().enumerate().zip(ios) {
         let mut pipeline = Pipeline::new(core as u8, table.clone(), cfg.fragment, hasher.clone());
         pipeline.shard.algs.attach(relations.clone());
+        pipeline.shard.seconds.attach(seconds_tx.clone());
         let setup = CoreSetup {
             core,
             cores,
@@ -259,14 +271,41 @@ pub fn run(cfg: Config) -> Result<RunReport, RunError> {
 
     // The console engine: the running configuration every console edits, the one the cores
     // started with.
+    drop(seconds_tx);
+    let capacity = running.table.capacity as u64;
+    let alarms = Arc::new(Alarms::new(cores, capacity, info.clone()));
     let engine = Arc::new(Engine {
         relations: relations.clone(),
         events_lost: events_lost.clone(),
         export: export.clone(),
+        info: info.clone(),
+        alarms: alarms.clone(),
         ..Engine::new(peers.clone(), running, cfg.runtime.startup_config.clone())
     });
     // The log actor's hosts from the start: the handle given above is the one it reads.
     engine.publish_export_config();
+    if let Ok(r) = engine.running.lock() {
+        engine.publish_info_config(&r);
+    }
+    // The watch: sums the cores' seconds per 10-second period and runs the alarm rules. It
+    // ends when the cores (the senders) are gone.
+    let watch = std::thread::Builder::new()
+        .name("sessmgr-alarms".into())
+        .spawn(move || {
+            while let Ok(r) = seconds_rx.recv() {
+                alarms.feed(r);
+            }
+        })
+        .map_err(RunError::Spawn)?;
+    info.publish(Message::event(
+        wall_ms(),
+        severity::NOTIFICATION,
+        "ENGINE_START",
+        format!(
+            "The engine started: {cores} core(s), backend {:?}, capacity {capacity} sessions.",
+            cfg.runtime.backend
+        ),
+    ));
 
     // The Prometheus endpoint (config.toml [metrics] listen), on the control plane: a scrape
     // asks the cores as a console's display does.
@@ -321,6 +360,12 @@ pub fn run(cfg: Config) -> Result<RunReport, RunError> {
         top_saver.tick(&peers, &logger);
     }
     info!(logger, "stopping");
+    info.publish(Message::event(
+        wall_ms(),
+        severity::NOTIFICATION,
+        "ENGINE_STOP",
+        "The engine is stopping.".into(),
+    ));
     if let Some(m) = metrics {
         m.stop();
     }
@@ -336,6 +381,8 @@ pub fn run(cfg: Config) -> Result<RunReport, RunError> {
         top.merge_from(&e.top);
     }
     top_saver.write(&top, &logger);
+    // The cores' senders are gone with them: the watch takes what is left and ends.
+    let _ = watch.join();
     let control = Arc::try_unwrap(control).map_err(|_| ControlError::Stopped)?;
     let report = control.shutdown();
     let run = RunReport {

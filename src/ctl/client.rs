@@ -174,6 +174,9 @@ pub fn run(socket: &Path) -> Result<(), ClientError> {
     let link = Arc::new(Mutex::new(link));
     let slot: PendingSlot = Arc::default();
     let mut ed = editor(&link, &slot)?;
+    if let Some(id) = hello["monitor"].as_u64() {
+        monitor(socket, id, &mut ed);
+    }
     // The line to start from, left and right of the cursor (after `?` or a Tab that found
     // nothing).
     let mut initial = (String::new(), String::new());
@@ -244,6 +247,50 @@ pub fn run(socket: &Path) -> Result<(), ClientError> {
         }
         prompt = r["prompt"].as_str().unwrap_or(&prompt).to_string();
     }
+}
+
+/// How often the client asks for the information centre's messages (`terminal monitor`).
+const MONITOR_POLL: std::time::Duration = std::time::Duration::from_millis(200);
+
+/// `terminal monitor`'s messages: a thread polls a second connection for those waiting for
+/// console `id` and hands each to rustyline's external printer, which prints it above the
+/// prompt and redraws the prompt and the half-typed line as they were (while the console is
+/// paging an output, they wait in the printer's pipe until the next prompt). Messages the
+/// engine had to drop for this console (it keeps a bounded queue per console) are counted in
+/// a line of their own. Without a second connection or a printer, no messages: the console
+/// works as before.
+fn monitor(socket: &Path, id: u64, ed: &mut Editor<TabText, rustyline::history::DefaultHistory>) {
+    use rustyline::ExternalPrinter as _;
+    let Ok(mut printer) = ed.create_external_printer() else {
+        return;
+    };
+    let Ok(mut poll) = Link::connect(socket) else {
+        return;
+    };
+    let spawned = std::thread::Builder::new()
+        .name("sessmgr-monitor".into())
+        .spawn(move || {
+            loop {
+                let Ok(r) = poll.ask(json!({"op": "messages", "console": id})) else {
+                    return; // the engine is gone; the console will say so
+                };
+                let mut text = String::new();
+                if let Some(n) = r["dropped"].as_u64().filter(|&n| n > 0) {
+                    text.push_str(&format!(
+                        "% {n} log message(s) for this terminal were dropped (not read in time).\n"
+                    ));
+                }
+                for line in r["lines"].as_array().into_iter().flatten() {
+                    text.push_str(&visible(line.as_str().unwrap_or("")));
+                    text.push('\n');
+                }
+                if !text.is_empty() && printer.print(text).is_err() {
+                    return;
+                }
+                std::thread::sleep(MONITOR_POLL);
+            }
+        });
+    drop(spawned);
 }
 
 fn ask(link: &Arc<Mutex<Link>>, req: Value) -> Result<Value, ClientError> {

@@ -4,6 +4,7 @@
 //! processing.
 
 use super::running::Running;
+use crate::infocenter::{Alarms, InfoCenter};
 use crate::mailbox::CoreMsg;
 use crate::table::config::TableConfig;
 use crate::table::relation::RelationTable;
@@ -27,6 +28,12 @@ pub struct Engine {
     pub events_lost: Arc<std::sync::atomic::AtomicU64>,
     /// Where session logs go (the console sets it) and the log actor's per-host counters.
     pub export: Arc<crate::export::config::ExportHandle>,
+    /// The information centre: the log buffer, the consoles' monitors, the log hosts' queue.
+    pub info: Arc<InfoCenter>,
+    /// The abrupt-change alarms' watch (fed by the runtime with the cores' second reports);
+    /// `alarms.status()` tells, per alarm, whether it is enabled, active and how often it
+    /// fired.
+    pub alarms: Arc<Alarms>,
 }
 
 impl Engine {
@@ -38,14 +45,32 @@ impl Engine {
     pub fn new(cores: Vec<flume::Sender<CoreMsg>>, running: Running, startup: PathBuf) -> Engine {
         let export: Arc<crate::export::config::ExportHandle> = Arc::default();
         export.set_config(running.export_config());
-        Engine {
+        let info: Arc<InfoCenter> = Arc::default();
+        let alarms = Arc::new(Alarms::new(cores.len(), 0, info.clone()));
+        let engine = Engine {
             cores,
             running: Mutex::new(running),
             startup,
             relations: Arc::default(),
             events_lost: Arc::default(),
             export,
+            info,
+            alarms,
+        };
+        if let Ok(r) = engine.running.lock() {
+            engine.publish_info_config(&r);
         }
+        engine
+    }
+
+    /// Gives the information centre and the alarm watch the running configuration's
+    /// settings (after every change; a runtime that replaces `info` or `alarms` calls it
+    /// again).
+    pub fn publish_info_config(&self, running: &Running) {
+        self.info.set_sysname(&running.sysname);
+        self.info.set_buffer_size(running.logbuffer_size);
+        self.alarms
+            .configure(running.alarms, running.table.capacity as u64);
     }
 
     /// Gives the export handle the running configuration's export settings: for a runtime

@@ -26,6 +26,14 @@ pub struct Console {
     /// --json` says so at `hello`). Interactive consoles do not: their replies carry no data,
     /// and a session table display renders no JSON rows.
     pub wants_data: bool,
+    /// This console's id at the information centre (`terminal monitor`).
+    pub info_id: u64,
+}
+
+impl Drop for Console {
+    fn drop(&mut self) {
+        self.engine.info.unregister(self.info_id);
+    }
 }
 
 /// The answer to one line.
@@ -54,12 +62,14 @@ impl Console {
             .unwrap_or_default();
         let mut terminal = Terminal::new(&sysname);
         terminal.set_interfaces(&interfaces);
+        let info_id = engine.info.register();
         Console {
             terminal,
             engine,
             pending: None,
             client_pages: true,
             wants_data: false,
+            info_id,
         }
     }
 
@@ -83,6 +93,8 @@ impl Console {
             }
             Ok(None) => (String::new(), false),
             Ok(Some((cmd, effect))) => {
+                let (on, level) = self.terminal.monitor();
+                self.engine.info.set_monitor(self.info_id, on, level);
                 let output = match effect {
                     Effect::Close => return self.reply(String::new(), true),
                     Effect::Local => cmd.action.terminal_output(&self.terminal),
@@ -177,6 +189,14 @@ impl Console {
         }
     }
 
+    /// The information centre's messages waiting for console `id` (`terminal monitor`),
+    /// oldest first, each a line without its end, and how many it lost since the last call;
+    /// `None` when no console has that id. Asked by the console's client on a second
+    /// connection, so that a long command on the first never holds them up.
+    pub fn messages_of(&self, id: u64) -> Option<(Vec<String>, u64)> {
+        self.engine.info.take_console(id)
+    }
+
     /// `q` at `---- More ----`: the rest of the display is not wanted.
     pub fn stop(&mut self) {
         self.pending = None;
@@ -239,6 +259,48 @@ mod tests {
             Running::factory(&Config::default()),
             startup,
         ))
+    }
+
+    #[test]
+    fn terminal_monitor_routes_messages_to_the_console_that_asked() {
+        use crate::infocenter::Message;
+        let e = engine("/nonexistent/startup.cfg".into());
+        let mut a = Console::new(e.clone());
+        let b = Console::new(e.clone());
+        let msg = |sev| Message::event(0, sev, "ENGINE_START", "text".into());
+        e.info.publish(msg(5));
+        assert_eq!(
+            b.messages_of(a.info_id),
+            Some((vec![], 0)),
+            "monitor is off"
+        );
+        let r = a.line("terminal monitor");
+        assert_eq!(
+            r.output,
+            "The current terminal is enabled to display logs.\n"
+        );
+        e.info.publish(msg(5));
+        let (lines, dropped) = b.messages_of(a.info_id).unwrap();
+        assert_eq!(
+            (lines, dropped),
+            (
+                vec!["%Jan  1 00:00:00:000 1970 H3C SESSMGR/5/ENGINE_START: text".to_string()],
+                0
+            )
+        );
+        assert_eq!(b.messages_of(b.info_id), Some((vec![], 0)), "b did not ask");
+        // Level 4: a notification (5) is not shown, a warning (4) is.
+        assert_eq!(a.line("terminal logging level 4").output, "");
+        e.info.publish(msg(5));
+        e.info.publish(msg(4));
+        assert_eq!(b.messages_of(a.info_id).unwrap().0.len(), 1);
+        a.line("undo terminal monitor");
+        e.info.publish(msg(4));
+        assert_eq!(b.messages_of(a.info_id), Some((vec![], 0)));
+        // Gone with its console.
+        let id = a.info_id;
+        drop(a);
+        assert_eq!(b.messages_of(id), None);
     }
 
     #[test]

@@ -30,6 +30,11 @@ pub struct Running {
     /// Where session logs go (`info-center loghost ...`, `userlog flow ...`). Its `sysname`
     /// and `user_apps` are left empty here: `export_config()` fills them from the rest.
     pub export: ExportConfig,
+    /// `session alarm {usage-abrupt|rate-abrupt|try-rate-abrupt} ...`, in
+    /// `AlarmKind::ALL`'s order.
+    pub alarms: [crate::alarm::AlarmRule; 3],
+    /// `info-center logbuffer size N`.
+    pub logbuffer_size: usize,
 }
 
 /// `session log enable {ipv4|ipv6} [acl N] {inbound|outbound}` in the view of `interface`.
@@ -67,6 +72,8 @@ impl Running {
             filters: Vec::new(),
             log_bindings: Vec::new(),
             export: ExportConfig::default(),
+            alarms: [crate::alarm::AlarmRule::default(); 3],
+            logbuffer_size: crate::infocenter::LOGBUFFER_DEFAULT,
         }
     }
 

@@ -98,6 +98,8 @@ pub fn seed(cfg: &Config) -> Running {
         filters: Vec::new(),
         log_bindings: Vec::new(),
         export: Default::default(),
+        alarms: Default::default(),
+        logbuffer_size: crate::infocenter::LOGBUFFER_DEFAULT,
     }
 }
 

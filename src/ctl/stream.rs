@@ -281,6 +281,8 @@ mod tests {
             filters: Vec::new(),
             log_bindings: Vec::new(),
             export: Default::default(),
+            alarms: Default::default(),
+            logbuffer_size: crate::infocenter::LOGBUFFER_DEFAULT,
         };
         let e = Engine::new(
             cores,

@@ -37,6 +37,11 @@ pub struct Terminal {
     history: VecDeque<String>,
     closed: bool,
     interfaces: Vec<String>,
+    /// `terminal monitor`: the information centre's messages are shown here (off, as on a
+    /// Comware VTY line).
+    monitor: bool,
+    /// `terminal logging level N`: the highest severity number shown (6, informational).
+    logging_level: u8,
 }
 
 impl Terminal {
@@ -49,7 +54,22 @@ impl Terminal {
             history: VecDeque::new(),
             closed: false,
             interfaces: Vec::new(),
+            monitor: false,
+            logging_level: crate::infocenter::DEFAULT_CONSOLE_LEVEL,
         }
+    }
+
+    /// `terminal monitor`, and the level of `terminal logging level`.
+    pub fn monitor(&self) -> (bool, u8) {
+        (self.monitor, self.logging_level)
+    }
+
+    pub fn set_monitor(&mut self, on: bool) {
+        self.monitor = on;
+    }
+
+    pub fn set_logging_level(&mut self, level: u8) {
+        self.logging_level = level.min(7);
     }
 
     pub fn view(&self) -> &View {
@@ -301,6 +321,7 @@ mod tests {
                 "screen-length",
                 "show",
                 "system-view",
+                "terminal",
                 "undo",
                 "write"
             ]

@@ -103,6 +103,9 @@ pub struct Shard {
     pub(super) log: super::log::LogState,
     /// Top statistics (T2): new sessions by address, while `config.top_statistics`.
     pub top: super::top::TopStatistics,
+    /// Never-reset totals for the abrupt-change alarms, reported once per engine-clock
+    /// second (`take_seconds`).
+    pub seconds: crate::alarm::SecondClock,
 }
 
 impl Shard {
@@ -132,6 +135,7 @@ impl Shard {
             census: Default::default(),
             log: Default::default(),
             top: Default::default(),
+            seconds: Default::default(),
         };
         shard.set_log_config(log_config);
         shard
@@ -262,6 +266,7 @@ impl Shard {
         self.mark_evictable(slot);
         self.live += 1;
         self.stats.created += 1;
+        self.seconds.totals.created += 1;
         self.schedule(slot);
         if self.log.active {
             let orig = self.records[slot as usize].orig_key();
@@ -463,6 +468,7 @@ impl Shard {
     /// at most `budget` wheel entries (bounded pause). Returns the number deleted.
     pub fn expire(&mut self, now_ns: u64, budget: usize) -> usize {
         self.now_ms = self.now_ms.max(now_ns / 1_000_000);
+        self.note_second();
         self.census.tick(self.now_ms);
         let now_ms = self.now_ms;
         let records = &self.records;
@@ -524,6 +530,22 @@ impl Shard {
         self.stats = ShardStats::default();
         self.drops = DropCounters::default();
         self.census.reset_statistics(self.now_ms);
+    }
+
+    /// At a new second of the engine clock, queues this core's totals and session count as
+    /// they stood before it (the alarms' input). Per packet: one compare.
+    #[inline]
+    pub(super) fn note_second(&mut self) {
+        if self.seconds.crossed(self.now_ms) {
+            self.seconds
+                .report(self.core, self.now_ms, self.live as u64);
+        }
+    }
+
+    /// The second reports not yet taken, oldest first: replay's one-core path takes them
+    /// after every batch (live cores send theirs as they go, `SecondClock::attach`).
+    pub fn take_seconds(&mut self) -> impl Iterator<Item = crate::alarm::SecondTotals> + '_ {
+        self.seconds.take()
     }
 
     /// The engine clock in milliseconds.

@@ -109,6 +109,7 @@ impl Shard {
     /// Tracks one whole (reassembled if need be) datagram at `now_ns`.
     pub fn track(&mut self, pkt: &Packet<'_>, now_ns: u64) -> Tracked {
         self.now_ms = self.now_ms.max(now_ns / 1_000_000);
+        self.note_second();
         if let L4::Icmp(m) | L4::Icmpv6(m) = pkt.l4
             && icmp::is_error(pkt.ip.proto, m.ty)
         {
@@ -198,6 +199,7 @@ impl Shard {
             }
             let now_ns = times.get(i).or(times.first()).copied().unwrap_or(0);
             self.now_ms = self.now_ms.max(now_ns / 1_000_000);
+            self.note_second();
             let t = if is_icmp_error(pkt) {
                 self.track(pkt, now_ns)
             } else {
@@ -327,6 +329,8 @@ impl Shard {
                 return Tracked::invalid(reason, proto);
             }
         };
+        // An attempt (try-rate-abrupt), whatever becomes of it below.
+        self.seconds.totals.attempts += 1;
         // At capacity: what has aged out goes first, then (early drop) an unanswered session
         // near the new one's hash is chosen to make room; with none, the session is refused
         // before anything is consumed or evicted.
@@ -338,6 +342,7 @@ impl Shard {
                 if victim.is_none() {
                     self.drops.count(DropReason::TableFull);
                     self.stats.refused += 1;
+                    self.seconds.totals.refused_full += 1;
                     return Tracked::invalid(DropReason::TableFull, proto);
                 }
             }

@@ -167,28 +167,7 @@ impl Host {
                         &mut self.text,
                     ),
                 }
-                match &mut self.link {
-                    Link::Udp(udp) => {
-                        let sent = udp.send(self.text.as_bytes(), now);
-                        count_datagram(&mut self.counters, sent, 1);
-                    }
-                    Link::Tcp(tcp) => {
-                        self.bytes.clear();
-                        syslog::write_octet_counted(self.text.as_bytes(), &mut self.bytes);
-                        if !tcp.push(&self.bytes) {
-                            // Full because the host is away, or because it reads too slowly.
-                            let why = if tcp.connected() {
-                                HostDrop::QueueFull
-                            } else {
-                                HostDrop::Down
-                            };
-                            count_drop(&mut self.counters, why, 1);
-                        } else if tcp.queued_bytes() >= EAGER_WRITE_BYTES {
-                            let progress = tcp.pump(now);
-                            count_progress(&mut self.counters, progress);
-                        }
-                    }
-                }
+                self.send_text(now);
             }
             Encoder::FlowLog(export) => {
                 let record = rec.with_name(shared.names);
@@ -204,6 +183,52 @@ impl Host {
                 pending.push(*rec);
                 if pending.len() >= IPFIX_BATCH {
                     self.encode_ipfix(log_ms, shared, now);
+                }
+            }
+        }
+    }
+
+    /// One of the information centre's messages (an alarm, an event of the daemon), for a
+    /// log host only: sent or queued like a session log, and counted with them (`logs` =
+    /// `sent` + drops still holds). Stamped with the message's own time.
+    pub fn message(&mut self, m: &crate::infocenter::Message, shared: &Shared<'_>, now: Instant) {
+        let Encoder::Syslog(format) = self.encoder else {
+            return;
+        };
+        self.counters.logs += 1;
+        let facility = self.facility();
+        self.text = match format {
+            SyslogFormat::Comware => m.loghost(&Envelope {
+                sysname: shared.sysname,
+                facility,
+                timestamp: shared.timestamp,
+            }),
+            SyslogFormat::Rfc5424 => m.rfc5424(shared.sysname, facility),
+        };
+        self.send_text(now);
+    }
+
+    /// Sends the syslog message in `text`: a datagram, or a frame queued on the TCP link.
+    fn send_text(&mut self, now: Instant) {
+        match &mut self.link {
+            Link::Udp(udp) => {
+                let sent = udp.send(self.text.as_bytes(), now);
+                count_datagram(&mut self.counters, sent, 1);
+            }
+            Link::Tcp(tcp) => {
+                self.bytes.clear();
+                syslog::write_octet_counted(self.text.as_bytes(), &mut self.bytes);
+                if !tcp.push(&self.bytes) {
+                    // Full because the host is away, or because it reads too slowly.
+                    let why = if tcp.connected() {
+                        HostDrop::QueueFull
+                    } else {
+                        HostDrop::Down
+                    };
+                    count_drop(&mut self.counters, why, 1);
+                } else if tcp.queued_bytes() >= EAGER_WRITE_BYTES {
+                    let progress = tcp.pump(now);
+                    count_progress(&mut self.counters, progress);
                 }
             }
         }

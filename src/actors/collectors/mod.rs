@@ -263,6 +263,23 @@ impl Collectors {
         }
     }
 
+    /// The information centre's messages: to every log host (`info-center loghost`), whatever
+    /// `userlog flow syslog` says. Their times are Unix ms already (the engine clock is
+    /// wall-clock time live and capture time in replay).
+    pub fn messages(&mut self, messages: &[crate::infocenter::Message]) {
+        if messages.is_empty() {
+            return;
+        }
+        let shared = Shared::of(&self.config, &self.names);
+        let now = Instant::now();
+        for m in messages {
+            self.latest_ms = self.latest_ms.max(m.ms);
+            for host in self.hosts.iter_mut().filter(|h| h.is_syslog()) {
+                host.message(m, &shared, now);
+            }
+        }
+    }
+
     /// The end of a turn, the engine clock at `now_ms_engine`: datagrams in progress close
     /// (stamped with that time + the offset), IPFIX messages are encoded, queued data is sent.
     pub fn flush(&mut self, now_ms_engine: u64) {

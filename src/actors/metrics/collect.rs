@@ -177,12 +177,22 @@ impl Collector for EngineCollector {
             MetricType::Counter,
             [(vec![], created)],
         )?;
+        // The alarms' never-reset totals (try-rate-abrupt counts these).
         family(
             &mut enc,
             "sessmgr_session_attempts",
-            "Attempts to create a session: created plus refused at capacity",
+            "Attempts to create a session since start: every packet that would have created \
+             one, created, refused at capacity or denied by the packet filter (never reset)",
             MetricType::Counter,
-            [(vec![], created + refused)],
+            [(vec![], answered.iter().map(|c| c.totals.attempts).sum())],
+        )?;
+        family(
+            &mut enc,
+            "sessmgr_session_refused_at_capacity",
+            "Attempts refused because the session table was full, since start or reset \
+             session statistics",
+            MetricType::Counter,
+            [(vec![], refused)],
         )?;
         family(
             &mut enc,
@@ -352,6 +362,67 @@ impl EngineCollector {
             "Session logs produced while no log host was configured for them",
             MetricType::Counter,
             [(vec![], self.engine.export.unrouted())],
+        )?;
+        self.encode_alarms(enc)
+    }
+
+    /// The abrupt-change alarms (`session alarm ...`) and the information centre.
+    fn encode_alarms(&self, enc: &mut DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        let status = self.engine.alarms.status();
+        let per_alarm = |f: fn(&crate::alarm::AlarmStatus) -> u64| {
+            status
+                .iter()
+                .map(move |(k, s)| (vec![("alarm", label(k.keyword()))], f(s)))
+        };
+        family(
+            enc,
+            "sessmgr_alarm_enabled",
+            "1 when the alarm is enabled (session alarm ... enable)",
+            MetricType::Gauge,
+            per_alarm(|s| u64::from(s.enabled)),
+        )?;
+        family(
+            enc,
+            "sessmgr_alarm_active",
+            "1 when the last 10-second period that ended raised the alarm",
+            MetricType::Gauge,
+            per_alarm(|s| u64::from(s.active)),
+        )?;
+        family(
+            enc,
+            "sessmgr_alarm_raised",
+            "Times the alarm was raised since start",
+            MetricType::Counter,
+            per_alarm(|s| s.fired),
+        )?;
+        family(
+            enc,
+            "sessmgr_alarm_samples_dropped",
+            "Cores' per-second reports the alarm watch lost (a full channel, a silent core)",
+            MetricType::Counter,
+            [(vec![], self.engine.alarms.samples_dropped())],
+        )?;
+        let buffer = self.engine.info.buffer();
+        family(
+            enc,
+            "sessmgr_logbuffer_messages",
+            "Messages in the log buffer (display logbuffer)",
+            MetricType::Gauge,
+            [(vec![], buffer.lines.len() as u64)],
+        )?;
+        family(
+            enc,
+            "sessmgr_logbuffer_overwritten",
+            "Log buffer messages overwritten by newer ones since start or reset logbuffer",
+            MetricType::Counter,
+            [(vec![], buffer.overwritten)],
+        )?;
+        family(
+            enc,
+            "sessmgr_infocenter_host_messages_dropped",
+            "Information-centre messages the log hosts' queue lost",
+            MetricType::Counter,
+            [(vec![], self.engine.info.hosts_dropped())],
         )
     }
 }

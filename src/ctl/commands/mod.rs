@@ -18,6 +18,7 @@ mod aging;
 mod alg;
 pub mod area;
 mod drops;
+mod infocenter;
 mod interface;
 pub mod kit;
 mod log;
@@ -31,6 +32,7 @@ pub use acl::{AclCmd, AclTarget};
 pub use aging::{AgingCmd, PERSISTENT_DEFAULT_HOURS};
 pub use alg::AlgCmd;
 pub use drops::DropsCmd;
+pub use infocenter::InfoCmd;
 pub use interface::InterfaceCmd;
 pub use log::LogCmd;
 pub use session::SessionCmd;
@@ -106,6 +108,7 @@ registry! {
     Session(session::SessionCmd),
     Statistics(statistics::StatisticsCmd),
     Log(log::LogCmd),
+    Info(infocenter::InfoCmd),
     Alg(alg::AlgCmd),
     Interface(interface::InterfaceCmd),
     Acl(acl::AclCmd),
@@ -180,6 +183,7 @@ impl Action {
         if cx.is_changed() {
             engine.push_config(&running);
             engine.export.set_config(running.export_config());
+            engine.publish_info_config(&running);
         }
         out
     }

@@ -6,6 +6,7 @@ use super::super::aging::SETTABLE_STATES;
 use super::super::*;
 use super::*;
 use crate::acl::{self, AclKind};
+use crate::alarm::AlarmKind;
 use crate::ctl::grammar::ErrorKind;
 use crate::proto::Protocol;
 use crate::proto::wire::Family;
@@ -316,6 +317,82 @@ fn table() -> Vec<(View, &'static str, Action)> {
         ),
         (
             View::System,
+            "session alarm usage-abrupt enable",
+            Action::Info(InfoCmd::AlarmEnable {
+                kind: AlarmKind::Usage,
+                on: true,
+            }),
+        ),
+        (
+            View::System,
+            "undo session alarm try-rate-abrupt enable",
+            Action::Info(InfoCmd::AlarmEnable {
+                kind: AlarmKind::TryRate,
+                on: false,
+            }),
+        ),
+        (
+            View::System,
+            "session alarm rate-abrupt threshold 50 base-threshold 5",
+            Action::Info(InfoCmd::AlarmThreshold {
+                kind: AlarmKind::Rate,
+                set: Some((50, 5)),
+            }),
+        ),
+        (
+            View::System,
+            "session alarm rate-abrupt threshold 30",
+            Action::Info(InfoCmd::AlarmThreshold {
+                kind: AlarmKind::Rate,
+                set: Some((30, 10)),
+            }),
+        ),
+        (
+            View::System,
+            "undo session alarm usage-abrupt threshold",
+            Action::Info(InfoCmd::AlarmThreshold {
+                kind: AlarmKind::Usage,
+                set: None,
+            }),
+        ),
+        (
+            View::System,
+            "info-center logbuffer size 100",
+            Action::Info(InfoCmd::LogbufferSize(Some(100))),
+        ),
+        (
+            View::System,
+            "undo info-center logbuffer size",
+            Action::Info(InfoCmd::LogbufferSize(None)),
+        ),
+        (
+            View::System,
+            "display logbuffer",
+            Action::Info(InfoCmd::DisplayLogbuffer),
+        ),
+        (
+            View::User,
+            "reset logbuffer",
+            Action::Info(InfoCmd::ResetLogbuffer),
+        ),
+        (View::User, "terminal monitor", Action::Info(InfoCmd::Monitor(true))),
+        (
+            View::User,
+            "undo terminal monitor",
+            Action::Info(InfoCmd::Monitor(false)),
+        ),
+        (
+            View::User,
+            "terminal logging level 4",
+            Action::Info(InfoCmd::LoggingLevel(Some(4))),
+        ),
+        (
+            View::User,
+            "undo terminal logging level",
+            Action::Info(InfoCmd::LoggingLevel(None)),
+        ),
+        (
+            View::System,
             "acl advanced 3000",
             Action::Acl(AclCmd::Enter {
                 ipv6: false,
@@ -494,6 +571,13 @@ fn config_commands_round_trip_through_their_canonical_line() {
         (View::System, "session mode hybrid".into()),
         (View::System, "session statistics enable".into()),
         (View::System, "session top-statistics enable".into()),
+        (View::System, "session alarm usage-abrupt enable".into()),
+        (View::System, "session alarm try-rate-abrupt threshold 40".into()),
+        (
+            View::System,
+            "session alarm rate-abrupt threshold 100 base-threshold 2".into(),
+        ),
+        (View::System, "info-center logbuffer size 0".into()),
         (View::System, "acl advanced 3000".into()),
         (View::System, "acl basic 2000".into()),
         (View::System, "acl ipv6 advanced 3001".into()),
