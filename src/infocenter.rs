@@ -117,31 +117,11 @@ impl Message {
     /// RFC 5424 framing (`info-center loghost ... format rfc5424`, an extension of ours):
     /// `<PRI>1 TIMESTAMP HOSTNAME MODULE - MNEMONIC - text`.
     pub fn rfc5424(&self, sysname: &str, facility: crate::export::syslog::Facility) -> String {
-        let t = CivilTime::from_epoch_ms(self.ms);
         let pri = u16::from(facility.code()) * 8 + u16::from(self.severity);
-        let host: String = sysname
-            .chars()
-            .filter(|c| c.is_ascii_graphic())
-            .take(255)
-            .collect();
-        let host = if host.is_empty() {
-            "-".to_string()
-        } else {
-            host
-        };
-        format!(
-            "<{pri}>1 {:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z {host} {} - {} - {}",
-            t.year,
-            t.month,
-            t.day,
-            t.hour,
-            t.minute,
-            t.second,
-            t.millis,
-            self.module,
-            self.mnemonic,
-            self.text
-        )
+        let mut s = String::new();
+        crate::export::syslog::write_rfc5424_head(pri, sysname, self.ms, &mut s);
+        let _ = write!(s, " {} - {} - {}", self.module, self.mnemonic, self.text);
+        s
     }
 }
 

@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::frames::{udp4, write_pcap_timed};
+use common::frames::{echo4, udp4, write_pcap_timed};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -19,37 +19,6 @@ fn dir(name: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("sessmgr-alarms-{name}-{}", std::process::id()));
     std::fs::create_dir_all(&d).expect("scratch dir");
     d
-}
-
-/// An Ethernet/IPv4 ICMP echo request (a session of its own per `id`).
-fn echo4(src: [u8; 4], dst: [u8; 4], id: u16) -> Vec<u8> {
-    let mut f = vec![0u8; 14];
-    f[0..6].copy_from_slice(&[0x02, 0, 0, 0, 0, 2]);
-    f[6..12].copy_from_slice(&[0x02, 0, 0, 0, 0, 1]);
-    f[12..14].copy_from_slice(&[0x08, 0x00]);
-    let mut ip = [0u8; 20];
-    ip[0] = 0x45;
-    ip[2..4].copy_from_slice(&28u16.to_be_bytes());
-    ip[8] = 64;
-    ip[9] = 1;
-    ip[12..16].copy_from_slice(&src);
-    ip[16..20].copy_from_slice(&dst);
-    let sum: u32 = ip
-        .chunks(2)
-        .map(|w| u32::from(u16::from_be_bytes([w[0], w[1]])))
-        .sum();
-    let folded = (sum & 0xffff) + (sum >> 16);
-    let csum = !(((folded & 0xffff) + (folded >> 16)) as u16);
-    ip[10..12].copy_from_slice(&csum.to_be_bytes());
-    f.extend_from_slice(&ip);
-    let mut icmp = [8u8, 0, 0, 0, 0, 0, 0, 1];
-    icmp[4..6].copy_from_slice(&id.to_be_bytes());
-    let s = !(u16::from_be_bytes([icmp[0], icmp[1]]) as u32
-        + u16::from_be_bytes([icmp[4], icmp[5]]) as u32
-        + 1);
-    icmp[2..4].copy_from_slice(&(s as u16).to_be_bytes());
-    f.extend_from_slice(&icmp);
-    f
 }
 
 /// A new UDP flow per `n` (source address and port from it).

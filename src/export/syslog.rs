@@ -225,20 +225,7 @@ pub fn write_rfc5424(
     log_ms: u64,
     out: &mut String,
 ) {
-    let t = CivilTime::from_epoch_ms(log_ms);
-    let _ = write!(
-        out,
-        "<{}>1 {:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z ",
-        facility.pri(),
-        t.year,
-        t.month,
-        t.day,
-        t.hour,
-        t.minute,
-        t.second,
-        t.millis
-    );
-    write_hostname(sysname, out);
+    write_rfc5424_head(u16::from(facility.pri()), sysname, log_ms, out);
     let _ = write!(out, " SESSION - {} [{}", mnemonic(rec), SD_ID);
     for f in fields(rec) {
         let _ = write!(out, " {}=\"", f.name);
@@ -247,6 +234,18 @@ pub fn write_rfc5424(
     }
     out.push_str("] ");
     write_content(rec, out);
+}
+
+/// RFC 5424's first fields, shared with the information centre's messages: `<PRI>1
+/// TIMESTAMP HOSTNAME` (UTC, milliseconds).
+pub fn write_rfc5424_head(pri: u16, sysname: &str, log_ms: u64, out: &mut String) {
+    let t = CivilTime::from_epoch_ms(log_ms);
+    let _ = write!(
+        out,
+        "<{pri}>1 {:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z ",
+        t.year, t.month, t.day, t.hour, t.minute, t.second, t.millis
+    );
+    write_hostname(sysname, out);
 }
 
 /// RFC 6587 §3.4.1 octet counting, for syslog over TCP: the message's length in bytes, a

@@ -26,8 +26,9 @@ const fn group(proto: u8) -> usize {
     Protocol::of(proto) as usize
 }
 
+/// A family's row in the per-family arrays (the census's, the history maxima's).
 #[inline]
-const fn fam(f: Family) -> usize {
+pub(super) const fn fam(f: Family) -> usize {
     match f {
         Family::V4 => 0,
         Family::V6 => 1,

@@ -11,6 +11,7 @@
 //! One shard sees one core's sessions. How the cores' maxima combine (the console adds them:
 //! an upper bound, exact on one core) is `PeakCounts::merge`.
 
+use super::census::fam;
 use crate::proto::Protocol;
 use crate::proto::wire::Family;
 
@@ -96,14 +97,6 @@ impl PeakCounts {
             .get(row)
             .copied()
             .unwrap_or_default()
-    }
-}
-
-#[inline]
-const fn fam(f: Family) -> usize {
-    match f {
-        Family::V4 => 0,
-        Family::V6 => 1,
     }
 }
 

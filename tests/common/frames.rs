@@ -68,6 +68,17 @@ pub fn tcp4(
     ipv4(src, dst, 6, &t)
 }
 
+/// An Ethernet/IPv4 ICMP echo request with identifier `id` (a session of its own per `id`),
+/// its ICMP checksum computed.
+pub fn echo4(src: [u8; 4], dst: [u8; 4], id: u16) -> Vec<u8> {
+    let mut icmp = [8u8, 0, 0, 0, 0, 0, 0, 1];
+    icmp[4..6].copy_from_slice(&id.to_be_bytes());
+    let sum = (8u32 << 8) + u32::from(id) + 1;
+    let folded = (sum & 0xffff) + (sum >> 16);
+    icmp[2..4].copy_from_slice(&(!(folded as u16)).to_be_bytes());
+    ipv4(src, dst, 1, &icmp)
+}
+
 /// An Ethernet/IPv4/UDP frame.
 pub fn udp4(src: [u8; 4], sport: u16, dst: [u8; 4], dport: u16, payload: &[u8]) -> Vec<u8> {
     let mut u = vec![0u8; 8];
