@@ -26,15 +26,6 @@ const fn group(proto: u8) -> usize {
     Protocol::of(proto) as usize
 }
 
-/// A family's row in the per-family arrays (the census's, the history maxima's).
-#[inline]
-pub(super) const fn fam(f: Family) -> usize {
-    match f {
-        Family::V4 => 0,
-        Family::V6 => 1,
-    }
-}
-
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Census {
     live: [[[u64; STATES]; GROUPS]; 2],
@@ -59,7 +50,7 @@ impl Census {
     #[inline]
     pub fn create(&mut self, family: Family, proto: u8, state: u8, now_ms: u64) {
         self.add(family, proto, state);
-        self.created[fam(family)][group(proto)] += 1;
+        self.created[family.index()][group(proto)] += 1;
         self.peaks.created(family, group(proto), now_ms);
     }
 
@@ -99,20 +90,20 @@ impl Census {
         [Family::V4, Family::V6]
             .into_iter()
             .filter(|f| family.is_none_or(|x| x == *f))
-            .map(|f| self.rates[fam(f)][group])
+            .map(|f| self.rates[f.index()][group])
             .sum()
     }
 
     #[inline]
     pub fn add(&mut self, family: Family, proto: u8, state: u8) {
-        if let Some(c) = self.live[fam(family)][group(proto)].get_mut(usize::from(state)) {
+        if let Some(c) = self.live[family.index()][group(proto)].get_mut(usize::from(state)) {
             *c += 1;
         }
     }
 
     #[inline]
     pub fn remove(&mut self, family: Family, proto: u8, state: u8) {
-        if let Some(c) = self.live[fam(family)][group(proto)].get_mut(usize::from(state)) {
+        if let Some(c) = self.live[family.index()][group(proto)].get_mut(usize::from(state)) {
             *c = c.saturating_sub(1);
         }
     }
@@ -126,7 +117,7 @@ impl Census {
     /// One packet of `bytes` (IP length) accepted for a session of `proto`.
     #[inline]
     pub fn receive(&mut self, family: Family, proto: u8, bytes: u32) {
-        let r = &mut self.received[fam(family)][group(proto)];
+        let r = &mut self.received[family.index()][group(proto)];
         r.packets += 1;
         r.bytes += u64::from(bytes);
     }
@@ -144,7 +135,7 @@ impl Census {
         let mut out = [0u64; STATES];
         for f in [Family::V4, Family::V6] {
             if family.is_none_or(|x| x == f) {
-                for (o, n) in out.iter_mut().zip(self.live[fam(f)][group].iter()) {
+                for (o, n) in out.iter_mut().zip(self.live[f.index()][group].iter()) {
                     *o += n;
                 }
             }
@@ -158,7 +149,7 @@ impl Census {
         let mut out = DirCounters::default();
         for f in [Family::V4, Family::V6] {
             if family.is_none_or(|x| x == f) {
-                let r = self.received[fam(f)][group];
+                let r = self.received[f.index()][group];
                 out.packets += r.packets;
                 out.bytes += r.bytes;
             }

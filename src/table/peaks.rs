@@ -11,7 +11,6 @@
 //! One shard sees one core's sessions. How the cores' maxima combine (the console adds them:
 //! an upper bound, exact on one core) is `PeakCounts::merge`.
 
-use super::census::fam;
 use crate::proto::Protocol;
 use crate::proto::wire::Family;
 
@@ -89,11 +88,14 @@ impl PeakCounts {
 
     /// The maximum of sessions of family `f` and row `row`.
     pub fn sessions(&self, f: Family, row: usize) -> Peak {
-        self.sessions[fam(f)].get(row).copied().unwrap_or_default()
+        self.sessions[f.index()]
+            .get(row)
+            .copied()
+            .unwrap_or_default()
     }
 
     pub fn rate(&self, f: Family, row: usize) -> Peak {
-        self.rate_per_s[fam(f)]
+        self.rate_per_s[f.index()]
             .get(row)
             .copied()
             .unwrap_or_default()
@@ -115,7 +117,7 @@ impl Peaks {
         if self.peaks.since_ms == 0 {
             self.peaks.since_ms = now_ms;
         }
-        let f = fam(family);
+        let f = family.index();
         for row in [group, ALL] {
             if let Some(n) = self.live[f].get_mut(row) {
                 *n += 1;
@@ -128,7 +130,7 @@ impl Peaks {
     /// A session of `group` went.
     #[inline]
     pub fn removed(&mut self, family: Family, group: usize) {
-        let f = fam(family);
+        let f = family.index();
         for row in [group, ALL] {
             if let Some(n) = self.live[f].get_mut(row) {
                 *n = n.saturating_sub(1);

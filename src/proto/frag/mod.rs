@@ -155,10 +155,7 @@ impl Key {
     }
 
     fn pool(&self) -> usize {
-        match self.family {
-            Family::V4 => 0,
-            Family::V6 => 1,
-        }
+        self.family.index()
     }
 }
 
@@ -314,11 +311,7 @@ impl Reassembler {
 
     /// Bytes charged to one family's pool.
     pub fn bytes_held_by(&self, family: Family) -> usize {
-        self.pools[match family {
-            Family::V4 => 0,
-            Family::V6 => 1,
-        }]
-        .bytes
+        self.pools[family.index()].bytes
     }
 
     /// Verdicts remembered, and the bytes they are charged.

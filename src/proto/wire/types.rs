@@ -13,6 +13,17 @@ pub enum Family {
     V6 = 6,
 }
 
+impl Family {
+    /// The family's row in per-family arrays (`[T; 2]`): IPv4 0, IPv6 1.
+    #[inline]
+    pub const fn index(self) -> usize {
+        match self {
+            Family::V4 => 0,
+            Family::V6 => 1,
+        }
+    }
+}
+
 /// IP protocol numbers that session management handles specially (IANA registry).
 pub mod ipproto {
     pub const ICMP: u8 = 1;
