@@ -380,11 +380,7 @@ impl Alarms {
     /// times raised.
     pub fn status(&self) -> [(AlarmKind, AlarmStatus); 3] {
         let s = self.lock().watch.status();
-        [
-            (AlarmKind::Usage, s[0]),
-            (AlarmKind::Rate, s[1]),
-            (AlarmKind::TryRate, s[2]),
-        ]
+        std::array::from_fn(|i| (AlarmKind::ALL[i], s[i]))
     }
 
     /// Samples lost waiting for a core that did not report.

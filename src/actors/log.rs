@@ -218,10 +218,7 @@ impl LogActor {
         let more = self.drain_turn(BATCHES_PER_TURN);
         self.send_messages();
         // The engine clock of `run` is the wall clock (`LIVE_CLOCK_OFFSET_MS`).
-        let now_ms = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_millis() as u64);
-        self.collectors.flush(now_ms);
+        self.collectors.flush(crate::infocenter::wall_ms());
         self.publish_export();
         if more {
             ctx.notify(Continue);

@@ -7,6 +7,7 @@
 use super::core::{CoreMsg, CoreSetup, EventsMode, FrameBatch, FrameResult, spawn};
 use super::replay_log::{ReplayLog, ReplaySender};
 use crate::ctl::engine::Engine;
+use crate::ctl::engine::info_centre;
 use crate::ctl::exec::Console;
 use crate::ctl::running::Running;
 use crate::drop::{DropCounters, DropReason};
@@ -116,14 +117,7 @@ pub fn replay_one_core(
     // The alarm watch on capture time: fed the shard's second reports as each batch ends;
     // what it raises goes to the information centre (the log buffer `--exec "display
     // logbuffer"` shows) and to the log hosts, in order with the session logs.
-    let info: Arc<InfoCenter> = Arc::default();
-    let alarms = Arc::new(Alarms::new(1, 0, info.clone()));
-    info.set_sysname(&console.running.sysname);
-    info.set_buffer_size(console.running.logbuffer_size);
-    alarms.configure(
-        console.running.alarms,
-        console.running.table.capacity as u64,
-    );
+    let (info, alarms) = info_centre(&console.running, 1);
     let mut messages = Vec::new();
     let mut sink = |logs: &[crate::table::events::SessionEvent],
                     seconds: &[crate::alarm::SecondTotals]| {
@@ -255,11 +249,7 @@ struct ReplayWatch {
 
 impl ReplayWatch {
     fn start(running: &Running, cores: usize) -> ReplayWatch {
-        let info: Arc<InfoCenter> = Arc::default();
-        info.set_sysname(&running.sysname);
-        info.set_buffer_size(running.logbuffer_size);
-        let alarms = Arc::new(Alarms::new(cores, 0, info.clone()));
-        alarms.configure(running.alarms, running.table.capacity as u64);
+        let (info, alarms) = info_centre(running, cores);
         let (tx, rx) = flume::bounded::<crate::alarm::SecondTotals>(1024);
         let done = Arc::new(AtomicBool::new(false));
         let (feed, stop) = (alarms.clone(), done.clone());

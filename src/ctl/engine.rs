@@ -36,6 +36,22 @@ pub struct Engine {
     pub alarms: Arc<Alarms>,
 }
 
+/// An information centre and an alarm watch over `cores` cores, set from `running` (an
+/// engine's own; a replay's, on capture time).
+pub fn info_centre(running: &Running, cores: usize) -> (Arc<InfoCenter>, Arc<Alarms>) {
+    let info: Arc<InfoCenter> = Arc::default();
+    let alarms = Arc::new(Alarms::new(cores, 0, info.clone()));
+    configure_info(&info, &alarms, running);
+    (info, alarms)
+}
+
+/// The running configuration's information-centre settings and alarm rules.
+fn configure_info(info: &InfoCenter, alarms: &Alarms, running: &Running) {
+    info.set_sysname(&running.sysname);
+    info.set_buffer_size(running.logbuffer_size);
+    alarms.configure(running.alarms, running.table.capacity as u64);
+}
+
 impl Engine {
     /// An engine over `cores` with this running configuration and startup file, and a
     /// relation table and event counter of its own (the runtime replaces both with the ones
@@ -45,9 +61,8 @@ impl Engine {
     pub fn new(cores: Vec<flume::Sender<CoreMsg>>, running: Running, startup: PathBuf) -> Engine {
         let export: Arc<crate::export::config::ExportHandle> = Arc::default();
         export.set_config(running.export_config());
-        let info: Arc<InfoCenter> = Arc::default();
-        let alarms = Arc::new(Alarms::new(cores.len(), 0, info.clone()));
-        let engine = Engine {
+        let (info, alarms) = info_centre(&running, cores.len());
+        Engine {
             cores,
             running: Mutex::new(running),
             startup,
@@ -56,21 +71,14 @@ impl Engine {
             export,
             info,
             alarms,
-        };
-        if let Ok(r) = engine.running.lock() {
-            engine.publish_info_config(&r);
         }
-        engine
     }
 
     /// Gives the information centre and the alarm watch the running configuration's
     /// settings (after every change; a runtime that replaces `info` or `alarms` calls it
     /// again).
     pub fn publish_info_config(&self, running: &Running) {
-        self.info.set_sysname(&running.sysname);
-        self.info.set_buffer_size(running.logbuffer_size);
-        self.alarms
-            .configure(running.alarms, running.table.capacity as u64);
+        configure_info(&self.info, &self.alarms, running);
     }
 
     /// Gives the export handle the running configuration's export settings: for a runtime
