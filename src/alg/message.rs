@@ -87,9 +87,12 @@ fn head_end(buf: &[u8], from: usize) -> Option<usize> {
     None
 }
 
-/// `Content-Length` (or SIP's compact `l`, RFC 3261 §7.3.3) of a head: `Ok(0)` when absent,
-/// `Err` when malformed or given twice with different values.
-pub fn content_length(head: &[u8]) -> Result<u64, ()> {
+/// A `Content-Length` that is not a number, or two that disagree.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BadContentLength;
+
+/// `Content-Length` (or SIP's compact `l`, RFC 3261 §7.3.3) of a head: `Ok(0)` when absent.
+pub fn content_length(head: &[u8]) -> Result<u64, BadContentLength> {
     let mut found: Option<u64> = None;
     for line in head.split(|&b| b == b'\n').skip(1) {
         let Some(colon) = line.iter().position(|&b| b == b':') else {
@@ -101,13 +104,13 @@ pub fn content_length(head: &[u8]) -> Result<u64, ()> {
         }
         let value = line[colon + 1..].trim_ascii();
         if value.is_empty() || value.len() > 19 || !value.iter().all(u8::is_ascii_digit) {
-            return Err(());
+            return Err(BadContentLength);
         }
         let n = value
             .iter()
             .fold(0u64, |n, &d| n * 10 + u64::from(d - b'0'));
         if found.is_some_and(|f| f != n) {
-            return Err(());
+            return Err(BadContentLength);
         }
         found = Some(n);
     }
