@@ -1,6 +1,7 @@
 //! Shared helpers for integration tests.
 #![allow(dead_code)]
 
+pub mod acceptance;
 pub mod collectors;
 pub mod engine;
 pub mod frames;
