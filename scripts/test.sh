@@ -24,17 +24,25 @@ fi
 # lftp, tftpd-hpa and tftp-hpa for the ALG test; scapy for fragments built by hand), offload
 # switches (ethtool); the session logs' receivers (rsyslog, nfdump's nfcapd, tshark: see
 # tests/common/collectors.rs); a Prometheus server and promtool for the metrics endpoint
-# (tests/prometheus.rs, which starts its own server on a port of its own). Installed when missing and we are root. On a
+# (tests/prometheus.rs, which starts its own server on a port of its own); SIPp (sip-tester)
+# and Kamailio for the SIP calls of tests/e2e_sip.rs; VLC (vlc-bin, vlc-plugin-base), ffmpeg
+# and nftables for the RTSP stream of tests/e2e_rtsp.rs. Installed when missing and we are root. On a
 # machine with systemd the vsftpd, tftpd-hpa and rsyslog packages also start their system
-# services; the tests do not use them (they run their own daemons inside their namespaces, and
+# services (kamailio too); the tests do not use them (they run their own daemons inside their namespaces, and
 # their own rsyslogd with a private config, pid file and work directory on a port of their own).
 step "system packages for the end-to-end tests"
 missing=()
 for tool in ip:iproute2 curl:curl ping:iputils-ping python3:python3 ethtool:ethtool hping3:hping3 \
   vsftpd:vsftpd lftp:lftp in.tftpd:tftpd-hpa tftp:tftp-hpa tcpdump:tcpdump \
-  rsyslogd:rsyslog nfcapd:nfdump tshark:tshark prometheus:prometheus; do
+  rsyslogd:rsyslog nfcapd:nfdump tshark:tshark prometheus:prometheus \
+  sipp:sip-tester kamailio:kamailio cvlc:vlc-bin ffmpeg:ffmpeg nft:nftables; do
   command -v "${tool%%:*}" >/dev/null 2>&1 || missing+=("${tool##*:}")
 done
+# cvlc alone cannot read a file or serve RTSP: its demuxers, codecs and stream outputs are
+# plugins (tests/e2e_rtsp.rs).
+if ! dpkg-query -W -f='${Status}' vlc-plugin-base 2>/dev/null | grep -q 'install ok installed'; then
+  missing+=(vlc-plugin-base)
+fi
 # scapy is a python module, not a command: Debian's package installs it for the system's
 # python3 (tests/e2e_fragments.rs uses whichever python3 can import it).
 if ! python3 -c 'import scapy.all' >/dev/null 2>&1 && ! /usr/bin/python3 -c 'import scapy.all' >/dev/null 2>&1; then
