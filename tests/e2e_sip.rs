@@ -78,137 +78,14 @@ const LOW_MTU: &str = "1280";
 /// unexpected message.)
 /// `[last_Record-Route:]` keeps a proxy on the dialog's path.
 fn uas_xml(media_pcap: &Path) -> String {
-    format!(
-        r#"<?xml version="1.0" encoding="ISO-8859-1" ?>
-<scenario name="sessmgr e2e_sip callee">
-  <recv request="INVITE" crlf="true"/>
-  <send><![CDATA[
-
-      SIP/2.0 180 Ringing
-      [last_Via:]
-      [last_From:]
-      [last_To:];tag=[pid]SIPpTag01[call_number]
-      [last_Record-Route:]
-      [last_Call-ID:]
-      [last_CSeq:]
-      Contact: <sip:[local_ip]:[local_port];transport=[transport]>
-      Content-Length: 0
-
-    ]]>
-  </send>
-  <send retrans="500"><![CDATA[
-
-      SIP/2.0 200 OK
-      [last_Via:]
-      [last_From:]
-      [last_To:];tag=[pid]SIPpTag01[call_number]
-      [last_Record-Route:]
-      [last_Call-ID:]
-      [last_CSeq:]
-      Contact: <sip:[local_ip]:[local_port];transport=[transport]>
-      Content-Type: application/sdp
-      Content-Length: [len]
-
-      v=0
-      o=callee 53655765 2353687637 IN IP[local_ip_type] [local_ip]
-      s=-
-      c=IN IP[media_ip_type] [media_ip]
-      t=0 0
-      m=audio [media_port] RTP/AVP 8
-      a=rtpmap:8 PCMA/8000
-
-    ]]>
-  </send>
-  <recv request="ACK" crlf="true"/>
-  <nop><action><exec play_pcap_audio="{}"/></action></nop>
-  <recv request="BYE"/>
-  <send><![CDATA[
-
-      SIP/2.0 200 OK
-      [last_Via:]
-      [last_From:]
-      [last_To:]
-      [last_Record-Route:]
-      [last_Call-ID:]
-      [last_CSeq:]
-      Contact: <sip:[local_ip]:[local_port];transport=[transport]>
-      Content-Length: 0
-
-    ]]>
-  </send>
-  <timewait milliseconds="300"/>
-</scenario>
-"#,
-        media_pcap.display()
-    )
+    include_str!("sip/uas.xml").replace("@MEDIA_PCAP@", &media_pcap.display().to_string())
 }
 
 /// The caller's scenario: INVITE with SDP to `[callee]` (a `-key`), through whatever the
 /// remote address is (the callee or the proxy); ACK and BYE to the callee's Contact along the
 /// recorded route; the hold is `-d`. `padding` goes into the SDP (the large INVITE).
 fn uac_xml(padding: &str) -> String {
-    let dialog = "      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-      From: caller <sip:caller@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]";
-    format!(
-        r#"<?xml version="1.0" encoding="ISO-8859-1" ?>
-<scenario name="sessmgr e2e_sip caller">
-  <send retrans="500"><![CDATA[
-
-      INVITE sip:callee@[callee] SIP/2.0
-{dialog}
-      To: callee <sip:callee@[callee]>
-      Call-ID: [call_id]
-      CSeq: 1 INVITE
-      Contact: <sip:caller@[local_ip]:[local_port];transport=[transport]>
-      Max-Forwards: 70
-      Subject: sessmgr e2e
-      Content-Type: application/sdp
-      Content-Length: [len]
-
-      v=0
-      o=caller 53655765 2353687637 IN IP[local_ip_type] [local_ip]
-      s=-
-      c=IN IP[media_ip_type] [media_ip]
-      t=0 0
-      m=audio [media_port] RTP/AVP 8
-      a=rtpmap:8 PCMA/8000
-{padding}
-    ]]>
-  </send>
-  <recv response="100" optional="true"/>
-  <recv response="180" optional="true"/>
-  <recv response="200" rtd="true" rrs="true"/>
-  <send><![CDATA[
-
-      ACK [next_url] SIP/2.0
-      [routes]
-{dialog}
-      To: callee <sip:callee@[callee]>[peer_tag_param]
-      Call-ID: [call_id]
-      CSeq: 1 ACK
-      Max-Forwards: 70
-      Content-Length: 0
-
-    ]]>
-  </send>
-  <pause/>
-  <send retrans="500"><![CDATA[
-
-      BYE [next_url] SIP/2.0
-      [routes]
-{dialog}
-      To: callee <sip:callee@[callee]>[peer_tag_param]
-      Call-ID: [call_id]
-      CSeq: 2 BYE
-      Max-Forwards: 70
-      Content-Length: 0
-
-    ]]>
-  </send>
-  <recv response="200" crlf="true"/>
-</scenario>
-"#
-    )
+    include_str!("sip/uac.xml").replace("@PADDING@\n", padding)
 }
 
 /// SDP attribute lines that take the INVITE past 2,500 bytes, more than a 1280-byte MTU.
@@ -269,58 +146,10 @@ fn media_pcap() -> Vec<u8> {
 /// A minimal Kamailio: a record-routing proxy (transaction-stateful relay to the request
 /// URI) on h2's first addresses, UDP and TCP.
 fn kamailio_cfg() -> String {
-    format!(
-        r#"#!KAMAILIO
-# sessmgr e2e_sip: a record-routing proxy on h2's first addresses; the callee answers on
-# h2's second ones, so the media addresses differ from the caller's signalling peer.
-debug=2
-log_stderror=yes
-children=2
-tcp_children=2
-auto_aliases=no
-dns=no
-rev_dns=no
-listen=udp:{H2_V4}:{SIP_PORT}
-listen=tcp:{H2_V4}:{SIP_PORT}
-listen=udp:[{H2_V6}]:{SIP_PORT}
-listen=tcp:[{H2_V6}]:{SIP_PORT}
-
-loadmodule "sl.so"
-loadmodule "tm.so"
-loadmodule "pv.so"
-loadmodule "rr.so"
-loadmodule "maxfwd.so"
-loadmodule "siputils.so"
-loadmodule "textops.so"
-
-request_route {{
-    if (!mf_process_maxfwd_header("10")) {{
-        sl_send_reply("483", "Too Many Hops");
-        exit;
-    }}
-    if (has_totag()) {{
-        if (loose_route()) {{
-            t_relay();
-            exit;
-        }}
-        if (is_method("ACK")) {{
-            if (t_check_trans()) {{
-                t_relay();
-            }}
-            exit;
-        }}
-        sl_send_reply("404", "Not here");
-        exit;
-    }}
-    if (is_method("INVITE")) {{
-        record_route();
-    }}
-    if (!t_relay()) {{
-        sl_reply_error();
-    }}
-}}
-"#
-    )
+    include_str!("sip/kamailio.cfg")
+        .replace("@H2_V4@", H2_V4)
+        .replace("@H2_V6@", H2_V6)
+        .replace("@SIP_PORT@", &SIP_PORT.to_string())
 }
 
 #[derive(Clone, Copy, Debug, PartialEq)]
