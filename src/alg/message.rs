@@ -61,7 +61,7 @@ impl MessageNotes {
     /// The framework reasons to count, with how often.
     pub fn reasons(&self) -> [(HostRefusal, u32); 3] {
         [
-            (HostRefusal::LineTooLong, self.overlong),
+            (HostRefusal::MessageTooLong, self.overlong),
             (HostRefusal::BadContentLength, self.bad_length),
             (HostRefusal::NotAMessage, self.not_a_message),
         ]
@@ -115,6 +115,19 @@ pub fn content_length(head: &[u8]) -> Result<u64, BadContentLength> {
         found = Some(n);
     }
     Ok(found.unwrap_or(0))
+}
+
+/// The length of a whole, well-formed message at the start of `data` that fits `max`, if
+/// there is one (anything else takes the buffered path, which also counts what is wrong).
+fn whole_message(data: &[u8], max: usize) -> Option<usize> {
+    let window = &data[..data.len().min(max)];
+    let end = head_end(window, 0)?;
+    let first = window.split(|&b| b == b'\n').next()?;
+    if !looks_like_start_line(first) {
+        return None;
+    }
+    let total = (end as u64).checked_add(content_length(&window[..end]).ok()?)?;
+    (total <= window.len() as u64).then_some(total as usize)
 }
 
 /// A protocol version token: `NAME/D.D` (`SIP/2.0`, `RTSP/1.0`), NAME upper-case letters.
@@ -217,6 +230,13 @@ impl MessageBuffer {
                         };
                         return &data[1..];
                     }
+                }
+                if self.buf.is_empty()
+                    && let Some(n) = whole_message(data, max)
+                {
+                    // The usual case: the segment holds the whole message; no copy.
+                    on_message(&data[..n]);
+                    return &data[n..];
                 }
                 let from = self.buf.len();
                 let room = max.saturating_sub(from);
