@@ -105,9 +105,7 @@ fn sdp_padding() -> String {
 fn media_pcap() -> Vec<u8> {
     let mut out = Vec::new();
     // Global header: magic, version 2.4, no zone, no accuracy, snaplen, LINKTYPE_ETHERNET.
-    for v in [0xa1b2_c3d4u32] {
-        out.extend_from_slice(&v.to_le_bytes());
-    }
+    out.extend_from_slice(&0xa1b2_c3d4u32.to_le_bytes());
     out.extend_from_slice(&2u16.to_le_bytes());
     out.extend_from_slice(&4u16.to_le_bytes());
     for v in [0u32, 0, 65_535, 1] {
@@ -798,7 +796,6 @@ fn sip_calls_with_media_through_the_engine() {
     ]);
 
     // ---- 5. through Kamailio: media from an address that is not the signalling peer ----
-    drop(calls);
     second_addresses(&lab);
     let kamailio = start_kamailio(&mut lab);
     checks.result(
@@ -829,8 +826,6 @@ fn sip_calls_with_media_through_the_engine() {
             "5. direct_media = true: alg_sip_media_not_signalling_peer counts the refusal",
             || format!("{before} -> {after}; alg counters: {all}"),
         );
-        drop(calls);
-
         socket = lab.start_engine_with(
             "sip-proxy",
             &engine_config("[alg.sip]\ndirect_media = false\n"),
