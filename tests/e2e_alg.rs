@@ -34,8 +34,11 @@
 
 mod common;
 
+use common::acceptance::{
+    ACL, Checks, console_errors, filter_drops, last_lines, no_console_errors,
+};
 use common::engine::console;
-use common::lab::{FW_H2_PORT, H1_V4, H1_V6, H2_V4, H2_V6, Lab, dump, ns_out, prerequisites};
+use common::lab::{FW_H2_PORT, H1_V4, H1_V6, H2_V4, H2_V6, Lab, ns_out, prerequisites};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
@@ -47,8 +50,6 @@ const FILE: &str = "blob.bin";
 const FILE_SIZE: usize = 1 << 20;
 /// What the TFTP uploads send.
 const UPLOAD_SIZE: usize = 300_000;
-/// The ACL the packet filter applies (IPv4 and IPv6 advanced ACLs share the number).
-const ACL: u32 = 3900;
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum Client {
@@ -118,54 +119,6 @@ impl Transfer {
             if self.v6 { 6 } else { 4 }
         )
     }
-}
-
-/// The acceptance items, each checked and reported on its own.
-#[derive(Default)]
-struct Checks {
-    passed: Vec<String>,
-    failed: Vec<String>,
-}
-
-impl Checks {
-    fn check(&mut self, ok: bool, what: &str, detail: impl FnOnce() -> String) {
-        if ok {
-            eprintln!("ok      {what}");
-            self.passed.push(what.to_string());
-        } else {
-            let detail = detail();
-            eprintln!("FAILED  {what}\n{}\n", first_lines(&detail, 40));
-            // The details are above; the summary names the item and the first line of why.
-            let why: String = detail
-                .lines()
-                .next()
-                .unwrap_or_default()
-                .chars()
-                .take(120)
-                .collect();
-            self.failed.push(format!("{what}  [{why}]"));
-        }
-    }
-
-    fn result(&mut self, what: &str, r: Result<(), String>) {
-        let err = r.as_ref().err().cloned().unwrap_or_default();
-        self.check(r.is_ok(), what, || err);
-    }
-}
-
-fn first_lines(s: &str, n: usize) -> String {
-    let lines: Vec<&str> = s.lines().take(n).collect();
-    let more = s.lines().count().saturating_sub(n);
-    if more > 0 {
-        format!("{}\n  ... ({more} more lines)", lines.join("\n"))
-    } else {
-        lines.join("\n")
-    }
-}
-
-fn last_lines(s: &str, n: usize) -> String {
-    let lines: Vec<&str> = s.lines().collect();
-    lines[lines.len().saturating_sub(n)..].join("\n")
 }
 
 fn random_bytes(n: usize) -> Vec<u8> {
@@ -473,21 +426,6 @@ fn tftp(
     same_bytes(&received, expected)
 }
 
-/// Sum of the engine's drop counters whose reason names the packet filter.
-fn filter_drops(socket: &Path) -> (u64, String) {
-    let stats = dump(socket, "stats");
-    let n = stats["drops"]
-        .as_object()
-        .map(|m| {
-            m.iter()
-                .filter(|(k, _)| k.contains("filter"))
-                .filter_map(|(_, v)| v.as_u64())
-                .sum()
-        })
-        .unwrap_or(0);
-    (n, stats["drops"].to_string())
-}
-
 /// `curl` from h2 to the web server on h1: a session the server side starts.
 fn server_started_http(lab: &Lab, v6: bool) -> Result<String, String> {
     let url = if v6 {
@@ -520,30 +458,6 @@ fn server_started_http(lab: &Lab, v6: bool) -> Result<String, String> {
             o.status,
             String::from_utf8_lossy(&o.stderr)
         ))
-    }
-}
-
-/// Console error lines (` % ...`) with the command each answers.
-fn console_errors(transcript: &str) -> Vec<String> {
-    let lines: Vec<&str> = transcript.lines().collect();
-    let mut errors = Vec::new();
-    let mut last_command = "";
-    for l in &lines {
-        if l.starts_with('<') || l.starts_with('[') {
-            last_command = l;
-        } else if l.trim_start().starts_with("% ") {
-            errors.push(format!("{last_command}  ->  {}", l.trim()));
-        }
-    }
-    errors
-}
-
-fn no_console_errors(transcript: &str) -> Result<(), String> {
-    let errors = console_errors(transcript);
-    if errors.is_empty() {
-        Ok(())
-    } else {
-        Err(format!("{}\ntranscript:\n{transcript}", errors.join("\n")))
     }
 }
 
