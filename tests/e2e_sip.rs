@@ -7,14 +7,15 @@
 //! `packet-filter [ipv6] 3900 inbound` on the port facing the callee, so every new session that
 //! starts on the callee's side is denied unless it claims a relation entry.
 //!
-//! The calls: SIPp on h1 (a scenario of ours: INVITE with SDP, ACK, a hold, BYE; `-rtp_echo`
-//! sends back every RTP packet it receives) calls SIPp on h2 (ours too: 180, 200 with SDP, and
-//! it plays an RTP stream the test writes as a pcap file, `play_pcap_audio`, once the caller's
-//! ACK is in). The callee's media is the flow that matters: it starts on the callee's side, so
-//! only the SIP ALG's entry from the caller's SDP lets it through; the caller's echo is its
-//! reply. (Were the caller to send first, its media would open the session from the caller's
-//! side and the callee's would pass as replies with or without the ALG.) tcpdump in each host
-//! counts the media that arrives: the callee's stream at the caller, the echo at the callee.
+//! The calls: SIPp on h1 (a scenario of ours, tests/sip/uac.xml: INVITE with SDP, ACK, a
+//! hold, BYE; `-rtp_echo` sends back every RTP packet it receives) calls SIPp on h2
+//! (tests/sip/uas.xml: 180, 200 with SDP, and once the caller's ACK is in it plays an RTP
+//! stream the test writes as a pcap file, `play_pcap_audio`). The callee's media is the flow
+//! that matters: it starts on the callee's side, so only the SIP ALG's entry from the caller's
+//! SDP lets it through; the caller's echo is its reply. (Were the caller to send first, its
+//! media would open the session from the caller's side and the callee's would pass as replies
+//! with or without the ALG.) tcpdump in each host counts the media that arrives: the callee's
+//! stream at the caller, the echo at the callee.
 //!
 //! What must hold (each item is checked and reported on its own; the test fails at the end
 //! with the list of every item that did not hold):
@@ -33,7 +34,7 @@
 //!    the call completes but the ALG does not see the INVITE, so the callee's media is denied
 //!    and `alg_sip_fragmented_not_inspected` counts it; with `session alg fragment sip` the
 //!    engine reassembles the INVITE for the ALG and the media passes;
-//! 5. through Kamailio (a record-routing proxy on h2's first address, the callee on a second
+//! 5. through Kamailio (tests/sip/kamailio.cfg, a record-routing proxy on h2's first address, the callee on a second
 //!    one, so the media comes from an address that is not the caller's signalling peer): with
 //!    `[alg.sip] direct_media = true` (the default, as the kernel's `sip_direct_media`) the
 //!    media is refused and `alg_sip_media_not_signalling_peer` counts it; with
@@ -72,18 +73,13 @@ const HOLD_MS: u32 = 1_500;
 /// The lowered MTU on h1 for the fragmented INVITE (IPv6's minimum, so both families work).
 const LOW_MTU: &str = "1280";
 
-/// The callee's scenario: 180 and 200 with SDP, the ACK, then it plays the RTP stream to the
-/// address and port of the caller's SDP (from its own media port) and answers the BYE. (The
-/// play waits for the ACK: SIPp takes an ACK that arrives before it has run a `nop` for an
-/// unexpected message.)
-/// `[last_Record-Route:]` keeps a proxy on the dialog's path.
+/// The callee's scenario (what it does: the file's comment) playing `media_pcap`.
 fn uas_xml(media_pcap: &Path) -> String {
     include_str!("sip/uas.xml").replace("@MEDIA_PCAP@", &media_pcap.display().to_string())
 }
 
-/// The caller's scenario: INVITE with SDP to `[callee]` (a `-key`), through whatever the
-/// remote address is (the callee or the proxy); ACK and BYE to the callee's Contact along the
-/// recorded route; the hold is `-d`. `padding` goes into the SDP (the large INVITE).
+/// The caller's scenario (what it does: the file's comment) with `padding` in its SDP (the
+/// large INVITE).
 fn uac_xml(padding: &str) -> String {
     include_str!("sip/uac.xml").replace("@PADDING@\n", padding)
 }
