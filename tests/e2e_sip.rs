@@ -34,12 +34,12 @@
 //!    the call completes but the ALG does not see the INVITE, so the callee's media is denied
 //!    and `alg_sip_fragmented_not_inspected` counts it; with `session alg fragment sip` the
 //!    engine reassembles the INVITE for the ALG and the media passes;
-//! 5. through Kamailio (tests/sip/kamailio.cfg, a record-routing proxy on h2's first address, the callee on a second
-//!    one, so the media comes from an address that is not the caller's signalling peer): with
-//!    `[alg.sip] direct_media = true` (the default, as the kernel's `sip_direct_media`) the
-//!    media is refused and `alg_sip_media_not_signalling_peer` counts it; with
-//!    `direct_media = false` in config.toml calls over UDP and TCP, IPv4 and IPv6, complete and
-//!    their media passes both ways.
+//! 5. through Kamailio (tests/sip/kamailio.cfg, a record-routing proxy on h2's first address,
+//!    the callee on a second one, so the media comes from an address that is not the caller's
+//!    signalling peer): with `[alg.sip] direct_media = true` (the default, as the kernel's
+//!    `sip_direct_media`) the media is refused and `alg_sip_media_not_signalling_peer` counts
+//!    it; with `direct_media = false` in config.toml calls over UDP and TCP, IPv4 and IPv6,
+//!    complete and their media passes both ways.
 //!
 //! Needs root (namespaces, veth, AF_PACKET) and the programs scripts/test.sh installs (sipp
 //! from sip-tester, kamailio, tcpdump). Outside CI it skips with a reason when they are
