@@ -18,6 +18,7 @@ pub mod ftp;
 #[cfg(any(test, fuzzing))]
 pub mod irc;
 pub mod kit;
+pub mod rtsp;
 pub mod stream;
 pub mod tftp;
 
