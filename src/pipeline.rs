@@ -348,7 +348,8 @@ impl Pipeline {
             FragOutcome::Dropped(reason) => self.drop(reason),
             FragOutcome::Complete(whole) => {
                 let outcome = match wire::parse_ip(&whole) {
-                    Ok(Datagram::Whole(pkt)) => {
+                    Ok(Datagram::Whole(mut pkt)) => {
+                        pkt.reassembled = true;
                         FrameOutcome::Tracked(self.shard.track(&pkt, now_ns))
                     }
                     // A reassembled datagram is never a fragment; treat one as inconsistent.

@@ -23,6 +23,10 @@ pub struct ExpectClass {
     /// Application keyword (`table::apps`) of the connections of this class: their
     /// application, and so their aging, on display (`ftp-data`).
     pub data_app: &'static str,
+    /// The connection is itself followed by the ALG (a SIP registration's incoming signalling,
+    /// as the kernel gives the expected connection its master's helper); media and data
+    /// connections are not.
+    pub follow: bool,
 }
 
 /// A data connection an ALG announces: its first packet's initiator tuple. `None` source

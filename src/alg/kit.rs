@@ -6,8 +6,9 @@
 //! frame published, use the engine's entry point `sessmgr::replay::published_by_capture`.
 //! `docs/writing-an-alg.md` shows both in use.
 
+use super::message::MessageBuffer;
 use super::stream::LineBuffer;
-use super::{Alg, Control, Expect, Expects, Framing, Reason};
+use super::{Alg, Change, Control, Expect, Expects, Framing, Reason, Terms};
 use crate::proto::key::Direction;
 use crate::proto::wire::Family;
 use std::collections::BTreeMap;
@@ -19,7 +20,11 @@ pub struct AlgKit<T: Alg> {
     pub control: Control,
     state: T,
     streams: [LineBuffer; 2],
+    messages: [MessageBuffer; 2],
     seq: [u32; 2],
+    /// Everything announced with its terms, and every change, in order.
+    announced: Vec<(Expect, Terms)>,
+    changes: Vec<Change>,
     refused: BTreeMap<&'static str, u64>,
     _alg: PhantomData<T>,
 }
@@ -33,7 +38,7 @@ impl<T: Alg> AlgKit<T> {
         let control = Control {
             family: if c.is_ipv4() { Family::V4 } else { Family::V6 },
             proto: match T::INFO.framing {
-                Framing::Lines => crate::proto::wire::ipproto::TCP,
+                Framing::Lines | Framing::Messages => crate::proto::wire::ipproto::TCP,
                 Framing::Datagrams => crate::proto::wire::ipproto::UDP,
             },
             client: c.ip(),
@@ -45,7 +50,10 @@ impl<T: Alg> AlgKit<T> {
             state: T::new(&control),
             control,
             streams: Default::default(),
+            messages: Default::default(),
             seq: [1000, 5000],
+            announced: Vec::new(),
+            changes: Vec::new(),
             refused: BTreeMap::new(),
             _alg: PhantomData,
         }
@@ -88,6 +96,23 @@ impl<T: Alg> AlgKit<T> {
         }
     }
 
+    /// The same ALG over UDP (message framing: one datagram, one message).
+    pub fn over_udp(mut self) -> AlgKit<T> {
+        self.control.proto = crate::proto::wire::ipproto::UDP;
+        self.state = T::new(&self.control);
+        self
+    }
+
+    /// Every announcement so far with its terms.
+    pub fn announced(&self) -> &[(Expect, Terms)] {
+        &self.announced
+    }
+
+    /// Every withdrawal and refresh so far, in order.
+    pub fn changes(&self) -> &[Change] {
+        &self.changes
+    }
+
     /// How often the ALG refused a message for `reason`.
     pub fn refused(&self, reason: &str) -> u64 {
         self.refused.get(reason).copied().unwrap_or(0)
@@ -108,14 +133,21 @@ impl<T: Alg> AlgKit<T> {
                     .or_default() += 1;
             }
         };
+        let udp = control.proto == crate::proto::wire::ipproto::UDP;
+        let d = dir.index();
         match T::INFO.framing {
             Framing::Datagrams => message(bytes),
+            Framing::Messages if udp => message(bytes),
+            Framing::Messages => {
+                self.messages[d].feed(self.seq[d], bytes, T::INFO.max_line, message);
+            }
             Framing::Lines => {
-                let d = dir.index();
                 self.streams[d].feed(self.seq[d], bytes, T::INFO.max_line, message);
-                self.seq[d] = self.seq[d].wrapping_add(bytes.len() as u32);
             }
         }
-        out.into_vec()
+        self.seq[d] = self.seq[d].wrapping_add(bytes.len() as u32);
+        self.changes.extend_from_slice(out.changes());
+        self.announced.extend_from_slice(out.announced());
+        out.iter().copied().collect()
     }
 }

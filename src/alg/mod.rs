@@ -18,7 +18,9 @@ pub mod ftp;
 #[cfg(any(test, fuzzing))]
 pub mod irc;
 pub mod kit;
+pub mod message;
 pub mod rtsp;
+pub mod sip;
 pub mod stream;
 pub mod tftp;
 
@@ -39,6 +41,12 @@ pub enum Framing {
     Lines,
     /// One message per datagram (UDP).
     Datagrams,
+    /// Text messages with a header block and a `Content-Length` body (SIP, RFC 3261 §7.5 and
+    /// §18.3; RTSP, RFC 2326 §4.3 and RFC 7826 §8.3). Over TCP the framework cuts the stream
+    /// into whole messages (start line, headers, blank line, then `Content-Length` bytes of
+    /// body; RTSP interleaved `$` frames, RFC 2326 §10.12, are skipped); over UDP one datagram
+    /// is one message.
+    Messages,
 }
 
 /// What the framework needs to know about an ALG.
@@ -55,7 +63,8 @@ pub struct AlgInfo {
     /// The kinds of connection it announces, each with its limit, timeout and application
     /// (`Expect::class` indexes this list).
     pub classes: &'static [ExpectClass],
-    /// Longest line (stream framing) the ALG cares about; longer lines are skipped, counted.
+    /// Longest line (line framing) or message (message framing) the ALG cares about; longer
+    /// ones are skipped, counted.
     pub max_line: usize,
 }
 
@@ -92,8 +101,113 @@ impl Control {
     }
 }
 
-/// The announcements of one message (rarely more than one).
-pub type Expects = SmallVec<[Expect; 2]>;
+/// How an announcement is held beyond its class's defaults.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Terms {
+    /// Groups the entries of one call or stream (`tag_of` a Call-ID or RTSP session id), so
+    /// that a later message can withdraw just them; 0: untagged.
+    pub tag: u32,
+    /// The entry stays when a connection claims it, until it expires or is withdrawn (the
+    /// kernel's `NF_CT_EXPECT_PERMANENT`: a registered SIP contact takes every incoming call).
+    pub permanent: bool,
+    /// A lifetime other than the class's timeout (a SIP registration's `Expires`).
+    pub ttl_ms: Option<u64>,
+}
+
+/// Which of a control session's entries a withdrawal or refresh concerns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Withdraw {
+    /// Bit `1 << class` for each class concerned ([`ALL_CLASSES`]: every class).
+    pub classes: u32,
+    /// Only the entries of this tag; `None`: whatever their tag.
+    pub tag: Option<u32>,
+}
+
+/// Every expectation class of an ALG.
+pub const ALL_CLASSES: u32 = u32::MAX;
+
+/// What an ALG changes about its entries after a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Change {
+    /// The call or stream ended (a SIP BYE, an RTSP TEARDOWN): the entries go.
+    Withdraw(Withdraw),
+    /// The entries live `ttl_ms` from now (a SIP registration confirmed with its `Expires`).
+    Refresh(Withdraw, u64),
+}
+
+/// What one message announces and changes. Changes are applied before announcements, so a
+/// message may withdraw a call's entries and announce new ones (a re-INVITE moving media).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Expects {
+    announced: SmallVec<[(Expect, Terms); 2]>,
+    changes: SmallVec<[Change; 2]>,
+}
+
+impl Expects {
+    pub fn new() -> Expects {
+        Expects::default()
+    }
+
+    /// Announces a connection, held as its class says.
+    pub fn push(&mut self, e: Expect) {
+        self.announced.push((e, Terms::default()));
+    }
+
+    /// Announces a connection on other terms.
+    pub fn push_with(&mut self, e: Expect, terms: Terms) {
+        self.announced.push((e, terms));
+    }
+
+    /// Withdraws this control session's entries that `w` names.
+    pub fn withdraw(&mut self, w: Withdraw) {
+        self.changes.push(Change::Withdraw(w));
+    }
+
+    /// Gives this control session's entries that `w` names `ttl_ms` more to live.
+    pub fn refresh(&mut self, w: Withdraw, ttl_ms: u64) {
+        self.changes.push(Change::Refresh(w, ttl_ms));
+    }
+
+    /// Nothing announced or changed.
+    pub fn is_empty(&self) -> bool {
+        self.announced.is_empty() && self.changes.is_empty()
+    }
+
+    pub fn len(&self) -> usize {
+        self.announced.len()
+    }
+
+    /// The announcements, in order.
+    pub fn iter(&self) -> impl Iterator<Item = &Expect> {
+        self.announced.iter().map(|(e, _)| e)
+    }
+
+    /// The announcements with their terms.
+    pub fn announced(&self) -> &[(Expect, Terms)] {
+        &self.announced
+    }
+
+    /// The changes, in order.
+    pub fn changes(&self) -> &[Change] {
+        &self.changes
+    }
+
+    pub fn clear(&mut self) {
+        self.announced.clear();
+        self.changes.clear();
+    }
+}
+
+/// A stable 32-bit tag for an identifier (a SIP Call-ID, an RTSP session id): FNV-1a, never 0
+/// (0 means untagged).
+pub fn tag_of(id: &[u8]) -> u32 {
+    let mut h: u32 = 0x811c_9dc5;
+    for &b in id {
+        h ^= u32::from(b);
+        h = h.wrapping_mul(0x0100_0193);
+    }
+    h.max(1)
+}
 
 /// Why an ALG refused a message or found it suspect: each ALG declares its own reasons as a
 /// type (usually an enum) and the framework counts each one under its name (`ftp` + `bounce`
@@ -178,10 +292,19 @@ pub enum HostRefusal {
     /// An announcement of an expectation class the ALG does not declare (an ALG bug): no
     /// entry was made.
     UnknownClass,
+    /// A message that came in IP fragments, reassembled, while `session alg fragment` is off
+    /// for the ALG (Comware's default): the fragments passed, the ALG did not see it.
+    FragmentedNotInspected,
+    /// A message whose `Content-Length` is missing where one is required, not a number, or
+    /// contradicted by another: the stream is resynchronised at the next start line.
+    BadContentLength,
+    /// Bytes of a message stream that are not a message (after a gap or garbage), skipped up
+    /// to the next start line.
+    NotAMessage,
 }
 
 impl HostRefusal {
-    pub const ALL: [HostRefusal; 8] = [
+    pub const ALL: [HostRefusal; 11] = [
         HostRefusal::RetransmittedSegment,
         HostRefusal::OverlappingSegment,
         HostRefusal::StreamGap,
@@ -190,6 +313,9 @@ impl HostRefusal {
         HostRefusal::RelationTableFull,
         HostRefusal::CutByCapture,
         HostRefusal::UnknownClass,
+        HostRefusal::FragmentedNotInspected,
+        HostRefusal::BadContentLength,
+        HostRefusal::NotAMessage,
     ];
 
     pub const fn name(self) -> &'static str {
@@ -202,6 +328,9 @@ impl HostRefusal {
             HostRefusal::RelationTableFull => "relation-table-full",
             HostRefusal::CutByCapture => "cut-by-capture",
             HostRefusal::UnknownClass => "unknown-class",
+            HostRefusal::FragmentedNotInspected => "fragmented-not-inspected",
+            HostRefusal::BadContentLength => "bad-content-length",
+            HostRefusal::NotAMessage => "not-a-message",
         }
     }
 }
@@ -235,6 +364,7 @@ fn start<T: Alg>(c: &Control) -> Box<dyn AlgSession> {
 pub const REGISTRY: &[Registered] = &[
     Registered::of::<ftp::Ftp>(),
     Registered::of::<tftp::Tftp>(),
+    Registered::of::<sip::Sip>(),
     // The worked example of docs/writing-an-alg.md, registered only in the crate's own tests:
     // it proves that an ALG needs nothing but its folder, this line and its port mapping.
     #[cfg(test)]
@@ -317,22 +447,65 @@ impl AlgSet {
     }
 }
 
-/// What the ALGs refused or noticed, by ALG and reason. Per core, summed on read; a fixed
-/// array sized from the registry, so counting never allocates.
+/// The most expectation classes any registered ALG declares.
+pub const MAX_CLASSES: usize = {
+    let mut max = 0;
+    let mut i = 0;
+    while i < ALGS {
+        if REGISTRY[i].info.classes.len() > max {
+            max = REGISTRY[i].info.classes.len();
+        }
+        i += 1;
+    }
+    max
+};
+
+/// What the ALGs refused or noticed, by ALG and reason, and how often each class's limit per
+/// control session was hit. Per core, summed on read; fixed arrays sized from the registry, so
+/// counting never allocates.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AlgCounters {
     counts: [[u64; REASONS]; ALGS],
+    limits: [[u64; MAX_CLASSES]; ALGS],
 }
 
 impl Default for AlgCounters {
     fn default() -> Self {
         AlgCounters {
             counts: [[0; REASONS]; ALGS],
+            limits: [[0; MAX_CLASSES]; ALGS],
         }
     }
 }
 
 impl AlgCounters {
+    /// A control session over its class's limit: `n` older entries gave way (the kernel's
+    /// `max_expected` eviction).
+    pub fn class_limit(&mut self, alg: AlgId, class: u8, n: u64) {
+        if n == 0 {
+            return;
+        }
+        if let Some(c) = self
+            .limits
+            .get_mut(usize::from(alg))
+            .and_then(|row| row.get_mut(usize::from(class)))
+        {
+            *c += n;
+        }
+    }
+
+    /// Every class's limit hits, zeros included, as `(ALG keyword, class name, count)`.
+    pub fn class_limits(&self) -> Vec<(&'static str, &'static str, u64)> {
+        let mut v = Vec::new();
+        for (alg, r) in REGISTRY.iter().enumerate() {
+            for (i, c) in r.info.classes.iter().enumerate() {
+                let n = self.limits.get(alg).and_then(|row| row.get(i)).copied();
+                v.push((r.info.keyword, c.name, n.unwrap_or(0)));
+            }
+        }
+        v
+    }
+
     /// Counts a framework reason.
     pub fn host(&mut self, alg: AlgId, why: HostRefusal) {
         self.add(alg, why as usize, 1);
@@ -355,6 +528,11 @@ impl AlgCounters {
 
     pub fn merge(&mut self, o: &AlgCounters) {
         for (a, b) in self.counts.iter_mut().zip(o.counts.iter()) {
+            for (x, y) in a.iter_mut().zip(b.iter()) {
+                *x += y;
+            }
+        }
+        for (a, b) in self.limits.iter_mut().zip(o.limits.iter()) {
             for (x, y) in a.iter_mut().zip(b.iter()) {
                 *x += y;
             }
@@ -388,6 +566,11 @@ impl AlgCounters {
                     Some(e) => e.1 += n,
                     None => v.push((name, n)),
                 }
+            }
+        }
+        for (kw, class, n) in self.class_limits() {
+            if n > 0 {
+                v.push((format!("alg_{kw}_{class}_limit_hit"), n));
             }
         }
         v.sort();

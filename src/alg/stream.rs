@@ -32,7 +32,7 @@ pub struct LineBuffer {
 
 /// `a` comes before `b` in sequence space (RFC 9293 §3.4, modulo 2^32).
 #[inline]
-fn before(a: u32, b: u32) -> bool {
+pub(crate) fn before(a: u32, b: u32) -> bool {
     (a.wrapping_sub(b) as i32) < 0
 }
 

@@ -87,6 +87,8 @@ mod tests {
             created_ms: 0,
             expires_ms: 300_000,
             serial: 0,
+            tag: 0,
+            permanent: false,
         }
     }
 

@@ -9,12 +9,13 @@
 //! peek at the expiry queue when nothing is due.
 
 use super::apps;
-use super::relation::{ExpiryQueue, RelationEntry, RelationTable};
+use super::relation::{EntryTerms, ExpiryQueue, RelationEntry, RelationTable};
 use super::session::{SessionId, flag};
+use crate::alg::message::MessageBuffer;
 use crate::alg::stream::{LineBuffer, StreamNotes};
 use crate::alg::{
-    self, AlgCounters, AlgId, AlgSession, AlgSet, Control, Expect, Expects, Framing, HostRefusal,
-    REGISTRY, RelationSpec,
+    self, AlgCounters, AlgId, AlgSession, AlgSet, Change, Control, Expect, Expects, Framing,
+    HostRefusal, REGISTRY, RelationSpec,
 };
 use crate::proto::key::{Direction, FlowKey, ip_to_addr};
 use crate::proto::wire::{Addr, Family, L4, Packet};
@@ -29,8 +30,10 @@ struct Followed {
     control: Control,
     vpn: u16,
     session: Box<dyn AlgSession>,
-    /// Line reassembly per direction (stream framing only).
+    /// Line reassembly per direction (line framing over TCP).
     streams: [LineBuffer; 2],
+    /// Message reassembly per direction (message framing over TCP).
+    messages: [MessageBuffer; 2],
 }
 
 /// For each application id, the ALG following its sessions (built once from the registry's
@@ -177,18 +180,27 @@ impl AlgHost {
         enabled: AlgSet,
         claimed: Option<&RelationEntry>,
     ) -> u8 {
+        let mut flags = 0;
         if let Some(e) = claimed {
             self.masters.insert(slot, e.master);
-            return flag::EXPECTED;
+            flags = flag::EXPECTED;
+            // Media and data connections stop here; a connection of a class the ALG follows
+            // (a registered SIP contact's incoming signalling) gets the ALG of its master.
+            let follow = alg::info(e.alg)
+                .and_then(|i| i.classes.get(usize::from(e.class)))
+                .is_some_and(|c| c.follow);
+            if !follow {
+                return flags;
+            }
         }
-        let Some(id) = for_app(app) else {
-            return 0;
+        let Some(id) = claimed.map(|e| e.alg).or_else(|| for_app(app)) else {
+            return flags;
         };
         if self.relations.is_none() || !enabled.has(id) {
-            return 0;
+            return flags;
         }
         let Some(reg) = REGISTRY.get(usize::from(id)) else {
-            return 0;
+            return flags;
         };
         let control = Control::from_orig(orig);
         self.followed.insert(
@@ -199,21 +211,23 @@ impl AlgHost {
                 vpn: orig.vpn,
                 session: (reg.start)(&control),
                 streams: Default::default(),
+                messages: Default::default(),
             },
         );
-        flag::ALG
+        flags | flag::ALG
     }
 
     /// A packet of a followed session (`master` names it) was accepted: its payload goes to
     /// the ALG, and what the ALG announces is published before the packet leaves (R5).
-    /// `cut` marks a packet the capture cut short (its payload is not whole).
+    /// A packet the capture cut short (`pkt.cut`) has no whole payload; one that came in IP
+    /// fragments (`pkt.reassembled`) is seen only by the ALGs in `fragments`.
     pub fn on_payload(
         &mut self,
         slot: u32,
         master: SessionId,
         dir: Direction,
         pkt: &Packet<'_>,
-        cut: bool,
+        fragments: AlgSet,
         now_ms: u64,
     ) {
         if pkt.payload.is_empty() {
@@ -225,6 +239,26 @@ impl AlgHost {
         let Some(info) = alg::info(a.alg) else {
             return;
         };
+        let id = a.alg;
+        if pkt.reassembled && !fragments.has(id) {
+            // Comware's default: the ALG does not process fragmented messages. A TCP stream
+            // still advances past them, so the next message is found.
+            self.counters.host(id, HostRefusal::FragmentedNotInspected);
+            if let L4::Tcp(seg) = pkt.l4 {
+                let d = dir.index();
+                let skip = |_: &[u8]| {};
+                match info.framing {
+                    Framing::Lines => {
+                        a.streams[d].feed(seg.seq, pkt.payload, info.max_line, skip);
+                    }
+                    Framing::Messages => {
+                        a.messages[d].feed(seg.seq, pkt.payload, info.max_line, skip);
+                    }
+                    Framing::Datagrams => {}
+                }
+            }
+            return;
+        }
         let mut out = Expects::new();
         let mut refusals: SmallVec<[usize; 2]> = SmallVec::new();
         let (control, session) = (&a.control, &mut a.session);
@@ -233,25 +267,30 @@ impl AlgHost {
                 refusals.push(r);
             }
         };
-        let id = a.alg;
-        let notes = match (info.framing, pkt.l4) {
-            // A cut segment still feeds its bytes: the line buffer follows the sequence space,
-            // so the missing tail is a gap at the next segment and the cut line is dropped.
+        let d = dir.index();
+        match (info.framing, pkt.l4) {
+            // A cut segment still feeds its bytes: the buffers follow the sequence space, so
+            // the missing tail is a gap at the next segment and the cut message is dropped.
             (Framing::Lines, L4::Tcp(seg)) => {
-                a.streams[dir.index()].feed(seg.seq, pkt.payload, info.max_line, message)
+                let notes = a.streams[d].feed(seg.seq, pkt.payload, info.max_line, message);
+                count_notes(&mut self.counters, id, notes);
             }
-            (Framing::Lines, _) => StreamNotes::default(),
-            (Framing::Datagrams, _) if cut => {
+            (Framing::Messages, L4::Tcp(seg)) => {
+                let notes = a.messages[d].feed(seg.seq, pkt.payload, info.max_line, message);
+                count_notes(&mut self.counters, id, notes.stream);
+                for (why, n) in notes.reasons() {
+                    for _ in 0..n {
+                        self.counters.host(id, why);
+                    }
+                }
+            }
+            (Framing::Lines, _) => {}
+            (Framing::Datagrams | Framing::Messages, _) if pkt.cut => {
                 self.counters.host(id, HostRefusal::CutByCapture);
-                StreamNotes::default()
             }
-            (Framing::Datagrams, _) => {
-                message(pkt.payload);
-                StreamNotes::default()
-            }
-        };
+            (Framing::Datagrams | Framing::Messages, _) => message(pkt.payload),
+        }
         let (control, vpn) = (a.control, a.vpn);
-        count_notes(&mut self.counters, id, notes);
         for r in refusals {
             self.counters.refused(id, r);
         }
@@ -261,7 +300,19 @@ impl AlgHost {
         let Some(table) = self.relations.clone() else {
             return;
         };
-        for e in &out {
+        // Changes first: a message may end a call's entries and announce new ones.
+        for c in out.changes() {
+            match *c {
+                Change::Withdraw(w) => {
+                    table.withdraw(master, w.classes, w.tag);
+                }
+                Change::Refresh(w, ttl_ms) => {
+                    let until = now_ms.saturating_add(ttl_ms);
+                    table.refresh(master, w.classes, w.tag, until, &mut self.expiry);
+                }
+            }
+        }
+        for (e, terms) in out.announced() {
             let Some(spec) = spec_of(id, &control, e, vpn) else {
                 self.counters.host(id, HostRefusal::WrongFamily);
                 continue;
@@ -271,11 +322,20 @@ impl AlgHost {
                 self.counters.host(id, HostRefusal::UnknownClass);
                 continue;
             };
-            match table.publish(spec, master, id, e.class, class.limits(), now_ms) {
-                Some((entry, ticket)) => {
-                    self.expiry.push(ticket);
+            let mut limits = class.limits();
+            if let Some(ttl) = terms.ttl_ms {
+                limits.ttl_ms = ttl;
+            }
+            let et = EntryTerms {
+                tag: terms.tag,
+                permanent: terms.permanent,
+            };
+            match table.publish_with(spec, master, id, e.class, limits, et, now_ms) {
+                Some(p) => {
+                    self.expiry.push(p.ticket);
+                    self.counters.class_limit(id, e.class, p.evicted as u64);
                     if self.record_published {
-                        self.published.push(entry);
+                        self.published.push(p.entry);
                     }
                 }
                 None => self.counters.host(id, HostRefusal::RelationTableFull),

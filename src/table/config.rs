@@ -43,6 +43,9 @@ pub struct TableConfig {
     pub persistent_v6: Option<PersistentRule>,
     /// `alg {ftp|tftp|all}` (R1-R2): which ALGs follow their control sessions.
     pub algs: AlgSet,
+    /// ALGs that see messages which came in IP fragments (`session alg fragment sip`; none by
+    /// default, as Comware).
+    pub alg_fragments: AlgSet,
     /// `packet-filter` (session-based): ACLs a packet that would create a session must pass.
     pub packet_filter: PacketFilter,
     /// `port-mapping application ...`: user-defined application ports (S5), which also decide
@@ -104,6 +107,7 @@ impl Default for TableConfig {
             persistent_v4: None,
             persistent_v6: None,
             algs: AlgSet::default(),
+            alg_fragments: AlgSet::NONE,
             packet_filter: PacketFilter::default(),
             port_map: Vec::new(),
             port_map_acls: Vec::new(),

@@ -57,6 +57,10 @@ pub struct RelationEntry {
     pub expires_ms: u64,
     /// Publication order (oldest first when a master is over its limit).
     pub serial: u64,
+    /// The call or stream it belongs to (`alg::Terms::tag`), 0 for none.
+    pub tag: u32,
+    /// Stays when claimed (a registered SIP contact).
+    pub permanent: bool,
 }
 
 impl RelationEntry {
@@ -78,6 +82,8 @@ pub struct RelationCounters {
     /// A new entry for the same tuple replaced the old one.
     pub replaced: u64,
     pub removed_with_master: u64,
+    /// Withdrawn by their ALG: the call or stream ended (a SIP BYE, an RTSP TEARDOWN).
+    pub withdrawn: u64,
     pub reset: u64,
     /// The table was full (`max_entries`): the ALG's announcement had no entry.
     pub refused_full: u64,
@@ -135,8 +141,31 @@ impl ExpiryQueue {
     }
 }
 
-/// One entry of a master: `(key, serial, class)`.
-type OfMaster = (DstKey, u64, u8);
+/// One entry of a master: `(key, serial, class, tag)`.
+type OfMaster = (DstKey, u64, u8, u32);
+
+/// What a publication made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Published {
+    pub entry: RelationEntry,
+    /// For the master core's expiry queue.
+    pub ticket: Ticket,
+    /// Entries of the same master and class that gave way to it (the class's limit was hit).
+    pub evicted: usize,
+}
+
+/// Tag and permanence of an entry (`alg::Terms` without the lifetime, which is in the
+/// limits).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct EntryTerms {
+    pub tag: u32,
+    pub permanent: bool,
+}
+
+/// Which of a master's entries a withdrawal or refresh concerns.
+fn selected(class: u8, tag: u32, classes: u32, want: Option<u32>) -> bool {
+    classes & 1u32.checked_shl(u32::from(class)).unwrap_or(0) != 0 && want.is_none_or(|t| t == tag)
+}
 
 /// Tickets spent per lock taken (a stack buffer: a tick allocates nothing).
 const EXPIRE_CHUNK: usize = 32;
@@ -211,7 +240,6 @@ impl RelationTable {
     /// Publishes an entry of class `class` for `master` and returns it as stored, with the
     /// ticket its master core files in its expiry queue; `None` when the table is full
     /// (counted).
-    #[allow(clippy::too_many_arguments)]
     pub fn publish(
         &self,
         spec: RelationSpec,
@@ -221,6 +249,31 @@ impl RelationTable {
         limits: RelationLimits,
         now_ms: u64,
     ) -> Option<(RelationEntry, Ticket)> {
+        self.publish_with(
+            spec,
+            master,
+            alg,
+            class,
+            limits,
+            EntryTerms::default(),
+            now_ms,
+        )
+        .map(|p| (p.entry, p.ticket))
+    }
+
+    /// [`publish`](Self::publish) with a tag and permanence, saying how many entries of the
+    /// class gave way.
+    #[allow(clippy::too_many_arguments)]
+    pub fn publish_with(
+        &self,
+        spec: RelationSpec,
+        master: SessionId,
+        alg: u8,
+        class: u8,
+        limits: RelationLimits,
+        terms: EntryTerms,
+        now_ms: u64,
+    ) -> Option<Published> {
         self.observe_clock(now_ms);
         let mut g = self.lock();
         let inner = &mut *g;
@@ -239,18 +292,20 @@ impl RelationTable {
             inner
                 .by_master
                 .get(&master)
-                .map_or(0, |l| l.iter().filter(|(_, _, c)| *c == class).count())
+                .map_or(0, |l| l.iter().filter(|(_, _, c, _)| *c == class).count())
         };
+        let mut evicted = 0;
         while limits.per_master > 0 && of_class(inner) >= limits.per_master {
-            let Some(&(k, serial, _)) = inner
+            let Some(&(k, serial, _, _)) = inner
                 .by_master
                 .get(&master)
-                .and_then(|l| l.iter().find(|(_, _, c)| *c == class))
+                .and_then(|l| l.iter().find(|(_, _, c, _)| *c == class))
             else {
                 break;
             };
             self.remove_entry(inner, &k, serial);
             inner.counters.evicted += 1;
+            evicted += 1;
         }
         if self.live.load(Ordering::Relaxed) >= self.max_entries {
             inner.counters.refused_full += 1;
@@ -266,13 +321,15 @@ impl RelationTable {
             created_ms: now_ms,
             expires_ms: now_ms.saturating_add(limits.ttl_ms),
             serial,
+            tag: terms.tag,
+            permanent: terms.permanent,
         };
         inner.by_dst.entry(key).or_default().push(entry);
         inner
             .by_master
             .entry(master)
             .or_default()
-            .push((key, serial, class));
+            .push((key, serial, class, terms.tag));
         inner.counters.published += 1;
         self.hint[bucket(spec.proto, spec.dport)].fetch_add(1, Ordering::Release);
         self.live.fetch_add(1, Ordering::Release);
@@ -281,7 +338,75 @@ impl RelationTable {
             serial,
             key,
         };
-        Some((entry, ticket))
+        Some(Published {
+            entry,
+            ticket,
+            evicted,
+        })
+    }
+
+    /// The ALG withdraws entries of `master` (classes `classes`, tag `tag` or any): its call
+    /// or stream ended. Returns how many went.
+    pub fn withdraw(&self, master: SessionId, classes: u32, tag: Option<u32>) -> usize {
+        if self.is_empty() {
+            return 0;
+        }
+        let mut g = self.lock();
+        let inner = &mut *g;
+        let doomed: SmallVec<[(DstKey, u64); 8]> = inner
+            .by_master
+            .get(&master)
+            .into_iter()
+            .flatten()
+            .filter(|(_, _, c, t)| selected(*c, *t, classes, tag))
+            .map(|(k, serial, _, _)| (*k, *serial))
+            .collect();
+        for (k, serial) in &doomed {
+            self.remove_entry(inner, k, *serial);
+        }
+        inner.counters.withdrawn += doomed.len() as u64;
+        doomed.len()
+    }
+
+    /// The ALG gives entries of `master` a new deadline `expires_ms` (a SIP registration
+    /// confirmed for its `Expires`); pushes their new tickets to `queue` (the master core's).
+    /// Returns how many.
+    pub fn refresh(
+        &self,
+        master: SessionId,
+        classes: u32,
+        tag: Option<u32>,
+        expires_ms: u64,
+        queue: &mut ExpiryQueue,
+    ) -> usize {
+        if self.is_empty() {
+            return 0;
+        }
+        let mut g = self.lock();
+        let inner = &mut *g;
+        let chosen: SmallVec<[(DstKey, u64); 8]> = inner
+            .by_master
+            .get(&master)
+            .into_iter()
+            .flatten()
+            .filter(|(_, _, c, t)| selected(*c, *t, classes, tag))
+            .map(|(k, serial, _, _)| (*k, *serial))
+            .collect();
+        for (key, serial) in &chosen {
+            if let Some(e) = inner
+                .by_dst
+                .get_mut(key)
+                .and_then(|l| l.iter_mut().find(|e| e.serial == *serial))
+            {
+                e.expires_ms = expires_ms;
+                queue.push(Ticket {
+                    expires_ms,
+                    serial: *serial,
+                    key: *key,
+                });
+            }
+        }
+        chosen.len()
     }
 
     /// The first packet of a connection (initiator tuple `k`) claims the entry it matches,
@@ -312,7 +437,9 @@ impl RelationTable {
             .iter()
             .find(|e| e.expires_ms > now_ms && matches(&e.spec, k))
             .copied()?;
-        self.remove_entry(inner, &key, e.serial);
+        if !e.permanent {
+            self.remove_entry(inner, &key, e.serial);
+        }
         inner.counters.claimed += 1;
         Some(e)
     }
@@ -327,7 +454,7 @@ impl RelationTable {
         let Some(list) = inner.by_master.get(&master).cloned() else {
             return 0;
         };
-        for (k, serial, _) in &list {
+        for (k, serial, _, _) in &list {
             self.remove_entry(inner, k, *serial);
         }
         inner.counters.removed_with_master += list.len() as u64;
@@ -363,7 +490,13 @@ impl RelationTable {
             let inner = &mut *g;
             let mut n = 0;
             for t in &due {
-                if self.remove_entry(inner, &t.key, t.serial) {
+                // A refreshed entry has a later deadline (and a later ticket): not yet.
+                let due_now = inner
+                    .by_dst
+                    .get(&t.key)
+                    .and_then(|l| l.iter().find(|e| e.serial == t.serial))
+                    .is_some_and(|e| e.expires_ms <= now_ms);
+                if due_now && self.remove_entry(inner, &t.key, t.serial) {
                     n += 1;
                 }
             }
@@ -446,7 +579,7 @@ impl RelationTable {
             inner.by_dst.remove(key);
         }
         if let Some(m) = inner.by_master.get_mut(&e.master) {
-            m.retain(|(_, s, _)| *s != serial);
+            m.retain(|(_, s, _, _)| *s != serial);
             if m.is_empty() {
                 inner.by_master.remove(&e.master);
             }

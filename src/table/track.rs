@@ -289,7 +289,8 @@ impl Shard {
         let state = s.state;
         if s.has(flag::ALG) {
             let id = self.id_of(slot);
-            self.algs.on_payload(slot, id, dir, pkt, pkt.cut, now_ms);
+            self.algs
+                .on_payload(slot, id, dir, pkt, self.config.alg_fragments, now_ms);
         }
         if matches!(step, Step::AcceptThenClose) {
             self.remove(slot, CloseReason::Closed);
@@ -402,8 +403,9 @@ impl Shard {
         if alg_flags & flag::ALG != 0 {
             let id = self.id_of(slot);
             let now_ms = self.now_ms;
+            let fragments = self.config.alg_fragments;
             self.algs
-                .on_payload(slot, id, Direction::Orig, pkt, pkt.cut, now_ms);
+                .on_payload(slot, id, Direction::Orig, pkt, fragments, now_ms);
         }
         Tracked {
             verdict: if claimed.is_some() {

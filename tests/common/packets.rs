@@ -39,6 +39,7 @@ pub fn udp(src: [u8; 4], sport: u16, dst: [u8; 4], dport: u16) -> Packet<'static
         l4: L4::Udp(Ports { sport, dport }),
         payload: &[],
         cut: false,
+        reassembled: false,
     }
 }
 
@@ -48,6 +49,7 @@ pub fn udplite(src: [u8; 4], sport: u16, dst: [u8; 4], dport: u16) -> Packet<'st
         l4: L4::UdpLite(Ports { sport, dport }),
         payload: &[],
         cut: false,
+        reassembled: false,
     }
 }
 
@@ -57,6 +59,7 @@ pub fn rawip(src: [u8; 4], dst: [u8; 4], proto: u8) -> Packet<'static> {
         l4: L4::Other,
         payload: &[],
         cut: false,
+        reassembled: false,
     }
 }
 
@@ -71,6 +74,7 @@ pub fn icmp(src: [u8; 4], dst: [u8; 4], ty: u8, id: u16) -> Packet<'static> {
         }),
         payload: &[],
         cut: false,
+        reassembled: false,
     }
 }
 
@@ -85,6 +89,7 @@ pub fn icmp6(src: u8, dst: u8, ty: u8, id: u16) -> Packet<'static> {
         }),
         payload: &[],
         cut: false,
+        reassembled: false,
     }
 }
 
@@ -117,6 +122,7 @@ pub fn tcp(
         l4: L4::Tcp(seg),
         payload: &[],
         cut: false,
+        reassembled: false,
     }
 }
 
@@ -156,6 +162,7 @@ pub fn sctp_packet(
         }),
         payload: &[],
         cut: false,
+        reassembled: false,
     }
 }
 
@@ -179,5 +186,6 @@ pub fn dccp_packet(
         }),
         payload: &[],
         cut: false,
+        reassembled: false,
     }
 }

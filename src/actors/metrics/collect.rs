@@ -242,6 +242,15 @@ impl Collector for EngineCollector {
                 .into_iter()
                 .map(|(a, r, n)| (vec![("alg", a.to_string()), ("reason", label(r))], n)),
         )?;
+        family(
+            &mut enc,
+            "sessmgr_alg_class_limit_hits",
+            "Entries that gave way because a control session reached its class's limit",
+            MetricType::Counter,
+            alg.class_limits()
+                .into_iter()
+                .map(|(a, c, n)| (vec![("alg", a.to_string()), ("class", c.to_string())], n)),
+        )?;
 
         self.encode_export(&mut enc)?;
 

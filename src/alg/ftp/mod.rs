@@ -69,6 +69,7 @@ impl Alg for Ftp {
             max_per_master: 1,
             timeout_ms: 300_000,
             data_app: "ftp-data",
+            follow: false,
         }],
         // Command and reply lines are short; 1 KiB leaves room for long 227 texts.
         max_line: 1024,

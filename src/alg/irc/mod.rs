@@ -56,6 +56,7 @@ impl Alg for Irc {
             max_per_master: 8,
             timeout_ms: 300_000,
             data_app: "irc",
+            follow: false,
         }],
         // RFC 2812 §2.3: 512 bytes with CR LF.
         max_line: 512,

@@ -42,6 +42,7 @@ impl Alg for Tftp {
             max_per_master: 1,
             timeout_ms: 300_000,
             data_app: "tftp",
+            follow: false,
         }],
         max_line: 0,
     };

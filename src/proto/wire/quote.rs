@@ -80,5 +80,6 @@ pub fn parse_quoted(family: Family, quoted: &[u8]) -> Result<Packet<'_>, DropRea
         l4,
         payload: &[],
         cut: false,
+        reassembled: false,
     })
 }

@@ -49,6 +49,7 @@ pub(super) fn transport(ip: IpInfo, seg: &[u8], wire_len: usize) -> Result<Packe
         l4,
         payload,
         cut: wire_len > seg.len(),
+        reassembled: false,
     })
 }
 

@@ -144,6 +144,9 @@ pub struct Packet<'a> {
     /// The capture cut the datagram short (`tcpdump -s`): `payload` is only its beginning,
     /// while `ip.len` and the TCP segment length are still the lengths on the wire.
     pub cut: bool,
+    /// The datagram came in IP fragments and was reassembled (an ALG sees it only where
+    /// `session alg fragment` allows).
+    pub reassembled: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
