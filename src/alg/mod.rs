@@ -365,6 +365,7 @@ pub const REGISTRY: &[Registered] = &[
     Registered::of::<ftp::Ftp>(),
     Registered::of::<tftp::Tftp>(),
     Registered::of::<sip::Sip>(),
+    Registered::of::<rtsp::Rtsp>(),
     // The worked example of docs/writing-an-alg.md, registered only in the crate's own tests:
     // it proves that an ALG needs nothing but its folder, this line and its port mapping.
     #[cfg(test)]

@@ -355,9 +355,19 @@ proptest::proptest! {
 /// Every real message's `Content-Length` is its body's length (as its sender computes it).
 #[test]
 fn real_messages_have_true_lengths() {
-    for m in [SIPP_INVITE, KAMAILIO_INVITE, BARESIP_200, ASTERISK_183, PHONE_REGISTER, COMPACT] {
+    for m in [
+        SIPP_INVITE,
+        KAMAILIO_INVITE,
+        BARESIP_200,
+        ASTERISK_183,
+        PHONE_REGISTER,
+        COMPACT,
+    ] {
         let p = parse_message(m).expect("parses");
         let (head, _) = split_head(m);
-        assert_eq!(crate::alg::message::content_length(head), Ok(p.body.len() as u64));
+        assert_eq!(
+            crate::alg::message::content_length(head),
+            Ok(p.body.len() as u64)
+        );
     }
 }
