@@ -65,8 +65,17 @@ fn read_capture(path: &std::path::Path) -> Vec<Frame> {
     frames
 }
 
-/// The test's own decoder: (src, dst, sport, dport, seq, payload) of an IPv4 TCP segment.
-fn tcp_segment(f: &Frame) -> Option<(Ipv4Addr, Ipv4Addr, u16, u16, u32, &[u8])> {
+/// An IPv4 TCP segment as the test's own decoder sees it.
+struct Segment<'a> {
+    src: Ipv4Addr,
+    dst: Ipv4Addr,
+    sport: u16,
+    dport: u16,
+    seq: u32,
+    payload: &'a [u8],
+}
+
+fn tcp_segment(f: &Frame) -> Option<Segment<'_>> {
     let d = &f.data;
     let ip = match f.link {
         // Linux cooked capture: 16 bytes, the protocol last.
@@ -86,7 +95,14 @@ fn tcp_segment(f: &Frame) -> Option<(Ipv4Addr, Ipv4Addr, u16, u16, u32, &[u8])> 
     let dport = u16::from_be_bytes([tcp[2], tcp[3]]);
     let seq = u32::from_be_bytes([tcp[4], tcp[5], tcp[6], tcp[7]]);
     let off = usize::from(tcp.get(12)? >> 4) * 4;
-    Some((src, dst, sport, dport, seq, tcp.get(off..)?))
+    Some(Segment {
+        src,
+        dst,
+        sport,
+        dport,
+        seq,
+        payload: tcp.get(off..)?,
+    })
 }
 
 /// `a-b` of `name=a-b` in a Transport value.
@@ -103,7 +119,15 @@ fn announced_flows(frames: &[Frame]) -> Vec<Flow> {
     let mut seen = BTreeSet::new();
     let mut flows = Vec::new();
     for f in frames {
-        let Some((src, dst, sport, dport, seq, payload)) = tcp_segment(f) else {
+        let Some(Segment {
+            src,
+            dst,
+            sport,
+            dport,
+            seq,
+            payload,
+        }) = tcp_segment(f)
+        else {
             continue;
         };
         if sport != RTSP_PORT || !payload.starts_with(b"RTSP/1.0 2") {
@@ -247,7 +271,7 @@ fn every_flow_a_setup_announces_is_related_to_its_rtsp_session() {
         frames
             .iter()
             .filter_map(tcp_segment)
-            .all(|s| s.2 == RTSP_PORT || s.3 == RTSP_PORT),
+            .all(|s| s.sport == RTSP_PORT || s.dport == RTSP_PORT),
         "the capture holds the RTSP connections only"
     );
 
