@@ -1,6 +1,8 @@
 //! What the ALG machinery costs (issue #5): an FTP control session's 227 reply through the
 //! engine (stream reassembly, the parser, publishing the relation entry), and the data
-//! connection's first packet claiming it, against a plain new session. Figures in
+//! connection's first packet claiming it, against a plain new session. Issue #14: a SIP
+//! INVITE with SDP through the same path (over TCP: message framing, parser, SDP, two
+//! entries published), and the callee's first RTP packet claiming its entry. Figures in
 //! docs/performance.md.
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
@@ -147,5 +149,120 @@ fn alg(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, alg);
+/// An INVITE with a one-stream SDP offer from client `i` (call `round`), as SIPp sends it.
+fn invite(i: u32, round: u32) -> Vec<u8> {
+    let client = format!("198.18.{}.{}", (i >> 8) as u8, i as u8);
+    let port = 20_000 + 2 * (i % 20_000) as u16;
+    let body = format!(
+        "v=0\r\no=user1 53655765 2353687637 IN IP4 {client}\r\ns=-\r\nc=IN IP4 {client}\r\nt=0 0\r\nm=audio {port} RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n"
+    );
+    format!(
+        "INVITE sip:service@198.19.0.2:5060 SIP/2.0\r\nVia: SIP/2.0/TCP {client}:5060;branch=z9hG4bK-{i}-{round}\r\nFrom: sipp <sip:sipp@{client}:5060>;tag={i}\r\nTo: service <sip:service@198.19.0.2:5060>\r\nCall-ID: {i}-{round}@{client}\r\nCSeq: 1 INVITE\r\nContact: sip:sipp@{client}:5060\r\nMax-Forwards: 70\r\nContent-Type: application/sdp\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .into_bytes()
+}
+
+/// `n` SIP signalling sessions over TCP to 198.19.0.2:5060, established.
+fn sip_sessions(p: &mut Pipeline, n: u32) {
+    for i in 0..n {
+        let c = 40000 + (i % 20000) as u16;
+        for f in [
+            frame(i, false, c, 5060, SYN, 999, 0, b""),
+            frame(i, true, 5060, c, SYN | ACK, 4999, 1000, b""),
+            frame(i, false, c, 5060, ACK, 1000, 5000, b""),
+        ] {
+            p.process_frame(LinkType::Ethernet, &f, 1_000_000_000);
+        }
+    }
+}
+
+fn sip(c: &mut Criterion) {
+    let mut g = c.benchmark_group("alg");
+    g.sample_size(10).measurement_time(Duration::from_secs(5));
+    g.throughput(Throughput::Elements(1));
+    // One INVITE per signalling session and round: framing + parser + SDP + withdraw +
+    // publish of RTP and RTCP (each call a new Call-ID; the audio limit of 4 per session
+    // evicts the oldest, so the table stays small).
+    g.bench_function("sip_invite_published", |b| {
+        b.iter_custom(|iters| {
+            let (n, rounds) = (2048u32, 8u32);
+            let mut total = Duration::ZERO;
+            let mut done = 0u64;
+            while done < iters {
+                let mut p = engine(1 << 16);
+                sip_sessions(&mut p, n);
+                let mut seq = vec![1000u32; n as usize];
+                let mut invites = Vec::with_capacity((n * rounds) as usize);
+                for r in 0..rounds {
+                    for i in 0..n {
+                        let m = invite(i, r);
+                        let c = 40000 + (i % 20000) as u16;
+                        invites.push(frame(
+                            i,
+                            false,
+                            c,
+                            5060,
+                            PSH | ACK,
+                            seq[i as usize],
+                            5000,
+                            &m,
+                        ));
+                        seq[i as usize] += m.len() as u32;
+                    }
+                }
+                let start = Instant::now();
+                for f in &invites {
+                    black_box(p.process_frame(LinkType::Ethernet, f, 2_000_000_000));
+                }
+                total += start.elapsed();
+                done += invites.len() as u64;
+            }
+            total.mul_f64(iters as f64 / done as f64)
+        })
+    });
+    // The callee's first RTP packet claiming its media entry, against a plain new UDP flow.
+    for (name, related) in [
+        ("sip_rtp_claims_entry", true),
+        ("plain_udp_no_entry", false),
+    ] {
+        g.bench_function(name, |b| {
+            b.iter_custom(|iters| {
+                let n = iters.min(4000) as u32;
+                let mut total = Duration::ZERO;
+                let mut done = 0u64;
+                while done < iters {
+                    let mut p = engine(1 << 16);
+                    sip_sessions(&mut p, n);
+                    for i in 0..n {
+                        let c = 40000 + (i % 20000) as u16;
+                        let f = frame(i, false, c, 5060, PSH | ACK, 1000, 5000, &invite(i, 0));
+                        p.process_frame(LinkType::Ethernet, &f, 2_000_000_000);
+                    }
+                    let rtp: Vec<Vec<u8>> = (0..n)
+                        .map(|i| {
+                            let client = [198, 18, (i >> 8) as u8, i as u8];
+                            let port = if related {
+                                20_000 + 2 * (i % 20_000) as u16
+                            } else {
+                                9
+                            };
+                            frames::udp4([198, 19, 0, 2], 30000, client, port, &[0x80; 172])
+                        })
+                        .collect();
+                    let start = Instant::now();
+                    for f in &rtp {
+                        black_box(p.process_frame(LinkType::Ethernet, f, 3_000_000_000));
+                    }
+                    total += start.elapsed();
+                    done += u64::from(n);
+                }
+                total.mul_f64(iters as f64 / done as f64)
+            })
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, alg, sip);
 criterion_main!(benches);

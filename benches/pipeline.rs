@@ -461,9 +461,92 @@ fn segment(
 /// which live 300 s, stay live through the measurement). The same flows with no entry at all
 /// are the reference.
 fn relation_entries(c: &mut Criterion) {
+    relation_entries_of(c, "relation_entries", ftp_port);
+    // Issue #14: the same with 100,000 live SIP media expectations, published by 50,000
+    // SIP signalling sessions over UDP, each with one INVITE offering audio (RTP + RTCP).
+    relation_entries_of(c, "relation_entries_sip", sip_invite);
+}
+
+/// The frames by which control session `i` publishes entries, and how many it publishes.
+type Publisher = fn(u32) -> (Vec<Vec<u8>>, u32);
+
+/// FTP: a handshake and a PORT (one entry).
+fn ftp_port(i: u32) -> (Vec<Vec<u8>>, u32) {
+    let client = [10, 200 + (i >> 16) as u8, (i >> 8) as u8, i as u8];
+    let server = [198, 19, 0, 21];
+    let cport = 20_000 + (i % 40_000) as u16;
+    let port = format!(
+        "PORT {},{},{},{},{},{}\r\n",
+        client[0],
+        client[1],
+        client[2],
+        client[3],
+        50_000 / 256,
+        50_000 % 256
+    );
+    let frames = vec![
+        segment(client, cport, server, 21, SYN, 1000, 0, b""),
+        segment(server, 21, client, cport, SYNACK, 5000, 1001, b""),
+        segment(client, cport, server, 21, ACK, 1001, 5001, b""),
+        segment(
+            client,
+            cport,
+            server,
+            21,
+            ACK | 0x08,
+            1001,
+            5001,
+            port.as_bytes(),
+        ),
+    ];
+    (frames, 1)
+}
+
+/// SIP over UDP: one INVITE whose SDP offers audio (two entries: RTP and RTCP).
+fn sip_invite(i: u32) -> (Vec<Vec<u8>>, u32) {
+    let client = [10, 200 + (i >> 16) as u8, (i >> 8) as u8, i as u8];
+    let addr = format!("{}.{}.{}.{}", client[0], client[1], client[2], client[3]);
+    let body = format!(
+        "v=0\r\no=- 1 1 IN IP4 {addr}\r\ns=-\r\nc=IN IP4 {addr}\r\nt=0 0\r\nm=audio 40000 RTP/AVP 0\r\n"
+    );
+    let msg = format!(
+        "INVITE sip:b@198.19.0.5 SIP/2.0\r\nCall-ID: {i}@{addr}\r\nCSeq: 1 INVITE\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    (
+        vec![udp_frame(
+            client,
+            5060,
+            [198, 19, 0, 5],
+            5060,
+            msg.as_bytes(),
+        )],
+        2,
+    )
+}
+
+/// An Ethernet + IPv4 + UDP frame.
+fn udp_frame(src: [u8; 4], sport: u16, dst: [u8; 4], dport: u16, payload: &[u8]) -> Vec<u8> {
+    let mut f = vec![0u8; 42];
+    f[12] = 0x08;
+    let total = (28 + payload.len()) as u16;
+    f[14] = 0x45;
+    f[16..18].copy_from_slice(&total.to_be_bytes());
+    f[22] = 64;
+    f[23] = 17;
+    f[26..30].copy_from_slice(&src);
+    f[30..34].copy_from_slice(&dst);
+    f[34..36].copy_from_slice(&sport.to_be_bytes());
+    f[36..38].copy_from_slice(&dport.to_be_bytes());
+    f[38..40].copy_from_slice(&((8 + payload.len()) as u16).to_be_bytes());
+    f.extend_from_slice(payload);
+    f
+}
+
+fn relation_entries_of(c: &mut Criterion, group: &str, publish: Publisher) {
     use sessmgr::table::relation::RelationTable;
     use std::sync::Arc;
-    let mut g = c.benchmark_group("relation_entries");
+    let mut g = c.benchmark_group(group);
     g.sample_size(20).measurement_time(Duration::from_secs(5));
     let flows = 65_536u32;
     for entries in [0u32, 100_000] {
@@ -472,36 +555,15 @@ fn relation_entries(c: &mut Criterion) {
             .algs
             .attach(Arc::new(RelationTable::new(2 * entries as usize + 1)));
         establish(&mut p, flows);
-        for i in 0..entries {
-            let client = [10, 200 + (i >> 16) as u8, (i >> 8) as u8, i as u8];
-            let server = [198, 19, 0, 21];
-            let cport = 20_000 + (i % 40_000) as u16;
-            let port = format!(
-                "PORT {},{},{},{},{},{}\r\n",
-                client[0],
-                client[1],
-                client[2],
-                client[3],
-                50_000 / 256,
-                50_000 % 256
-            );
-            for f in [
-                segment(client, cport, server, 21, SYN, 1000, 0, b""),
-                segment(server, 21, client, cport, SYNACK, 5000, 1001, b""),
-                segment(client, cport, server, 21, ACK, 1001, 5001, b""),
-                segment(
-                    client,
-                    cport,
-                    server,
-                    21,
-                    ACK | 0x08,
-                    1001,
-                    5001,
-                    port.as_bytes(),
-                ),
-            ] {
+        let mut published = 0;
+        let mut i = 0;
+        while published < entries {
+            let (frames, n) = publish(i);
+            for f in frames {
                 p.process_frame(LinkType::Ethernet, &f, T0);
             }
+            published += n;
+            i += 1;
         }
         let live = p.shard.algs.relations().map_or(0, |t| t.len());
         assert_eq!(live, entries as usize, "entries published");

@@ -40,6 +40,24 @@ struct RawConfig {
     runtime: RawRuntime,
     #[serde(default)]
     metrics: RawMetrics,
+    #[serde(default)]
+    alg: RawAlg,
+}
+
+/// `[alg.NAME]`: settings of one ALG.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAlg {
+    #[serde(default)]
+    sip: RawSip,
+}
+
+/// `[alg.sip]`: the kernel's `nf_conntrack_sip` module parameters.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSip {
+    direct_media: Option<bool>,
+    direct_signalling: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -204,6 +222,8 @@ pub struct Config {
     pub fragment: FragLimits,
     pub runtime: RuntimeConfig,
     pub metrics: MetricsConfig,
+    /// `[alg.sip]` (applied engine-wide with `alg::sip::set_options`).
+    pub sip: crate::alg::sip::SipOptions,
 }
 
 /// Aging times accepted by `session aging-time` (comware.md §4.2: 1-100000 s on current V7).
@@ -368,6 +388,15 @@ impl Config {
         };
         cfg.runtime = runtime(raw.runtime)?;
         cfg.metrics = metrics(raw.metrics)?;
+        let defaults = crate::alg::sip::SipOptions::default();
+        cfg.sip = crate::alg::sip::SipOptions {
+            direct_media: raw.alg.sip.direct_media.unwrap_or(defaults.direct_media),
+            direct_signalling: raw
+                .alg
+                .sip
+                .direct_signalling
+                .unwrap_or(defaults.direct_signalling),
+        };
         Ok(cfg)
     }
 }
@@ -639,6 +668,18 @@ fn metrics(m: RawMetrics) -> Result<MetricsConfig, ConfigError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sip_options_default_to_the_kernel_and_name_a_bad_key() {
+        let c = Config::parse("").unwrap();
+        assert!(c.sip.direct_media && c.sip.direct_signalling);
+        let c = Config::parse("[alg.sip]\ndirect_media = false").unwrap();
+        assert!(!c.sip.direct_media && c.sip.direct_signalling);
+        let e = Config::parse("[alg.sip]\ndirect_media = 0").unwrap_err();
+        assert!(e.key.contains("direct_media"), "{e}");
+        let e = Config::parse("[alg.sip]\nmedia = true").unwrap_err();
+        assert!(e.to_string().contains("media"), "{e}");
+    }
 
     #[test]
     fn metrics_listen_is_an_address_and_port_or_absent() {

@@ -134,6 +134,7 @@ fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
         Command::Run { config } => {
             let cfg =
                 Config::load(&config).with_context(|| format!("loading {}", config.display()))?;
+            sessmgr::alg::sip::set_options(cfg.sip);
             let report = sessmgr::actors::system::run(cfg)?;
             eprintln!(
                 "sessmgr stopped: frames {}, events produced {}, delivered {}, dropped {}{}",
@@ -240,6 +241,7 @@ fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
                     Mode::Hybrid => SessionMode::Hybrid,
                 };
             }
+            sessmgr::alg::sip::set_options(cfg.sip);
             let opts = ReplayOptions {
                 capture,
                 config: cfg,

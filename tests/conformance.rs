@@ -353,7 +353,7 @@ fn compare(
 }
 
 /// Helpers of the kernel that have an ALG here.
-const OUR_ALGS: &[&str] = &["ftp", "tftp"];
+const OUR_ALGS: &[&str] = &["ftp", "tftp", "sip"];
 
 /// Compares the relation entries our frames published with the kernel's expectations
 /// (`expect_events` NEW lines: protocol, destination address and port), as multisets, when

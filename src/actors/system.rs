@@ -147,7 +147,7 @@ fn relation_counters(t: &RelationTable) -> serde_json::Value {
     json!({
         "entries": t.len(), "published": c.published, "claimed": c.claimed,
         "expired": c.expired, "replaced": c.replaced, "evicted": c.evicted,
-        "removed_with_master": c.removed_with_master, "reset": c.reset,
+        "removed_with_master": c.removed_with_master, "withdrawn": c.withdrawn, "reset": c.reset,
         "refused_full": c.refused_full,
     })
 }

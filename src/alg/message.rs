@@ -61,7 +61,7 @@ impl MessageNotes {
     /// The framework reasons to count, with how often.
     pub fn reasons(&self) -> [(HostRefusal, u32); 3] {
         [
-            (HostRefusal::LineTooLong, self.overlong),
+            (HostRefusal::MessageTooLong, self.overlong),
             (HostRefusal::BadContentLength, self.bad_length),
             (HostRefusal::NotAMessage, self.not_a_message),
         ]
@@ -87,9 +87,12 @@ fn head_end(buf: &[u8], from: usize) -> Option<usize> {
     None
 }
 
-/// `Content-Length` (or SIP's compact `l`, RFC 3261 §7.3.3) of a head: `Ok(0)` when absent,
-/// `Err` when malformed or given twice with different values.
-pub fn content_length(head: &[u8]) -> Result<u64, ()> {
+/// A `Content-Length` that is not a number, or two that disagree.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BadContentLength;
+
+/// `Content-Length` (or SIP's compact `l`, RFC 3261 §7.3.3) of a head: `Ok(0)` when absent.
+pub fn content_length(head: &[u8]) -> Result<u64, BadContentLength> {
     let mut found: Option<u64> = None;
     for line in head.split(|&b| b == b'\n').skip(1) {
         let Some(colon) = line.iter().position(|&b| b == b':') else {
@@ -101,17 +104,30 @@ pub fn content_length(head: &[u8]) -> Result<u64, ()> {
         }
         let value = line[colon + 1..].trim_ascii();
         if value.is_empty() || value.len() > 19 || !value.iter().all(u8::is_ascii_digit) {
-            return Err(());
+            return Err(BadContentLength);
         }
         let n = value
             .iter()
             .fold(0u64, |n, &d| n * 10 + u64::from(d - b'0'));
         if found.is_some_and(|f| f != n) {
-            return Err(());
+            return Err(BadContentLength);
         }
         found = Some(n);
     }
     Ok(found.unwrap_or(0))
+}
+
+/// The length of a whole, well-formed message at the start of `data` that fits `max`, if
+/// there is one (anything else takes the buffered path, which also counts what is wrong).
+fn whole_message(data: &[u8], max: usize) -> Option<usize> {
+    let window = &data[..data.len().min(max)];
+    let end = head_end(window, 0)?;
+    let first = window.split(|&b| b == b'\n').next()?;
+    if !looks_like_start_line(first) {
+        return None;
+    }
+    let total = (end as u64).checked_add(content_length(&window[..end]).ok()?)?;
+    (total <= window.len() as u64).then_some(total as usize)
 }
 
 /// A protocol version token: `NAME/D.D` (`SIP/2.0`, `RTSP/1.0`), NAME upper-case letters.
@@ -214,6 +230,13 @@ impl MessageBuffer {
                         };
                         return &data[1..];
                     }
+                }
+                if self.buf.is_empty()
+                    && let Some(n) = whole_message(data, max)
+                {
+                    // The usual case: the segment holds the whole message; no copy.
+                    on_message(&data[..n]);
+                    return &data[n..];
                 }
                 let from = self.buf.len();
                 let room = max.saturating_sub(from);

@@ -301,10 +301,12 @@ pub enum HostRefusal {
     /// Bytes of a message stream that are not a message (after a gap or garbage), skipped up
     /// to the next start line.
     NotAMessage,
+    /// A message (head and body) longer than the ALG's bound: skipped, its body by count.
+    MessageTooLong,
 }
 
 impl HostRefusal {
-    pub const ALL: [HostRefusal; 11] = [
+    pub const ALL: [HostRefusal; 12] = [
         HostRefusal::RetransmittedSegment,
         HostRefusal::OverlappingSegment,
         HostRefusal::StreamGap,
@@ -316,6 +318,7 @@ impl HostRefusal {
         HostRefusal::FragmentedNotInspected,
         HostRefusal::BadContentLength,
         HostRefusal::NotAMessage,
+        HostRefusal::MessageTooLong,
     ];
 
     pub const fn name(self) -> &'static str {
@@ -331,6 +334,7 @@ impl HostRefusal {
             HostRefusal::FragmentedNotInspected => "fragmented-not-inspected",
             HostRefusal::BadContentLength => "bad-content-length",
             HostRefusal::NotAMessage => "not-a-message",
+            HostRefusal::MessageTooLong => "message-too-long",
         }
     }
 }

@@ -5,8 +5,8 @@
 use super::aging::AgingCmd;
 use super::area::{Area, ConfigText, Context, Output, Tree};
 use super::kit::{
-    APP, AppName, DPORT, FAMILY, H_RESET, H_SESSION_DISPLAY, IPV6, KIND, NUM, PROTO, alt, app_of,
-    application_name, arg, family_of, family_word, int, internal, kw, kws, opt, seq,
+    APP, AppName, DPORT, FAMILY, H_RESET, H_SESSION, H_SESSION_DISPLAY, IPV6, KIND, NUM, PROTO,
+    alt, app_of, application_name, arg, family_of, family_word, int, internal, kw, kws, opt, seq,
 };
 use crate::alg::{self, AlgId, AlgSet};
 use crate::ctl::display_json;
@@ -50,6 +50,9 @@ pub enum AlgCmd {
     DisplayRelationTable { family: Option<Family> },
     /// `reset session relation-table [ipv4|ipv6]` (R3, §6.2).
     ResetRelationTable { family: Option<Family> },
+    /// `[undo] session alg fragment sip` (R4): the ALG sees messages that came in IP
+    /// fragments (off by default, as Comware; only SIP can be chosen, as on Comware).
+    Fragment { alg: AlgId, on: bool },
 }
 
 const H_ALG: &str = "Enable ALG for an application protocol";
@@ -325,6 +328,21 @@ impl Area for AlgCmd {
                 })
             },
         );
+        t.with_undo(
+            SYSTEM,
+            vec![
+                kw("session", H_SESSION),
+                kw("alg", "Configure ALG processing"),
+                kw("fragment", "Enable ALG processing of IP fragments"),
+                kws(APP, "sip", "SIP protocol"),
+            ],
+            |m, _| {
+                Ok(AlgCmd::Fragment {
+                    alg: alg_of(m)?.ok_or_else(|| internal(m))?,
+                    on: !m.is_undo(),
+                })
+            },
+        );
         t.with_undo(SYSTEM, vec![kw("alg", H_ALG), alg_keywords()], |m, _| {
             Ok(AlgCmd::Alg {
                 alg: alg_of(m)?,
@@ -411,6 +429,10 @@ impl Area for AlgCmd {
                 Some(f) => format!("reset session relation-table {}", family_word(*f)),
                 None => "reset session relation-table".into(),
             },
+            AlgCmd::Fragment { alg, on } => {
+                let name = alg::info(*alg).map_or("sip", |i| i.keyword);
+                format!("{}session alg fragment {name}", undo(*on))
+            }
         }
     }
 
@@ -418,7 +440,9 @@ impl Area for AlgCmd {
     fn is_config(&self) -> bool {
         matches!(
             self,
-            AlgCmd::Alg { .. } | AlgCmd::PortMapping { on: true, .. }
+            AlgCmd::Alg { .. }
+                | AlgCmd::PortMapping { on: true, .. }
+                | AlgCmd::Fragment { on: true, .. }
         )
     }
 
@@ -429,6 +453,7 @@ impl Area for AlgCmd {
                 Some(id) => table.algs.set(*id, *on),
                 None => table.algs = if *on { AlgSet::ALL } else { AlgSet::NONE },
             },
+            AlgCmd::Fragment { alg, on } => table.alg_fragments.set(*alg, *on),
             AlgCmd::PortMapping {
                 app,
                 port,
@@ -532,6 +557,14 @@ impl Area for AlgCmd {
                 text.setting(&AgingCmd::SetApplication {
                     app: AppName::User(name.to_string()),
                     seconds,
+                });
+            }
+        }
+        for (id, _) in alg::REGISTRY.iter().enumerate() {
+            if running.table.alg_fragments.has(id as u8) {
+                text.setting(&AlgCmd::Fragment {
+                    alg: id as u8,
+                    on: true,
                 });
             }
         }

@@ -230,7 +230,7 @@ fn every_error_has_a_message() {
         (
             with(&format!(
                 "INVITE sip:x SIP/2.0\r\nContact: {}",
-                vec!["<sip:a@1.1.1.1>"; 9].join(",")
+                ["<sip:a@1.1.1.1>"; 9].join(",")
             )),
             SipError::TooManyContacts,
         ),
