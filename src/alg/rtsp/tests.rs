@@ -363,3 +363,32 @@ fn refusal_names_are_distinct() {
     names.dedup();
     assert_eq!(names.len(), RtspRefusal::COUNT);
 }
+
+/// Hostile messages through the ALG: each is refused with its reason and announces nothing;
+/// the session goes on.
+#[test]
+fn hostile_messages_are_counted_and_the_session_goes_on() {
+    let mut k = kit();
+    // 10,000 lines would pass 64 KiB, which the framework skips before the ALG sees it.
+    let via = "Via: x\r\n".repeat(1_000);
+    assert!(
+        k.client(format!("SETUP rtsp://10.2.2.2/a RTSP/1.0\r\nCSeq: 1\r\n{via}\r\n").as_bytes())
+            .is_empty()
+    );
+    assert_eq!(k.refused("too-many-headers"), 1);
+    let alternatives = ["RTP/AVP;unicast;client_port=9000-9001"; 17].join(",");
+    k.client(&setup(2, &alternatives, None));
+    assert_eq!(k.refused("too-many-transports"), 1);
+    let long = format!(
+        "RTSP/1.0 200 OK\r\nCSeq: 2\r\nX: {}\r\n\r\n",
+        "y".repeat(20_000)
+    );
+    assert!(k.server(long.as_bytes()).is_empty());
+    assert_eq!(k.refused("header-too-long"), 1);
+    k.client(&setup(3, "RTP/AVP;unicast;client_port=9002-9003", None));
+    assert_eq!(
+        k.server(&ok(3, "RTP/AVP;unicast;client_port=9002-9003", "H"))
+            .len(),
+        2
+    );
+}
