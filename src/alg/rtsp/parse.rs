@@ -318,7 +318,8 @@ pub struct TransportSpec {
 /// not looked at).
 pub fn parse_message(msg: &[u8]) -> Result<Message<'_>, RtspError> {
     let mut lines = Lines { msg, pos: 0 };
-    // Empty lines before a message are tolerated (RFC 2326 §4: keep-alive CRLFs).
+    // Empty lines before a message are tolerated (a stray CRLF after a body, as RFC 7230
+    // §3.5 has HTTP servers ignore).
     let start = loop {
         match lines.next() {
             None => return Err(RtspError::Empty),
@@ -457,7 +458,7 @@ fn is_token(b: u8) -> bool {
     b.is_ascii_graphic() && !b"()<>@,;:\\\"/[]?={}".contains(&b)
 }
 
-/// Visible ASCII, blanks or the CR LF of a folded line.
+/// Blanks, and the CR LF a folded line leaves inside a header's value.
 fn is_blank(b: u8) -> bool {
     matches!(b, b' ' | b'\t' | b'\r' | b'\n')
 }
