@@ -20,17 +20,21 @@
 //!   connection: nothing to expect. Multicast needs no unicast pinhole: nothing, counted.
 //!
 //! Refused and counted (never a hole to a third party):
-//! - `destination=` / `dest_addr` naming another host than the receiver
-//!   (`third-party-destination`). RFC 2326 §12.39 lets a client point the stream at another
-//!   host and itself warns that this makes the server a packet cannon (§15.1 "denial of
-//!   service amplification"); for a firewall it would also let one inside host open a
-//!   pinhole from any RTSP server to any other inside host. The receiver is the one that
-//!   asked.
+//! - a SETUP whose `destination=` / `dest_addr` names another host than the media's receiver
+//!   (`third-party-destination`), and the reply that grants it. RFC 2326 §12.39 lets a client
+//!   point the stream at another host and itself warns that this makes the server a packet
+//!   cannon (§15.1 "denial of service amplification"); through a firewall it would also let
+//!   one inside host open a hole from any RTSP server to any other inside host. The receiver
+//!   is the one that asked.
 //! - a reply whose `client_port` is not one the request offered (`client-port-not-offered`):
 //!   the server would otherwise choose which client ports open.
 //! - `source=` / `src_addr` other than the server (`foreign-source`): the entries still expect
 //!   the RTSP server itself (a media source elsewhere could be anyone), the mismatch is
 //!   counted.
+//!
+//! The addresses of a reply's `destination` / `dest_addr` are the server's view of the client
+//! (through a NAT: its public address); only their ports are used, the entries always name
+//! the control session's own ends.
 
 pub mod parse;
 
@@ -136,8 +140,10 @@ struct Pending {
     /// The request's first usable alternative: the fallback when the reply has no
     /// `Transport`.
     offer: Option<TransportSpec>,
-    /// The client ports the request offered, in any alternative.
+    /// The client ports the request offered, in the alternatives it may have.
     offered: [Option<Ports>; MAX_OFFERED],
+    /// A destination the request named that is not the receiver, and why it was refused.
+    refused: Option<(IpAddr, RtspRefusal)>,
 }
 
 /// One RTSP control session's ALG state: its SETUPs awaiting their reply.
@@ -183,7 +189,9 @@ impl Alg for Rtsp {
     ) -> Result<(), RtspRefusal> {
         let m = parse_message(msg).map_err(RtspRefusal::Malformed)?;
         match (dir, m.start) {
-            (Direction::Orig, StartLine::Request { method, .. }) => self.request(method, &m, out),
+            (Direction::Orig, StartLine::Request { method, .. }) => {
+                self.request(control, method, &m, out)
+            }
             (Direction::Reply, StartLine::Response { status }) => {
                 self.reply(control, status, &m, out)
             }
@@ -197,13 +205,14 @@ impl Alg for Rtsp {
 impl Rtsp {
     fn request(
         &mut self,
+        control: &Control,
         method: Method,
         m: &Message<'_>,
         out: &mut Expects,
     ) -> Result<(), RtspRefusal> {
         let tag = m.session.map(tag_of);
         match method {
-            Method::Setup => self.remember(m, tag),
+            Method::Setup => self.remember(control, m, tag),
             Method::Play | Method::Record => {
                 if let Some(tag) = tag {
                     out.refresh(
@@ -228,7 +237,12 @@ impl Rtsp {
     }
 
     /// Remembers a SETUP until its reply.
-    fn remember(&mut self, m: &Message<'_>, tag: Option<u32>) -> Result<(), RtspRefusal> {
+    fn remember(
+        &mut self,
+        control: &Control,
+        m: &Message<'_>,
+        tag: Option<u32>,
+    ) -> Result<(), RtspRefusal> {
         let cseq = m.cseq.ok_or(RtspRefusal::MissingCSeq)?;
         let mut p = Pending {
             cseq,
@@ -236,22 +250,31 @@ impl Rtsp {
             tag,
             offer: None,
             offered: [None; MAX_OFFERED],
+            refused: None,
         };
         self.order += 1;
         let mut first_error = None;
         let mut n = 0;
         for alt in m.transports() {
-            match alt {
-                Ok(t) => {
-                    p.offer.get_or_insert(t);
-                    if let (Some(ports), Some(slot)) = (t.client_port, p.offered.get_mut(n)) {
-                        *slot = Some(ports);
-                        n += 1;
-                    }
-                }
+            let t = match alt {
+                Ok(t) => t,
                 Err(e) => {
                     first_error.get_or_insert(e);
+                    continue;
                 }
+            };
+            // An alternative sending the media to a third party is not one the server may
+            // pick: neither its ports nor it as the fallback.
+            if let Some(bad) =
+                destinations(&t).find_map(|a| receives(control, &t, a).err().map(|r| (a, r)))
+            {
+                p.refused.get_or_insert(bad);
+                continue;
+            }
+            p.offer.get_or_insert(t);
+            if let (Some(ports), Some(slot)) = (t.client_port, p.offered.get_mut(n)) {
+                *slot = Some(ports);
+                n += 1;
             }
         }
         // The same CSeq again replaces its entry; otherwise a free slot, or the oldest.
@@ -272,6 +295,9 @@ impl Rtsp {
         self.pending[slot] = Some(p);
         if full {
             return Err(RtspRefusal::PendingSetupsFull);
+        }
+        if let Some((_, why)) = p.refused {
+            return Err(why);
         }
         // Only when no alternative is usable: the server picks among the good ones.
         match (p.offer, first_error) {
@@ -318,6 +344,12 @@ impl Rtsp {
         let spec = match m.transports().next() {
             Some(t) => {
                 let mut t = t.map_err(RtspRefusal::Malformed)?;
+                // The server granting the third party the request asked for.
+                if let Some((bad, why)) = p.refused
+                    && destinations(&t).any(|a| a == bad)
+                {
+                    return Err(why);
+                }
                 if let Some(reply) = t.client_port {
                     if !p.offered.iter().flatten().any(|o| same_ports(*o, reply)) {
                         return Err(RtspRefusal::ClientPortNotOffered);
@@ -364,13 +396,16 @@ fn publish(
     }
     let mut plan: [(Option<IpAddr>, Flows); 2] = [(None, [None; 2]); 2];
     if t.play {
-        let dst = flows(control, t, control.client, t.client_port, t.destination)?;
-        plan[0] = (Some(control.server), dst);
+        plan[0] = (
+            Some(control.server),
+            flows(t, control.client, t.client_port)?,
+        );
     }
     if t.record {
-        // RFC 2326 `destination` names where the server sends: not the RECORD direction.
-        let dst = flows(control, t, control.server, t.server_port, None)?;
-        plan[1] = (Some(control.client), dst);
+        plan[1] = (
+            Some(control.client),
+            flows(t, control.server, t.server_port)?,
+        );
     }
     let terms = Terms {
         tag,
@@ -398,45 +433,52 @@ fn publish(
     }
 }
 
-/// Where the media of one direction goes: to `receiver`, at the RTSP 2.0 `dest_addr` or at
-/// `ports` (RTP, then RTCP).
-fn flows(
-    control: &Control,
-    t: &TransportSpec,
-    receiver: IpAddr,
-    ports: Option<Ports>,
-    destination: Option<IpAddr>,
-) -> Result<Flows, RtspRefusal> {
-    let check = |addr: IpAddr| {
-        if addr.is_ipv4() != control.client.is_ipv4() {
-            Err(RtspRefusal::WrongFamily)
-        } else if addr != receiver {
-            Err(RtspRefusal::ThirdPartyDestination)
-        } else {
-            Ok(addr)
-        }
+/// The addresses a transport names as the media's destination (RFC 2326 `destination`, RFC
+/// 7826 `dest_addr`).
+fn destinations(t: &TransportSpec) -> impl Iterator<Item = IpAddr> + '_ {
+    let listed = (0..t.dest_addr.len()).filter_map(|i| t.dest_addr.get(i)?.addr);
+    t.destination.into_iter().chain(listed)
+}
+
+/// Whether `addr` may receive the media of a transport the client asks for: the client when
+/// it plays, the server when it only records.
+fn receives(control: &Control, t: &TransportSpec, addr: IpAddr) -> Result<(), RtspRefusal> {
+    let receiver = match (t.play, t.record) {
+        (false, true) => control.server,
+        _ => control.client,
     };
+    if addr.is_ipv4() != receiver.is_ipv4() {
+        Err(RtspRefusal::WrongFamily)
+    } else if addr != receiver {
+        Err(RtspRefusal::ThirdPartyDestination)
+    } else {
+        Ok(())
+    }
+}
+
+/// Where the media of one direction goes: to `receiver`, at the ports of the RTSP 2.0
+/// `dest_addr` or at `ports` (RTP, then RTCP).
+fn flows(t: &TransportSpec, receiver: IpAddr, ports: Option<Ports>) -> Result<Flows, RtspRefusal> {
     let mut f: Flows = [None; 2];
     if let Some(first) = t.dest_addr.get(0) {
-        for (i, slot) in f.iter_mut().enumerate() {
-            let Some(hp) = t.dest_addr.get(i) else {
-                continue;
-            };
-            let port = hp.port.ok_or(RtspRefusal::MissingPort)?;
-            *slot = Some((check(hp.addr.unwrap_or(receiver))?, port));
-        }
-        // One address for RTP: RTCP on the next port.
-        if f[1].is_none() && t.rtp {
-            let rtcp = first.port.and_then(|p| p.checked_add(1));
-            f[1] = f[0].zip(rtcp).map(|((a, _), p)| (a, p));
-        }
+        let rtp = first.port.ok_or(RtspRefusal::MissingPort)?;
+        let rtcp = match t.dest_addr.get(1) {
+            Some(hp) => Some(hp.port.ok_or(RtspRefusal::MissingPort)?),
+            // One address for RTP: RTCP on the next port.
+            None if t.rtp => rtp.checked_add(1),
+            None => None,
+        };
+        f[0] = Some((receiver, rtp));
+        f[1] = rtcp.map(|p| (receiver, p));
         return Ok(f);
     }
     let ports = ports.ok_or(RtspRefusal::MissingPort)?;
-    let addr = check(destination.unwrap_or(receiver))?;
-    f[0] = Some((addr, ports.first));
+    f[0] = Some((receiver, ports.first));
     if t.rtp {
-        f[1] = ports.last.or(ports.first.checked_add(1)).map(|p| (addr, p));
+        f[1] = ports
+            .last
+            .or(ports.first.checked_add(1))
+            .map(|p| (receiver, p));
     }
     Ok(f)
 }

@@ -108,15 +108,28 @@ fn live555_destination_and_source() {
     let e = k.server(&ok(3, "RTP/AVP;unicast;destination=10.1.1.10;source=10.2.2.2;client_port=50000-50001;server_port=6970-6971", "5C3A1D2E"));
     assert_eq!(e.len(), 2);
     assert_eq!(k.refusals(), 0);
-    // `destination` naming another host (RFC 2326 §12.39 allows it; the firewall does not).
+    // `destination` naming another host (RFC 2326 §12.39 allows it; the firewall does not):
+    // refused when asked, and again when granted.
     k.client(&setup(
         4,
         "RTP/AVP;unicast;destination=10.1.1.99;client_port=50002-50003",
         None,
     ));
+    assert_eq!(k.refused("third-party-destination"), 1);
     let e = k.server(&ok(4, "RTP/AVP;unicast;destination=10.1.1.99;source=10.2.2.2;client_port=50002-50003;server_port=6972-6973", "5C3A1D2E"));
     assert!(e.is_empty());
-    assert_eq!(k.refused("third-party-destination"), 1);
+    assert_eq!(k.refused("third-party-destination"), 2);
+    // A reply's `destination` is the server's view of the client (a NAT's public address):
+    // only its ports count, the entries name the client.
+    k.client(&setup(7, "RTP/AVP;unicast;client_port=50008-50009", None));
+    let e = k.server(&ok(7, "RTP/AVP;unicast;destination=203.0.113.7;source=10.2.2.2;client_port=50008-50009;server_port=6976-6977", "5C3A1D2E"));
+    assert_eq!(
+        e,
+        vec![
+            media(&k, SERVER, CLIENT, 50008),
+            media(&k, SERVER, CLIENT, 50009)
+        ]
+    );
     // A source other than the server: the entries still expect the server; counted.
     k.client(&setup(5, "RTP/AVP;unicast;client_port=50004-50005", None));
     let e = k.server(&ok(
@@ -132,8 +145,13 @@ fn live555_destination_and_source() {
         ]
     );
     assert_eq!(k.refused("foreign-source"), 1);
-    // An IPv6 destination on an IPv4 control session.
-    k.client(&setup(6, "RTP/AVP;unicast;client_port=50006-50007", None));
+    // An IPv6 destination asked for on an IPv4 control session.
+    k.client(&setup(
+        6,
+        "RTP/AVP;unicast;destination=2001:db8::1;client_port=50006-50007",
+        None,
+    ));
+    assert_eq!(k.refused("wrong-family"), 1);
     assert!(
         k.server(&ok(
             6,
@@ -142,7 +160,8 @@ fn live555_destination_and_source() {
         ))
         .is_empty()
     );
-    assert_eq!(k.refused("wrong-family"), 1);
+    assert_eq!(k.refused("wrong-family"), 2);
+    assert_eq!(k.refusals(), 5);
 }
 
 /// ffmpeg publishing (`-f rtsp` output: ANNOUNCE, SETUP with `mode=record`, RECORD): the
@@ -236,8 +255,9 @@ fn rtsp2_dest_addr() {
         ]
     );
     k.client(b"SETUP rtsp://10.2.2.2/foo RTSP/2.0\r\nCSeq: 303\r\nTransport: RTP/AVP;unicast;dest_addr=\"10.9.9.9:4590\"\r\n\r\n");
-    assert!(k.server(b"RTSP/2.0 200 OK\r\nCSeq: 303\r\nTransport: RTP/AVP;unicast;dest_addr=\"10.9.9.9:4590\"\r\n\r\n").is_empty());
     assert_eq!(k.refused("third-party-destination"), 1);
+    assert!(k.server(b"RTSP/2.0 200 OK\r\nCSeq: 303\r\nTransport: RTP/AVP;unicast;dest_addr=\"10.9.9.9:4590\"\r\n\r\n").is_empty());
+    assert_eq!(k.refused("third-party-destination"), 2);
     // One address: RTCP on the next port.
     k.client(b"SETUP rtsp://10.2.2.2/foo RTSP/2.0\r\nCSeq: 304\r\nTransport: RTP/AVP;unicast;dest_addr=\":4600\"\r\n\r\n");
     let e = k.server(
@@ -391,4 +411,22 @@ fn hostile_messages_are_counted_and_the_session_goes_on() {
             .len(),
         2
     );
+}
+
+/// A SETUP offering a third-party alternative and a good one: the server may pick the good
+/// one; the ports of the bad one are not offered.
+#[test]
+fn a_third_party_alternative_is_not_offered() {
+    let mut k = kit();
+    let offer = "RTP/AVP;unicast;destination=10.1.1.99;client_port=50010-50011,RTP/AVP;unicast;client_port=50012-50013";
+    k.client(&setup(1, offer, None));
+    assert_eq!(k.refused("third-party-destination"), 1);
+    let e = k.server(&ok(1, "RTP/AVP;unicast;client_port=50012-50013", "T"));
+    assert_eq!(e.len(), 2);
+    k.client(&setup(2, offer, None));
+    assert!(
+        k.server(&ok(2, "RTP/AVP;unicast;client_port=50010-50011", "T"))
+            .is_empty()
+    );
+    assert_eq!(k.refused("client-port-not-offered"), 1);
 }
