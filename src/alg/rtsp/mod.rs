@@ -26,7 +26,8 @@
 //!   cannon (§15.1 "denial of service amplification"); through a firewall it would also let
 //!   one inside host open a hole from any RTSP server to any other inside host. The receiver
 //!   is the one that asked.
-//! - a reply whose `client_port` is not one the request offered (`client-port-not-offered`):
+//! - a reply whose `client_port` (RTSP 2.0: `dest_addr` ports) is not one the request offered
+//!   (`client-port-not-offered`):
 //!   the server would otherwise choose which client ports open.
 //! - `source=` / `src_addr` other than the server (`foreign-source`): the entries still expect
 //!   the RTSP server itself (a media source elsewhere could be anyone), the mismatch is
@@ -272,7 +273,7 @@ impl Rtsp {
                 continue;
             }
             p.offer.get_or_insert(t);
-            if let (Some(ports), Some(slot)) = (t.client_port, p.offered.get_mut(n)) {
+            if let (Some(ports), Some(slot)) = (client_ports(&t), p.offered.get_mut(n)) {
                 *slot = Some(ports);
                 n += 1;
             }
@@ -350,7 +351,7 @@ impl Rtsp {
                 {
                     return Err(why);
                 }
-                if let Some(reply) = t.client_port {
+                if let Some(reply) = client_ports(&t) {
                     if !p.offered.iter().flatten().any(|o| same_ports(*o, reply)) {
                         return Err(RtspRefusal::ClientPortNotOffered);
                     }
@@ -369,6 +370,18 @@ impl Rtsp {
         let tag = m.session.map(tag_of).or(p.tag).unwrap_or(0);
         publish(control, &spec, tag, out)
     }
+}
+
+/// The client's media ports of a transport: `client_port`, or for PLAY the ports of RTSP
+/// 2.0's `dest_addr` (RTP, RTCP).
+fn client_ports(t: &TransportSpec) -> Option<Ports> {
+    if t.client_port.is_some() || !t.play {
+        return t.client_port;
+    }
+    Some(Ports {
+        first: t.dest_addr.get(0)?.port?,
+        last: t.dest_addr.get(1).and_then(|hp| hp.port),
+    })
 }
 
 /// The same RTP port and the same RTCP port (`a` alone meaning `a` and `a+1`).

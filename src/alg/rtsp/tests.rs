@@ -258,6 +258,10 @@ fn rtsp2_dest_addr() {
     assert_eq!(k.refused("third-party-destination"), 1);
     assert!(k.server(b"RTSP/2.0 200 OK\r\nCSeq: 303\r\nTransport: RTP/AVP;unicast;dest_addr=\"10.9.9.9:4590\"\r\n\r\n").is_empty());
     assert_eq!(k.refused("third-party-destination"), 2);
+    // The server cannot move the client's ports.
+    k.client(b"SETUP rtsp://10.2.2.2/foo RTSP/2.0\r\nCSeq: 305\r\nTransport: RTP/AVP;unicast;dest_addr=\":4610\"/\":4611\"\r\n\r\n");
+    assert!(k.server(b"RTSP/2.0 200 OK\r\nCSeq: 305\r\nTransport: RTP/AVP;unicast;dest_addr=\"10.1.1.10:22\"/\"10.1.1.10:23\"\r\n\r\n").is_empty());
+    assert_eq!(k.refused("client-port-not-offered"), 1);
     // One address: RTCP on the next port.
     k.client(b"SETUP rtsp://10.2.2.2/foo RTSP/2.0\r\nCSeq: 304\r\nTransport: RTP/AVP;unicast;dest_addr=\":4600\"\r\n\r\n");
     let e = k.server(
