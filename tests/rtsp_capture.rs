@@ -176,6 +176,8 @@ struct Run {
     entries: Vec<(Flow, bool)>,
     /// Relation entries published in all.
     published: usize,
+    /// What the ALGs counted (refusals, framework notes), by counter name.
+    counters: Vec<(String, u64)>,
 }
 
 fn run(frames: &[Frame], flows: &[Flow], alg_on: bool) -> Run {
@@ -204,6 +206,7 @@ fn run(frames: &[Frame], flows: &[Flow], alg_on: bool) -> Run {
         verdicts: Vec::new(),
         entries: Vec::new(),
         published: 0,
+        counters: Vec::new(),
     };
     for f in frames {
         let outcome = p.process_frame(f.link, &f.data, f.ts_ns);
@@ -253,6 +256,7 @@ fn run(frames: &[Frame], flows: &[Flow], alg_on: bool) -> Run {
             r.verdicts.push((*fl, t.verdict, linked));
         }
     }
+    r.counters = p.shard.algs.counters.named();
     r
 }
 
@@ -290,6 +294,22 @@ fn every_flow_a_setup_announces_is_related_to_its_rtsp_session() {
         .collect();
     assert!(wrong.is_empty(), "not rel or not linked: {wrong:#?}");
     assert_eq!(on.verdicts.len(), flows.len());
+    // A real session refuses nothing; the capture's retransmitted requests are noticed.
+    let refused: Vec<_> = on
+        .counters
+        .iter()
+        .filter(|(name, _)| {
+            name.starts_with("alg_rtsp_") && name != "alg_rtsp_retransmitted_segment"
+        })
+        .collect();
+    assert!(refused.is_empty(), "{refused:?}");
+    assert!(
+        on.counters
+            .iter()
+            .any(|(name, n)| name == "alg_rtsp_retransmitted_segment" && *n > 0),
+        "the ALG saw the RTSP sessions: {:?}",
+        on.counters
+    );
 
     // `undo alg rtsp`: no entries, and the same packets open sessions of their own.
     let off = run(&frames, &flows, false);
