@@ -228,3 +228,61 @@ fn floods_stay_within_the_class_limits_and_are_counted() {
     );
     let _ = std::fs::remove_dir_all(&d);
 }
+
+#[test]
+fn a_registered_contact_takes_the_registrars_calls_and_the_alg_follows_them() {
+    let d = dir("register");
+    let phone = CALLER;
+    let registrar = CALLEE;
+    let register = "REGISTER sip:example.com SIP/2.0\r\nCall-ID: reg-1\r\nCSeq: 5 REGISTER\r\n\
+                    Contact: <sip:alice@198.18.0.1:5062>\r\nExpires: 600\r\nContent-Length: 0\r\n\r\n";
+    let ok = "SIP/2.0 200 OK\r\nCall-ID: reg-1\r\nCSeq: 5 REGISTER\r\n\
+              Contact: <sip:alice@198.18.0.1:5062>;expires=600\r\nContent-Length: 0\r\n\r\n";
+    let body = "v=0\r\nc=IN IP4 198.19.0.2\r\nm=audio 31000 RTP/AVP 0\r\n";
+    let call = format!(
+        "INVITE sip:alice@198.18.0.1:5062 SIP/2.0\r\nCall-ID: in-1\r\nCSeq: 1 INVITE\r\n\
+         Content-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    let frames = vec![
+        udp4(phone, 5060, registrar, 5060, register.as_bytes()),
+        udp4(registrar, 5060, phone, 5060, ok.as_bytes()),
+        // The registrar's call to the registered contact: a new session from the far side.
+        udp4(registrar, 5060, phone, 5062, call.as_bytes()),
+        // The phone's media to the port the call offered.
+        udp4(phone, 32000, registrar, 31000, &[0x80; 172]),
+    ];
+    let path = d.join("register.pcap");
+    write_pcap(&path, &frames);
+    let out = lines(&replay(&path, true));
+    let first = out[0]["expect"].as_array().cloned().unwrap_or_default();
+    assert_eq!(first.len(), 1, "{}", out[0]);
+    assert_eq!(
+        (first[0]["dst"].as_str(), first[0]["dport"].as_u64()),
+        (Some("198.18.0.1"), Some(5062))
+    );
+    assert_eq!(first[0]["src"], "198.19.0.2");
+    assert_eq!(
+        out[2]["verdict"], "rel",
+        "the call claims the registration: {}",
+        out[2]
+    );
+    let media = out[2]["expect"].as_array().cloned().unwrap_or_default();
+    assert_eq!(
+        media.len(),
+        2,
+        "the SIP ALG follows the incoming call: {}",
+        out[2]
+    );
+    assert_eq!(out[3]["verdict"], "rel", "{}", out[3]);
+    // The registration stays (permanent) for the next call.
+    let table = out.last().expect("final table");
+    let left: Vec<u64> = table["relations"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e["dport"].as_u64())
+        .collect();
+    assert!(left.contains(&5062), "{left:?}");
+    let _ = std::fs::remove_dir_all(&d);
+}

@@ -19,6 +19,7 @@ pub mod ftp;
 pub mod irc;
 pub mod kit;
 pub mod message;
+pub mod rtsp;
 pub mod sip;
 pub mod stream;
 pub mod tftp;
@@ -368,6 +369,7 @@ pub const REGISTRY: &[Registered] = &[
     Registered::of::<ftp::Ftp>(),
     Registered::of::<tftp::Tftp>(),
     Registered::of::<sip::Sip>(),
+    Registered::of::<rtsp::Rtsp>(),
     // The worked example of docs/writing-an-alg.md, registered only in the crate's own tests:
     // it proves that an ALG needs nothing but its folder, this line and its port mapping.
     #[cfg(test)]

@@ -793,4 +793,74 @@ mod tests {
         assert!(t.is_empty() && queue.is_empty());
         assert_eq!(t.counters().expired, 40);
     }
+
+    /// Issue #14: entries of a call are withdrawn by tag and class without touching other
+    /// calls; a refreshed entry outlives its first deadline; a permanent one stays claimed.
+    #[test]
+    fn withdraw_refresh_and_permanent_entries() {
+        let t = RelationTable::default();
+        let mut queue = ExpiryQueue::default();
+        let many = RelationLimits {
+            ttl_ms: 180_000,
+            per_master: 4,
+        };
+        let tagged = |tag| EntryTerms {
+            tag,
+            permanent: false,
+        };
+        for (port, class, tag) in [(6000, 1, 11), (6001, 1, 11), (7000, 1, 22), (8000, 2, 11)] {
+            let p = t
+                .publish_with(
+                    spec(None, [198, 18, 0, 1], port),
+                    MASTER,
+                    2,
+                    class,
+                    many,
+                    tagged(tag),
+                    0,
+                )
+                .expect("published");
+            queue.push(p.ticket);
+        }
+        // Call 11's audio (class 1) goes; call 22's audio and call 11's video stay.
+        assert_eq!(t.withdraw(MASTER, 1 << 1, Some(11)), 2);
+        let left: Vec<u16> = t.entries(None).iter().map(|e| e.spec.dport).collect();
+        assert_eq!(left, vec![7000, 8000]);
+        assert_eq!(t.counters().withdrawn, 2);
+        // Another master's withdrawal touches nothing.
+        let other = SessionId { slot: 8, ..MASTER };
+        assert_eq!(t.withdraw(other, u32::MAX, None), 0);
+        // Refresh call 22 to live until 600 s: its first ticket (180 s) leaves it be.
+        assert_eq!(
+            t.refresh(MASTER, u32::MAX, Some(22), 600_000, &mut queue),
+            1
+        );
+        t.expire_due(&mut queue, 200_000, 100);
+        let left: Vec<u16> = t.entries(None).iter().map(|e| e.spec.dport).collect();
+        assert_eq!(left, vec![7000]);
+        t.expire_due(&mut queue, 600_000, 100);
+        assert!(t.is_empty());
+        // A permanent entry is claimed by every matching connection and stays.
+        let permanent = EntryTerms {
+            tag: 0,
+            permanent: true,
+        };
+        t.publish_with(
+            spec(None, [198, 18, 0, 1], 5060),
+            MASTER,
+            2,
+            0,
+            many,
+            permanent,
+            0,
+        )
+        .expect("published");
+        for sport in [1000, 1001] {
+            assert!(
+                t.claim(&key([198, 19, 0, 2], sport, [198, 18, 0, 1], 5060), 10)
+                    .is_some()
+            );
+        }
+        assert_eq!(t.len(), 1);
+    }
 }
