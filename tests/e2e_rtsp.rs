@@ -24,7 +24,8 @@
 //!    to the client's ports (App: RTSP) and `display session statistics` counts them;
 //!    `display session table ipv4 verbose` shows the RTSP control session and the media
 //!    session from the server to the client's RTP port, both `Application: RTSP`, and the
-//!    media session has the control session as its master (`sessmgr dump sessions`);
+//!    media session has the control session as its master (`sessmgr dump sessions`); after
+//!    ffmpeg's TEARDOWN no entry to its ports is left;
 //! 3. after `undo alg rtsp` ffmpeg decodes nothing: the server's media is denied, and counted
 //!    (a drop reason naming the packet filter); after `alg rtsp` it decodes frames again.
 //!
@@ -36,10 +37,10 @@ mod common;
 
 use common::acceptance::{
     Checks, at, deny_server_side, dumped_session, filter_drops, first_lines, last_lines,
-    relation_entries, verbose_sessions,
+    relation_entries, relation_total, verbose_sessions,
 };
 use common::engine::console;
-use common::lab::{FW_H2_PORT, H1_V4, H2_V4, H2_V6, Lab, must, ns_out, prerequisites};
+use common::lab::{FW_H2_PORT, H1_V4, H1_V6, H2_V4, H2_V6, Lab, must, ns_out, prerequisites};
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -380,6 +381,23 @@ fn rtsp_stream_through_the_engine() {
             frames >= PASSES,
             &format!("1. alg rtsp: ffmpeg decodes frames over {}", family(v6)),
             || format!("{frames} frames; {how}"),
+        );
+        // ffmpeg ends with a TEARDOWN: whatever entry its stream did not claim goes with it.
+        let (client_addr, fam) = if v6 { (H1_V6, "ipv6") } else { (H1_V4, "ipv4") };
+        let port = client_port(client.next);
+        let mine = [at(client_addr, port), at(client_addr, port + 1)];
+        let t = console(&socket, &format!("display session relation-table {fam}\n"));
+        let left: Vec<_> = relation_entries(&t)
+            .into_iter()
+            .filter(|r| mine.contains(&r.destination))
+            .collect();
+        checks.check(
+            left.is_empty() && relation_total(&t).is_some(),
+            &format!(
+                "2. after ffmpeg's TEARDOWN over {} no entry to its ports is left",
+                family(v6)
+            ),
+            || format!("left: {left:?} in:\n{t}"),
         );
     }
 
