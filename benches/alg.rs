@@ -81,6 +81,27 @@ fn reply_227(i: u32, round: u32) -> Vec<u8> {
     frame(i, true, 21, c, PSH | ACK, seq, 1000, line.as_bytes())
 }
 
+/// Times the frames `setup` prepares (on a fresh engine each time), processed one by one at
+/// `now_ns`, until `iters` frames have been timed; returns the time for `iters` frames.
+fn time_frames(
+    iters: u64,
+    now_ns: u64,
+    mut setup: impl FnMut() -> (Pipeline, Vec<Vec<u8>>),
+) -> Duration {
+    let mut total = Duration::ZERO;
+    let mut done = 0u64;
+    while done < iters {
+        let (mut p, frames) = setup();
+        let start = Instant::now();
+        for f in &frames {
+            black_box(p.process_frame(LinkType::Ethernet, f, now_ns));
+        }
+        total += start.elapsed();
+        done += frames.len() as u64;
+    }
+    total.mul_f64(iters as f64 / done as f64)
+}
+
 fn alg(c: &mut Criterion) {
     let mut g = c.benchmark_group("alg");
     g.sample_size(10).measurement_time(Duration::from_secs(5));
@@ -90,22 +111,14 @@ fn alg(c: &mut Criterion) {
     g.bench_function("ftp_227_reply_published", |b| {
         b.iter_custom(|iters| {
             let (n, rounds) = (4096u32, 16u32);
-            let mut total = Duration::ZERO;
-            let mut done = 0u64;
-            while done < iters {
+            time_frames(iters, 2_000_000_000, || {
                 let mut p = engine(1 << 16);
                 control_sessions(&mut p, n);
-                let replies: Vec<Vec<u8>> = (0..rounds)
+                let replies = (0..rounds)
                     .flat_map(|r| (0..n).map(move |i| reply_227(i, r)))
                     .collect();
-                let start = Instant::now();
-                for f in &replies {
-                    black_box(p.process_frame(LinkType::Ethernet, f, 2_000_000_000));
-                }
-                total += start.elapsed();
-                done += replies.len() as u64;
-            }
-            total.mul_f64(iters as f64 / done as f64)
+                (p, replies)
+            })
         })
     });
     // The data connection's SYN claiming its entry (a new session, related), against a plain
@@ -117,15 +130,13 @@ fn alg(c: &mut Criterion) {
         g.bench_function(name, |b| {
             b.iter_custom(|iters| {
                 let n = iters.min(4000) as u32;
-                let mut total = Duration::ZERO;
-                let mut done = 0u64;
-                while done < iters {
+                time_frames(iters, 3_000_000_000, || {
                     let mut p = engine(1 << 16);
                     control_sessions(&mut p, n);
                     for i in 0..n {
                         p.process_frame(LinkType::Ethernet, &reply_227(i, 0), 2_000_000_000);
                     }
-                    let syns: Vec<Vec<u8>> = (0..n)
+                    let syns = (0..n)
                         .map(|i| {
                             let port = if related {
                                 ((100 + i % 100) << 8 | (i % 256)) as u16
@@ -135,14 +146,8 @@ fn alg(c: &mut Criterion) {
                             frame(i, false, 50000, port, SYN, 7000, 0, b"")
                         })
                         .collect();
-                    let start = Instant::now();
-                    for f in &syns {
-                        black_box(p.process_frame(LinkType::Ethernet, f, 3_000_000_000));
-                    }
-                    total += start.elapsed();
-                    done += u64::from(n);
-                }
-                total.mul_f64(iters as f64 / done as f64)
+                    (p, syns)
+                })
             })
         });
     }
@@ -187,9 +192,7 @@ fn sip(c: &mut Criterion) {
     g.bench_function("sip_invite_published", |b| {
         b.iter_custom(|iters| {
             let (n, rounds) = (2048u32, 8u32);
-            let mut total = Duration::ZERO;
-            let mut done = 0u64;
-            while done < iters {
+            time_frames(iters, 2_000_000_000, || {
                 let mut p = engine(1 << 16);
                 sip_sessions(&mut p, n);
                 let mut seq = vec![1000u32; n as usize];
@@ -211,14 +214,8 @@ fn sip(c: &mut Criterion) {
                         seq[i as usize] += m.len() as u32;
                     }
                 }
-                let start = Instant::now();
-                for f in &invites {
-                    black_box(p.process_frame(LinkType::Ethernet, f, 2_000_000_000));
-                }
-                total += start.elapsed();
-                done += invites.len() as u64;
-            }
-            total.mul_f64(iters as f64 / done as f64)
+                (p, invites)
+            })
         })
     });
     // The callee's first RTP packet claiming its media entry, against a plain new UDP flow.
@@ -229,9 +226,7 @@ fn sip(c: &mut Criterion) {
         g.bench_function(name, |b| {
             b.iter_custom(|iters| {
                 let n = iters.min(4000) as u32;
-                let mut total = Duration::ZERO;
-                let mut done = 0u64;
-                while done < iters {
+                time_frames(iters, 3_000_000_000, || {
                     let mut p = engine(1 << 16);
                     sip_sessions(&mut p, n);
                     for i in 0..n {
@@ -239,7 +234,7 @@ fn sip(c: &mut Criterion) {
                         let f = frame(i, false, c, 5060, PSH | ACK, 1000, 5000, &invite(i, 0));
                         p.process_frame(LinkType::Ethernet, &f, 2_000_000_000);
                     }
-                    let rtp: Vec<Vec<u8>> = (0..n)
+                    let rtp = (0..n)
                         .map(|i| {
                             let client = [198, 18, (i >> 8) as u8, i as u8];
                             let port = if related {
@@ -250,14 +245,8 @@ fn sip(c: &mut Criterion) {
                             frames::udp4([198, 19, 0, 2], 30000, client, port, &[0x80; 172])
                         })
                         .collect();
-                    let start = Instant::now();
-                    for f in &rtp {
-                        black_box(p.process_frame(LinkType::Ethernet, f, 3_000_000_000));
-                    }
-                    total += start.elapsed();
-                    done += u64::from(n);
-                }
-                total.mul_f64(iters as f64 / done as f64)
+                    (p, rtp)
+                })
             })
         });
     }

@@ -7,9 +7,8 @@
 mod common;
 
 use common::frames::{ACK, PSH, SYN, tcp4, write_pcap};
+use common::replay::{json_lines, replay};
 use serde_json::Value;
-use std::path::Path;
-use std::process::Command;
 
 const CLIENT: [u8; 4] = [198, 18, 0, 1];
 const SERVER: [u8; 4] = [198, 19, 0, 2];
@@ -76,27 +75,6 @@ impl Ftp {
     }
 }
 
-fn replay(path: &Path, verdicts: bool) -> String {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_sessmgr"));
-    cmd.arg("replay").arg(path);
-    if verdicts {
-        cmd.arg("--verdicts");
-    }
-    let out = cmd.output().expect("run sessmgr replay");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn lines(text: &str) -> Vec<Value> {
-    text.lines()
-        .map(|l| serde_json::from_str(l).expect("JSON line"))
-        .collect()
-}
-
 #[test]
 fn a_227_split_over_two_segments_relates_its_data_connection() {
     let dir = std::env::temp_dir().join(format!("sessmgr-alg-replay-{}", std::process::id()));
@@ -135,7 +113,7 @@ fn a_227_split_over_two_segments_relates_its_data_connection() {
     let path = dir.join("split227.pcap");
     write_pcap(&path, &ftp.frames);
 
-    let out = lines(&replay(&path, true));
+    let out = json_lines(&replay(&path, &["--verdicts"]));
     let expects: Vec<(usize, &Value)> = out
         .iter()
         .enumerate()
@@ -173,7 +151,7 @@ fn a_227_split_over_two_segments_relates_its_data_connection() {
     assert_eq!(data["app"], "FTP-DATA");
     assert_eq!(data["master"], e["master"]);
     assert_eq!(table["relations"].as_array().map(Vec::len), Some(0));
-    let summary = replay(&path, false);
+    let summary = replay(&path, &[]);
     assert!(
         summary.contains("alg_ftp_retransmitted_segment")
             && summary.contains("alg_ftp_overlapping_segment"),
@@ -197,7 +175,7 @@ fn an_ftp_bounce_announces_nothing_and_is_counted() {
         .push(tcp4(SERVER, 20, THIRD, 25, SYN, 3000, 0, b""));
     let path = dir.join("bounce.pcap");
     write_pcap(&path, &ftp.frames);
-    let out = lines(&replay(&path, true));
+    let out = json_lines(&replay(&path, &["--verdicts"]));
     let announced: Vec<&Value> = out
         .iter()
         .flat_map(|l| l["expect"].as_array().into_iter().flatten())
@@ -207,7 +185,7 @@ fn an_ftp_bounce_announces_nothing_and_is_counted() {
     assert_eq!(announced[0]["dport"], 40000);
     let third = &out[ftp.frames.len() - 1];
     assert_eq!(third["verdict"], "new", "{third}");
-    let summary = replay(&path, false);
+    let summary = replay(&path, &[]);
     let bounce = summary
         .lines()
         .find(|l| l.trim_start().starts_with("alg_ftp_bounce"))

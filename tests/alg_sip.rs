@@ -11,9 +11,8 @@
 mod common;
 
 use common::frames::{ACK, PSH, SYN, tcp4, udp4, udp4_fragments, write_pcap};
-use serde_json::Value;
+use common::replay::{json_lines, replay};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 const CALLER: [u8; 4] = [198, 18, 0, 1];
 const CALLEE: [u8; 4] = [198, 19, 0, 2];
@@ -45,46 +44,12 @@ fn invite(call: &str, port: u16, pad: usize) -> Vec<u8> {
     .into_bytes()
 }
 
-fn replay(path: &Path, verdicts: bool) -> String {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_sessmgr"));
-    cmd.arg("replay").arg(path);
-    if verdicts {
-        cmd.arg("--verdicts");
-    }
-    let out = cmd.output().expect("run sessmgr replay");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
 /// `sessmgr replay --startup FILE --exec COMMAND`: what the console shows after the capture.
 fn replay_exec(path: &Path, startup: &str, command: &str) -> String {
     let file = path.with_extension("cfg");
     std::fs::write(&file, startup).expect("startup file");
-    let out = Command::new(env!("CARGO_BIN_EXE_sessmgr"))
-        .arg("replay")
-        .arg(path)
-        .arg("--startup")
-        .arg(&file)
-        .arg("--exec")
-        .arg(command)
-        .output()
-        .expect("run sessmgr replay");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn lines(text: &str) -> Vec<Value> {
-    text.lines()
-        .filter_map(|l| serde_json::from_str(l).ok())
-        .collect()
+    let file = file.to_string_lossy().into_owned();
+    replay(path, &["--startup", &file, "--exec", command])
 }
 
 /// `name N` of a replay summary's counters.
@@ -111,13 +76,13 @@ fn a_fragmented_invite_is_processed_only_with_session_alg_fragment_sip() {
     let path = d.join("frag.pcap");
     write_pcap(&path, &frames);
 
-    let off = lines(&replay(&path, true));
+    let off = json_lines(&replay(&path, &["--verdicts"]));
     assert_eq!(off[rtp - 1]["verdict"], "new", "{}", off[rtp - 1]);
     assert!(
         off.iter()
             .all(|l| l["expect"].as_array().is_none_or(Vec::is_empty))
     );
-    let summary = replay(&path, false);
+    let summary = replay(&path, &[]);
     assert_eq!(
         counter(&summary, "alg_sip_fragmented_not_inspected"),
         1,
@@ -169,7 +134,7 @@ fn an_invite_over_tcp_split_over_segments_is_framed_by_its_length() {
     ];
     let path = d.join("tcp.pcap");
     write_pcap(&path, &frames);
-    let out = lines(&replay(&path, true));
+    let out = json_lines(&replay(&path, &["--verdicts"]));
     assert!(
         out[3]["expect"].as_array().is_none_or(Vec::is_empty),
         "nothing before the message is whole"
@@ -207,14 +172,14 @@ fn floods_stay_within_the_class_limits_and_are_counted() {
     frames.push(udp4(CALLER, 5062, CALLEE, 5060, big.as_bytes()));
     let path = d.join("flood.pcap");
     write_pcap(&path, &frames);
-    let out = lines(&replay(&path, true));
+    let out = json_lines(&replay(&path, &["--verdicts"]));
     let table = out.last().expect("final table");
     let live = table["relations"].as_array().map_or(0, Vec::len);
     assert!(
         live <= 8,
         "two signalling sessions, at most 4 audio entries each: {live}"
     );
-    let summary = replay(&path, false);
+    let summary = replay(&path, &[]);
     // 20,000 announced by the calls, 4 kept; 32 by the big SDP (16 media read), 4 kept.
     assert_eq!(
         counter(&summary, "alg_sip_audio_limit_hit"),
@@ -254,7 +219,7 @@ fn a_registered_contact_takes_the_registrars_calls_and_the_alg_follows_them() {
     ];
     let path = d.join("register.pcap");
     write_pcap(&path, &frames);
-    let out = lines(&replay(&path, true));
+    let out = json_lines(&replay(&path, &["--verdicts"]));
     let first = out[0]["expect"].as_array().cloned().unwrap_or_default();
     assert_eq!(first.len(), 1, "{}", out[0]);
     assert_eq!(

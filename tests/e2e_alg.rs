@@ -36,6 +36,7 @@ mod common;
 
 use common::acceptance::{
     ACL, Checks, console_errors, filter_drops, last_lines, no_console_errors,
+    relation_entries_counted,
 };
 use common::engine::console;
 use common::lab::{FW_H2_PORT, H1_V4, H1_V6, H2_V4, H2_V6, Lab, ns_out, prerequisites};
@@ -639,10 +640,7 @@ fn relation_steps(lab: &Lab, socket: &Path, checks: &mut Checks, mode: Mode, v6:
         &format!("{name}: display session relation-table {family} shows the entry to {host}/{port}, App FTP-DATA"),
         || t.clone(),
     );
-    let counted = t
-        .lines()
-        .find_map(|l| l.strip_prefix("Current relation-table entries: "))
-        .and_then(|n| n.trim().parse::<u64>().ok());
+    let counted = relation_entries_counted(&t);
     checks.check(
         counted.is_some_and(|n| n >= 1),
         &format!("{name}: display session statistics counts the relation entry"),

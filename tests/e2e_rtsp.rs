@@ -37,7 +37,8 @@ mod common;
 
 use common::acceptance::{
     Checks, at, deny_server_side, dumped_session, filter_drops, first_lines, last_lines,
-    relation_entries, relation_total, verbose_sessions,
+    poll_relation_entries, relation_entries, relation_entries_counted, relation_total,
+    verbose_sessions,
 };
 use common::engine::console;
 use common::lab::{FW_H2_PORT, H1_V4, H1_V6, H2_V4, H2_V6, Lab, must, ns_out, prerequisites};
@@ -254,30 +255,18 @@ fn inspect_stream(lab: &Lab, socket: &Path, checks: &mut Checks, port: u16) {
     // The SETUP's reply publishes the entries; the first RTP packet claims its own, the RTCP
     // one waits for the server's first sender report.
     let started = Instant::now();
-    let (mut t, mut shown) = (String::new(), Vec::new());
-    while started.elapsed() < Duration::from_secs(4) {
-        t = console(
-            socket,
-            "display session relation-table ipv4\ndisplay session statistics\n",
-        );
-        shown = relation_entries(&t)
-            .into_iter()
-            .filter(|r| wanted.contains(&r.destination))
-            .collect();
-        if !shown.is_empty() {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let (t, shown) = poll_relation_entries(
+        socket,
+        Duration::from_secs(4),
+        Duration::from_millis(50),
+        |d| wanted.iter().any(|w| w == d),
+    );
     checks.check(
         !shown.is_empty() && shown.iter().all(|r| r.app == "RTSP" && r.protocol == "UDP(17)"),
         "2. display session relation-table ipv4 shows the entries to the client's ports (UDP, App: RTSP)",
         || format!("entries to {wanted:?}: {shown:?} in:\n{t}"),
     );
-    let counted = t
-        .lines()
-        .find_map(|l| l.strip_prefix("Current relation-table entries: "))
-        .and_then(|n| n.trim().parse::<u64>().ok());
+    let counted = relation_entries_counted(&t);
     checks.check(
         counted.is_some_and(|n| n > 0 && n >= shown.len() as u64),
         "2. display session statistics counts the relation entries",

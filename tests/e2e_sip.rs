@@ -49,7 +49,8 @@ mod common;
 
 use common::acceptance::{
     Capture, Checks, alg_counter, at, deny_server_side, dumped_session, filter_drops, first_lines,
-    last_lines, relation_entries, relation_total, verbose_sessions,
+    last_lines, poll_relation_entries, relation_entries, relation_entries_counted, relation_total,
+    verbose_sessions,
 };
 use common::engine::console;
 use common::lab::{FW_H2_PORT, H1_V4, H1_V6, H2_V4, H2_V6, Lab, must, ns_out, prerequisites};
@@ -485,31 +486,18 @@ fn inspect_call(socket: &Path, checks: &mut Checks, p: Ports, hold: Duration) {
     let ours = |d: &str| caller_entries.iter().chain(&callee_entries).any(|e| e == d);
     // The entries appear with the INVITE and the 200; the RTP one towards the caller goes as
     // soon as the callee's stream claims it, the others stay until the BYE.
-    let mut t = String::new();
-    let mut shown = Vec::new();
-    while started.elapsed() < hold / 2 {
-        t = console(
-            socket,
-            "display session relation-table ipv4\ndisplay session statistics\n",
-        );
-        shown = relation_entries(&t)
-            .into_iter()
-            .filter(|r| ours(&r.destination))
-            .collect();
-        if !shown.is_empty() {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    let (t, shown) = poll_relation_entries(
+        socket,
+        (hold / 2).saturating_sub(started.elapsed()),
+        Duration::from_millis(100),
+        ours,
+    );
     checks.check(
         !shown.is_empty() && shown.iter().all(|r| r.app == "SIP" && r.protocol == "UDP(17)"),
         "2. display session relation-table ipv4 shows the call's media entries (UDP, App: SIP)",
         || format!("entries of the call {shown:?} (wanted destinations {caller_entries:?} or {callee_entries:?}) in:\n{t}"),
     );
-    let counted = t
-        .lines()
-        .find_map(|l| l.strip_prefix("Current relation-table entries: "))
-        .and_then(|n| n.trim().parse::<u64>().ok());
+    let counted = relation_entries_counted(&t);
     checks.check(
         counted.is_some_and(|n| n >= shown.len() as u64 && n > 0),
         "2. display session statistics counts the call's relation entries",

@@ -10,10 +10,10 @@
 
 mod common;
 
+use common::replay::json_lines;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::Command;
 
 const CAPTURES: &[&str] = &[
     "ndpi-ftp.pcap",
@@ -29,22 +29,9 @@ const CAPTURES: &[&str] = &[
 ];
 
 fn replay(cap: &Path, extra: &[&str]) -> Vec<Value> {
-    let out = Command::new(env!("CARGO_BIN_EXE_sessmgr"))
-        .arg("replay")
-        .arg(cap)
-        .args(["--mode", "hybrid", "--verdicts"])
-        .args(extra)
-        .output()
-        .expect("run sessmgr replay");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("JSON line"))
-        .collect()
+    let mut args = vec!["--mode", "hybrid", "--verdicts"];
+    args.extend_from_slice(extra);
+    json_lines(&common::replay::replay(cap, &args))
 }
 
 /// The core a session id names (`SessionId::to_u64`: generation, core, slot).

@@ -14,7 +14,7 @@
 //! is skipped line by line, a longer body is skipped by count, without being stored.
 
 use super::HostRefusal;
-use super::stream::{StreamNotes, before};
+use super::stream::{SeqSpace, StreamNotes};
 
 /// Where the buffer is within the stream.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -41,7 +41,7 @@ enum State {
 
 #[derive(Debug, Clone, Default)]
 pub struct MessageBuffer {
-    next_seq: Option<u32>,
+    seq: SeqSpace,
     buf: Vec<u8>,
     state: State,
 }
@@ -173,30 +173,14 @@ impl MessageBuffer {
         mut on_message: impl FnMut(&[u8]),
     ) -> MessageNotes {
         let mut notes = MessageNotes::default();
-        if data.is_empty() {
+        let Some(mut data) = self.seq.fresh(seq, data, &mut notes.stream) else {
             return notes;
+        };
+        if notes.stream.gap {
+            // Whatever was in progress is incomplete.
+            self.buf.clear();
+            self.state = State::Resync;
         }
-        let end = seq.wrapping_add(data.len() as u32);
-        let mut data = data;
-        match self.next_seq {
-            None => {}
-            Some(next) if !before(next, end) => {
-                notes.stream.retransmitted = true;
-                return notes;
-            }
-            Some(next) if before(seq, next) => {
-                notes.stream.overlapped = true;
-                data = &data[next.wrapping_sub(seq) as usize..];
-            }
-            Some(next) if before(next, seq) => {
-                // Bytes never seen: whatever was in progress is incomplete.
-                notes.stream.gap = true;
-                self.buf.clear();
-                self.state = State::Resync;
-            }
-            Some(_) => {}
-        }
-        self.next_seq = Some(end);
         while !data.is_empty() {
             data = self.step(data, max, &mut notes, &mut on_message);
         }

@@ -20,10 +20,49 @@ pub struct StreamNotes {
     pub overlong: bool,
 }
 
-#[derive(Debug, Clone, Default)]
-pub struct LineBuffer {
+/// Where one direction of a stream stands in its sequence space: what has been used.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct SeqSpace {
     /// The sequence number of the next byte expected (after the last byte used).
     next_seq: Option<u32>,
+}
+
+impl SeqSpace {
+    /// The bytes of a segment (`data` at `seq`) not used before; `None` when all were. Notes a
+    /// retransmission, an overlap (the bytes seen are cut off) and a gap (bytes before this
+    /// segment never seen: the caller drops what it had in progress).
+    pub(crate) fn fresh<'d>(
+        &mut self,
+        seq: u32,
+        data: &'d [u8],
+        notes: &mut StreamNotes,
+    ) -> Option<&'d [u8]> {
+        if data.is_empty() {
+            return None;
+        }
+        let end = seq.wrapping_add(data.len() as u32);
+        let mut data = data;
+        match self.next_seq {
+            None => {}
+            Some(next) if !before(next, end) => {
+                notes.retransmitted = true;
+                return None;
+            }
+            Some(next) if before(seq, next) => {
+                notes.overlapped = true;
+                data = &data[next.wrapping_sub(seq) as usize..];
+            }
+            Some(next) if before(next, seq) => notes.gap = true,
+            Some(_) => {}
+        }
+        self.next_seq = Some(end);
+        Some(data)
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct LineBuffer {
+    seq: SeqSpace,
     /// The partial line so far (at most `max_line` bytes).
     partial: Vec<u8>,
     /// Skipping the rest of an overlong (or gap-cut) line until its LF.
@@ -32,7 +71,7 @@ pub struct LineBuffer {
 
 /// `a` comes before `b` in sequence space (RFC 9293 §3.4, modulo 2^32).
 #[inline]
-pub(crate) fn before(a: u32, b: u32) -> bool {
+fn before(a: u32, b: u32) -> bool {
     (a.wrapping_sub(b) as i32) < 0
 }
 
@@ -47,31 +86,15 @@ impl LineBuffer {
         mut on_line: impl FnMut(&[u8]),
     ) -> StreamNotes {
         let mut notes = StreamNotes::default();
-        if data.is_empty() {
+        let Some(data) = self.seq.fresh(seq, data, &mut notes) else {
             return notes;
+        };
+        if notes.gap {
+            // The line in progress is incomplete, and so is the start of this segment's
+            // first line.
+            self.partial.clear();
+            self.skipping = true;
         }
-        let end = seq.wrapping_add(data.len() as u32);
-        let mut data = data;
-        match self.next_seq {
-            None => {}
-            Some(next) if !before(next, end) => {
-                notes.retransmitted = true;
-                return notes;
-            }
-            Some(next) if before(seq, next) => {
-                notes.overlapped = true;
-                data = &data[next.wrapping_sub(seq) as usize..];
-            }
-            Some(next) if before(next, seq) => {
-                // Bytes next..seq were never seen: the line in progress is incomplete, and so
-                // is the start of this segment's first line.
-                notes.gap = true;
-                self.partial.clear();
-                self.skipping = true;
-            }
-            Some(_) => {}
-        }
-        self.next_seq = Some(end);
         for chunk in data.split_inclusive(|&b| b == b'\n') {
             let complete = chunk.last() == Some(&b'\n');
             let body = if complete {

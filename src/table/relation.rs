@@ -162,9 +162,26 @@ pub struct EntryTerms {
     pub permanent: bool,
 }
 
-/// Which of a master's entries a withdrawal or refresh concerns.
-fn selected(class: u8, tag: u32, classes: u32, want: Option<u32>) -> bool {
-    classes & 1u32.checked_shl(u32::from(class)).unwrap_or(0) != 0 && want.is_none_or(|t| t == tag)
+/// The entries of `master` of the classes in `classes` (a bit per class) and of tag `tag` (or
+/// any): what a withdrawal or a refresh concerns.
+fn of_master(
+    inner: &Inner,
+    master: SessionId,
+    classes: u32,
+    tag: Option<u32>,
+) -> SmallVec<[(DstKey, u64); 8]> {
+    let selected = |class: u8, t: u32| {
+        classes & 1u32.checked_shl(u32::from(class)).unwrap_or(0) != 0
+            && tag.is_none_or(|want| want == t)
+    };
+    inner
+        .by_master
+        .get(&master)
+        .into_iter()
+        .flatten()
+        .filter(|(_, _, c, t)| selected(*c, *t))
+        .map(|(k, serial, _, _)| (*k, *serial))
+        .collect()
 }
 
 /// Tickets spent per lock taken (a stack buffer: a tick allocates nothing).
@@ -353,14 +370,7 @@ impl RelationTable {
         }
         let mut g = self.lock();
         let inner = &mut *g;
-        let doomed: SmallVec<[(DstKey, u64); 8]> = inner
-            .by_master
-            .get(&master)
-            .into_iter()
-            .flatten()
-            .filter(|(_, _, c, t)| selected(*c, *t, classes, tag))
-            .map(|(k, serial, _, _)| (*k, *serial))
-            .collect();
+        let doomed = of_master(inner, master, classes, tag);
         for (k, serial) in &doomed {
             self.remove_entry(inner, k, *serial);
         }
@@ -384,14 +394,7 @@ impl RelationTable {
         }
         let mut g = self.lock();
         let inner = &mut *g;
-        let chosen: SmallVec<[(DstKey, u64); 8]> = inner
-            .by_master
-            .get(&master)
-            .into_iter()
-            .flatten()
-            .filter(|(_, _, c, t)| selected(*c, *t, classes, tag))
-            .map(|(k, serial, _, _)| (*k, *serial))
-            .collect();
+        let chosen = of_master(inner, master, classes, tag);
         for (key, serial) in &chosen {
             if let Some(e) = inner
                 .by_dst

@@ -10,7 +10,7 @@ use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc::{Receiver, channel};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// The ACL the packet filter applies (IPv4 and IPv6 advanced ACLs share the number).
 pub const ACL: u32 = 3900;
@@ -198,6 +198,41 @@ pub fn relation_entries(t: &str) -> Vec<Relation> {
             (!r.destination.is_empty()).then_some(r)
         })
         .collect()
+}
+
+/// Asks `display session relation-table ipv4` and `display session statistics` every `every`
+/// until an entry's destination (`address/port`) is `wanted` or `within` has passed: the last
+/// transcript and the wanted entries it showed.
+pub fn poll_relation_entries(
+    socket: &Path,
+    within: Duration,
+    every: Duration,
+    wanted: impl Fn(&str) -> bool,
+) -> (String, Vec<Relation>) {
+    let started = Instant::now();
+    let (mut t, mut shown) = (String::new(), Vec::new());
+    while started.elapsed() < within {
+        t = console(
+            socket,
+            "display session relation-table ipv4\ndisplay session statistics\n",
+        );
+        shown = relation_entries(&t)
+            .into_iter()
+            .filter(|r| wanted(&r.destination))
+            .collect();
+        if !shown.is_empty() {
+            break;
+        }
+        std::thread::sleep(every);
+    }
+    (t, shown)
+}
+
+/// `Current relation-table entries: N` of `display session statistics`.
+pub fn relation_entries_counted(t: &str) -> Option<u64> {
+    t.lines()
+        .find_map(|l| l.strip_prefix("Current relation-table entries: "))
+        .and_then(|n| n.trim().parse().ok())
 }
 
 pub fn relation_total(t: &str) -> Option<u64> {

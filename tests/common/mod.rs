@@ -7,6 +7,7 @@ pub mod engine;
 pub mod frames;
 pub mod lab;
 pub mod packets;
+pub mod replay;
 
 use std::path::PathBuf;
 

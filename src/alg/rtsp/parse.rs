@@ -314,6 +314,27 @@ pub struct TransportSpec {
     pub src_addr: AddrList,
 }
 
+impl TransportSpec {
+    /// A transport of the profile's protocol (`rtp`) over `lower` with no parameter given yet:
+    /// unicast, mode PLAY (the RFCs' defaults).
+    pub fn new(rtp: bool, lower: Lower) -> TransportSpec {
+        TransportSpec {
+            rtp,
+            lower,
+            multicast: false,
+            client_port: None,
+            server_port: None,
+            source: None,
+            destination: None,
+            interleaved: None,
+            play: true,
+            record: false,
+            dest_addr: AddrList::default(),
+            src_addr: AddrList::default(),
+        }
+    }
+}
+
 /// Parses one whole message (start line, headers, an empty line, maybe a body; the body is
 /// not looked at).
 pub fn parse_message(msg: &[u8]) -> Result<Message<'_>, RtspError> {
@@ -586,20 +607,7 @@ fn transport_spec(alt: &[u8]) -> Result<TransportSpec, RtspError> {
     if parts.next().is_some() {
         return Err(RtspError::BadProfile);
     }
-    let mut t = TransportSpec {
-        rtp: name.eq_ignore_ascii_case(b"RTP"),
-        lower,
-        multicast: false,
-        client_port: None,
-        server_port: None,
-        source: None,
-        destination: None,
-        interleaved: None,
-        play: true,
-        record: false,
-        dest_addr: AddrList::default(),
-        src_addr: AddrList::default(),
-    };
+    let mut t = TransportSpec::new(name.eq_ignore_ascii_case(b"RTP"), lower);
     let mut cast: Option<bool> = None;
     let mut mode_seen = false;
     for p in params {

@@ -363,4 +363,4 @@ pub fn sip_uri(uri: &[u8]) -> (Option<IpAddr>, Option<u16>, Option<Transport>) {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

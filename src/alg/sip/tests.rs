@@ -1,41 +1,9 @@
 //! The SIP ALG through the test kit: what each message announces and withdraws.
 
+use super::parse::tests::{PHONE_REGISTER, SIPP_INVITE};
 use super::*;
 use crate::alg::kit::AlgKit;
 use crate::alg::{ALL_CLASSES, Change, tag_of};
-
-/// SIPp's `uac` INVITE (as in parse/tests.rs).
-const SIPP_INVITE_FROM: &[u8] = b"INVITE sip:service@198.18.1.2:5060 SIP/2.0\r\n\
-Via: SIP/2.0/UDP 198.18.1.1:5061;branch=z9hG4bK-4321-1-0\r\n\
-From: sipp <sip:sipp@198.18.1.1:5061>;tag=4321SIPpTag001\r\n\
-To: service <sip:service@198.18.1.2:5060>\r\n\
-Call-ID: 1-4321@198.18.1.1\r\n\
-CSeq: 1 INVITE\r\n\
-Contact: sip:sipp@198.18.1.1:5061\r\n\
-Max-Forwards: 70\r\n\
-Subject: Performance Test\r\n\
-Content-Type: application/sdp\r\n\
-Content-Length:   131\r\n\
-\r\n\
-v=0\r\n\
-o=user1 53655765 2353687637 IN IP4 198.18.1.1\r\n\
-s=-\r\n\
-c=IN IP4 198.18.1.1\r\n\
-t=0 0\r\n\
-m=audio 6000 RTP/AVP 0\r\n\
-a=rtpmap:0 PCMU/8000\r\n";
-
-/// The phone's REGISTER of ../shared/pcaps/ndpi-sip.pcap.
-const PHONE_REGISTER_TO: &[u8] = b"REGISTER sip:sip.cybercity.dk SIP/2.0\r\n\
-Via: SIP/2.0/UDP 192.168.1.2;branch=z9hG4bKnp112903503-43a64480192.168.1.2;rport\r\n\
-From: <sip:voi18062@sip.cybercity.dk>;tag=6bac55c\r\n\
-To: <sip:voi18062@sip.cybercity.dk>\r\n\
-Call-ID: 578222729-4665d775@578222732-4665d772\r\n\
-Contact: <sip:voi18062@192.168.1.2:5060;line=aca6b97ca3f5e51a>;expires=1200;q=0.500\r\n\
-Expires: 1200\r\n\
-CSeq: 75 REGISTER\r\n\
-Content-Length: 0\r\n\
-\r\n";
 
 const CALLER: &str = "198.18.1.1";
 const CALLEE: &str = "198.18.1.2";
@@ -66,7 +34,7 @@ fn media(k: &AlgKit<Sip>, class: u8, from: Option<&str>, to: &str, port: u16) ->
 #[test]
 fn offer_and_answer_open_media_both_ways_and_bye_withdraws_the_call() {
     let mut k = udp();
-    let offer = k.client(SIPP_INVITE_FROM);
+    let offer = k.client(SIPP_INVITE);
     assert_eq!(
         offer,
         vec![
@@ -102,7 +70,7 @@ fn offer_and_answer_open_media_both_ways_and_bye_withdraws_the_call() {
 #[test]
 fn a_final_error_or_cancel_ends_the_call() {
     let mut k = udp();
-    k.client(SIPP_INVITE_FROM);
+    k.client(SIPP_INVITE);
     k.server(b"SIP/2.0 486 Busy Here\r\nCall-ID: 1-4321@198.18.1.1\r\nCSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n");
     assert_eq!(k.changes().len(), 2);
     // An error to an unknown call changes nothing.
@@ -139,7 +107,7 @@ fn direct_media_refuses_a_third_party_address_and_proxies_need_it_off() {
 fn register_expects_incoming_signalling_to_the_contact_until_refused_or_refreshed() {
     let mut k: AlgKit<Sip> =
         AlgKit::<Sip>::new("192.168.1.2:5060", "212.242.33.35:5060").over_udp();
-    let e = k.client(PHONE_REGISTER_TO);
+    let e = k.client(PHONE_REGISTER);
     let want = k.expect_class(
         SIGNALLING,
         ipproto::UDP,
@@ -156,11 +124,11 @@ fn register_expects_incoming_signalling_to_the_contact_until_refused_or_refreshe
     };
     k.server(b"SIP/2.0 401 Unauthorized\r\nCall-ID: 578222729-4665d775@578222732-4665d772\r\nCSeq: 75 REGISTER\r\n\r\n");
     assert_eq!(k.changes(), &[Change::Withdraw(signalling)]);
-    k.client(PHONE_REGISTER_TO);
+    k.client(PHONE_REGISTER);
     k.server(b"SIP/2.0 200 OK\r\nCall-ID: 578222729-4665d775@578222732-4665d772\r\nCSeq: 75 REGISTER\r\nContact: <sip:voi18062@192.168.1.2:5060;line=aca6b97ca3f5e51a>;q=0.500;expires=1200\r\n\r\n");
     assert_eq!(k.changes()[1], Change::Refresh(signalling, 1_200_000));
     // A contact naming a third party: the kernel's rule, no entry, counted.
-    let third = String::from_utf8_lossy(PHONE_REGISTER_TO)
+    let third = String::from_utf8_lossy(PHONE_REGISTER)
         .replace("192.168.1.2:5060;line", "192.168.1.77:5060;line");
     assert!(k.client(third.as_bytes()).is_empty());
     assert_eq!(k.refused("contact-not-sender"), 1);
@@ -170,7 +138,7 @@ fn register_expects_incoming_signalling_to_the_contact_until_refused_or_refreshe
 #[test]
 fn tcp_messages_split_over_segments() {
     let mut k: AlgKit<Sip> = AlgKit::new("198.18.1.1:40000", "198.18.1.2:5060");
-    let (a, b) = SIPP_INVITE_FROM.split_at(300);
+    let (a, b) = SIPP_INVITE.split_at(300);
     assert!(k.client(a).is_empty());
     let e = k.client(b);
     assert_eq!(e.len(), 2);

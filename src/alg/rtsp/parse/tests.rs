@@ -28,20 +28,7 @@ fn spec(value: &str) -> Result<TransportSpec, RtspError> {
 }
 
 fn udp_play() -> TransportSpec {
-    TransportSpec {
-        rtp: true,
-        lower: Lower::Udp,
-        multicast: false,
-        client_port: None,
-        server_port: None,
-        source: None,
-        destination: None,
-        interleaved: None,
-        play: true,
-        record: false,
-        dest_addr: AddrList::default(),
-        src_addr: AddrList::default(),
-    }
+    TransportSpec::new(true, Lower::Udp)
 }
 
 /// VLC 3.0.16 (its live555 RTSPClient) setting up the first track of a VLC 3.0.12 server,

@@ -4,7 +4,7 @@ use super::*;
 use crate::alg::sip::sdp::{self, Media, MediaKind, SdpError};
 
 /// SIPp 3.6's built-in `uac` scenario (`sipp -sn uac`), as it sends it.
-const SIPP_INVITE: &[u8] = b"INVITE sip:service@198.18.1.2:5060 SIP/2.0\r\n\
+pub(crate) const SIPP_INVITE: &[u8] = b"INVITE sip:service@198.18.1.2:5060 SIP/2.0\r\n\
 Via: SIP/2.0/UDP 198.18.1.1:5061;branch=z9hG4bK-4321-1-0\r\n\
 From: sipp <sip:sipp@198.18.1.1:5061>;tag=4321SIPpTag001\r\n\
 To: service <sip:service@198.18.1.2:5060>\r\n\
@@ -97,7 +97,7 @@ a=maxptime:150\r\n\
 a=sendrecv\r\n";
 
 /// A hardware phone's REGISTER (the Nero SIPPS phone of ../shared/pcaps/ndpi-sip.pcap).
-const PHONE_REGISTER: &[u8] = b"REGISTER sip:sip.cybercity.dk SIP/2.0\r\n\
+pub(crate) const PHONE_REGISTER: &[u8] = b"REGISTER sip:sip.cybercity.dk SIP/2.0\r\n\
 Via: SIP/2.0/UDP 192.168.1.2;branch=z9hG4bKnp112903503-43a64480192.168.1.2;rport\r\n\
 From: <sip:voi18062@sip.cybercity.dk>;tag=6bac55c\r\n\
 To: <sip:voi18062@sip.cybercity.dk>\r\n\
