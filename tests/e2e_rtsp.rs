@@ -47,8 +47,10 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 const RTSP_PORT: u16 = 554;
-/// ffmpeg decodes this long a stream (`-t`), at 25 frames a second.
-const SECONDS: u32 = 3;
+/// ffmpeg stops after decoding this many frames (`-frames:v`: two seconds of the clip). A
+/// count of frames, not a duration (`-t`): VLC loops the clip, and a client that joins just
+/// before the loop point sees the timestamps jump, which `-t` takes for the time being up.
+const FRAMES: u32 = 50;
 /// Frames "pass" from this many on: a second's worth (the clip has 25 a second; the first
 /// ones before a key frame may not decode).
 const PASSES: usize = 25;
@@ -160,7 +162,7 @@ fn no_udp_from_client(lab: &Lab) -> Result<(), String> {
     }
 }
 
-/// ffmpeg in h1 receiving SECONDS of the stream over UDP on `port`/`port + 1`: the frames it
+/// ffmpeg in h1 receiving FRAMES frames of the stream over UDP on `port`/`port + 1`: the frames it
 /// decoded, or why it could not start.
 fn receive(lab: &Lab, v6: bool, port: u16) -> (usize, String) {
     let url = if v6 {
@@ -169,7 +171,7 @@ fn receive(lab: &Lab, v6: bool, port: u16) -> (usize, String) {
         format!("rtsp://{H2_V4}:{RTSP_PORT}/clip")
     };
     let (min, max) = (port.to_string(), (port + 1).to_string());
-    let secs = SECONDS.to_string();
+    let count = FRAMES.to_string();
     let o = ns_out(
         &lab.h1,
         &[
@@ -190,8 +192,8 @@ fn receive(lab: &Lab, v6: bool, port: u16) -> (usize, String) {
             &max,
             "-i",
             &url,
-            "-t",
-            &secs,
+            "-frames:v",
+            &count,
             "-map",
             "0:v",
             "-f",
