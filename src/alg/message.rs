@@ -87,6 +87,15 @@ fn head_end(buf: &[u8], from: usize) -> Option<usize> {
     None
 }
 
+/// A decimal number of 1 to `max_digits` digits (at most 19, so that it fits `u64`): the
+/// lengths, sequence numbers, ports and expiries of SIP and RTSP headers.
+pub fn decimal(s: &[u8], max_digits: usize) -> Option<u64> {
+    if s.is_empty() || s.len() > max_digits.min(19) || !s.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    Some(s.iter().fold(0u64, |n, &d| n * 10 + u64::from(d - b'0')))
+}
+
 /// A `Content-Length` that is not a number, or two that disagree.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BadContentLength;
@@ -102,13 +111,7 @@ pub fn content_length(head: &[u8]) -> Result<u64, BadContentLength> {
         if !(name.eq_ignore_ascii_case(b"content-length") || name.eq_ignore_ascii_case(b"l")) {
             continue;
         }
-        let value = line[colon + 1..].trim_ascii();
-        if value.is_empty() || value.len() > 19 || !value.iter().all(u8::is_ascii_digit) {
-            return Err(BadContentLength);
-        }
-        let n = value
-            .iter()
-            .fold(0u64, |n, &d| n * 10 + u64::from(d - b'0'));
+        let n = decimal(line[colon + 1..].trim_ascii(), 19).ok_or(BadContentLength)?;
         if found.is_some_and(|f| f != n) {
             return Err(BadContentLength);
         }

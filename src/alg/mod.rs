@@ -173,10 +173,6 @@ impl Expects {
         self.announced.is_empty() && self.changes.is_empty()
     }
 
-    pub fn len(&self) -> usize {
-        self.announced.len()
-    }
-
     /// The announcements, in order.
     pub fn iter(&self) -> impl Iterator<Item = &Expect> {
         self.announced.iter().map(|(e, _)| e)
@@ -190,11 +186,6 @@ impl Expects {
     /// The changes, in order.
     pub fn changes(&self) -> &[Change] {
         &self.changes
-    }
-
-    pub fn clear(&mut self) {
-        self.announced.clear();
-        self.changes.clear();
     }
 }
 
@@ -513,7 +504,12 @@ impl AlgCounters {
 
     /// Counts a framework reason.
     pub fn host(&mut self, alg: AlgId, why: HostRefusal) {
-        self.add(alg, why as usize, 1);
+        self.host_by(alg, why, 1);
+    }
+
+    /// Counts a framework reason `n` times.
+    pub fn host_by(&mut self, alg: AlgId, why: HostRefusal, n: u64) {
+        self.add(alg, why as usize, n);
     }
 
     /// Counts one of the ALG's own reasons (its `Reason::index`).

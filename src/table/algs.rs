@@ -240,29 +240,20 @@ impl AlgHost {
             return;
         };
         let id = a.alg;
-        if pkt.reassembled && !fragments.has(id) {
-            // Comware's default: the ALG does not process fragmented messages. A TCP stream
-            // still advances past them, so the next message is found.
+        // Comware's default: an ALG does not process a message that came in IP fragments
+        // (`session alg fragment`). Its bytes still go through the stream buffers, so a TCP
+        // stream advances past it and the next message is found.
+        let inspect = !pkt.reassembled || fragments.has(id);
+        if !inspect {
             self.counters.host(id, HostRefusal::FragmentedNotInspected);
-            if let L4::Tcp(seg) = pkt.l4 {
-                let d = dir.index();
-                let skip = |_: &[u8]| {};
-                match info.framing {
-                    Framing::Lines => {
-                        a.streams[d].feed(seg.seq, pkt.payload, info.max_line, skip);
-                    }
-                    Framing::Messages => {
-                        a.messages[d].feed(seg.seq, pkt.payload, info.max_line, skip);
-                    }
-                    Framing::Datagrams => {}
-                }
-            }
-            return;
         }
         let mut out = Expects::new();
         let mut refusals: SmallVec<[usize; 2]> = SmallVec::new();
         let (control, session) = (&a.control, &mut a.session);
         let mut message = |m: &[u8]| {
+            if !inspect {
+                return;
+            }
             if let Err(r) = session.on_message(control, dir, m, &mut out) {
                 refusals.push(r);
             }
@@ -279,13 +270,11 @@ impl AlgHost {
                 let notes = a.messages[d].feed(seg.seq, pkt.payload, info.max_line, message);
                 count_notes(&mut self.counters, id, notes.stream);
                 for (why, n) in notes.reasons() {
-                    for _ in 0..n {
-                        self.counters.host(id, why);
-                    }
+                    self.counters.host_by(id, why, u64::from(n));
                 }
             }
             (Framing::Lines, _) => {}
-            (Framing::Datagrams | Framing::Messages, _) if pkt.cut => {
+            (Framing::Datagrams | Framing::Messages, _) if pkt.cut && inspect => {
                 self.counters.host(id, HostRefusal::CutByCapture);
             }
             (Framing::Datagrams | Framing::Messages, _) => message(pkt.payload),

@@ -30,6 +30,7 @@
 //! Pure and zero-copy: one message in, borrowed slices and `Copy` values out; no allocation,
 //! no panic.
 
+use crate::alg::message::decimal;
 use std::net::IpAddr;
 
 /// At most this many header lines in one message (real messages carry about ten).
@@ -479,33 +480,19 @@ fn is_token(b: u8) -> bool {
     b.is_ascii_graphic() && !b"()<>@,;:\\\"/[]?={}".contains(&b)
 }
 
-/// Blanks, and the CR LF a folded line leaves inside a header's value.
-fn is_blank(b: u8) -> bool {
-    matches!(b, b' ' | b'\t' | b'\r' | b'\n')
-}
-
-fn trim(s: &[u8]) -> &[u8] {
-    let start = s.iter().position(|&b| !is_blank(b)).unwrap_or(s.len());
-    let end = s
-        .iter()
-        .rposition(|&b| !is_blank(b))
-        .map_or(start, |e| e + 1);
-    s.get(start..end).unwrap_or_default()
-}
-
 /// One header (its lines joined by their folds): the ones the ALG reads go into `m`.
 fn header<'a>(h: &'a [u8], m: &mut Message<'a>, alternatives: &mut usize) -> Result<(), RtspError> {
     let colon = h
         .iter()
         .position(|&b| b == b':')
         .ok_or(RtspError::BadHeader)?;
-    let name = trim(&h[..colon]);
+    let name = h[..colon].trim_ascii();
     if name.is_empty() || !name.iter().all(|&b| is_token(b)) {
         return Err(RtspError::BadHeader);
     }
-    let value = trim(&h[colon + 1..]);
+    let value = h[colon + 1..].trim_ascii();
     if name.eq_ignore_ascii_case(b"CSeq") {
-        let n = number(value, 10).ok_or(RtspError::BadCSeq)?;
+        let n = decimal(value, 10).ok_or(RtspError::BadCSeq)?;
         let n = u32::try_from(n).map_err(|_| RtspError::BadCSeq)?;
         if m.cseq.is_some_and(|c| c != n) {
             return Err(RtspError::ConflictingCSeq);
@@ -513,7 +500,11 @@ fn header<'a>(h: &'a [u8], m: &mut Message<'a>, alternatives: &mut usize) -> Res
         m.cseq = Some(n);
     } else if name.eq_ignore_ascii_case(b"Session") {
         // RFC 2326 §12.37: `session-id [";" "timeout" "=" delta-seconds]`.
-        let id = trim(value.split(|&b| b == b';').next().unwrap_or_default());
+        let id = value
+            .split(|&b| b == b';')
+            .next()
+            .unwrap_or_default()
+            .trim_ascii();
         if id.is_empty()
             || id.len() > MAX_SESSION_ID
             || !id.iter().all(|&b| b.is_ascii_graphic() && b != b',')
@@ -541,14 +532,6 @@ fn header<'a>(h: &'a [u8], m: &mut Message<'a>, alternatives: &mut usize) -> Res
     Ok(())
 }
 
-/// A decimal number of 1 to `max_digits` digits.
-fn number(s: &[u8], max_digits: usize) -> Option<u64> {
-    if s.is_empty() || s.len() > max_digits || !s.iter().all(u8::is_ascii_digit) {
-        return None;
-    }
-    Some(s.iter().fold(0u64, |n, &d| n * 10 + u64::from(d - b'0')))
-}
-
 /// The pieces of `s` between separators outside double quotes, trimmed; an unterminated quote
 /// ends the iteration with an error.
 struct Quoted<'a> {
@@ -572,14 +555,14 @@ impl<'a> Iterator for Quoted<'a> {
                 quoted = !quoted;
             } else if b == self.sep && !quoted {
                 self.rest = s.get(i + 1..);
-                return Some(Ok(trim(&s[..i])));
+                return Some(Ok(s[..i].trim_ascii()));
             }
         }
         self.rest = None;
         if quoted {
             return Some(Err(RtspError::UnterminatedQuote));
         }
-        Some(Ok(trim(s)))
+        Some(Ok(s.trim_ascii()))
     }
 }
 
@@ -616,7 +599,7 @@ fn transport_spec(alt: &[u8]) -> Result<TransportSpec, RtspError> {
             continue;
         }
         let (name, value) = match p.iter().position(|&b| b == b'=') {
-            Some(i) => (trim(&p[..i]), Some(trim(&p[i + 1..]))),
+            Some(i) => (p[..i].trim_ascii(), Some(p[i + 1..].trim_ascii())),
             None => (p, None),
         };
         let is = |n: &[u8]| name.eq_ignore_ascii_case(n);
@@ -674,7 +657,7 @@ fn transport_spec(alt: &[u8]) -> Result<TransportSpec, RtspError> {
 fn ports(value: Option<&[u8]>) -> Result<Ports, RtspError> {
     let v = value.ok_or(RtspError::BadPort)?;
     let port = |s: &[u8]| {
-        number(trim(s), 5)
+        decimal(s.trim_ascii(), 5)
             .and_then(|n| u16::try_from(n).ok())
             .filter(|&n| n != 0)
             .ok_or(RtspError::BadPort)
@@ -701,7 +684,7 @@ fn ports(value: Option<&[u8]>) -> Result<Ports, RtspError> {
 fn channels(value: Option<&[u8]>) -> Result<(u8, Option<u8>), RtspError> {
     let v = value.ok_or(RtspError::BadInterleaved)?;
     let ch = |s: &[u8]| {
-        number(trim(s), 3)
+        decimal(s.trim_ascii(), 3)
             .and_then(|n| u8::try_from(n).ok())
             .ok_or(RtspError::BadInterleaved)
     };
@@ -716,7 +699,7 @@ fn channels(value: Option<&[u8]>) -> Result<(u8, Option<u8>), RtspError> {
 fn mode(value: Option<&[u8]>) -> Result<(bool, bool), RtspError> {
     let v = unquote(value.ok_or(RtspError::BadMode)?).ok_or(RtspError::BadMode)?;
     let (mut play, mut record) = (false, false);
-    for m in v.split(|&b| b == b',').map(trim) {
+    for m in v.split(|&b| b == b',').map(<[u8]>::trim_ascii) {
         if m.eq_ignore_ascii_case(b"PLAY") {
             play = true;
         } else if m.eq_ignore_ascii_case(b"RECORD") || m.eq_ignore_ascii_case(b"RECEIVE") {
@@ -796,7 +779,7 @@ fn addr_list(value: Option<&[u8]>) -> Result<AddrList, RtspError> {
 
 fn host_port(s: &[u8]) -> Result<HostPort, RtspError> {
     let port = |p: &[u8]| {
-        number(p, 5)
+        decimal(p, 5)
             .and_then(|n| u16::try_from(n).ok())
             .filter(|&n| n != 0)
             .ok_or(RtspError::BadPort)

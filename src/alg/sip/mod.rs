@@ -34,8 +34,8 @@ pub mod sdp;
 use super::{
     Alg, AlgInfo, Control, Expect, ExpectClass, Expects, Framing, Reason, Terms, Withdraw,
 };
-use crate::proto::key::Direction;
-use crate::proto::wire::{Family, ipproto};
+use crate::proto::key::{Direction, ip_to_addr};
+use crate::proto::wire::ipproto;
 use parse::{Method, SipError, StartLine, Transport, parse_message};
 use sdp::{MediaKind, SdpError};
 use smallvec::SmallVec;
@@ -150,10 +150,6 @@ fn media_class(k: MediaKind) -> u8 {
     }
 }
 
-fn family_of(ip: IpAddr) -> Family {
-    if ip.is_ipv4() { Family::V4 } else { Family::V6 }
-}
-
 impl Sip {
     fn remember_invite(&mut self, tag: u32, cseq: u32) {
         if let Some(c) = self.calls.iter_mut().find(|(t, _)| *t == tag) {
@@ -193,7 +189,7 @@ impl Sip {
                 Ok(m) => m,
                 Err(e) => return note(SipRefusal::Sdp(e)),
             };
-            if family_of(m.addr) != control.family {
+            if ip_to_addr(m.addr).0 != control.family {
                 return note(SipRefusal::WrongFamily);
             }
             let src = if self.options.direct_media {
@@ -247,7 +243,7 @@ impl Sip {
             return Ok(());
         }
         let addr = c.addr.ok_or(SipRefusal::ContactNotAnAddress)?;
-        if family_of(addr) != control.family {
+        if ip_to_addr(addr).0 != control.family {
             return Err(SipRefusal::WrongFamily);
         }
         if addr != control.sender(dir) {

@@ -149,11 +149,7 @@ fn is(name: &[u8], long: &[u8], compact: &[u8]) -> bool {
 
 /// A decimal number of at most 10 digits that fits in `u32`.
 pub fn number(s: &[u8]) -> Option<u32> {
-    if s.is_empty() || s.len() > 10 || !s.iter().all(u8::is_ascii_digit) {
-        return None;
-    }
-    let n = s.iter().fold(0u64, |n, &d| n * 10 + u64::from(d - b'0'));
-    u32::try_from(n).ok()
+    crate::alg::message::decimal(s, 10).and_then(|n| u32::try_from(n).ok())
 }
 
 fn start_line(line: &[u8]) -> Result<StartLine, SipError> {
