@@ -8,6 +8,8 @@
 //! (`Shard::track_batch`): first every packet's entry, then every candidate record, so the
 //! misses of a batch overlap without prefetch instructions.
 
+use crate::arena::ArenaVec;
+
 /// An empty cell.
 const EMPTY: u64 = u64::MAX;
 /// Resize when more than 7/8 full.
@@ -24,7 +26,8 @@ pub const NEIGHBOURHOOD: usize = 16;
 
 #[derive(Debug, Clone)]
 pub struct FlowIndex {
-    cells: Vec<u64>,
+    /// In a huge-page arena (`crate::arena`): at 10M sessions the cells are 128 MiB.
+    cells: ArenaVec<u64>,
     mask: usize,
     len: usize,
 }
@@ -62,7 +65,7 @@ impl FlowIndex {
     pub fn with_capacity(n: usize) -> FlowIndex {
         let cells = (n * LOAD_DEN / LOAD_NUM + 1).next_power_of_two().max(16);
         FlowIndex {
-            cells: vec![EMPTY; cells],
+            cells: ArenaVec::filled(cells, EMPTY),
             mask: cells - 1,
             len: 0,
         }
@@ -169,9 +172,9 @@ impl FlowIndex {
 
     fn grow(&mut self) {
         let bigger = self.cells.len() * 2;
-        let old = std::mem::replace(&mut self.cells, vec![EMPTY; bigger]);
+        let old = std::mem::replace(&mut self.cells, ArenaVec::filled(bigger, EMPTY));
         self.mask = bigger - 1;
-        for c in old.into_iter().filter(|&c| c != EMPTY) {
+        for c in old.iter().copied().filter(|&c| c != EMPTY) {
             // The stored low hash bits are the hash as far as placement is concerned.
             self.place(c, c >> 32);
         }

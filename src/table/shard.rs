@@ -10,6 +10,7 @@ use super::events::{CloseReason, EventKind, SessionEvent};
 use super::index::FlowIndex;
 use super::port_map::AppMap;
 use super::session::{Session, SessionId, flag};
+use crate::arena::ArenaVec;
 use crate::drop::DropCounters;
 use crate::proto::key::{FlowHasher, FlowKey, addr_to_ip};
 
@@ -70,8 +71,9 @@ pub struct ShardStats {
 
 pub struct Shard {
     pub core: u8,
-    pub(super) records: Vec<Session>,
-    pub(super) meta: Vec<SlotMeta>,
+    /// Records and metadata live in huge-page arenas (`crate::arena`).
+    pub(super) records: ArenaVec<Session>,
+    pub(super) meta: ArenaVec<SlotMeta>,
     free: Vec<u32>,
     pub(super) index: FlowIndex,
     /// One bit per slot: the session there may be evicted at capacity (unanswered, see
@@ -113,8 +115,8 @@ impl Shard {
         let log_config = config.session_log.clone();
         let mut shard = Shard {
             core,
-            records: Vec::new(),
-            meta: Vec::new(),
+            records: ArenaVec::new(),
+            meta: ArenaVec::new(),
             free: Vec::new(),
             index: FlowIndex::default(),
             evictable: Vec::new(),
