@@ -372,7 +372,7 @@ pub fn table_rows(shard: &Shard, limit: usize) -> Vec<Value> {
         .iter()
         .filter(|(_, s, _)| !crate::table::aging::is_expired(&shard.config.aging, s, now))
         .take(limit)
-        .map(|(id, s, _)| session_json(id.to_u64(), s, shard))
+        .map(|(id, s, _)| session_json(id.to_u64(), &s, shard))
         .collect()
 }
 
@@ -397,7 +397,7 @@ pub fn summary(r: &ReplayResult, out: &mut dyn Write) -> std::io::Result<()> {
     let now = shard.now_ms();
     let mut by_state: BTreeMap<(&str, &str), u64> = BTreeMap::new();
     for (_, s, _) in shard.iter() {
-        if !crate::table::aging::is_expired(&shard.config.aging, s, now) {
+        if !crate::table::aging::is_expired(&shard.config.aging, &s, now) {
             *by_state
                 .entry((proto_name(s.key.proto), state_name(s.key.proto, s.state)))
                 .or_default() += 1;

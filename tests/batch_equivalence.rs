@@ -63,7 +63,7 @@ fn check(path: &Path) -> usize {
                 );
             }
             let table = |p: &Pipeline| {
-                let mut t: Vec<_> = p.shard.iter().map(|(id, s, _)| (id, *s)).collect();
+                let mut t: Vec<_> = p.shard.iter().map(|(id, s, _)| (id, s)).collect();
                 t.sort_by_key(|(id, _)| *id);
                 t
             };

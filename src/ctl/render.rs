@@ -771,6 +771,7 @@ Total sessions found: 1
             generation: 3,
             created_s: 100,
             wheel_deadline_s: 0,
+            counters: Default::default(),
         };
         let id = SessionId {
             core: 1,

@@ -109,6 +109,52 @@ const _: () = assert!(core::mem::size_of::<DccpTrack>() <= 40);
 // 4-byte alignment keeps the session record's protocol area at 44 bytes.
 const _: () = assert!(core::mem::align_of::<DccpTrack>() <= 4);
 
+impl DccpTrack {
+    /// The compact record's form (`L4Track::to_words`).
+    #[inline]
+    pub fn to_words(&self) -> [u32; 10] {
+        [
+            u32::from_le_bytes([
+                self.role[0] as u8,
+                self.role[1] as u8,
+                self.last_pkt,
+                self.last_dir,
+            ]),
+            u32::from(self.seen_reply),
+            self.request_seq.0[0],
+            self.request_seq.0[1],
+            self.request_span,
+            self.handshake_seq.0[0],
+            self.handshake_seq.0[1],
+            self.handshake_span,
+            0,
+            0,
+        ]
+    }
+
+    #[inline]
+    pub fn from_words(w: &[u32; 10]) -> DccpTrack {
+        let role = |b: u8| {
+            if b == DccpRole::Server as u8 {
+                DccpRole::Server
+            } else {
+                DccpRole::Client
+            }
+        };
+        let [r0, r1, last_pkt, last_dir] = w[0].to_le_bytes();
+        DccpTrack {
+            role: [role(r0), role(r1)],
+            last_pkt,
+            last_dir,
+            seen_reply: w[1] != 0,
+            request_seq: Seq48([w[2], w[3]]),
+            request_span: w[4],
+            handshake_seq: Seq48([w[5], w[6]]),
+            handshake_span: w[7],
+        }
+    }
+}
+
 /// A 48-bit DCCP sequence number stored as two 32-bit words (no 8-byte alignment inside the
 /// session record).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

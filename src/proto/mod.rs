@@ -162,6 +162,36 @@ pub enum L4Track {
     Dccp(dccp::DccpTrack),
 }
 
+/// Tracking data as the compact session record stores it: ten words, whose kind the
+/// session's protocol says (no discriminant: it would not fit the record's one cache line).
+pub type TrackWords = [u32; 10];
+
+impl L4Track {
+    /// The words `from_words` reads back (for the protocol whose track this is).
+    #[inline]
+    pub fn to_words(&self) -> TrackWords {
+        match self {
+            L4Track::None => [0; 10],
+            L4Track::Tcp(t) => t.to_words(),
+            L4Track::Sctp(t) => t.to_words(),
+            L4Track::Dccp(t) => t.to_words(),
+        }
+    }
+
+    /// The tracking data of a session of protocol `proto` stored as `w`. Every protocol's
+    /// first-packet function makes the kind this returns (TCP, SCTP, DCCP keep data; the
+    /// others keep none), so the round trip is exact.
+    #[inline]
+    pub fn from_words(proto: u8, w: &TrackWords) -> L4Track {
+        match proto {
+            ipproto::TCP => L4Track::Tcp(tcp::TcpTrack::from_words(w)),
+            ipproto::SCTP => L4Track::Sctp(sctp::SctpTrack::from_words(w)),
+            ipproto::DCCP => L4Track::Dccp(dccp::DccpTrack::from_words(w)),
+            _ => L4Track::None,
+        }
+    }
+}
+
 /// A session's first packet: its state and tracking data, or why it may not start one.
 pub type FirstFn = fn(&Packet<'_>, &FlowKey, &TcpPolicy) -> Result<(u8, L4Track), DropReason>;
 

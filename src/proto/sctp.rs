@@ -112,6 +112,31 @@ pub struct SctpTrack {
 
 const _: () = assert!(core::mem::size_of::<SctpTrack>() <= 40);
 
+impl SctpTrack {
+    /// The compact record's form (`L4Track::to_words`).
+    #[inline]
+    pub fn to_words(&self) -> [u32; 10] {
+        let flags = u32::from_le_bytes([
+            u8::from(self.init[0]),
+            u8::from(self.init[1]),
+            u8::from(self.heartbeat_vtag_failed),
+            self.last_dir,
+        ]);
+        [self.vtag[0], self.vtag[1], flags, 0, 0, 0, 0, 0, 0, 0]
+    }
+
+    #[inline]
+    pub fn from_words(w: &[u32; 10]) -> SctpTrack {
+        let [i0, i1, hb, last_dir] = w[2].to_le_bytes();
+        SctpTrack {
+            vtag: [w[0], w[1]],
+            init: [i0 != 0, i1 != 0],
+            heartbeat_vtag_failed: hb != 0,
+            last_dir,
+        }
+    }
+}
+
 // ---- the chunk walk -------------------------------------------------------------------------
 
 /// The chunks of a packet, through the parser's walk (`wire::SctpChunks`: RFC 9260 §3.2;

@@ -292,6 +292,39 @@ pub struct TcpTrack {
 const _: () = assert!(core::mem::size_of::<TcpTrack>() <= 40);
 
 impl TcpTrack {
+    /// The compact record's form (`L4Track::to_words`): the fields in declaration order, the
+    /// four byte-sized ones in the last word.
+    #[inline]
+    pub fn to_words(&self) -> [u32; 10] {
+        [
+            self.end[0],
+            self.end[1],
+            self.maxend[0],
+            self.maxend[1],
+            self.maxwin[0],
+            self.maxwin[1],
+            self.maxack[0],
+            self.maxack[1],
+            self.last_end,
+            u32::from_le_bytes([self.side[0], self.side[1], self.conn, self.last]),
+        ]
+    }
+
+    #[inline]
+    pub fn from_words(w: &[u32; 10]) -> TcpTrack {
+        let [s0, s1, conn, last] = w[9].to_le_bytes();
+        TcpTrack {
+            end: [w[0], w[1]],
+            maxend: [w[2], w[3]],
+            maxwin: [w[4], w[5]],
+            maxack: [w[6], w[7]],
+            last_end: w[8],
+            side: [s0, s1],
+            conn,
+            last,
+        }
+    }
+
     /// Kernel IPS_ASSURED: the handshake completed with a valid ACK after a reply.
     pub fn assured(&self) -> bool {
         self.conn & CONN_ASSURED != 0

@@ -6,6 +6,7 @@
 //! the TTL display), so a configuration change applies to every session at once.
 
 use super::apps::{self, APPS, OTHERS_AGING_S};
+use super::record::Record;
 use super::session::{Session, flag};
 use crate::proto::{self, wire::ipproto};
 
@@ -65,38 +66,103 @@ impl AgingConfig {
 
     /// The aging time of a session in milliseconds, with A4's precedence in the stable state:
     /// persistent > application > state.
-    pub fn timeout_ms(&self, s: &Session) -> u64 {
-        let proto = s.key.proto;
-        if is_stable(proto, s.state) {
-            if proto == ipproto::TCP && s.has(flag::PERSISTENT) {
-                return match s.persist_hours {
+    pub fn timeout_ms(&self, s: &impl AgingFacts) -> u64 {
+        let (proto, state) = (s.proto(), s.state());
+        if is_stable(proto, state) {
+            if proto == ipproto::TCP && s.flags() & flag::PERSISTENT != 0 {
+                return match s.persist_hours() {
                     0 => NEVER_MS,
                     h => u64::from(h) * 3_600_000,
                 };
             }
-            if let Some(Some(app_s)) = self.app_s.get(usize::from(s.app)) {
+            if let Some(Some(app_s)) = self.app_s.get(usize::from(s.app())) {
                 return u64::from(*app_s) * 1000;
             }
         }
-        u64::from(self.state(bucket(proto, s.state))) * 1000
+        u64::from(self.state(bucket(proto, state))) * 1000
     }
 }
 
-/// Milliseconds since the session was last matched, on the wrapping 32-bit clock.
+/// What aging reads of a session: the stored record on the packet path and the wheel, the
+/// whole view (`Session`) for displays.
+pub trait AgingFacts {
+    fn proto(&self) -> u8;
+    fn state(&self) -> u8;
+    fn app(&self) -> u8;
+    fn flags(&self) -> u8;
+    fn persist_hours(&self) -> u16;
+    fn last_seen_ms(&self) -> u32;
+}
+
+impl AgingFacts for Session {
+    #[inline]
+    fn proto(&self) -> u8 {
+        self.key.proto
+    }
+    #[inline]
+    fn state(&self) -> u8 {
+        self.state
+    }
+    #[inline]
+    fn app(&self) -> u8 {
+        self.app
+    }
+    #[inline]
+    fn flags(&self) -> u8 {
+        self.flags
+    }
+    #[inline]
+    fn persist_hours(&self) -> u16 {
+        self.persist_hours
+    }
+    #[inline]
+    fn last_seen_ms(&self) -> u32 {
+        self.last_seen_ms
+    }
+}
+
+impl AgingFacts for Record {
+    #[inline]
+    fn proto(&self) -> u8 {
+        self.proto
+    }
+    #[inline]
+    fn state(&self) -> u8 {
+        self.state
+    }
+    #[inline]
+    fn app(&self) -> u8 {
+        self.app
+    }
+    #[inline]
+    fn flags(&self) -> u8 {
+        self.flags
+    }
+    #[inline]
+    fn persist_hours(&self) -> u16 {
+        self.persist_hours
+    }
+    #[inline]
+    fn last_seen_ms(&self) -> u32 {
+        self.last_seen_ms
+    }
+}
+
+/// Milliseconds since the session's last packet.
 #[inline]
-pub fn age_ms(s: &Session, now_ms: u64) -> u64 {
-    u64::from((now_ms as u32).wrapping_sub(s.last_seen_ms))
+pub fn age_ms(s: &impl AgingFacts, now_ms: u64) -> u64 {
+    u64::from((now_ms as u32).wrapping_sub(s.last_seen_ms()))
 }
 
 /// True when the session has outlived its aging time at `now_ms`.
 #[inline]
-pub fn is_expired(cfg: &AgingConfig, s: &Session, now_ms: u64) -> bool {
+pub fn is_expired(cfg: &AgingConfig, s: &impl AgingFacts, now_ms: u64) -> bool {
     let t = cfg.timeout_ms(s);
     t != NEVER_MS && age_ms(s, now_ms) >= t
 }
 
 /// Remaining lifetime in seconds (A5), rounded up; `None` for never-aging sessions.
-pub fn ttl_s(cfg: &AgingConfig, s: &Session, now_ms: u64) -> Option<u64> {
+pub fn ttl_s(cfg: &AgingConfig, s: &impl AgingFacts, now_ms: u64) -> Option<u64> {
     let t = cfg.timeout_ms(s);
     if t == NEVER_MS {
         return None;

@@ -12,6 +12,7 @@ pub mod log;
 pub mod peaks;
 pub mod port_map;
 pub mod query;
+pub mod record;
 pub mod relation;
 pub mod session;
 pub mod shard;

@@ -339,11 +339,11 @@ pub struct RowsPage {
 fn walk_page<'a>(
     shard: &'a Shard,
     from: u32,
-    mut visit: impl FnMut(SessionId, &'a Session, &'a SlotMeta) -> bool,
+    mut visit: impl FnMut(SessionId, &Session, &'a SlotMeta) -> bool,
 ) -> Option<u32> {
     let from = from as usize;
     for (tested, (id, s, m)) in shard.iter_slots(from, SCAN_SLOTS).enumerate() {
-        if tested == SCAN_LIVE || !visit(id, s, m) {
+        if tested == SCAN_LIVE || !visit(id, &s, m) {
             return Some(id.slot);
         }
     }

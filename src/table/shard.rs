@@ -9,7 +9,8 @@ use super::config::TableConfig;
 use super::events::{CloseReason, EventKind, SessionEvent};
 use super::index::FlowIndex;
 use super::port_map::AppMap;
-use super::session::{Session, SessionId, flag};
+use super::record::{PackedCounters, Record, V6, V6Keys};
+use super::session::{DirCounters, Session, SessionId, flag};
 use crate::arena::ArenaVec;
 use crate::drop::DropCounters;
 use crate::proto::key::{FlowHasher, FlowKey, addr_to_ip};
@@ -21,8 +22,8 @@ use crate::proto::key::{FlowHasher, FlowKey, addr_to_ip};
 /// source answers nobody, and a SYN flood against a real server must not pin the table with
 /// SYN_RECV sessions. Established or otherwise answered sessions are never evicted.
 #[inline]
-pub fn is_unanswered(s: &Session) -> bool {
-    if s.key.proto == crate::proto::wire::ipproto::TCP {
+pub fn is_unanswered(s: &Record) -> bool {
+    if s.proto == crate::proto::wire::ipproto::TCP {
         crate::proto::tcp::is_handshake(s.state)
     } else {
         !s.has(flag::SEEN_REPLY)
@@ -52,6 +53,16 @@ pub struct SlotMeta {
     pub created_s: u32,
     /// The deadline of the slot's one valid wheel entry.
     pub wheel_deadline_s: u32,
+    /// The session's counters (S4), per direction (`Direction::index`). Here rather than in
+    /// the record, which a TCP session fills to its last byte; the batched lookup prefetches
+    /// them with the record.
+    pub counters: [PackedCounters; 2],
+}
+
+impl SlotMeta {
+    pub fn counters(&self) -> [DirCounters; 2] {
+        [self.counters[0].get(), self.counters[1].get()]
+    }
 }
 
 /// Why sessions left the table (per core, summed on read).
@@ -72,7 +83,9 @@ pub struct ShardStats {
 pub struct Shard {
     pub core: u8,
     /// Records and metadata live in huge-page arenas (`crate::arena`).
-    pub(super) records: ArenaVec<Session>,
+    pub(super) records: ArenaVec<Record>,
+    /// IPv6 sessions' addresses (the record holds their index).
+    pub(super) v6: V6Keys,
     pub(super) meta: ArenaVec<SlotMeta>,
     free: Vec<u32>,
     pub(super) index: FlowIndex,
@@ -116,6 +129,7 @@ impl Shard {
         let mut shard = Shard {
             core,
             records: ArenaVec::new(),
+            v6: V6Keys::default(),
             meta: ArenaVec::new(),
             free: Vec::new(),
             index: FlowIndex::default(),
@@ -175,13 +189,13 @@ impl Shard {
     /// The slot holding the session with canonical key `canon`.
     #[inline]
     pub fn find(&self, canon: &FlowKey, hash: u64) -> Option<u32> {
-        let records = &self.records;
+        let (records, v6) = (&self.records, &self.v6);
         self.index
-            .find(hash, |slot| records[slot as usize].key == *canon)
+            .find(hash, |slot| records[slot as usize].matches(canon, v6))
     }
 
     #[inline]
-    pub(super) fn record_mut(&mut self, slot: u32) -> &mut Session {
+    pub(super) fn record_mut(&mut self, slot: u32) -> &mut Record {
         &mut self.records[slot as usize]
     }
 
@@ -193,16 +207,23 @@ impl Shard {
         }
     }
 
+    /// The whole view of the session in `slot` (live or not).
+    pub fn session(&self, slot: u32) -> Option<Session> {
+        let i = slot as usize;
+        let (r, m) = (self.records.get(i)?, self.meta.get(i)?);
+        Some(r.view(&self.v6, m.counters()))
+    }
+
     /// The live session an id names, if it still exists.
-    pub fn get(&self, id: SessionId) -> Option<(&Session, &SlotMeta)> {
+    pub fn get(&self, id: SessionId) -> Option<(Session, &SlotMeta)> {
         let i = id.slot as usize;
-        let (s, m) = (self.records.get(i)?, self.meta.get(i)?);
-        (id.core == self.core && s.has(flag::LIVE) && m.generation == id.generation)
-            .then_some((s, m))
+        let (r, m) = (self.records.get(i)?, self.meta.get(i)?);
+        (id.core == self.core && r.has(flag::LIVE) && m.generation == id.generation)
+            .then(|| (r.view(&self.v6, m.counters()), m))
     }
 
     /// Every live session.
-    pub fn iter(&self) -> impl Iterator<Item = (SessionId, &Session, &SlotMeta)> + '_ {
+    pub fn iter(&self) -> impl Iterator<Item = (SessionId, Session, &SlotMeta)> + '_ {
         self.iter_slots(0, usize::MAX)
     }
 
@@ -217,7 +238,7 @@ impl Shard {
         &self,
         from: usize,
         count: usize,
-    ) -> impl Iterator<Item = (SessionId, &Session, &SlotMeta)> + '_ {
+    ) -> impl Iterator<Item = (SessionId, Session, &SlotMeta)> + '_ {
         let len = self.records.len().min(self.meta.len());
         let from = from.min(len);
         let to = from.saturating_add(count).min(len);
@@ -235,7 +256,7 @@ impl Shard {
                         slot: (from + i) as u32,
                         generation: m.generation,
                     },
-                    s,
+                    s.view(&self.v6, m.counters()),
                     m,
                 )
             })
@@ -250,13 +271,14 @@ impl Shard {
             session.state,
             self.now_ms,
         );
+        let record = Record::store(&session, &mut self.v6);
         let slot = match self.free.pop() {
             Some(slot) => {
-                self.records[slot as usize] = session;
+                self.records[slot as usize] = record;
                 slot
             }
             None => {
-                self.records.push(session);
+                self.records.push(record);
                 self.meta.push(SlotMeta::default());
                 (self.records.len() - 1) as u32
             }
@@ -264,6 +286,7 @@ impl Shard {
         let m = &mut self.meta[slot as usize];
         m.generation = m.generation.wrapping_add(1);
         m.created_s = now_s as u32;
+        m.counters = session.counters.map(PackedCounters::of);
         self.index.insert(hash, slot);
         self.mark_evictable(slot);
         self.live += 1;
@@ -271,11 +294,11 @@ impl Shard {
         self.seconds.totals.created += 1;
         self.schedule(slot);
         if self.log.active {
-            let orig = self.records[slot as usize].orig_key();
+            let orig = session.orig_key();
             self.log_select(slot, &orig);
         }
         if self.config.top_statistics {
-            let orig = self.records[slot as usize].orig_key();
+            let orig = session.orig_key();
             let (src, dst) = (
                 addr_to_ip(orig.family, &orig.src),
                 addr_to_ip(orig.family, &orig.dst),
@@ -317,7 +340,7 @@ impl Shard {
             self.events.push(SessionEvent {
                 kind,
                 session: self.id_of(slot).to_u64(),
-                orig: s.orig_key(),
+                orig: s.orig_key(&self.v6),
                 state: s.state,
                 at_ns: self.now_ms * 1_000_000,
                 log,
@@ -355,19 +378,21 @@ impl Shard {
         if flags & (flag::ALG | flag::EXPECTED) != 0 {
             self.algs.on_remove(slot, self.id_of(slot), flags);
         }
-        let r = &self.records[slot as usize];
-        self.census.close(r.key.family, r.key.proto, r.state);
+        let r = self.records[slot as usize];
+        self.census.close(r.family(), r.proto, r.state);
         match cell {
             Some(i) if self.index.holds(i, slot) => self.index.remove_cell(i),
             _ => {
-                let key = self.records[slot as usize].key;
+                let key = r.key(&self.v6);
                 let hash = self.hasher.hash_canonical(&key);
                 self.index.remove(hash, slot);
             }
         }
         self.set_evictable(slot, false);
-        let r = &mut self.records[slot as usize];
-        r.flags = 0;
+        if r.has(V6) {
+            self.v6.release(r.src);
+        }
+        self.records[slot as usize].flags = 0;
         self.meta[slot as usize].wheel_deadline_s = 0;
         self.free.push(slot);
         self.live -= 1;
@@ -514,11 +539,9 @@ impl Shard {
     /// Deletes every session for which `pred` holds (`reset session table`). Returns the count.
     pub fn reset_where(&mut self, mut pred: impl FnMut(&Session) -> bool) -> usize {
         let doomed: Vec<u32> = self
-            .records
             .iter()
-            .enumerate()
-            .filter(|(_, s)| s.has(flag::LIVE) && pred(s))
-            .map(|(i, _)| i as u32)
+            .filter(|(_, s, _)| pred(s))
+            .map(|(id, _, _)| id.slot)
             .collect();
         for &slot in &doomed {
             self.remove(slot, CloseReason::Reset);
@@ -557,7 +580,8 @@ impl Shard {
 
     /// Bytes held by this shard's structures (records, metadata, index, wheel, free list).
     pub fn memory_bytes(&self) -> usize {
-        self.records.capacity() * size_of::<Session>()
+        self.records.capacity() * size_of::<Record>()
+            + self.v6.memory_bytes()
             + self.meta.capacity() * size_of::<SlotMeta>()
             + self.index.capacity() * size_of::<u64>()
             + self.free.capacity() * 4

@@ -111,7 +111,7 @@ impl Shard {
             .log
             .config
             .traffic
-            .map(|t| t.total(&self.records[i].counters) + t.amount());
+            .map(|t| t.total(&self.meta[i].counters()) + t.amount());
         let interval = self.log.config.time_active_ms();
         let m = &mut self.log.marks[i];
         m.next_traffic = total.unwrap_or(u64::MAX);
@@ -134,7 +134,7 @@ impl Shard {
             return;
         };
         let i = slot as usize;
-        let total = t.total(&self.records[i].counters);
+        let total = t.total(&self.meta[i].counters());
         // Every session's next threshold is at least one threshold's amount: below it, the
         // session's own mark (another cache line) need not be read.
         if total >= t.amount() && total >= self.log.marks[i].next_traffic {
@@ -201,11 +201,11 @@ impl Shard {
         let m = self.log.marks.get(i)?;
         Some(LogFacts {
             app: s.app,
-            counters: s.counters,
+            counters: self.meta.get(i)?.counters(),
             begin_ms: m.begin_ms,
             ports: m.ports,
             tos: m.tos,
-            closing: closing(s.key.proto, s.state),
+            closing: closing(s.proto, s.state),
         })
     }
 }
