@@ -10,6 +10,7 @@ use sessmgr::proto::frag::FragLimits;
 use sessmgr::proto::key::FlowHasher;
 use sessmgr::proto::wire::LinkType;
 use sessmgr::table::TableConfig;
+use sessmgr::table::track::PrefetchPlan;
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
@@ -131,12 +132,13 @@ fn established(c: &mut Criterion) {
         .collect();
     sizes.dedup();
     for n in sizes {
-        let mut p = pipeline(n as usize);
+        // All-in: the table's index (filled when reserved) counts as much as its records.
         let rss0 = rss_bytes();
+        let mut p = pipeline(n as usize);
         establish(&mut p, n);
         let rss = rss_bytes().saturating_sub(rss0);
         eprintln!(
-            "sessions={n}: RSS growth {} MiB = {:.1} B/session (shard accounting {:.1} B/session)",
+            "sessions={n}: RSS growth all-in {} MiB = {:.1} B/session (shard accounting {:.1} B/session)",
             rss >> 20,
             rss as f64 / f64::from(n),
             p.shard.memory_bytes() as f64 / f64::from(n)
@@ -167,6 +169,30 @@ fn established(c: &mut Criterion) {
                 }
             })
         });
+        // Each prefetch step on its own (issue #15): batching alone, plus the index cells,
+        // plus every record before the first state machine, plus records a few packets ahead
+        // (the engine's default, measured above as batch_32).
+        let steps = [
+            ("batch_32_no_prefetch", false, 0),
+            ("batch_32_cells", true, 0),
+            ("batch_32_cells_all_records", true, usize::MAX),
+        ];
+        for (name, cells, records_ahead) in steps {
+            p.shard.prefetch = PrefetchPlan {
+                cells,
+                records_ahead,
+            };
+            g.bench_with_input(BenchmarkId::new(name, n), &refs, |b, refs| {
+                b.iter(|| {
+                    for batch in refs.chunks(32) {
+                        out.clear();
+                        p.process_batch(LinkType::Ethernet, batch, T0 + S, &mut out);
+                        black_box(&out);
+                    }
+                })
+            });
+        }
+        p.shard.prefetch = PrefetchPlan::default();
     }
     g.finish();
 }

@@ -190,6 +190,14 @@ pub fn run(cfg: Config) -> Result<RunReport, RunError> {
     let events_lost = terminal.events_lost.clone();
     let cores = cfg.runtime.cores;
     info!(logger, "sessmgr starting"; "cores" => cores, "backend" => format!("{:?}", cfg.runtime.backend), "io_mode" => format!("{:?}", cfg.runtime.io_mode), "session_mode" => format!("{:?}", cfg.table.mode));
+    // The session table's arenas ask for transparent huge pages (crate::arena); without them
+    // every lookup at millions of sessions also misses the TLB. Said once, here.
+    match crate::arena::thp_mode().as_deref() {
+        Some("always") | Some("madvise") => {}
+        other => {
+            slog::warn!(logger, "transparent huge pages are unavailable: the session table runs on 4 KiB pages (slower at millions of sessions); `echo madvise > /sys/kernel/mm/transparent_hugepage/enabled` enables them"; "thp" => other.unwrap_or("not built in").to_string())
+        }
+    }
 
     let (events_tx, events_rx) = flume::bounded::<EventBatch>(EVENT_CHANNEL);
     let (snaps_tx, snaps_rx) = flume::bounded::<CoreSnapshot>(SNAPSHOT_CHANNEL);

@@ -95,6 +95,8 @@ pub struct Shard {
     /// Where early drop's look at the bitmap goes on from.
     sweep: usize,
     pub(super) hasher: FlowHasher,
+    /// What the batched lookup loads ahead (`track::PrefetchPlan`).
+    pub prefetch: super::track::PrefetchPlan,
     pub(super) live: usize,
     pub(super) wheel: AgingWheel,
     expired_scratch: Vec<u32>,
@@ -136,6 +138,7 @@ impl Shard {
             evictable: Vec::new(),
             sweep: 0,
             hasher,
+            prefetch: Default::default(),
             live: 0,
             wheel: AgingWheel::new(),
             expired_scratch: Vec::new(),

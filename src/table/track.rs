@@ -45,6 +45,26 @@ impl Verdict {
 /// Packets whose records `track_batch` loads ahead of the one it tracks.
 const LOOKAHEAD: usize = 12;
 
+/// What the batched lookup loads ahead of the state machines (`Shard::prefetch`). The engine
+/// runs the default; the pipeline benchmark measures each step against the others.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PrefetchPlan {
+    /// Each packet's index cells, as the batch is gathered (`prefetch_lookup`).
+    pub cells: bool,
+    /// How many packets ahead of the one being tracked its record and metadata are loaded:
+    /// 0 = none, `usize::MAX` = every record of the batch before the first state machine.
+    pub records_ahead: usize,
+}
+
+impl Default for PrefetchPlan {
+    fn default() -> Self {
+        PrefetchPlan {
+            cells: true,
+            records_ahead: LOOKAHEAD,
+        }
+    }
+}
+
 /// Packets looked up together by `track_batch`.
 pub const BATCH: usize = 64;
 
@@ -149,7 +169,9 @@ impl Shard {
     /// batch is tracked.
     #[inline]
     pub fn prefetch_lookup(&self, p: &Prepared) {
-        self.index.prefetch_cells(p.hash);
+        if self.prefetch.cells {
+            self.index.prefetch_cells(p.hash);
+        }
     }
 
     /// Starts loading the record (both cache lines) and metadata of the slot a prepared
@@ -188,12 +210,15 @@ impl Shard {
     ) {
         // The records of the next few packets are on their way while one is tracked: a
         // distance that keeps the CPU's outstanding misses near what it can hold.
-        for p in preps.iter().take(LOOKAHEAD) {
+        let ahead = self.prefetch.records_ahead;
+        for p in preps.iter().take(ahead) {
             self.prefetch_record(p);
         }
         for (i, (pkt, p)) in pkts.iter().zip(preps.iter()).enumerate() {
-            if let Some(ahead) = preps.get(i + LOOKAHEAD) {
-                self.prefetch_record(ahead);
+            if ahead != 0
+                && let Some(next) = preps.get(i.saturating_add(ahead))
+            {
+                self.prefetch_record(next);
             }
             if let Some(&port) = ports.get(i) {
                 self.ingress = port;

@@ -297,6 +297,17 @@ impl Collector for EngineCollector {
                 g.cores.iter().filter(|c| c.is_none()).count() as u64,
             )],
         )?;
+        let huge = crate::arena::huge_page_notes();
+        family(
+            &mut enc,
+            "sessmgr_table_huge_page_advice",
+            "Session table arenas advised for transparent huge pages, and advice the kernel refused (THP off: 4 KiB pages)",
+            MetricType::Counter,
+            [
+                (vec![("outcome", "advised".to_string())], huge.advised),
+                (vec![("outcome", "refused".to_string())], huge.refused),
+            ],
+        )?;
         family(
             &mut enc,
             "sessmgr_events_dropped",
