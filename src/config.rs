@@ -103,6 +103,8 @@ pub enum Backend {
     AfPacket { interfaces: Vec<String> },
     /// netmap on appliance NICs (needs the netmap kernel module).
     Netmap { interfaces: Vec<String> },
+    /// AF_XDP on named Linux interfaces (inline only; src/io/afxdp).
+    AfXdp { interfaces: Vec<String> },
 }
 
 /// `sessmgr run` settings.
@@ -131,7 +133,9 @@ impl RuntimeConfig {
     pub fn interface_names(&self) -> Vec<String> {
         match &self.backend {
             Backend::Pcap { .. } => vec![CAPTURE_INTERFACE.to_string()],
-            Backend::AfPacket { interfaces } | Backend::Netmap { interfaces } => interfaces.clone(),
+            Backend::AfPacket { interfaces }
+            | Backend::Netmap { interfaces }
+            | Backend::AfXdp { interfaces } => interfaces.clone(),
         }
     }
 }
@@ -496,7 +500,7 @@ fn runtime(r: RawRuntime) -> Result<RuntimeConfig, ConfigError> {
                 },
             }
         }
-        "afpacket" | "netmap" => {
+        "afpacket" | "netmap" | "afxdp" => {
             if r.capture_pace.is_some() {
                 return Err(err(
                     "runtime.capture_pace",
@@ -524,16 +528,19 @@ fn runtime(r: RawRuntime) -> Result<RuntimeConfig, ConfigError> {
             if interfaces.len() > 64 {
                 return Err(err("runtime.interfaces", "at most 64 interfaces"));
             }
-            if backend == "afpacket" {
-                Backend::AfPacket { interfaces }
-            } else {
-                Backend::Netmap { interfaces }
+            if backend == "afxdp" && rt.io_mode != IoMode::Inline {
+                return Err(err("runtime.io_mode", crate::io::afxdp::MONITOR_REFUSED));
+            }
+            match backend {
+                "afpacket" => Backend::AfPacket { interfaces },
+                "afxdp" => Backend::AfXdp { interfaces },
+                _ => Backend::Netmap { interfaces },
             }
         }
         other => {
             return Err(err(
                 "runtime.backend",
-                format!("'{other}' is not one of \"pcap\", \"afpacket\", \"netmap\""),
+                format!("'{other}' is not one of \"pcap\", \"afpacket\", \"afxdp\", \"netmap\""),
             ));
         }
     };
