@@ -779,6 +779,26 @@ rules = ["rule permit tcp destination-port eq 22"]
         assert_eq!(e.key, "runtime.interfaces");
         let e = Config::parse("[runtime]\nio_mode = \"inline\"").unwrap_err();
         assert_eq!(e.key, "runtime.io_mode");
+        // AF_XDP: inline only (its program takes frames away from the kernel stack).
+        let e = Config::parse("[runtime]\nbackend = \"afxdp\"\ninterfaces = [\"a\", \"b\"]")
+            .unwrap_err();
+        assert_eq!(e.key, "runtime.io_mode");
+        assert!(e.reason.contains("afpacket"), "{e}");
+        let e = Config::parse(
+            "[runtime]\nbackend = \"afxdp\"\nio_mode = \"inline\"\ninterfaces = [\"a\"]",
+        )
+        .unwrap_err();
+        assert_eq!(e.key, "runtime.interfaces");
+        let c = Config::parse(
+            "[runtime]\nbackend = \"afxdp\"\nio_mode = \"inline\"\ninterfaces = [\"a\", \"b\"]",
+        )
+        .unwrap();
+        assert_eq!(
+            c.runtime.backend,
+            Backend::AfXdp {
+                interfaces: vec!["a".into(), "b".into()]
+            }
+        );
         let e = Config::parse("[runtime]\ncores = 0").unwrap_err();
         assert_eq!(e.key, "runtime.cores");
         let e = Config::parse("[runtime]\ncapture_pace = \"warp\"").unwrap_err();

@@ -63,7 +63,7 @@ pub enum AfXdpError {
     #[error("interface {name:?}: no such interface")]
     NoSuchInterface { name: String },
     /// A system call failed; `step` names it, the error carries the errno.
-    #[error("interface {interface}: AF_XDP step {step} failed: {source} (errno {errno}); {ALTERNATIVE}", errno = source.raw_os_error().unwrap_or(0))]
+    #[error("interface {interface}: AF_XDP step {step} failed: {source} ({}); {ALTERNATIVE}", errno_name(source))]
     Refused {
         interface: String,
         step: &'static str,
@@ -81,6 +81,29 @@ impl AfXdpError {
             source,
         }
     }
+}
+
+/// The errno's symbolic name for the common refusals (`errno N` for the others).
+fn errno_name(e: &io::Error) -> String {
+    let Some(n) = e.raw_os_error() else {
+        return "no errno".into();
+    };
+    let name = match n {
+        libc::EPERM => "EPERM",
+        libc::EACCES => "EACCES",
+        libc::EINVAL => "EINVAL",
+        libc::ENOMEM => "ENOMEM",
+        libc::EBUSY => "EBUSY",
+        libc::ENODEV => "ENODEV",
+        libc::ENOENT => "ENOENT",
+        libc::ERANGE => "ERANGE",
+        libc::ENOSYS => "ENOSYS",
+        libc::EOPNOTSUPP => "EOPNOTSUPP",
+        libc::EAFNOSUPPORT => "EAFNOSUPPORT",
+        libc::EPROTONOSUPPORT => "EPROTONOSUPPORT",
+        _ => return format!("errno {n}"),
+    };
+    format!("errno {n}, {name}")
 }
 
 pub(super) fn validate(cfg: &AfXdpConfig) -> Result<(), AfXdpError> {

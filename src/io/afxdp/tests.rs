@@ -240,7 +240,7 @@ fn a_refusal_names_the_step_the_errno_and_af_packet() {
     for part in [
         "fwa",
         "bind(AF_XDP, XDP_COPY)",
-        "errno 1",
+        "errno 1, EPERM",
         "backend = \"afpacket\"",
     ] {
         assert!(text.contains(part), "{part} missing in: {text}");
