@@ -63,7 +63,10 @@ pub enum AfXdpError {
     #[error("interface {name:?}: no such interface")]
     NoSuchInterface { name: String },
     /// A system call failed; `step` names it, the error carries the errno.
-    #[error("interface {interface}: AF_XDP step {step} failed: {source} ({}); {ALTERNATIVE}", errno_name(source))]
+    #[error(
+        "interface {interface}: AF_XDP step {step} failed: {source} ({}); {ALTERNATIVE}",
+        errno_name(source)
+    )]
     Refused {
         interface: String,
         step: &'static str,
