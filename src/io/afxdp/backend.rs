@@ -372,8 +372,8 @@ impl PacketIo for AfXdp {
             self.actions.clear();
             self.actions.resize(n, Action::Drop);
             handler(&frames, &self.ports, now_ns, &mut self.actions);
-            for i in 0..n {
-                let (addr, len) = (self.addrs[i], frames[i].len());
+            for (i, bytes) in frames.iter().enumerate() {
+                let (addr, len) = (self.addrs[i], bytes.len());
                 if self.actions[i] != Action::Forward {
                     self.pool.give_back(addr);
                     continue;
@@ -398,7 +398,7 @@ impl PacketIo for AfXdp {
                     }
                     None => {
                         let sent = match self.packet_tx.get(out).and_then(Option::as_ref) {
-                            Some(fd) => packet_send(fd, frames[i]).is_ok(),
+                            Some(fd) => packet_send(fd, bytes).is_ok(),
                             None => false,
                         };
                         if sent {

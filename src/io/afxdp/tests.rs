@@ -61,7 +61,7 @@ struct FakeRing {
 
 impl FakeRing {
     fn new(start: u32) -> FakeRing {
-        let mut f = FakeRing {
+        let f = FakeRing {
             mem: Box::new([0; 40]),
         };
         f.prod().store(start, Ordering::Relaxed);
