@@ -429,10 +429,12 @@ impl PacketIo for AfXdp {
             ));
         }
         let Some(t) = self.tx_socket[p] else {
-            let fd = self.packet_tx[p]
-                .as_ref()
-                .expect("a port without an AF_XDP socket has a packet socket");
-            return match packet_send(fd, frame) {
+            // `open` gives every port without an AF_XDP socket a packet socket.
+            let sent = match self.packet_tx[p].as_ref() {
+                Some(fd) => packet_send(fd, frame),
+                None => Err(io::Error::other("no transmit socket")),
+            };
+            return match sent {
                 Ok(()) => {
                     self.counters.tx_via_packet_socket += 1;
                     self.stats.tx_frames += 1;
