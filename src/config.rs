@@ -103,6 +103,8 @@ pub enum Backend {
     AfPacket { interfaces: Vec<String> },
     /// netmap on appliance NICs (needs the netmap kernel module).
     Netmap { interfaces: Vec<String> },
+    /// AF_XDP on named Linux interfaces (inline only; src/io/afxdp).
+    AfXdp { interfaces: Vec<String> },
 }
 
 /// `sessmgr run` settings.
@@ -131,7 +133,9 @@ impl RuntimeConfig {
     pub fn interface_names(&self) -> Vec<String> {
         match &self.backend {
             Backend::Pcap { .. } => vec![CAPTURE_INTERFACE.to_string()],
-            Backend::AfPacket { interfaces } | Backend::Netmap { interfaces } => interfaces.clone(),
+            Backend::AfPacket { interfaces }
+            | Backend::Netmap { interfaces }
+            | Backend::AfXdp { interfaces } => interfaces.clone(),
         }
     }
 }
@@ -496,7 +500,7 @@ fn runtime(r: RawRuntime) -> Result<RuntimeConfig, ConfigError> {
                 },
             }
         }
-        "afpacket" | "netmap" => {
+        "afpacket" | "netmap" | "afxdp" => {
             if r.capture_pace.is_some() {
                 return Err(err(
                     "runtime.capture_pace",
@@ -524,16 +528,19 @@ fn runtime(r: RawRuntime) -> Result<RuntimeConfig, ConfigError> {
             if interfaces.len() > 64 {
                 return Err(err("runtime.interfaces", "at most 64 interfaces"));
             }
-            if backend == "afpacket" {
-                Backend::AfPacket { interfaces }
-            } else {
-                Backend::Netmap { interfaces }
+            if backend == "afxdp" && rt.io_mode != IoMode::Inline {
+                return Err(err("runtime.io_mode", crate::io::afxdp::MONITOR_REFUSED));
+            }
+            match backend {
+                "afpacket" => Backend::AfPacket { interfaces },
+                "afxdp" => Backend::AfXdp { interfaces },
+                _ => Backend::Netmap { interfaces },
             }
         }
         other => {
             return Err(err(
                 "runtime.backend",
-                format!("'{other}' is not one of \"pcap\", \"afpacket\", \"netmap\""),
+                format!("'{other}' is not one of \"pcap\", \"afpacket\", \"afxdp\", \"netmap\""),
             ));
         }
     };
@@ -772,6 +779,26 @@ rules = ["rule permit tcp destination-port eq 22"]
         assert_eq!(e.key, "runtime.interfaces");
         let e = Config::parse("[runtime]\nio_mode = \"inline\"").unwrap_err();
         assert_eq!(e.key, "runtime.io_mode");
+        // AF_XDP: inline only (its program takes frames away from the kernel stack).
+        let e = Config::parse("[runtime]\nbackend = \"afxdp\"\ninterfaces = [\"a\", \"b\"]")
+            .unwrap_err();
+        assert_eq!(e.key, "runtime.io_mode");
+        assert!(e.reason.contains("afpacket"), "{e}");
+        let e = Config::parse(
+            "[runtime]\nbackend = \"afxdp\"\nio_mode = \"inline\"\ninterfaces = [\"a\"]",
+        )
+        .unwrap_err();
+        assert_eq!(e.key, "runtime.interfaces");
+        let c = Config::parse(
+            "[runtime]\nbackend = \"afxdp\"\nio_mode = \"inline\"\ninterfaces = [\"a\", \"b\"]",
+        )
+        .unwrap();
+        assert_eq!(
+            c.runtime.backend,
+            Backend::AfXdp {
+                interfaces: vec!["a".into(), "b".into()]
+            }
+        );
         let e = Config::parse("[runtime]\ncores = 0").unwrap_err();
         assert_eq!(e.key, "runtime.cores");
         let e = Config::parse("[runtime]\ncapture_pace = \"warp\"").unwrap_err();

@@ -1,5 +1,5 @@
 //! End to end (issue #10, acceptance): fragments through `sessmgr run` inline on AF_PACKET,
-//! between two hosts in their own network namespaces (tests/common/lab.rs). The engine's
+//! and again on AF_XDP (issue #15), between two hosts in their own network namespaces (tests/common/lab.rs). The engine's
 //! console denies UDP to port 9999 (`packet-filter [ipv6] 3999 inbound` on the port facing
 //! the client); a UDP server on h2 logs every datagram it receives on ports 9998 and 9999.
 //!
@@ -200,6 +200,16 @@ fn drops(socket: &Path, reason: &str) -> u64 {
 
 #[test]
 fn fragments_inline_wait_for_the_verdict_and_a_flood_locks_nobody_out() {
+    fragments_inline("sf", "afpacket");
+}
+
+/// The same on the AF_XDP back-end (issue #15): held fragments leave through `send`.
+#[test]
+fn fragments_inline_on_afxdp() {
+    fragments_inline("sfx", "afxdp");
+}
+
+fn fragments_inline(prefix: &str, backend: &'static str) {
     if !prerequisites(&["ip", "ethtool", "python3", "hping3"]) {
         return;
     }
@@ -207,7 +217,7 @@ fn fragments_inline_wait_for_the_verdict_and_a_flood_locks_nobody_out() {
         common::skip_or_fail("python3 with scapy is not installed (scripts/test.sh installs it)");
         return;
     };
-    let mut lab = Lab::new("sf");
+    let mut lab = Lab::with_backend(prefix, backend);
     lab.static_neighbours();
     let (h1, h2) = (lab.h1.clone(), lab.h2.clone());
     lab.spawn_in(&h2, &["python3", "-u", "-c", SERVER], Some("server.log"));

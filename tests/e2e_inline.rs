@@ -1,11 +1,12 @@
 //! End to end (issue #3): two hosts in their own network namespaces joined through
-//! `sessmgr run` inline on AF_PACKET, over two veth pairs. Real programs (curl against
+//! `sessmgr run` inline, over two veth pairs, once on each Linux back-end: AF_PACKET and
+//! AF_XDP (issue #15). Real programs (curl against
 //! python's http.server over IPv4 and IPv6, a UDP request/response, ping and ping6, a UDP
 //! datagram to a closed port answered by ICMP port-unreachable) pass and are tracked; a TCP
 //! segment without SYN that starts no known connection is dropped in bidirectional mode and
 //! passes in hybrid mode. The engine is read through its own control socket.
 //!
-//! Needs root (namespaces, veth, AF_PACKET). Outside CI it skips with a reason when not
+//! Needs root (namespaces, veth, AF_PACKET, AF_XDP and bpf(2)). Outside CI it skips with a reason when not
 //! root; in CI it fails instead. Addresses: 198.18.0.0/15 and 2001:2::/48 only.
 
 mod common;
@@ -57,10 +58,20 @@ fn send_stray_ack(ns: &str) {
 
 #[test]
 fn inline_afpacket_between_two_hosts() {
+    inline_between_two_hosts("sm", "afpacket");
+}
+
+#[test]
+fn inline_afxdp_between_two_hosts() {
+    inline_between_two_hosts("smx", "afxdp");
+}
+
+/// Every scenario on `backend`, in namespaces named after `prefix`.
+fn inline_between_two_hosts(prefix: &str, backend: &'static str) {
     if !prerequisites(&["ip", "curl", "ping", "python3", "ethtool", "hping3"]) {
         return;
     }
-    let mut lab = Lab::new("sm");
+    let mut lab = Lab::with_backend(prefix, backend);
     let (h1, h2) = (lab.h1.clone(), lab.h2.clone());
     lab.http_server(&h2);
     lab.spawn_in(&h2, &["python3", "-c", UDP_ECHO], None);

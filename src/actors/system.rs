@@ -94,7 +94,24 @@ fn open_backend(cfg: &Config, core: usize) -> Result<Box<dyn PacketIo>, RunError
         )),
         Backend::AfPacket { interfaces } => open_afpacket(cfg, core, interfaces).map_err(fail),
         Backend::Netmap { interfaces } => open_netmap(cfg, core, interfaces).map_err(fail),
+        Backend::AfXdp { interfaces } => open_afxdp(cfg, core, interfaces).map_err(fail),
     }
+}
+
+fn open_afxdp(
+    cfg: &Config,
+    core: usize,
+    interfaces: &[String],
+) -> Result<Box<dyn PacketIo>, String> {
+    use crate::io::afxdp::{AfXdp, AfXdpConfig};
+    let xc = AfXdpConfig {
+        interfaces: interfaces.to_vec(),
+        mode: cfg.runtime.io_mode,
+        core,
+        cores: cfg.runtime.cores,
+        ..AfXdpConfig::default()
+    };
+    Ok(Box::new(AfXdp::open(&xc).map_err(|e| e.to_string())?))
 }
 
 fn open_afpacket(

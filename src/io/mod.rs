@@ -2,6 +2,7 @@
 //! AF_PACKET (any Linux interface), netmap (appliance NICs), and memory (tests).
 
 pub mod afpacket;
+pub mod afxdp;
 pub mod capture;
 pub mod mem;
 #[cfg(feature = "netmap")]

@@ -100,6 +100,8 @@ pub struct Lab {
     children: Vec<Child>,
     engine: Option<Child>,
     pub dir: PathBuf,
+    /// The engine's `runtime.backend`: "afpacket" unless the test says otherwise.
+    pub backend: &'static str,
 }
 
 impl Drop for Lab {
@@ -134,6 +136,7 @@ impl Lab {
             children: Vec::new(),
             engine: None,
             dir: std::env::temp_dir().join(format!("sessmgr-{prefix}-{id}")),
+            backend: "afpacket",
         };
         let _ = std::fs::remove_dir_all(&lab.dir);
         std::fs::create_dir_all(&lab.dir).expect("temp dir");
@@ -187,6 +190,13 @@ impl Lab {
                 "gso", "off", "gro", "off",
             ]);
         }
+        lab
+    }
+
+    /// The same lab with the engine on `backend` ("afpacket" or "afxdp").
+    pub fn with_backend(prefix: &str, backend: &'static str) -> Lab {
+        let mut lab = Lab::new(prefix);
+        lab.backend = backend;
         lab
     }
 
@@ -281,7 +291,8 @@ impl Lab {
         std::fs::write(
             &config,
             format!(
-                "[session]\n{session}[runtime]\ncores = {cores}\nbackend = \"afpacket\"\ninterfaces = [\"{FW_H1_PORT}\", \"{FW_H2_PORT}\"]\nio_mode = \"inline\"\nlog_events = false\ncontrol_socket = \"{}\"\n",
+                "[session]\n{session}[runtime]\ncores = {cores}\nbackend = \"{}\"\ninterfaces = [\"{FW_H1_PORT}\", \"{FW_H2_PORT}\"]\nio_mode = \"inline\"\nlog_events = false\ncontrol_socket = \"{}\"\n",
+                self.backend,
                 socket.display()
             ),
         )
