@@ -149,7 +149,8 @@ impl Classic {
         f: &mut impl FnMut(&CaptureBatch<'_>),
     ) -> Result<u64, CaptureError> {
         let link = LinkType::from_pcap(self.linktype);
-        let mut buf = vec![0u8; READ_BUFFER];
+        // Room for the largest record and its header, whatever READ_BUFFER says.
+        let mut buf = vec![0u8; READ_BUFFER.max(MAX_RECORD + 16)];
         let (mut start, mut end) = (0usize, 0usize);
         let mut records: Vec<Record> = Vec::with_capacity(max);
         let mut number = 0u64;
@@ -574,6 +575,97 @@ mod tests {
             );
             assert_eq!(got.len(), 9);
         }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// Every frame of a chunked read, as `(number, time, bytes, length on the wire)`, with
+    /// the chunks dropped slowly by another thread (as cores do), so that the reader runs
+    /// out of buffers and waits for them to come back.
+    fn read_chunks(path: &Path) -> (Result<u64, CaptureError>, Vec<Got>, usize) {
+        let (tx, rx) = flume::unbounded::<Arc<Chunk>>();
+        let consumer = std::thread::spawn(move || {
+            let mut got = Vec::new();
+            let mut chunks = 0;
+            for c in rx {
+                std::thread::sleep(std::time::Duration::from_millis(2));
+                chunks += 1;
+                assert!(!c.is_empty());
+                assert_eq!(c.link, Some(LinkType::Ethernet));
+                for i in 0..c.len() {
+                    let f = c.frame(i).expect("frame");
+                    assert_eq!(f.data, c.data(i));
+                    assert_eq!((f.number, f.ts_ns), (c.number(i), c.ts_ns(i)));
+                    assert_eq!(f.cut(), c.cut(i));
+                    got.push((f.number, f.ts_ns, f.data.to_vec(), f.wire_len));
+                }
+            }
+            (got, chunks)
+        });
+        let r = for_each_chunk(path, |c| {
+            let _ = tx.send(c);
+        });
+        drop(tx);
+        let (got, chunks) = consumer.join().expect("consumer");
+        (r, got, chunks)
+    }
+
+    #[test]
+    fn chunks_hold_what_batches_hold_across_chunk_boundaries() {
+        let dir = std::env::temp_dir().join(format!("sessmgr-chunks-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        // More bytes than the pool's chunks hold together, records of every size up to the
+        // largest, so records straddle chunk boundaries and every buffer is reused.
+        let sizes = (0..9000usize).map(|i| match i % 1000 {
+            999 => MAX_RECORD,
+            n => 60 + (n * 37) % 1500,
+        });
+        let frames: Vec<Vec<u8>> = sizes
+            .enumerate()
+            .map(|(i, n)| vec![(i % 251) as u8; n])
+            .collect();
+        assert!(frames.iter().map(Vec::len).sum::<usize>() > CHUNK_POOL * CHUNK_BYTES + CHUNK_BYTES);
+        let recs: Vec<(&[u8], u32)> = frames
+            .iter()
+            .enumerate()
+            .map(|(i, f)| (&f[..], f.len() as u32 + u32::from(i % 7 == 0)))
+            .collect();
+        let path = dir.join("large.pcap");
+        let bytes = classic(&recs, true);
+        std::fs::write(&path, &bytes).expect("write");
+        let (r, batched) = read(&path, 64);
+        assert_eq!(r.expect("batches"), 9000);
+        let (r, chunked, chunks) = read_chunks(&path);
+        assert_eq!(r.expect("chunks"), 9000);
+        assert!(chunks > CHUNK_POOL, "{chunks} chunks: the pool was never reused");
+        assert_eq!(chunked, batched);
+        assert!(chunked.iter().any(|g| g.3 as usize > g.2.len()));
+
+        // Cut inside the last record: every frame before it, then the error.
+        std::fs::write(&path, &bytes[..bytes.len() - 3]).expect("write");
+        let (r, chunked, _) = read_chunks(&path);
+        assert!(
+            matches!(r, Err(CaptureError::Record { after: 8999, .. })),
+            "{r:?}"
+        );
+        assert_eq!(chunked[..], batched[..8999]);
+
+        // A damaged record header in the middle (a length past the largest record): the
+        // frames before it, then the error naming how many.
+        let mut damaged = bytes.clone();
+        let at = 24 + frames[..5000].iter().map(|f| 16 + f.len()).sum::<usize>();
+        damaged[at + 8..at + 12].copy_from_slice(&(MAX_RECORD as u32 + 1).to_be_bytes());
+        std::fs::write(&path, &damaged).expect("write");
+        let (r, chunked, _) = read_chunks(&path);
+        assert!(
+            matches!(r, Err(CaptureError::Record { after: 5000, .. })),
+            "{r:?}"
+        );
+        assert_eq!(chunked[..], batched[..5000]);
+
+        // An empty capture (the header alone): no chunk, no frame.
+        std::fs::write(&path, &bytes[..24]).expect("write");
+        let (r, chunked, chunks) = read_chunks(&path);
+        assert_eq!((r.expect("empty"), chunked.len(), chunks), (0, 0, 0));
         let _ = std::fs::remove_dir_all(&dir);
     }
 }
