@@ -111,20 +111,29 @@ fn two_cores_match_one_core() {
 fn two_cores_match_one_core_across_chunks() {
     let one = std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("captures/http-whole.pcap"))
         .expect("capture");
-    // A little-endian classic pcap of untagged IPv4 frames (its first frame's destination is
-    // the server).
+    // A little-endian classic pcap of untagged IPv4 and IPv6 frames; the first frame of each
+    // family is the client's, so its destination is the server.
     assert_eq!(one[..4], [0xd4, 0xc3, 0xb2, 0xa1]);
-    let server: [u8; 4] = one[24 + 16 + 30..24 + 16 + 34].try_into().expect("address");
+    let mut servers: HashMap<[u8; 2], Vec<u8>> = HashMap::new();
     let mut big = one[..24].to_vec();
     for copy in 0..70u8 {
         let mut at = 24;
         while at + 16 <= one.len() {
             let caplen = u32::from_le_bytes(one[at + 8..at + 12].try_into().expect("len")) as usize;
             let mut frame = one[at + 16..at + 16 + caplen].to_vec();
-            assert_eq!(frame[12..14], [0x08, 0x00]);
-            for addr in [26, 30] {
-                if frame[addr..addr + 4] == server {
-                    frame[addr + 2] = copy;
+            let ethertype = [frame[12], frame[13]];
+            let (addrs, width) = match ethertype {
+                [0x08, 0x00] => ([26, 30], 4),
+                [0x86, 0xdd] => ([22, 38], 16),
+                other => panic!("not IP: {other:?}"),
+            };
+            let server = servers
+                .entry(ethertype)
+                .or_insert_with(|| frame[addrs[1]..addrs[1] + width].to_vec())
+                .clone();
+            for a in addrs {
+                if frame[a..a + width] == server[..] {
+                    frame[a + width - 1] ^= copy;
                 }
             }
             big.extend_from_slice(&one[at..at + 16]);

@@ -623,7 +623,9 @@ mod tests {
             .enumerate()
             .map(|(i, n)| vec![(i % 251) as u8; n])
             .collect();
-        assert!(frames.iter().map(Vec::len).sum::<usize>() > CHUNK_POOL * CHUNK_BYTES + CHUNK_BYTES);
+        assert!(
+            frames.iter().map(Vec::len).sum::<usize>() > CHUNK_POOL * CHUNK_BYTES + CHUNK_BYTES
+        );
         let recs: Vec<(&[u8], u32)> = frames
             .iter()
             .enumerate()
@@ -636,7 +638,10 @@ mod tests {
         assert_eq!(r.expect("batches"), 9000);
         let (r, chunked, chunks) = read_chunks(&path);
         assert_eq!(r.expect("chunks"), 9000);
-        assert!(chunks > CHUNK_POOL, "{chunks} chunks: the pool was never reused");
+        assert!(
+            chunks > CHUNK_POOL,
+            "{chunks} chunks: the pool was never reused"
+        );
         assert_eq!(chunked, batched);
         assert!(chunked.iter().any(|g| g.3 as usize > g.2.len()));
 
