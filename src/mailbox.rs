@@ -69,12 +69,6 @@ impl FrameBatch {
             .map(|m| (*m, self.bytes.get(m.start..m.start + m.len).unwrap_or(&[])))
     }
 
-    /// The frames `from..to`, as far as there are any.
-    pub fn metas(&self, from: usize, to: usize) -> &[FrameMeta] {
-        let to = to.min(self.frames.len());
-        self.frames.get(from.min(to)..to).unwrap_or(&[])
-    }
-
     /// The bytes of one of its frames.
     pub fn bytes_of(&self, m: &FrameMeta) -> &[u8] {
         self.bytes.get(m.start..m.start + m.len).unwrap_or(&[])

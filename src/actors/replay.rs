@@ -523,7 +523,9 @@ pub fn replay_cores(
         }
         // The chunk's last frame is its latest in `--pps` time; at capture time, any may be.
         last_now = match opts.pps {
-            Some(_) => last_now.max(clock.at(chunk.number(chunk.len() - 1), 0)),
+            Some(_) => chunk.len().checked_sub(1).map_or(last_now, |last| {
+                last_now.max(clock.at(chunk.number(last), 0))
+            }),
             None => (0..chunk.len()).fold(last_now, |t, i| t.max(chunk.ts_ns(i))),
         };
         for (core, p) in picks.iter_mut().enumerate() {
@@ -634,4 +636,78 @@ pub fn replay_cores(
         capture_error,
         collectors,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An untagged IPv4 frame of `proto` with `ihl` header words, `frag` in its flags and
+    /// offset field, and these ports.
+    fn frame(proto: u8, ihl: u8, frag: u16, sport: u16, dport: u16) -> Vec<u8> {
+        let hl = usize::from(ihl) * 4;
+        let total = hl + 20;
+        let mut f = vec![0u8; 14 + total];
+        f[12..14].copy_from_slice(&[0x08, 0x00]);
+        f[14] = 0x40 | ihl;
+        f[16..18].copy_from_slice(&(total as u16).to_be_bytes());
+        f[20..22].copy_from_slice(&frag.to_be_bytes());
+        f[22] = 64;
+        f[23] = proto;
+        f[26..30].copy_from_slice(&[198, 18, 0, 1]);
+        f[30..34].copy_from_slice(&[198, 19, 0, 2]);
+        f[14 + hl..16 + hl].copy_from_slice(&sport.to_be_bytes());
+        f[16 + hl..18 + hl].copy_from_slice(&dport.to_be_bytes());
+        if proto == crate::proto::wire::ipproto::TCP {
+            f[14 + hl + 12] = 5 << 4;
+        } else {
+            f[14 + hl + 4..14 + hl + 6].copy_from_slice(&20u16.to_be_bytes());
+        }
+        f
+    }
+
+    /// What the check said before its fixed-offset path: the full parse for every frame.
+    fn by_full_parse(c: &AlgControl, f: &[u8]) -> bool {
+        crate::pipeline::frame_ports(LinkType::Ethernet, f).is_some_and(|(proto, sport, dport)| {
+            c.alg_port(proto, sport) || c.alg_port(proto, dport)
+        })
+    }
+
+    /// The cached, fixed-offset answer is the full parse's for every kind of frame, asked
+    /// twice (the second answer from the cache).
+    #[test]
+    fn control_frames_found_at_fixed_offsets_as_by_the_full_parse() {
+        use crate::proto::wire::ipproto::{TCP, UDP};
+        let mut c = AlgControl::new(&crate::table::TableConfig::default());
+        let mut frames = Vec::new();
+        for proto in [TCP, UDP] {
+            for (sport, dport) in [
+                (40000, 21),
+                (21, 40000),
+                (40000, 69),
+                (5060, 5060),
+                (40000, 443),
+                (40000, 554),
+                (53, 40001),
+            ] {
+                for ihl in [5, 6] {
+                    for frag in [0, 0x2000, 0x0010, 0x4000] {
+                        frames.push(frame(proto, ihl, frag, sport, dport));
+                    }
+                }
+            }
+        }
+        let mut alg = 0;
+        for f in &frames {
+            let full = by_full_parse(&c, f);
+            alg += usize::from(full);
+            assert_eq!(c.announces(LinkType::Ethernet, f), full, "{f:?}");
+            assert_eq!(c.announces(LinkType::Ethernet, f), full, "{f:?} (cached)");
+        }
+        // Both answers occur: the ALG ports of whole frames say yes, the rest no.
+        assert!(alg > 0 && alg < frames.len(), "{alg} of {}", frames.len());
+        // No ALG enabled: nothing announces.
+        c.algs = crate::alg::AlgSet::NONE;
+        assert!(frames.iter().all(|f| !c.announces(LinkType::Ethernet, f)));
+    }
 }
