@@ -5,6 +5,7 @@
 
 use crate::drop::DropCounters;
 use crate::io::PortId;
+use crate::io::capture::Chunk;
 use crate::pipeline::{FrameOutcome, FrameSource, NotIpCounts};
 use crate::proto::wire::{Family, LinkType};
 use crate::table::TableConfig;
@@ -13,6 +14,7 @@ use crate::table::query::{RowsPage, SessionFilter, StatisticsCounts};
 use crate::table::shard::ShardStats;
 use crate::table::top::{TopHistory, TopStatistics, TopWindow, Window};
 use serde_json::Value;
+use std::sync::Arc;
 
 /// Frames travelling between threads (replay dispatcher, hand-over between cores): their
 /// bytes in one buffer, so a batch costs two allocations, not one per frame.
@@ -67,52 +69,142 @@ impl FrameBatch {
             .map(|m| (*m, self.bytes.get(m.start..m.start + m.len).unwrap_or(&[])))
     }
 
-    /// The frames `from..to`, as far as there are any.
-    pub fn metas(&self, from: usize, to: usize) -> &[FrameMeta] {
-        let to = to.min(self.frames.len());
-        self.frames.get(from.min(to)..to).unwrap_or(&[])
-    }
-
     /// The bytes of one of its frames.
     pub fn bytes_of(&self, m: &FrameMeta) -> &[u8] {
         self.bytes.get(m.start..m.start + m.len).unwrap_or(&[])
     }
 }
 
-/// Frames `from..to` of a batch, as the pipeline takes them.
-pub struct BatchRange<'a> {
-    batch: &'a FrameBatch,
+/// Frames a core is handed to process in order: copies (`FrameBatch`: a hand-over between
+/// cores) or positions in a capture chunk every core shares (`CaptureFrames`: replay).
+pub trait FrameList {
+    fn count(&self) -> usize;
+    /// Position in a capture (replay) or 0.
+    fn number(&self, i: usize) -> u64;
+    fn data(&self, i: usize) -> &[u8];
+    /// The engine clock of frame `i`, nanoseconds.
+    fn time(&self, i: usize) -> u64;
+    fn port(&self, i: usize) -> PortId;
+    /// The capture cut the frame short.
+    fn cut(&self, i: usize) -> bool;
+}
+
+impl FrameList for FrameBatch {
+    fn count(&self) -> usize {
+        self.frames.len()
+    }
+    fn number(&self, i: usize) -> u64 {
+        self.frames.get(i).map_or(0, |m| m.number)
+    }
+    fn data(&self, i: usize) -> &[u8] {
+        self.frames.get(i).map_or(&[], |m| self.bytes_of(m))
+    }
+    fn time(&self, i: usize) -> u64 {
+        self.frames.get(i).map_or(0, |m| m.ts_ns)
+    }
+    fn port(&self, i: usize) -> PortId {
+        self.frames.get(i).map_or(0, |m| m.port)
+    }
+    fn cut(&self, i: usize) -> bool {
+        self.frames.get(i).is_some_and(|m| m.cut)
+    }
+}
+
+/// How a replay clocks its frames: at their capture time, or (`--pps`) as if the capture
+/// were sent at that many packets per second from its first frame's time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReplayClock {
+    pub first_ts: u64,
+    pub pps: Option<u64>,
+}
+
+impl ReplayClock {
+    /// The engine clock of frame `number` captured at `ts_ns`.
+    pub fn at(&self, number: u64, ts_ns: u64) -> u64 {
+        match self.pps {
+            Some(pps) => self.first_ts + number.saturating_sub(1) * 1_000_000_000 / pps.max(1),
+            None => ts_ns,
+        }
+    }
+}
+
+/// The frames of a shared capture chunk that one core owns (`replay --cores N`): the
+/// dispatcher sends their positions, never copies; the chunk goes back to the reader's
+/// pool when the last core drops it.
+pub struct CaptureFrames {
+    pub chunk: Arc<Chunk>,
+    /// Positions in `chunk`, in capture order.
+    pub picks: Vec<u32>,
+    pub clock: ReplayClock,
+}
+
+impl FrameList for CaptureFrames {
+    fn count(&self) -> usize {
+        self.picks.len()
+    }
+    fn number(&self, i: usize) -> u64 {
+        self.picks
+            .get(i)
+            .map_or(0, |&p| self.chunk.number(p as usize))
+    }
+    fn data(&self, i: usize) -> &[u8] {
+        self.picks
+            .get(i)
+            .map_or(&[], |&p| self.chunk.data(p as usize))
+    }
+    fn time(&self, i: usize) -> u64 {
+        self.picks.get(i).map_or(self.clock.first_ts, |&p| {
+            let p = p as usize;
+            self.clock.at(self.chunk.number(p), self.chunk.ts_ns(p))
+        })
+    }
+    fn port(&self, _i: usize) -> PortId {
+        0
+    }
+    fn cut(&self, i: usize) -> bool {
+        self.picks
+            .get(i)
+            .is_some_and(|&p| self.chunk.cut(p as usize))
+    }
+}
+
+/// Frames `from..to` of a list, as the pipeline takes them.
+pub struct BatchRange<'a, L: FrameList> {
+    list: &'a L,
     from: usize,
     to: usize,
 }
 
-impl<'a> BatchRange<'a> {
-    pub fn new(batch: &'a FrameBatch, from: usize, to: usize) -> BatchRange<'a> {
-        BatchRange { batch, from, to }
-    }
-
-    fn meta(&self, i: usize) -> Option<&FrameMeta> {
-        self.batch.frames.get(self.from + i)
+impl<'a, L: FrameList> BatchRange<'a, L> {
+    pub fn new(list: &'a L, from: usize, to: usize) -> BatchRange<'a, L> {
+        BatchRange {
+            list,
+            from,
+            to: to.min(list.count()),
+        }
     }
 }
 
-impl FrameSource for BatchRange<'_> {
+impl<L: FrameList> FrameSource for BatchRange<'_, L> {
     fn len(&self) -> usize {
         self.to.saturating_sub(self.from)
     }
     fn data(&self, i: usize) -> &[u8] {
-        self.meta(i).map_or(&[], |m| self.batch.bytes_of(m))
+        self.list.data(self.from + i)
     }
     fn time(&self, i: usize) -> u64 {
-        self.meta(i).map_or(0, |m| m.ts_ns)
+        self.list.time(self.from + i)
     }
     fn port(&self, i: usize) -> Option<u8> {
-        self.meta(i).map(|m| m.port)
+        (self.from + i < self.to).then(|| self.list.port(self.from + i))
     }
     fn cut(&self, i: usize) -> bool {
-        self.meta(i).is_some_and(|m| m.cut)
+        self.list.cut(self.from + i)
     }
 }
+
+/// Live sessions by (protocol, state) name.
+pub type StateCounts = std::collections::BTreeMap<(&'static str, &'static str), u64>;
 
 /// What a core answers for one replayed frame (`replay --verdicts` through the cores).
 #[derive(Debug, Clone)]
@@ -146,6 +238,11 @@ pub struct CoreCounters {
 pub enum CoreMsg {
     /// Frames to process in order. `reply` frames' results go to the replay collector.
     Frames { link: LinkType, frames: FrameBatch },
+    /// Replay: this core's frames of a shared capture chunk, to process in order.
+    Captured {
+        link: LinkType,
+        frames: CaptureFrames,
+    },
     /// Advance the engine clock (end of a replay; idle time).
     Advance(u64),
     /// Replace the table configuration whole: no core ever sees half a change.
@@ -191,6 +288,9 @@ pub enum CoreMsg {
         reply: flume::Sender<Vec<Value>>,
         limit: usize,
     },
+    /// Live sessions by protocol and state name (the summary of `replay --cores N`): counts,
+    /// where `Dump` would build a row for every session.
+    StateCounts(flume::Sender<StateCounts>),
     /// `display packet-drop summary`: this core's drop and pass counters.
     Counters(flume::Sender<CoreCounters>),
     /// Answer once everything queued before this message has been processed (replay uses it

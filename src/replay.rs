@@ -391,11 +391,10 @@ pub fn relations_json(shard: &Shard) -> Vec<Value> {
     })
 }
 
-/// The human summary: sessions by protocol and state, drops by reason.
-pub fn summary(r: &ReplayResult, out: &mut dyn Write) -> std::io::Result<()> {
-    let shard = &r.pipeline.shard;
+/// A shard's live sessions by protocol and state name (what the summaries list).
+pub fn state_counts(shard: &Shard) -> crate::mailbox::StateCounts {
     let now = shard.now_ms();
-    let mut by_state: BTreeMap<(&str, &str), u64> = BTreeMap::new();
+    let mut by_state = BTreeMap::new();
     for (_, s, _) in shard.iter() {
         if !crate::table::aging::is_expired(&shard.config.aging, &s, now) {
             *by_state
@@ -403,6 +402,13 @@ pub fn summary(r: &ReplayResult, out: &mut dyn Write) -> std::io::Result<()> {
                 .or_default() += 1;
         }
     }
+    by_state
+}
+
+/// The human summary: sessions by protocol and state, drops by reason.
+pub fn summary(r: &ReplayResult, out: &mut dyn Write) -> std::io::Result<()> {
+    let shard = &r.pipeline.shard;
+    let by_state = state_counts(shard);
     writeln!(
         out,
         "Frames: {}  (not IP: {}, unsupported link type: {})",

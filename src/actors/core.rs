@@ -10,7 +10,7 @@
 
 use super::events::{CoreSnapshot, EventBatch};
 use crate::io::{Action, IoMode, PacketIo, PortId, peer};
-use crate::mailbox::BatchRange;
+use crate::mailbox::{BatchRange, FrameList};
 pub use crate::mailbox::{CoreCounters, CoreMsg, FrameBatch, FrameMeta, FrameResult};
 use crate::pipeline::{FrameOutcome, Pipeline, frame_owner};
 use crate::proto::wire::LinkType;
@@ -228,62 +228,10 @@ fn run(setup: CoreSetup) -> CoreExit {
 
 impl Core {
     /// Handles one mailbox message; `false` = stop.
-    fn handle(&mut self, msg: CoreMsg, mut io: Option<&mut (dyn PacketIo + 'static)>) -> bool {
+    fn handle(&mut self, msg: CoreMsg, io: Option<&mut (dyn PacketIo + 'static)>) -> bool {
         match msg {
-            CoreMsg::Frames { link, frames } => {
-                self.batches += 1;
-                let mut results = Vec::new();
-                // Per-frame results are reported with the table as it was after each frame:
-                // then a frame at a time; otherwise the whole batch at once.
-                let step = if self.results.is_some() {
-                    1
-                } else {
-                    frames.len().max(1)
-                };
-                let mut from = 0;
-                while from < frames.len() {
-                    let to = (from + step).min(frames.len());
-                    self.outcomes.clear();
-                    self.p.process_frames(
-                        link,
-                        &BatchRange::new(&frames, from, to),
-                        &mut self.outcomes,
-                    );
-                    for (f, outcome) in frames.metas(from, to).iter().zip(self.outcomes.iter()) {
-                        if self.results.is_some() {
-                            let published: Vec<_> = self.p.shard.algs.take_published().collect();
-                            let json = crate::replay::frame_json(
-                                f.number,
-                                outcome,
-                                &self.p.shard,
-                                &published,
-                            );
-                            results.push(FrameResult {
-                                number: f.number,
-                                json,
-                                outcome: *outcome,
-                            });
-                        }
-                        if let Some(io) = io.as_deref_mut()
-                            && self.io_mode == IoMode::Inline
-                            && decide(outcome) == Action::Forward
-                        {
-                            // Handed over by another core: we own the flow, so we forward it.
-                            let _ = io.send(peer(f.port), frames.bytes_of(f));
-                        }
-                    }
-                    if let Some(io) = io.as_deref_mut() {
-                        self.send_released(io);
-                    }
-                    from = to;
-                }
-                if let Some(tx) = &self.results
-                    && !results.is_empty()
-                {
-                    let _ = tx.send(results);
-                }
-                self.flush_events();
-            }
+            CoreMsg::Frames { link, frames } => self.process(link, &frames, io),
+            CoreMsg::Captured { link, frames } => self.process(link, &frames, io),
             CoreMsg::Advance(now) => self.p.tick(now, usize::MAX),
             CoreMsg::Config(cfg) => self.p.shard.set_config(*cfg),
             CoreMsg::Rows {
@@ -339,6 +287,9 @@ impl Core {
             CoreMsg::Dump { reply, limit } => {
                 let _ = reply.send(crate::replay::table_rows(&self.p.shard, limit));
             }
+            CoreMsg::StateCounts(reply) => {
+                let _ = reply.send(crate::replay::state_counts(&self.p.shard));
+            }
             CoreMsg::Barrier(reply) => {
                 let _ = reply.send(());
             }
@@ -350,6 +301,58 @@ impl Core {
             CoreMsg::Stop => return false,
         }
         true
+    }
+
+    /// Frames handed to this core (by another core, or by the replay dispatcher), in order.
+    fn process<L: FrameList>(
+        &mut self,
+        link: LinkType,
+        frames: &L,
+        mut io: Option<&mut (dyn PacketIo + 'static)>,
+    ) {
+        self.batches += 1;
+        let mut results = Vec::new();
+        // Per-frame results are reported with the table as it was after each frame: then a
+        // frame at a time; otherwise the whole batch at once.
+        let n = frames.count();
+        let step = if self.results.is_some() { 1 } else { n.max(1) };
+        let mut from = 0;
+        while from < n {
+            let to = (from + step).min(n);
+            self.outcomes.clear();
+            self.p
+                .process_frames(link, &BatchRange::new(frames, from, to), &mut self.outcomes);
+            for (i, outcome) in (from..to).zip(self.outcomes.iter()) {
+                if self.results.is_some() {
+                    let number = frames.number(i);
+                    let published: Vec<_> = self.p.shard.algs.take_published().collect();
+                    let json =
+                        crate::replay::frame_json(number, outcome, &self.p.shard, &published);
+                    results.push(FrameResult {
+                        number,
+                        json,
+                        outcome: *outcome,
+                    });
+                }
+                if let Some(io) = io.as_deref_mut()
+                    && self.io_mode == IoMode::Inline
+                    && decide(outcome) == Action::Forward
+                {
+                    // Handed over by another core: we own the flow, so we forward it.
+                    let _ = io.send(peer(frames.port(i)), frames.data(i));
+                }
+            }
+            if let Some(io) = io.as_deref_mut() {
+                self.send_released(io);
+            }
+            from = to;
+        }
+        if let Some(tx) = &self.results
+            && !results.is_empty()
+        {
+            let _ = tx.send(results);
+        }
+        self.flush_events();
     }
 
     fn on_batch(

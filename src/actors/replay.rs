@@ -1,10 +1,11 @@
 //! `replay --cores N`: a capture through N per-core actors. A dispatcher reads the capture
-//! and hands each frame to the core that owns its flow (`pipeline::frame_owner`), in batches;
+//! in shared chunks (`io::capture::for_each_chunk`, each byte read once) and hands each core
+//! the positions of the frames it owns (`pipeline::frame_owner`) in each chunk, never a copy;
 //! each core keeps the capture order of its own frames, and the per-frame results are merged
 //! back into capture order, so the output matches a one-core run (session ids aside: they
 //! name the core).
 
-use super::core::{CoreMsg, CoreSetup, EventsMode, FrameBatch, FrameResult, spawn};
+use super::core::{CoreMsg, CoreSetup, EventsMode, FrameResult, spawn};
 use super::replay_log::{ReplayLog, ReplaySender};
 use crate::ctl::engine::Engine;
 use crate::ctl::engine::info_centre;
@@ -14,7 +15,8 @@ use crate::drop::{DropCounters, DropReason};
 use crate::export::config::{ExportHandle, HostCounters, HostDrop};
 use crate::infocenter::{Alarms, InfoCenter};
 use crate::io::IoMode;
-use crate::io::pcap::for_each_frame;
+use crate::io::capture::for_each_chunk;
+use crate::mailbox::{CaptureFrames, ReplayClock, StateCounts};
 use crate::pipeline::{FrameOutcome, Pipeline, frame_owner, frame_owner_by_ports};
 use crate::proto::key::FlowHasher;
 use crate::proto::wire::LinkType;
@@ -27,15 +29,14 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
-/// Frames handed to a core per message.
-const DISPATCH_BATCH: usize = 64;
 /// Messages a core's mailbox holds before the dispatcher waits (back-pressure, not loss).
 const MAILBOX_DEPTH: usize = 64;
 
 /// What a multi-core replay leaves behind.
 pub struct MultiCoreResult {
     pub frames: u64,
-    pub rows: Vec<Value>,
+    /// Live sessions at the end of the capture, by protocol and state.
+    pub by_state: StateCounts,
     pub results: Vec<FrameResult>,
     pub drops: DropCounters,
     pub table: ShardStats,
@@ -47,22 +48,18 @@ pub struct MultiCoreResult {
 
 /// The summary of a multi-core replay: sessions by protocol and state, drops by reason.
 pub fn summary(r: &MultiCoreResult, cores: usize, out: &mut dyn Write) -> std::io::Result<()> {
-    let mut by_state: std::collections::BTreeMap<(String, String), u64> = Default::default();
-    for row in &r.rows {
-        let k = (
-            row["proto"].as_str().unwrap_or("").to_string(),
-            row["state"].as_str().unwrap_or("").to_string(),
-        );
-        *by_state.entry(k).or_default() += 1;
-    }
     writeln!(out, "Frames: {} on {cores} cores", r.frames)?;
     writeln!(
         out,
         "Sessions created: {}  aged out: {}  closed: {}  refused (table full): {}  evicted (early drop): {}",
         r.table.created, r.table.aged_out, r.table.closed, r.table.refused, r.table.evicted
     )?;
-    writeln!(out, "Sessions at end of capture: {}", r.rows.len())?;
-    for ((proto, state), n) in &by_state {
+    writeln!(
+        out,
+        "Sessions at end of capture: {}",
+        r.by_state.values().sum::<u64>()
+    )?;
+    for ((proto, state), n) in &r.by_state {
         writeln!(out, "  {proto:<8} {state:<18} {n}")?;
     }
     writeln!(out, "Dropped or invalid: {}", r.drops.total())?;
@@ -293,23 +290,84 @@ impl ReplayWatch {
 struct AlgControl {
     apps: crate::table::port_map::AppMap,
     algs: crate::alg::AlgSet,
+    /// Per port of TCP (first half) and UDP (second): 0 not looked at yet, 1 no enabled
+    /// ALG's port, 2 one. Most frames are answered from here, at fixed offsets, without a
+    /// parse (the dispatcher looks at every frame of the capture).
+    ported: Vec<u8>,
 }
 
 impl AlgControl {
-    fn announces(&self, link: LinkType, frame: &[u8]) -> bool {
+    fn new(table: &crate::table::TableConfig) -> AlgControl {
+        AlgControl {
+            apps: crate::table::port_map::AppMap::with_user(&table.port_map, &table.port_map_acls),
+            algs: table.algs,
+            ported: vec![0; 2 << 16],
+        }
+    }
+
+    /// Some enabled ALG follows sessions on this port of `proto`.
+    fn alg_port(&self, proto: u8, port: u16) -> bool {
+        self.apps.any_app(proto, port, |app| {
+            crate::table::algs::for_app(app).is_some_and(|a| self.algs.has(a))
+        })
+    }
+
+    /// The ports of an untagged IPv4 TCP or UDP frame that is not a fragment, read at fixed
+    /// offsets, and where they sit in `ported`.
+    fn fixed_ports(link: LinkType, frame: &[u8]) -> Option<(u8, [u16; 2], usize)> {
+        use crate::proto::wire::ipproto;
+        if link != LinkType::Ethernet || frame.get(12..14)? != [0x08, 0x00] {
+            return None;
+        }
+        let ip = frame.get(14..34)?;
+        let ihl = usize::from(ip[0] & 0x0f) * 4;
+        let fragment = u16::from_be_bytes([ip[6], ip[7]]) & 0x3fff != 0;
+        if ip[0] >> 4 != 4 || ihl < 20 || fragment {
+            return None;
+        }
+        let half = match ip[9] {
+            ipproto::TCP => 0,
+            ipproto::UDP => 1 << 16,
+            _ => return None,
+        };
+        let p = frame.get(14 + ihl..18 + ihl)?;
+        Some((
+            ip[9],
+            [
+                u16::from_be_bytes([p[0], p[1]]),
+                u16::from_be_bytes([p[2], p[3]]),
+            ],
+            half,
+        ))
+    }
+
+    fn announces(&mut self, link: LinkType, frame: &[u8]) -> bool {
         if self.algs == crate::alg::AlgSet::NONE {
             return false;
+        }
+        // The common frame: neither port is an ALG's, so it announces nothing whatever the
+        // full parse would say (the ports are the ones it reads).
+        if let Some((proto, ports, half)) = Self::fixed_ports(link, frame) {
+            let mut any = false;
+            for port in ports {
+                let cell = half + usize::from(port);
+                if self.ported[cell] == 0 {
+                    self.ported[cell] = if self.alg_port(proto, port) { 2 } else { 1 };
+                }
+                any |= self.ported[cell] == 2;
+            }
+            if !any {
+                return false;
+            }
         }
         let Some((proto, sport, dport)) = crate::pipeline::frame_ports(link, frame) else {
             return false;
         };
         // By port alone: a host, subnet or ACL mapping counts for any server (a barrier
         // too many costs time, one too few the R5 order).
-        [sport, dport].into_iter().any(|port| {
-            self.apps.any_app(proto, port, |app| {
-                crate::table::algs::for_app(app).is_some_and(|a| self.algs.has(a))
-            })
-        })
+        [sport, dport]
+            .into_iter()
+            .any(|port| self.alg_port(proto, port))
     }
 }
 
@@ -386,84 +444,92 @@ pub fn replay_cores(
     }
     drop(results_tx);
 
-    let alg_control = AlgControl {
-        apps: crate::table::port_map::AppMap::with_user(&table.port_map, &table.port_map_acls),
-        algs: table.algs,
-    };
-    let mut pending: Vec<FrameBatch> = (0..cores).map(|_| FrameBatch::default()).collect();
-    let mut pending_link: Option<LinkType> = None;
+    let mut alg_control = AlgControl::new(&table);
     let mut local_results = Vec::new();
     let mut drops = DropCounters::default();
-    let mut first_ts = None;
+    let mut clock: Option<ReplayClock> = None;
     let mut last_now = 0u64;
     // Formats results of frames no core sees (they never reach a shard).
     let no_shard = crate::table::Shard::new(0, Default::default(), FlowHasher::with_seed(0));
-    let barrier_all = || {
-        for tx in &peers {
-            let (btx, brx) = flume::bounded(1);
-            if tx.send(CoreMsg::Barrier(btx)).is_ok() {
-                let _ = brx.recv();
-            }
+    let barrier = |core: usize| {
+        let (tx, rx) = flume::bounded(1);
+        if peers[core].send(CoreMsg::Barrier(tx)).is_ok() {
+            let _ = rx.recv();
         }
     };
-    let send = |core: usize, link: LinkType, frames: FrameBatch| {
-        // A core gone is a bug elsewhere; its frames then have no result and the output says so.
-        let _ = peers[core].send(CoreMsg::Frames { link, frames });
-    };
-    let frames = for_each_frame(&opts.capture, |f| {
-        let base = *first_ts.get_or_insert(f.ts_ns);
-        let now = match opts.pps {
-            Some(pps) => base + (f.number - 1) * 1_000_000_000 / pps.max(1),
-            None => f.ts_ns,
-        };
-        last_now = last_now.max(now);
-        let Some(link) = f.link else {
-            drops.count(DropReason::UnsupportedLinkType);
-            let outcome = FrameOutcome::Dropped(DropReason::UnsupportedLinkType);
-            local_results.push(FrameResult {
-                number: f.number,
-                json: frame_json(f.number, &outcome, &no_shard, &[]),
-                outcome,
-            });
+    // Each core's frames of the current chunk, by position.
+    let mut picks: Vec<Vec<u32>> = vec![Vec::new(); cores];
+    let frames = for_each_chunk(&opts.capture, |chunk| {
+        let clock = *clock.get_or_insert(ReplayClock {
+            first_ts: chunk.ts_ns(0),
+            pps: opts.pps,
+        });
+        let Some(link) = chunk.link else {
+            for i in 0..chunk.len() {
+                let number = chunk.number(i);
+                last_now = last_now.max(clock.at(number, chunk.ts_ns(i)));
+                drops.count(DropReason::UnsupportedLinkType);
+                let outcome = FrameOutcome::Dropped(DropReason::UnsupportedLinkType);
+                local_results.push(FrameResult {
+                    number,
+                    json: frame_json(number, &outcome, &no_shard, &[]),
+                    outcome,
+                });
+            }
             return;
         };
-        if pending_link.is_some_and(|l| l != link) {
-            for (core, batch) in pending.iter_mut().enumerate() {
-                if !batch.is_empty() {
-                    send(core, pending_link.unwrap_or(link), std::mem::take(batch));
-                }
+        // What a core is sent: the positions of its frames in the shared chunk, never a copy.
+        let send = |core: usize, picks: &mut Vec<u32>| {
+            if picks.is_empty() {
+                return;
             }
-        }
-        pending_link = Some(link);
-        let owner = match opts.steer {
-            Steering::Addresses => frame_owner(link, f.data, cores),
-            Steering::Ports => frame_owner_by_ports(link, f.data, cores),
+            let frames = CaptureFrames {
+                chunk: chunk.clone(),
+                picks: std::mem::take(picks),
+                clock,
+            };
+            // A core gone is a bug elsewhere; its frames then have no result and the output
+            // says so.
+            let _ = peers[core].send(CoreMsg::Captured { link, frames });
         };
-        let control = cores > 1 && alg_control.announces(link, f.data);
-        if control {
-            // R5 on the wire: an ALG's announcement takes effect in frame order. Everything
-            // before this control frame is processed first, on every core (an earlier data
-            // connection must find the entry an earlier announcement made, before this one
-            // can replace it), ...
-            for (core, batch) in pending.iter_mut().enumerate() {
-                if !batch.is_empty() {
-                    send(core, link, std::mem::take(batch));
+        for i in 0..chunk.len() {
+            let data = chunk.data(i);
+            let owner = match opts.steer {
+                Steering::Addresses => frame_owner(link, data, cores),
+                Steering::Ports => frame_owner_by_ports(link, data, cores),
+            };
+            let control = cores > 1 && alg_control.announces(link, data);
+            if control {
+                // R5 on the wire: an ALG's announcement takes effect in frame order.
+                // Everything before this control frame is processed first, on every core (an
+                // earlier data connection must find the entry an earlier announcement made,
+                // before this one can replace it), ...
+                for (core, p) in picks.iter_mut().enumerate() {
+                    send(core, p);
                 }
+                for core in 0..cores {
+                    barrier(core);
+                }
+                // ... and the frame itself, with the relation entries it publishes, before
+                // any later frame is handed out. Replayed at full speed, nothing else orders
+                // the cores; live traffic has this order by itself. Only ALG control frames
+                // wait.
+                picks[owner].push(i as u32);
+                send(owner, &mut picks[owner]);
+                barrier(owner);
+            } else {
+                picks[owner].push(i as u32);
             }
-            barrier_all();
         }
-        pending[owner].push_captured(f.number, now, 0, f.data, f.cut());
-        if control {
-            // ... and the frame itself, with the relation entries it publishes, before any
-            // later frame is handed out. Replayed at full speed, nothing else orders the
-            // cores; live traffic has this order by itself. Only ALG control frames wait.
-            send(owner, link, std::mem::take(&mut pending[owner]));
-            let (tx, rx) = flume::bounded(1);
-            if peers[owner].send(CoreMsg::Barrier(tx)).is_ok() {
-                let _ = rx.recv();
-            }
-        } else if pending[owner].len() >= DISPATCH_BATCH {
-            send(owner, link, std::mem::take(&mut pending[owner]));
+        // The chunk's last frame is its latest in `--pps` time; at capture time, any may be.
+        last_now = match opts.pps {
+            Some(_) => chunk.len().checked_sub(1).map_or(last_now, |last| {
+                last_now.max(clock.at(chunk.number(last), 0))
+            }),
+            None => (0..chunk.len()).fold(last_now, |t, i| t.max(chunk.ts_ns(i))),
+        };
+        for (core, p) in picks.iter_mut().enumerate() {
+            send(core, p);
         }
     });
     // A capture that ends inside a record is replayed up to it, and the error is reported
@@ -473,13 +539,6 @@ pub fn replay_cores(
         Err(e @ crate::io::pcap::CaptureError::Record { after, .. }) => (after, Some(e)),
         Err(e) => return Err(e.into()),
     };
-    if let Some(link) = pending_link {
-        for (core, batch) in pending.iter_mut().enumerate() {
-            if !batch.is_empty() {
-                send(core, link, std::mem::take(batch));
-            }
-        }
-    }
     // Every core's clock to the end of the capture, then the tables.
     let mut rows = Vec::new();
     for tx in &peers {
@@ -512,17 +571,30 @@ pub fn replay_cores(
             out,
         )?;
     }
+    let mut by_state = StateCounts::new();
     for tx in &peers {
-        let (rtx, rrx) = flume::bounded(1);
-        if tx
-            .send(CoreMsg::Dump {
-                reply: rtx,
-                limit: usize::MAX,
-            })
-            .is_ok()
-            && let Ok(mut r) = rrx.recv()
+        if opts.verdicts {
+            // The final table of `--verdicts`: every live session.
+            let (rtx, rrx) = flume::bounded(1);
+            if tx
+                .send(CoreMsg::Dump {
+                    reply: rtx,
+                    limit: usize::MAX,
+                })
+                .is_ok()
+                && let Ok(mut r) = rrx.recv()
+            {
+                rows.append(&mut r);
+            }
+        }
+        // The summary's counts, from each core's own count (no row per session).
+        let (ctx, crx) = flume::bounded(1);
+        if tx.send(CoreMsg::StateCounts(ctx)).is_ok()
+            && let Ok(counts) = crx.recv()
         {
-            rows.append(&mut r);
+            for (k, n) in counts {
+                *by_state.entry(k).or_default() += n;
+            }
         }
         let _ = tx.send(CoreMsg::Stop);
     }
@@ -557,11 +629,85 @@ pub fn replay_cores(
     }
     Ok(MultiCoreResult {
         frames,
-        rows,
+        by_state,
         results,
         drops,
         table,
         capture_error,
         collectors,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An untagged IPv4 frame of `proto` with `ihl` header words, `frag` in its flags and
+    /// offset field, and these ports.
+    fn frame(proto: u8, ihl: u8, frag: u16, sport: u16, dport: u16) -> Vec<u8> {
+        let hl = usize::from(ihl) * 4;
+        let total = hl + 20;
+        let mut f = vec![0u8; 14 + total];
+        f[12..14].copy_from_slice(&[0x08, 0x00]);
+        f[14] = 0x40 | ihl;
+        f[16..18].copy_from_slice(&(total as u16).to_be_bytes());
+        f[20..22].copy_from_slice(&frag.to_be_bytes());
+        f[22] = 64;
+        f[23] = proto;
+        f[26..30].copy_from_slice(&[198, 18, 0, 1]);
+        f[30..34].copy_from_slice(&[198, 19, 0, 2]);
+        f[14 + hl..16 + hl].copy_from_slice(&sport.to_be_bytes());
+        f[16 + hl..18 + hl].copy_from_slice(&dport.to_be_bytes());
+        if proto == crate::proto::wire::ipproto::TCP {
+            f[14 + hl + 12] = 5 << 4;
+        } else {
+            f[14 + hl + 4..14 + hl + 6].copy_from_slice(&20u16.to_be_bytes());
+        }
+        f
+    }
+
+    /// What the check said before its fixed-offset path: the full parse for every frame.
+    fn by_full_parse(c: &AlgControl, f: &[u8]) -> bool {
+        crate::pipeline::frame_ports(LinkType::Ethernet, f).is_some_and(|(proto, sport, dport)| {
+            c.alg_port(proto, sport) || c.alg_port(proto, dport)
+        })
+    }
+
+    /// The cached, fixed-offset answer is the full parse's for every kind of frame, asked
+    /// twice (the second answer from the cache).
+    #[test]
+    fn control_frames_found_at_fixed_offsets_as_by_the_full_parse() {
+        use crate::proto::wire::ipproto::{TCP, UDP};
+        let mut c = AlgControl::new(&crate::table::TableConfig::default());
+        let mut frames = Vec::new();
+        for proto in [TCP, UDP] {
+            for (sport, dport) in [
+                (40000, 21),
+                (21, 40000),
+                (40000, 69),
+                (5060, 5060),
+                (40000, 443),
+                (40000, 554),
+                (53, 40001),
+            ] {
+                for ihl in [5, 6] {
+                    for frag in [0, 0x2000, 0x0010, 0x4000] {
+                        frames.push(frame(proto, ihl, frag, sport, dport));
+                    }
+                }
+            }
+        }
+        let mut alg = 0;
+        for f in &frames {
+            let full = by_full_parse(&c, f);
+            alg += usize::from(full);
+            assert_eq!(c.announces(LinkType::Ethernet, f), full, "{f:?}");
+            assert_eq!(c.announces(LinkType::Ethernet, f), full, "{f:?} (cached)");
+        }
+        // Both answers occur: the ALG ports of whole frames say yes, the rest no.
+        assert!(alg > 0 && alg < frames.len(), "{alg} of {}", frames.len());
+        // No ALG enabled: nothing announces.
+        c.algs = crate::alg::AlgSet::NONE;
+        assert!(frames.iter().all(|f| !c.announces(LinkType::Ethernet, f)));
+    }
 }

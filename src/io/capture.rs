@@ -6,12 +6,18 @@
 //! is read here directly: a record is a 16-byte header and the frame, so a batch is a run of
 //! whole records in the buffer. Any other format (pcapng) goes through `pcap::for_each_frame`
 //! and its frames are copied into batches.
+//!
+//! `for_each_chunk` reads the same way into shared chunks for `replay --cores N`: each chunk
+//! is read once and handed to every core by reference (`Arc`), so the dispatcher hands out
+//! frame positions instead of copying frames; a chunk's buffers go back to the reader's
+//! bounded pool when the last core is done with it.
 
 use super::pcap::{CaptureError, CapturedFrame, for_each_frame};
 use crate::proto::wire::LinkType;
 use std::fs::File;
 use std::io::Read;
 use std::path::Path;
+use std::sync::Arc;
 
 /// One frame of a batch: where its bytes are, and what the record says about it.
 #[derive(Debug, Clone, Copy)]
@@ -143,7 +149,8 @@ impl Classic {
         f: &mut impl FnMut(&CaptureBatch<'_>),
     ) -> Result<u64, CaptureError> {
         let link = LinkType::from_pcap(self.linktype);
-        let mut buf = vec![0u8; READ_BUFFER];
+        // Room for the largest record and its header, whatever READ_BUFFER says.
+        let mut buf = vec![0u8; READ_BUFFER.max(MAX_RECORD + 16)];
         let (mut start, mut end) = (0usize, 0usize);
         let mut records: Vec<Record> = Vec::with_capacity(max);
         let mut number = 0u64;
@@ -206,6 +213,245 @@ impl Classic {
             end += n;
         }
     }
+}
+
+/// Bytes a shared chunk holds: several hundred KiB of frames per message to a core, and
+/// room for the largest record (`MAX_RECORD`) however the records fall.
+const CHUNK_BYTES: usize = 1 << 20;
+/// Chunks in flight at once (read ahead of the slowest core): the reader waits for a chunk
+/// to come back beyond this, so memory stays bounded whatever the capture's size.
+const CHUNK_POOL: usize = 8;
+
+/// The buffers of a chunk, recycled through the reader's pool.
+struct ChunkBuffers {
+    bytes: Vec<u8>,
+    records: Vec<Record>,
+}
+
+/// Whole frames of a capture, read once and shared (`Arc`) by every core that replays some
+/// of them: `replay --cores N` hands each core the positions of its frames in the chunk.
+/// All of one link type.
+pub struct Chunk {
+    pub link: Option<LinkType>,
+    pub linktype: u32,
+    bytes: Vec<u8>,
+    records: Vec<Record>,
+    /// Where the buffers go when the last holder drops the chunk (`None`: freed).
+    pool: Option<flume::Sender<ChunkBuffers>>,
+}
+
+impl Chunk {
+    /// Frames in the chunk.
+    pub fn len(&self) -> usize {
+        self.records.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.records.is_empty()
+    }
+
+    /// Frame `i` of the chunk.
+    pub fn frame(&self, i: usize) -> Option<CapturedFrame<'_>> {
+        let r = self.records.get(i)?;
+        Some(CapturedFrame {
+            number: r.number,
+            link: self.link,
+            linktype: self.linktype,
+            ts_ns: r.ts_ns,
+            data: self.bytes.get(r.start..r.start + r.len)?,
+            wire_len: r.wire_len,
+        })
+    }
+
+    /// The bytes of frame `i` (empty past the end).
+    pub fn data(&self, i: usize) -> &[u8] {
+        self.records
+            .get(i)
+            .and_then(|r| self.bytes.get(r.start..r.start + r.len))
+            .unwrap_or(&[])
+    }
+
+    /// Frame `i`'s position in the capture (1-based; 0 past the end).
+    pub fn number(&self, i: usize) -> u64 {
+        self.records.get(i).map_or(0, |r| r.number)
+    }
+
+    /// Frame `i`'s capture time, nanoseconds since the Unix epoch (0 past the end).
+    pub fn ts_ns(&self, i: usize) -> u64 {
+        self.records.get(i).map_or(0, |r| r.ts_ns)
+    }
+
+    /// The capture holds fewer bytes of frame `i` than travelled.
+    pub fn cut(&self, i: usize) -> bool {
+        self.records
+            .get(i)
+            .is_some_and(|r| r.wire_len as usize > r.len)
+    }
+}
+
+impl Drop for Chunk {
+    fn drop(&mut self) {
+        if let Some(pool) = self.pool.take() {
+            // The reader gone (the capture ended), the buffers are simply freed.
+            let _ = pool.try_send(ChunkBuffers {
+                bytes: std::mem::take(&mut self.bytes),
+                records: std::mem::take(&mut self.records),
+            });
+        }
+    }
+}
+
+/// Calls `f` with every frame of the capture, in file order, in shared chunks of whole
+/// frames of one link type (`Chunk`). Returns the number of frames. As `for_each_batch`, a
+/// capture that ends inside a record (or holds a malformed one) has had every frame before
+/// it delivered when the error comes back. At most `CHUNK_POOL` chunks of a classic pcap are
+/// alive at once: beyond that the reader waits for one to be dropped, so `f` must not keep
+/// them all (the cores drop theirs as they finish them).
+pub fn for_each_chunk(path: &Path, mut f: impl FnMut(Arc<Chunk>)) -> Result<u64, CaptureError> {
+    let name = path.display().to_string();
+    let mut file = File::open(path).map_err(|source| CaptureError::Open {
+        path: name.clone(),
+        source,
+    })?;
+    let mut header = [0u8; 24];
+    let classic = read_full(&mut file, &mut header)
+        .ok()
+        .filter(|n| *n == header.len())
+        .and_then(|_| Classic::of(&header));
+    match classic {
+        Some(c) => c.run_chunks(file, &name, &mut f),
+        None => copied_chunks(path, &mut f),
+    }
+}
+
+impl Classic {
+    /// The whole records at the start of `buf[..end]` into `records` (numbered on from
+    /// `number`); returns where the first record not wholly in it starts, or the error of a
+    /// malformed record header there.
+    fn records(
+        &self,
+        buf: &[u8],
+        end: usize,
+        number: &mut u64,
+        records: &mut Vec<Record>,
+    ) -> (usize, Option<String>) {
+        let mut at = 0;
+        while let Some(h) = buf.get(at..at + 16).filter(|_| at + 16 <= end) {
+            let caplen = self.u32(&h[8..12]) as usize;
+            if caplen > MAX_RECORD {
+                return (at, Some(format!("a record of {caplen} bytes")));
+            }
+            if at + 16 + caplen > end {
+                break;
+            }
+            *number += 1;
+            let secs = u64::from(self.u32(&h[0..4]));
+            let frac = u64::from(self.u32(&h[4..8]));
+            records.push(Record {
+                number: *number,
+                ts_ns: secs
+                    .saturating_mul(1_000_000_000)
+                    .saturating_add(frac.saturating_mul(self.frac_ns)),
+                start: at + 16,
+                len: caplen,
+                wire_len: self.u32(&h[12..16]).max(caplen as u32),
+            });
+            at += 16 + caplen;
+        }
+        (at, None)
+    }
+
+    fn run_chunks(
+        self,
+        mut file: File,
+        name: &str,
+        f: &mut impl FnMut(Arc<Chunk>),
+    ) -> Result<u64, CaptureError> {
+        let link = LinkType::from_pcap(self.linktype);
+        let (home, pool) = flume::bounded::<ChunkBuffers>(CHUNK_POOL);
+        let mut made = 0;
+        // The part of a record the previous chunk ended in: it starts the next one.
+        let mut carry: Vec<u8> = Vec::with_capacity(MAX_RECORD + 16);
+        let mut number = 0u64;
+        let fail = |after: u64, detail: String| CaptureError::Record {
+            path: name.to_string(),
+            after,
+            detail,
+        };
+        loop {
+            let mut b = match pool.try_recv() {
+                Ok(b) => b,
+                Err(_) if made < CHUNK_POOL => {
+                    made += 1;
+                    ChunkBuffers {
+                        bytes: vec![0u8; CHUNK_BYTES],
+                        records: Vec::new(),
+                    }
+                }
+                // Every chunk is out: wait for a core to finish one (we hold `home`, so
+                // the channel stays open).
+                Err(_) => pool.recv().map_err(|e| fail(number, e.to_string()))?,
+            };
+            b.records.clear();
+            b.bytes[..carry.len()].copy_from_slice(&carry);
+            let n = read_full(&mut file, &mut b.bytes[carry.len()..])
+                .map_err(|e| fail(number, e.to_string()))?;
+            let end = carry.len() + n;
+            let (at, malformed) = self.records(&b.bytes, end, &mut number, &mut b.records);
+            carry.clear();
+            carry.extend_from_slice(&b.bytes[at..end]);
+            if !b.records.is_empty() {
+                f(Arc::new(Chunk {
+                    link,
+                    linktype: self.linktype,
+                    bytes: b.bytes,
+                    records: b.records,
+                    pool: Some(home.clone()),
+                }));
+            }
+            if let Some(detail) = malformed {
+                return Err(fail(number, detail));
+            }
+            // A chunk holds the largest record, so a read that did not fill it met the end.
+            if end < CHUNK_BYTES {
+                if carry.is_empty() {
+                    return Ok(number);
+                }
+                return Err(fail(number, "truncated record at end of file".into()));
+            }
+        }
+    }
+}
+
+/// Any other format: frames read by `pcap::for_each_frame`, copied into chunks.
+fn copied_chunks(path: &Path, f: &mut impl FnMut(Arc<Chunk>)) -> Result<u64, CaptureError> {
+    let mut chunk: Option<Chunk> = None;
+    let read = for_each_frame(path, |fr| {
+        if let Some(c) = chunk.take_if(|c| {
+            (c.link, c.linktype) != (fr.link, fr.linktype) || c.bytes.len() >= CHUNK_BYTES
+        }) {
+            f(Arc::new(c));
+        }
+        let c = chunk.get_or_insert_with(|| Chunk {
+            link: fr.link,
+            linktype: fr.linktype,
+            bytes: Vec::new(),
+            records: Vec::new(),
+            pool: None,
+        });
+        c.records.push(Record {
+            number: fr.number,
+            ts_ns: fr.ts_ns,
+            start: c.bytes.len(),
+            len: fr.data.len(),
+            wire_len: fr.wire_len,
+        });
+        c.bytes.extend_from_slice(fr.data);
+    });
+    if let Some(c) = chunk {
+        f(Arc::new(c));
+    }
+    read
 }
 
 /// Any other format: frames read by `pcap::for_each_frame`, copied into batches.
@@ -329,6 +575,102 @@ mod tests {
             );
             assert_eq!(got.len(), 9);
         }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// Every frame of a chunked read, as `(number, time, bytes, length on the wire)`, with
+    /// the chunks dropped slowly by another thread (as cores do), so that the reader runs
+    /// out of buffers and waits for them to come back.
+    fn read_chunks(path: &Path) -> (Result<u64, CaptureError>, Vec<Got>, usize) {
+        let (tx, rx) = flume::unbounded::<Arc<Chunk>>();
+        let consumer = std::thread::spawn(move || {
+            let mut got = Vec::new();
+            let mut chunks = 0;
+            for c in rx {
+                std::thread::sleep(std::time::Duration::from_millis(2));
+                chunks += 1;
+                assert!(!c.is_empty());
+                assert_eq!(c.link, Some(LinkType::Ethernet));
+                for i in 0..c.len() {
+                    let f = c.frame(i).expect("frame");
+                    assert_eq!(f.data, c.data(i));
+                    assert_eq!((f.number, f.ts_ns), (c.number(i), c.ts_ns(i)));
+                    assert_eq!(f.cut(), c.cut(i));
+                    got.push((f.number, f.ts_ns, f.data.to_vec(), f.wire_len));
+                }
+            }
+            (got, chunks)
+        });
+        let r = for_each_chunk(path, |c| {
+            let _ = tx.send(c);
+        });
+        drop(tx);
+        let (got, chunks) = consumer.join().expect("consumer");
+        (r, got, chunks)
+    }
+
+    #[test]
+    fn chunks_hold_what_batches_hold_across_chunk_boundaries() {
+        let dir = std::env::temp_dir().join(format!("sessmgr-chunks-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        // More bytes than the pool's chunks hold together, records of every size up to the
+        // largest, so records straddle chunk boundaries and every buffer is reused.
+        let sizes = (0..9000usize).map(|i| match i % 1000 {
+            999 => MAX_RECORD,
+            n => 60 + (n * 37) % 1500,
+        });
+        let frames: Vec<Vec<u8>> = sizes
+            .enumerate()
+            .map(|(i, n)| vec![(i % 251) as u8; n])
+            .collect();
+        assert!(
+            frames.iter().map(Vec::len).sum::<usize>() > CHUNK_POOL * CHUNK_BYTES + CHUNK_BYTES
+        );
+        let recs: Vec<(&[u8], u32)> = frames
+            .iter()
+            .enumerate()
+            .map(|(i, f)| (&f[..], f.len() as u32 + u32::from(i % 7 == 0)))
+            .collect();
+        let path = dir.join("large.pcap");
+        let bytes = classic(&recs, true);
+        std::fs::write(&path, &bytes).expect("write");
+        let (r, batched) = read(&path, 64);
+        assert_eq!(r.expect("batches"), 9000);
+        let (r, chunked, chunks) = read_chunks(&path);
+        assert_eq!(r.expect("chunks"), 9000);
+        assert!(
+            chunks > CHUNK_POOL,
+            "{chunks} chunks: the pool was never reused"
+        );
+        assert_eq!(chunked, batched);
+        assert!(chunked.iter().any(|g| g.3 as usize > g.2.len()));
+
+        // Cut inside the last record: every frame before it, then the error.
+        std::fs::write(&path, &bytes[..bytes.len() - 3]).expect("write");
+        let (r, chunked, _) = read_chunks(&path);
+        assert!(
+            matches!(r, Err(CaptureError::Record { after: 8999, .. })),
+            "{r:?}"
+        );
+        assert_eq!(chunked[..], batched[..8999]);
+
+        // A damaged record header in the middle (a length past the largest record): the
+        // frames before it, then the error naming how many.
+        let mut damaged = bytes.clone();
+        let at = 24 + frames[..5000].iter().map(|f| 16 + f.len()).sum::<usize>();
+        damaged[at + 8..at + 12].copy_from_slice(&(MAX_RECORD as u32 + 1).to_be_bytes());
+        std::fs::write(&path, &damaged).expect("write");
+        let (r, chunked, _) = read_chunks(&path);
+        assert!(
+            matches!(r, Err(CaptureError::Record { after: 5000, .. })),
+            "{r:?}"
+        );
+        assert_eq!(chunked[..], batched[..5000]);
+
+        // An empty capture (the header alone): no chunk, no frame.
+        std::fs::write(&path, &bytes[..24]).expect("write");
+        let (r, chunked, chunks) = read_chunks(&path);
+        assert_eq!((r.expect("empty"), chunked.len(), chunks), (0, 0, 0));
         let _ = std::fs::remove_dir_all(&dir);
     }
 }
