@@ -26,7 +26,8 @@
 #      setup is capped by the one generator, so this table cannot show a forwarder's cost.
 #   2. Forwarding cost (issue #15): the generator paced to the same fixed RATE (default 250 kpps,
 #      one every setup sustains) for every setup; the whole machine's busy CPU time is read from
-#      /proc/stat (user+nice+system+irq+softirq+steal) over the COST_DUR-second window. The
+#      /proc/stat over the COST_DUR-second window (wall time x CPUs - idle - iowait: see
+#      idle_jiffies for why not the sum of the busy fields). The
 #      baseline is the generator sending straight to h2 (h1:eth0 <-> h2:eth0, same sink) at the
 #      same rate: what every setup does besides forwarding. Forwarder CPU per packet =
 #      (busy - baseline busy) / packets received at h2. CPU time of processes outside this
@@ -260,9 +261,13 @@ ctr() { ip netns exec "$1" cat "/sys/class/net/$2/statistics/$3"; }
 
 # ---------------------------------------------------------------- one measurement
 HZ=$(getconf CLK_TCK)
-# The whole machine's busy time in jiffies: user nice system irq softirq steal (guest time is
-# already inside user).
-busy_jiffies() { awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8 + $9; exit }' /proc/stat; }
+# The whole machine's idle + iowait time in jiffies. On a tickless kernel (NO_HZ) these two
+# /proc/stat fields are measured exactly (the time each CPU spent in its idle loop), while
+# user/system/softirq are sampled at the tick: with this kernel's tick accounting
+# (CONFIG_TICK_CPU_ACCOUNTING, no IRQ_TIME_ACCOUNTING) a paced generator or a forwarder woken
+# 1000s of times a second is charged whole ticks, and the sampled fields added up to more than
+# the wall clock in a test here. So busy = wall time x CPUs - idle - iowait.
+idle_jiffies() { awk '$1 == "cpu" { print $5 + $6; exit }' /proc/stat; }
 # On a shared machine other users' processes are busy too. `cpu_snapshot FILE` records every
 # process's CPU time (utime+stime+cutime+cstime, by PID and start time) except kernel threads
 # and this script's own process tree; `foreign_jiffies A B` is what those foreign processes
@@ -378,11 +383,11 @@ EOF
     fi
     local t1 tx1 rx1 txd1 b1 t2 tx2 rx2 txd2 b2
     cpu_snapshot "$TMP/snap1"
-    t1=$(date +%s.%N); b1=$(busy_jiffies)
+    t1=$(date +%s.%N); b1=$(idle_jiffies)
     tx1=$(ctr "$H1" eth0 tx_packets); rx1=$(ctr "$H2" eth0 rx_packets)
     txd1=$(ctr "$H1" eth0 tx_dropped)
     sleep "$dur"
-    t2=$(date +%s.%N); b2=$(busy_jiffies)
+    t2=$(date +%s.%N); b2=$(idle_jiffies)
     cpu_snapshot "$TMP/snap2"
     tx2=$(ctr "$H1" eth0 tx_packets); rx2=$(ctr "$H2" eth0 rx_packets)
     txd2=$(ctr "$H1" eth0 tx_dropped)
@@ -397,7 +402,7 @@ EOF
     foreign=$(foreign_jiffies "$TMP/snap1" "$TMP/snap2")
     offered=$(awk -v a="$tx1" -v b="$tx2" -v s="$t1" -v e="$t2" 'BEGIN { printf "%.0f", (b - a) / (e - s) }')
     received=$(awk -v a="$rx1" -v b="$rx2" -v s="$t1" -v e="$t2" 'BEGIN { printf "%.0f", (b - a) / (e - s) }')
-    busy=$(awk -v a="$b1" -v b="$b2" -v f="$foreign" -v s="$t1" -v e="$t2" -v hz="$HZ" 'BEGIN { printf "%.4f", (b - a - f) / hz / (e - s) }')
+    busy=$(awk -v a="$b1" -v b="$b2" -v f="$foreign" -v s="$t1" -v e="$t2" -v hz="$HZ" -v n="$NCPU" 'BEGIN { printf "%.4f", n - ((b - a) + f) / hz / (e - s) }')
     foreign=$(awk -v f="$foreign" -v s="$t1" -v e="$t2" -v hz="$HZ" 'BEGIN { printf "%.2f", f / hz / (e - s) }')
     local check=""
     if [ "$mode" = sessmgr ]; then
