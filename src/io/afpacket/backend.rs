@@ -6,8 +6,8 @@
 
 use super::config::{AfPacketConfig, AfPacketError, validate};
 use super::ring::{BLOCK_FIRST_PKT, BLOCK_NUM_PKTS, Cursor, Ring, next_frame};
-use super::socket::{ifindex, open_rx, open_tx, socket_error};
-use super::tx::{TxRefused, TxRing, TxVersion};
+use super::socket::{ifindex, open_rx, open_tx, socket_error, tx_fill_for};
+use super::tx::{TxFill, TxRefused, TxRing, TxVersion};
 use crate::io::{Action, BatchHandler, IoMode, IoStats, PacketIo, PortId, peer};
 use crate::proto::wire::LinkType;
 use std::cell::Cell;
@@ -51,14 +51,15 @@ impl AfPacket {
     /// Opens every interface for `cfg.core`. With several cores, call this in core order (or
     /// use [`open_all`](Self::open_all)): the kernel numbers fanout members in joining order.
     pub fn open(cfg: &AfPacketConfig) -> Result<AfPacket, AfPacketError> {
-        Self::open_with(cfg, TxVersion::V3)
+        Self::open_with(cfg, TxVersion::V3, None)
     }
 
-    /// [`open`](Self::open) with the transmit ring's first choice of frame layout (the tests
-    /// force V2 to exercise the fallback layout).
+    /// [`open`](Self::open) with the transmit ring's first choice of frame layout and, if
+    /// given, its fill mode for every port (the tests force each to exercise them all).
     pub(super) fn open_with(
         cfg: &AfPacketConfig,
         tx_version: TxVersion,
+        tx_fill: Option<TxFill>,
     ) -> Result<AfPacket, AfPacketError> {
         validate(cfg)?;
         let mut ifindexes = Vec::with_capacity(cfg.interfaces.len());
@@ -91,7 +92,8 @@ impl AfPacket {
             // validate() checked that every group id fits.
             let group = cfg.fanout_group.wrapping_add(i as u16);
             let (rx, ring) = open_rx(name, index, cfg, group)?;
-            let (tx, tx_ring) = open_tx(name, index, cfg.tx_slots as usize, tx_version)?;
+            let fill = tx_fill.unwrap_or_else(|| tx_fill_for(name));
+            let (tx, tx_ring) = open_tx(name, index, cfg.tx_slots as usize, tx_version, fill)?;
             io.pollfds.push(libc::pollfd {
                 fd: rx.as_raw_fd(),
                 events: libc::POLLIN,
@@ -132,6 +134,12 @@ impl AfPacket {
     /// Forwarded or handed-over frames refused for their length (see `tx_errors`).
     pub fn tx_bad_length(&self) -> u64 {
         self.tx_bad_length
+    }
+
+    /// The transmit rings' fill modes, by port.
+    #[cfg(test)]
+    pub(super) fn tx_fills(&self) -> impl Iterator<Item = TxFill> + '_ {
+        self.tx_rings.iter().map(|r| r.fill())
     }
 
     /// The transmit rings' frame layout, slot count and slots not yet handed back, by port.

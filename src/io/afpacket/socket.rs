@@ -8,7 +8,7 @@
 use super::config::{AfPacketConfig, AfPacketError};
 use super::fanout::fanout_program;
 use super::ring::Ring;
-use super::tx::{TxGeometry, TxRing, TxVersion};
+use super::tx::{TxFill, TxGeometry, TxRing, TxVersion};
 use std::ffi::CString;
 use std::io;
 use std::mem::size_of;
@@ -217,11 +217,13 @@ fn mtu(fd: &OwnedFd, name: &str) -> io::Result<usize> {
 /// The transmit socket with its TX ring: protocol 0, so it receives nothing; bound to the
 /// interface. TPACKET_V3 first (unless `prefer` is V2), TPACKET_V2 where the kernel refuses a
 /// V3 transmit ring. `slots` is the wanted number of frame slots (rounded up to whole blocks).
+/// `fill`: see [`TxFill`]; [`tx_fill_for`] picks it by interface.
 pub(super) fn open_tx(
     name: &str,
     index: libc::c_uint,
     slots: usize,
     prefer: TxVersion,
+    fill: TxFill,
 ) -> Result<(OwnedFd, TxRing), AfPacketError> {
     let err = |what: &'static str, source: io::Error| AfPacketError::Io {
         interface: name.into(),
@@ -236,6 +238,10 @@ pub(super) fn open_tx(
     // (TP_STATUS_WRONG_FORMAT would stall every later slot); `TxRing::push` checks lengths
     // first, so this only matters if the MTU shrinks while we run.
     let _ = setsockopt(&fd, libc::PACKET_LOSS, &(1 as libc::c_int));
+    if fill == TxFill::Linear {
+        setsockopt(&fd, libc::PACKET_VNET_HDR, &(1 as libc::c_int))
+            .map_err(|e| err("setsockopt(PACKET_VNET_HDR) of the transmit socket", e))?;
+    }
     let mut version = prefer;
     loop {
         let geo = TxGeometry::new(version, mtu, slots, page);
@@ -274,7 +280,7 @@ pub(super) fn open_tx(
         };
         match set {
             Ok(()) => {
-                let ring = TxRing::map(&fd, version, geo, mtu)
+                let ring = TxRing::map(&fd, version, fill, geo, mtu)
                     .map_err(|e| err("mmap(PACKET_TX_RING)", e))?;
                 // Frames in flight are charged to the socket's send buffer; let it hold the
                 // whole ring so that the ring, not the buffer, is what runs full. FORCE needs
@@ -296,6 +302,17 @@ pub(super) fn open_tx(
             }
             Err(e) => return Err(err("setsockopt(PACKET_TX_RING)", e)),
         }
+    }
+}
+
+/// Interfaces backed by a device (a NIC: /sys/class/net/NAME/device exists) get
+/// [`TxFill::Pages`], so their driver reads the frame from the ring; virtual ones (veth,
+/// bridges, tunnels), whose frames enter the stack again, get [`TxFill::Linear`].
+pub(super) fn tx_fill_for(name: &str) -> TxFill {
+    if std::path::Path::new(&format!("/sys/class/net/{name}/device")).exists() {
+        TxFill::Pages
+    } else {
+        TxFill::Linear
     }
 }
 

@@ -625,19 +625,25 @@ fn tx_ring_geometry_fits_a_tagged_mtu_frame_per_slot() {
     }
 }
 
-/// Ping through the bridge with each transmit ring layout: V3 (the default here) and the V2
-/// fallback, which older kernels get.
+/// Ping through the bridge with each transmit ring layout, V3 (the default here) and the V2
+/// fallback, which older kernels get, each filled both ways (veth gets `Linear` by default).
 #[test]
 fn inline_forwards_through_both_tx_ring_layouts() {
-    use super::tx::TxVersion;
+    use super::tx::{TxFill, TxVersion};
     if !root_or_skip("inline_forwards_through_both_tx_ring_layouts") {
         return;
     }
-    for (tag, version) in [('3', TxVersion::V3), ('2', TxVersion::V2)] {
+    for (tag, version, fill) in [
+        ('3', TxVersion::V3, TxFill::Pages),
+        ('4', TxVersion::V3, TxFill::Linear),
+        ('2', TxVersion::V2, TxFill::Pages),
+        ('5', TxVersion::V2, TxFill::Linear),
+    ] {
         let b = bridge(tag);
         let mut cfg = config(&[&b.engine_ports[0], &b.engine_ports[1]]);
         cfg.mode = IoMode::Inline;
-        let io = AfPacket::open_with(&cfg, version).unwrap();
+        let io = AfPacket::open_with(&cfg, version, Some(fill)).unwrap();
+        assert!(io.tx_fills().all(|f| f == fill));
         let layouts: Vec<_> = io.tx_rings().map(|(v, slots, _)| (v, slots)).collect();
         assert_eq!(layouts.len(), 2);
         for (v, slots) in layouts {
@@ -652,7 +658,10 @@ fn inline_forwards_through_both_tx_ring_layouts() {
         );
         stop.store(true, Ordering::Relaxed);
         let io = t.join().unwrap();
-        assert!(v4 && v6, "ping through the {version:?} TX ring failed");
+        assert!(
+            v4 && v6,
+            "ping through the {version:?} {fill:?} TX ring failed"
+        );
         let s = io.stats();
         assert!(s.tx_frames >= 12 && s.tx_errors == 0, "{s:?}");
         assert_eq!(s.rx_frames, s.tx_frames, "{s:?}");
@@ -671,6 +680,8 @@ fn tx_ring_refuses_frames_the_mtu_does_not_allow() {
     let (x0, x1) = lab.veth("x0", "x1");
     let mut rx = AfPacket::open(&config(&[&x1])).unwrap();
     let mut inj = AfPacket::open(&config(&[&x0])).unwrap();
+    // veth has no device behind it: the kernel copies the slot (virtio header in front).
+    assert!(inj.tx_fills().all(|f| f == super::tx::TxFill::Linear));
     let short = inj.send(0, &[2; 10]).unwrap_err();
     assert_eq!(short.kind(), std::io::ErrorKind::InvalidInput, "{short}");
     assert!(inj.send(0, &test_frame(1, 1515)).is_err());

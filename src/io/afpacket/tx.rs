@@ -26,6 +26,32 @@ const ETH_HLEN: usize = 14;
 /// (`packet_extra_vlan_len_allowed`).
 const VLAN_HLEN: usize = 4;
 
+/// The `virtio_net_hdr` in front of each frame of a ring whose socket has PACKET_VNET_HDR.
+const VNET_HDR_LEN: usize = 10;
+
+/// How the kernel builds the outgoing buffer from a slot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum TxFill {
+    /// Around the slot's page (`tpacket_fill_skb` attaches it as a fragment): no copy on the
+    /// way to a NIC's DMA. But a frame that enters the stack again (veth, any virtual device)
+    /// must not keep pointing into the ring, so there the kernel copies it into a newly
+    /// allocated page (`skb_orphan_frags`), which costs more than a plain copy.
+    Pages,
+    /// The kernel copies the frame into the buffer's head: each slot starts with a
+    /// `virtio_net_hdr` (PACKET_VNET_HDR) whose `hdr_len` is the whole frame, the one way to
+    /// make `tpacket_snd` copy more than the Ethernet header. Cheaper on virtual devices.
+    Linear,
+}
+
+impl TxFill {
+    fn room(self) -> usize {
+        match self {
+            TxFill::Pages => 0,
+            TxFill::Linear => VNET_HDR_LEN,
+        }
+    }
+}
+
 /// The frame header layout of a transmit ring.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum TxVersion {
@@ -80,7 +106,8 @@ impl TxGeometry {
     /// Slots big enough for a frame of `mtu` plus an Ethernet header and one VLAN tag, at
     /// least `wanted_slots` of them, in blocks of at least 64 KiB (a multiple of `page`).
     pub(super) fn new(version: TxVersion, mtu: usize, wanted_slots: usize, page: usize) -> Self {
-        let slot_size = (version.data_off() + mtu + ETH_HLEN + VLAN_HLEN).div_ceil(64) * 64;
+        let slot_size =
+            (version.data_off() + VNET_HDR_LEN + mtu + ETH_HLEN + VLAN_HLEN).div_ceil(64) * 64;
         let block_size = (64 * 1024).max(slot_size).div_ceil(page) * page;
         let per_block = block_size / slot_size;
         let blocks = wanted_slots.max(1).div_ceil(per_block);
@@ -127,6 +154,7 @@ pub(super) struct TxRing {
     base: NonNull<u8>,
     len: usize,
     version: TxVersion,
+    fill: TxFill,
     geo: TxGeometry,
     /// The largest frame the kernel takes: min(slot data space, MTU + Ethernet header + tag).
     max_frame: usize,
@@ -160,6 +188,7 @@ impl TxRing {
     pub(super) fn map(
         fd: &OwnedFd,
         version: TxVersion,
+        fill: TxFill,
         geo: TxGeometry,
         mtu: usize,
     ) -> io::Result<TxRing> {
@@ -184,8 +213,10 @@ impl TxRing {
             base,
             len,
             version,
+            fill,
             geo,
-            max_frame: (geo.slot_size - version.data_off()).min(mtu + ETH_HLEN + VLAN_HLEN),
+            max_frame: (geo.slot_size - version.data_off() - fill.room())
+                .min(mtu + ETH_HLEN + VLAN_HLEN),
             max_untagged: mtu + ETH_HLEN,
             head: 0,
             unkicked: 0,
@@ -196,6 +227,11 @@ impl TxRing {
     #[cfg(test)]
     pub(super) fn version(&self) -> TxVersion {
         self.version
+    }
+
+    #[cfg(test)]
+    pub(super) fn fill(&self) -> TxFill {
+        self.fill
     }
 
     #[cfg(test)]
@@ -264,11 +300,16 @@ impl TxRing {
             }
         }
         let p = self.slot_ptr(slot);
-        let len = frame.len() as u32;
+        let room = self.fill.room();
+        let len = (room + frame.len()) as u32;
+        // virtio_net_hdr: no checksum offload, no GSO, hdr_len = the whole frame (copied into
+        // the buffer head). Legacy virtio fields are in host byte order.
+        let mut vnet = [0u8; VNET_HDR_LEN];
+        vnet[2..4].copy_from_slice(&(frame.len() as u16).to_ne_bytes());
         // SAFETY: the slot is free (the kernel no longer reads it, checked with Acquire above)
-        // and lies inside the mapping; the frame fits behind the header (`fits` checked it
-        // against the slot's data space). The header fields are plain u32 at their offsets;
-        // V3's tp_next_offset must be 0 (fixed-size slots).
+        // and lies inside the mapping; the frame fits behind the header and the virtio header
+        // room (`fits` checked it against the slot's data space). The header fields are plain
+        // u32 at their offsets; V3's tp_next_offset must be 0 (fixed-size slots).
         unsafe {
             if self.version == TxVersion::V3 {
                 p.add(offset_of!(libc::tpacket3_hdr, tp_next_offset))
@@ -277,11 +318,11 @@ impl TxRing {
             }
             p.add(self.version.len_off()).cast::<u32>().write(len);
             p.add(self.version.snaplen_off()).cast::<u32>().write(len);
-            std::ptr::copy_nonoverlapping(
-                frame.as_ptr(),
-                p.add(self.version.data_off()),
-                frame.len(),
-            );
+            let data = p.add(self.version.data_off());
+            if room > 0 {
+                std::ptr::copy_nonoverlapping(vnet.as_ptr(), data, room);
+            }
+            std::ptr::copy_nonoverlapping(frame.as_ptr(), data.add(room), frame.len());
         }
         // Release: the frame and its length are visible to the kernel before the request.
         self.status_cell(slot)
