@@ -10,12 +10,16 @@
 //! - Forwarded frames are copied from the receive ring's block straight into a slot of the
 //!   output port's TX ring (TPACKET_V3 layout, TPACKET_V2 where the kernel refuses a V3 TX
 //!   ring), and one `sendto(fd, NULL, 0, MSG_DONTWAIT)` per output port and batch sends them.
-//!   A forwarded frame is copied twice in all: by the kernel into the receive ring, and by us
-//!   into the TX slot; the kernel builds the outgoing buffer around the slot's page (no copy),
-//!   except on veth, whose peer copies it once more (`skb_orphan_frags`: the slot's page must
-//!   not leave with the frame). With `sendmmsg(2)` before it was also two: into the receive
-//!   ring, and the kernel's copy from the ring into a new buffer. True zero copy between two
-//!   AF_PACKET rings is not possible: they are separate memory. See docs/performance.md.
+//!   There is no intermediate buffer: the one user-space copy goes from the receive block
+//!   straight into the slot (`sendmmsg(2)` had none: the kernel read the frame from the block
+//!   through an iovec). Copies of a forwarded frame in all: on a NIC two (the kernel's into
+//!   the receive ring, ours into the slot; the kernel hands the slot's page to the driver,
+//!   `tx::TxFill::Pages`); on veth and other virtual interfaces three (the kernel copies the slot into the
+//!   buffer head, `Linear`, because a frame entering the stack again must not keep pointing into
+//!   the ring; attaching the page there made veth copy it into a new page per frame, which cost
+//!   more). With `sendmmsg(2)` it was two everywhere (into the receive ring; the kernel's copy
+//!   from the block into a new buffer). True zero copy between two AF_PACKET rings is not
+//!   possible: they are separate memory. Measured costs: docs/performance.md.
 //! - A full TX ring (every slot still in flight) never blocks the core: the frame is dropped
 //!   and counted in `tx_errors` ([`AfPacket::tx_ring_full`]), as is a frame longer than the
 //!   output interface's MTU allows ([`AfPacket::tx_bad_length`]; the MTU is read when the port

@@ -1,9 +1,8 @@
 #![allow(unsafe_code)]
 //! Opening the packet sockets of a port: the interface lookup, the receive socket with its
 //! TPACKET_V3 ring, promiscuous membership and fanout group, and the transmit socket with its
-//! TX ring, each in
-//! the order the kernel requires, with every refusal turned into an `AfPacketError` that names
-//! the interface and the call.
+//! TX ring, each in the order the kernel requires, with every refusal turned into an
+//! `AfPacketError` that names the interface and the call.
 
 use super::config::{AfPacketConfig, AfPacketError};
 use super::fanout::fanout_program;
