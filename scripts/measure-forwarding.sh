@@ -27,18 +27,16 @@
 #   2. Forwarding cost (issue #15): the generator paced to the same fixed RATE (default 250 kpps,
 #      one every setup sustains) for every setup; the whole machine's busy CPU time is read from
 #      /proc/stat over the COST_DUR-second window (wall time x CPUs - idle - iowait: see
-#      idle_jiffies for why not the sum of the busy fields). The
-#      baseline is the generator sending straight to h2 (h1:eth0 <-> h2:eth0, same sink) at the
-#      same rate: what every setup does besides forwarding. Forwarder CPU per packet =
-#      (busy - baseline busy) / packets received at h2. CPU time of processes outside this
-#      script's tree (other users of a shared machine; kernel threads excepted) is taken out
-#      of "busy" and shown apart. Setups: the kernel routing with
-#      nf_conntrack, the same with RPS, sessmgr on AF_PACKET (this build: TX ring), sessmgr from
-#      SESSMGR_BIN_BASE if given (e.g. a build of an older commit, for a side-by-side), and
-#      sessmgr on AF_XDP (`backend = "afxdp"`; skipped with a line saying why when the binary
-#      refuses that configuration or the kernel refuses the socket).
-#      Other processes on the machine count too: run it on a quiet machine (or under the build
-#      lock) and read the spread of the runs.
+#      idle_jiffies for why not the sum of the busy fields). The baseline is the generator
+#      sending straight to h2 (h1:eth0 <-> h2:eth0, same sink) at the same rate: what every
+#      setup does besides forwarding. Forwarder CPU per packet = (busy - the same round's
+#      baseline busy) / packets received at h2. CPU time of processes outside this script's
+#      tree (other users of a shared machine; kernel threads excepted) is taken out of "busy"
+#      and shown apart; run it under the build lock and read the spread of the runs.
+#      Setups: the kernel routing with nf_conntrack, the same with RPS, sessmgr on AF_PACKET
+#      (SESSMGR_BIN), sessmgr from SESSMGR_BIN_BASE if given (e.g. a build of an older commit,
+#      side by side), and sessmgr on AF_XDP (`backend = "afxdp"`; skipped with a line saying
+#      why when the binary refuses that configuration or the kernel refuses the socket).
 #
 # usage: sudo scripts/measure-forwarding.sh        (env: DUR=5 WARM=1 RUNS=3 FLOWS=1024
 #                                                    KERNEL_RPS=1 SESSMGR_BIN=...
