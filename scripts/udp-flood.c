@@ -1,12 +1,15 @@
 /* udp-flood: sends IPv4/UDP frames with a fixed-size payload over many flows out of one
  * interface through an AF_PACKET socket (qdisc bypass, sendmmsg batches of 64), for a fixed
- * time, as fast as one CPU allows. Used by scripts/measure-forwarding.sh as the one traffic
+ * time, as fast as one CPU allows or paced to a given rate. Used by scripts/measure-forwarding.sh as the one traffic
  * generator for every setup it compares. Frames carry correct IPv4 header and UDP checksums
  * (the kernel's IP layer drops bad header checksums). Addresses are the caller's; the script
  * keeps them in 198.18.0.0/15.
  *
- * usage: udp-flood IFACE DST_MAC SRC_IP DST_IP FLOWS SECONDS PAYLOAD_BYTES
- *   flow i uses source port 40000+i, destination port 9.
+ * usage: udp-flood IFACE DST_MAC SRC_IP DST_IP FLOWS SECONDS PAYLOAD_BYTES [RATE_PPS]
+ *   flow i uses source port 40000+i, destination port 9. RATE_PPS > 0: paced to that many
+ *   frames per second (batches of up to 64 at their due time; the generator sleeps between
+ *   them, so an idle CPU is not counted as the generator's); 0 or absent: as fast as it can.
+ *   A paced run that falls behind does not catch up in a burst: it reports the rate reached.
  * prints: "sent N frames in S s: R pps"
  *
  * build: cc -O2 -o udp-flood udp-flood.c
@@ -46,8 +49,9 @@ static uint16_t fold(uint32_t s) {
 }
 
 int main(int argc, char **argv) {
-    if (argc != 8) {
-        fprintf(stderr, "usage: %s IFACE DST_MAC SRC_IP DST_IP FLOWS SECONDS PAYLOAD\n", argv[0]);
+    if (argc != 8 && argc != 9) {
+        fprintf(stderr, "usage: %s IFACE DST_MAC SRC_IP DST_IP FLOWS SECONDS PAYLOAD [RATE_PPS]\n",
+                argv[0]);
         return 2;
     }
     const char *ifname = argv[1];
@@ -65,8 +69,10 @@ int main(int argc, char **argv) {
     int flows = atoi(argv[5]);
     double seconds = atof(argv[6]);
     int payload = atoi(argv[7]);
-    if (flows < 1 || flows > MAXF || seconds <= 0 || payload < 0 || payload > 1400) {
-        fprintf(stderr, "bad FLOWS/SECONDS/PAYLOAD\n");
+    double rate = argc == 9 ? atof(argv[8]) : 0;
+    if (flows < 1 || flows > MAXF || seconds <= 0 || payload < 0 || payload > 1400 || rate < 0 ||
+        rate > 1e9) {
+        fprintf(stderr, "bad FLOWS/SECONDS/PAYLOAD/RATE_PPS\n");
         return 2;
     }
     int ifindex = if_nametoindex(ifname);
@@ -141,18 +147,41 @@ int main(int argc, char **argv) {
     unsigned long long sent = 0, errs = 0;
     int next = 0;
     double t0 = now(), end = t0 + seconds;
+    /* Paced: a batch is due when the frames sent so far have used up their share of time;
+     * batches are sized so that one is due about every 100 us. */
+    int batch = BATCH;
+    if (rate > 0) {
+        batch = (int)(rate / 10000);
+        if (batch < 1) batch = 1;
+        if (batch > BATCH) batch = BATCH;
+    }
+    double behind = 0;
     while (now() < end) {
-        for (int k = 0; k < BATCH; k++) {
+        if (rate > 0) {
+            double due = t0 + behind + sent / rate, t = now();
+            if (due > t) {
+                struct timespec ts;
+                clock_gettime(CLOCK_MONOTONIC, &ts);
+                double wake = ts.tv_sec + ts.tv_nsec / 1e9 + (due - t);
+                ts.tv_sec = (time_t)wake;
+                ts.tv_nsec = (long)((wake - (double)ts.tv_sec) * 1e9);
+                clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
+            } else if (t - due > 0.01) {
+                behind += t - due; /* more than 10 ms late: forget the debt, no burst */
+            }
+        }
+        for (int k = 0; k < batch; k++) {
             iov[k].iov_base = frames + (size_t)next * len;
             if (++next == flows) next = 0;
         }
-        int n = sendmmsg(s, msgs, BATCH, 0);
+        int n = sendmmsg(s, msgs, batch, 0);
         if (n > 0)
             sent += (unsigned)n;
         else
             errs++;
     }
     double el = now() - t0;
-    printf("sent %llu frames in %.2f s: %.0f pps (%llu failed calls)\n", sent, el, sent / el, errs);
+    printf("sent %llu frames in %.2f s: %.0f pps (%llu failed calls%s)\n", sent, el, sent / el,
+           errs, rate > 0 ? (behind > 0.01 ? ", paced, fell behind" : ", paced") : "");
     return 0;
 }

@@ -1,12 +1,13 @@
 #![allow(unsafe_code)]
 //! `AfPacket`, one core's instance over all its ports: it opens the sockets, waits for frames,
-//! reads the rings round robin into one batch for the engine, forwards what the engine marks
-//! `Forward` and hands the blocks back to the kernel, and sums the kernel's drop counters.
+//! reads the rings round robin into one batch for the engine, copies what the engine marks
+//! `Forward` from the receive block straight into the peer port's transmit ring (one kick per
+//! port and batch), hands the blocks back to the kernel, and sums the kernel's drop counters.
 
 use super::config::{AfPacketConfig, AfPacketError, validate};
 use super::ring::{BLOCK_FIRST_PKT, BLOCK_NUM_PKTS, Cursor, Ring, next_frame};
-use super::socket::{ifindex, open_rx, open_tx, socket_error};
-use super::tx::{TxBatch, send_frame};
+use super::socket::{ifindex, open_rx, open_tx, socket_error, tx_fill_for};
+use super::tx::{TxFill, TxRefused, TxRing, TxVersion};
 use crate::io::{Action, BatchHandler, IoMode, IoStats, PacketIo, PortId, peer};
 use crate::proto::wire::LinkType;
 use std::cell::Cell;
@@ -21,6 +22,7 @@ pub struct AfPacket {
     names: Vec<String>,
     rx: Vec<OwnedFd>,
     tx: Vec<OwnedFd>,
+    tx_rings: Vec<TxRing>,
     rings: Vec<Ring>,
     cursors: Vec<Cursor>,
     /// The port whose ring is read first in the next batch (round robin, so a busy port cannot
@@ -32,9 +34,13 @@ pub struct AfPacket {
     ports: Vec<PortId>,
     truncated: Vec<bool>,
     actions: Vec<Action>,
-    tx_batch: TxBatch,
     stats: IoStats,
     truncated_frames: u64,
+    /// Frames refused because the next transmit slot was still in flight (in `tx_errors`).
+    tx_ring_full: u64,
+    /// Frames refused for their length: shorter than an Ethernet header or longer than the
+    /// output interface's MTU allows (in `tx_errors`).
+    tx_bad_length: u64,
     /// `PACKET_STATISTICS` resets the kernel counters on every read, so they are summed here;
     /// a `Cell` because `stats()` takes `&self`.
     kernel_drops: Cell<u64>,
@@ -45,6 +51,16 @@ impl AfPacket {
     /// Opens every interface for `cfg.core`. With several cores, call this in core order (or
     /// use [`open_all`](Self::open_all)): the kernel numbers fanout members in joining order.
     pub fn open(cfg: &AfPacketConfig) -> Result<AfPacket, AfPacketError> {
+        Self::open_with(cfg, TxVersion::V3, None)
+    }
+
+    /// [`open`](Self::open) with the transmit ring's first choice of frame layout and, if
+    /// given, its fill mode for every port (the tests force each to exercise them all).
+    pub(super) fn open_with(
+        cfg: &AfPacketConfig,
+        tx_version: TxVersion,
+        tx_fill: Option<TxFill>,
+    ) -> Result<AfPacket, AfPacketError> {
         validate(cfg)?;
         let mut ifindexes = Vec::with_capacity(cfg.interfaces.len());
         for name in &cfg.interfaces {
@@ -56,6 +72,7 @@ impl AfPacket {
             names: cfg.interfaces.clone(),
             rx: Vec::with_capacity(n),
             tx: Vec::with_capacity(n),
+            tx_rings: Vec::with_capacity(n),
             rings: Vec::with_capacity(n),
             cursors: Vec::with_capacity(n),
             first_port: 0,
@@ -64,9 +81,10 @@ impl AfPacket {
             ports: Vec::with_capacity(256),
             truncated: Vec::with_capacity(256),
             actions: Vec::with_capacity(256),
-            tx_batch: TxBatch::default(),
             stats: IoStats::default(),
             truncated_frames: 0,
+            tx_ring_full: 0,
+            tx_bad_length: 0,
             kernel_drops: Cell::new(0),
             losing_seen: false,
         };
@@ -74,7 +92,8 @@ impl AfPacket {
             // validate() checked that every group id fits.
             let group = cfg.fanout_group.wrapping_add(i as u16);
             let (rx, ring) = open_rx(name, index, cfg, group)?;
-            let tx = open_tx(name, index)?;
+            let fill = tx_fill.unwrap_or_else(|| tx_fill_for(name));
+            let (tx, tx_ring) = open_tx(name, index, cfg.tx_slots as usize, tx_version, fill)?;
             io.pollfds.push(libc::pollfd {
                 fd: rx.as_raw_fd(),
                 events: libc::POLLIN,
@@ -82,6 +101,7 @@ impl AfPacket {
             });
             io.rx.push(rx);
             io.tx.push(tx);
+            io.tx_rings.push(tx_ring);
             io.rings.push(ring);
             io.cursors.push(Cursor::default());
         }
@@ -104,6 +124,30 @@ impl AfPacket {
     /// Frames the ring truncated (longer than a block), received but never forwarded.
     pub fn truncated_frames(&self) -> u64 {
         self.truncated_frames
+    }
+
+    /// Forwarded frames dropped because the output port's transmit ring was full.
+    pub fn tx_ring_full(&self) -> u64 {
+        self.tx_ring_full
+    }
+
+    /// Forwarded or handed-over frames refused for their length (see `tx_errors`).
+    pub fn tx_bad_length(&self) -> u64 {
+        self.tx_bad_length
+    }
+
+    /// The transmit rings' fill modes, by port.
+    #[cfg(test)]
+    pub(super) fn tx_fills(&self) -> impl Iterator<Item = TxFill> + '_ {
+        self.tx_rings.iter().map(|r| r.fill())
+    }
+
+    /// The transmit rings' frame layout, slot count and slots not yet handed back, by port.
+    #[cfg(test)]
+    pub(super) fn tx_rings(&self) -> impl Iterator<Item = (TxVersion, usize, usize)> + '_ {
+        self.tx_rings
+            .iter()
+            .map(|r| (r.version(), r.slots(), r.busy_slots()))
     }
 
     /// The interface names, by port.
@@ -216,6 +260,7 @@ impl PacketIo for AfPacket {
         let AfPacket {
             mode,
             tx,
+            tx_rings,
             rings,
             cursors,
             first_port,
@@ -223,9 +268,10 @@ impl PacketIo for AfPacket {
             ports,
             truncated,
             actions,
-            tx_batch,
             stats,
             truncated_frames,
+            tx_ring_full,
+            tx_bad_length,
             losing_seen,
             ..
         } = self;
@@ -304,15 +350,40 @@ impl PacketIo for AfPacket {
                         stats.tx_errors += 1;
                     }
                 }
-                // One sendmmsg(2) per output port and batch rather than one send(2) per frame.
-                for (out, fd) in tx.iter().enumerate() {
-                    let wanted = (0..n).filter(|&i| {
-                        actions[i] == Action::Forward
-                            && !truncated[i]
-                            && usize::from(peer(ports[i])) == out
-                    });
-                    tx_batch.send(fd, wanted.map(|i| frames[i]), stats);
+                // Each forwarded frame is copied once, from the receive block (where `frames`
+                // points) into a transmit slot; one kick per output port and batch.
+                for (out, (fd, ring)) in tx.iter().zip(tx_rings.iter_mut()).enumerate() {
+                    for i in 0..n {
+                        if actions[i] != Action::Forward
+                            || truncated[i]
+                            || usize::from(peer(ports[i])) != out
+                        {
+                            continue;
+                        }
+                        match ring.push(fd, frames[i]) {
+                            Ok(()) => {
+                                stats.tx_frames += 1;
+                                stats.tx_bytes += frames[i].len() as u64;
+                            }
+                            Err(why) => {
+                                stats.tx_errors += 1;
+                                match why {
+                                    TxRefused::RingFull => *tx_ring_full += 1,
+                                    TxRefused::BadLength => *tx_bad_length += 1,
+                                }
+                            }
+                        }
+                    }
                 }
+            }
+        }
+        // Kick every port with new requests, or with requests the kernel left behind last
+        // time (its socket buffer was full), even in a batch that forwarded nothing to it. A
+        // kick that fails (the link went down) leaves its frames in the ring; a ring that stays
+        // full counts every further frame in `tx_errors`.
+        for (fd, ring) in tx.iter().zip(tx_rings.iter_mut()) {
+            if ring.needs_kick() {
+                let _ = ring.kick(fd);
             }
         }
         // No slice into the ring may survive the hand-back below.
@@ -333,21 +404,29 @@ impl PacketIo for AfPacket {
     }
 
     fn send(&mut self, port: PortId, frame: &[u8]) -> io::Result<()> {
-        let Some(fd) = self.tx.get(usize::from(port)) else {
+        let p = usize::from(port);
+        let (Some(fd), Some(ring)) = (self.tx.get(p), self.tx_rings.get_mut(p)) else {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
                 format!("no port {port}"),
             ));
         };
-        match send_frame(fd, frame) {
+        match ring.push(fd, frame) {
             Ok(()) => {
                 self.stats.tx_frames += 1;
                 self.stats.tx_bytes += frame.len() as u64;
+                // A handed-over frame goes at once (it does not wait for the next batch). A
+                // failed kick (link down) leaves it queued in the ring, like a forwarded one.
+                let _ = ring.kick(fd);
                 Ok(())
             }
-            Err(e) => {
+            Err(why) => {
                 self.stats.tx_errors += 1;
-                Err(e)
+                match why {
+                    TxRefused::RingFull => self.tx_ring_full += 1,
+                    TxRefused::BadLength => self.tx_bad_length += 1,
+                }
+                Err(why.to_io(frame.len()))
             }
         }
     }

@@ -28,6 +28,10 @@ pub struct AfPacketConfig {
     /// The kernel hands a partly filled block over after this many milliseconds, which bounds
     /// the latency at low rates.
     pub block_timeout_ms: u32,
+    /// Frame slots in each port's transmit ring (rounded up to whole ring blocks). A slot
+    /// holds one frame of up to the interface MTU; a forwarded frame that finds the ring full
+    /// is dropped and counted (`tx_errors`).
+    pub tx_slots: u32,
 }
 
 impl Default for AfPacketConfig {
@@ -44,6 +48,9 @@ impl Default for AfPacketConfig {
             block_count: 64,
             frame_size: 2048,
             block_timeout_ms: 1,
+            // 8 batches of 256 frames: room for the frames still in flight while the next
+            // batches are written. About 3 MiB per port and core at MTU 1500.
+            tx_slots: 2048,
         }
     }
 }
@@ -114,6 +121,13 @@ pub(super) fn validate(cfg: &AfPacketConfig) -> Result<(), AfPacketError> {
         return bad(format!(
             "block_count {} x block_size {}: the ring must be non-empty and at most 4 GiB",
             cfg.block_count, cfg.block_size
+        ));
+    }
+    if cfg.tx_slots == 0 || cfg.tx_slots > 1 << 20 {
+        return bad(format!(
+            "tx_slots {} must be between 1 and {}",
+            cfg.tx_slots,
+            1u32 << 20
         ));
     }
     Ok(())

@@ -1,12 +1,13 @@
 #![allow(unsafe_code)]
 //! Opening the packet sockets of a port: the interface lookup, the receive socket with its
-//! TPACKET_V3 ring, promiscuous membership and fanout group, and the transmit socket, each in
-//! the order the kernel requires, with every refusal turned into an `AfPacketError` that names
-//! the interface and the call.
+//! TPACKET_V3 ring, promiscuous membership and fanout group, and the transmit socket with its
+//! TX ring, each in the order the kernel requires, with every refusal turned into an
+//! `AfPacketError` that names the interface and the call.
 
 use super::config::{AfPacketConfig, AfPacketError};
 use super::fanout::fanout_program;
 use super::ring::Ring;
+use super::tx::{TxFill, TxGeometry, TxRing, TxVersion};
 use std::ffi::CString;
 use std::io;
 use std::mem::size_of;
@@ -188,16 +189,146 @@ fn join_fanout(fd: &OwnedFd, group: u16) -> io::Result<()> {
     }
 }
 
-/// The transmit socket: protocol 0, so it receives nothing; bound to the interface.
-pub(super) fn open_tx(name: &str, index: libc::c_uint) -> Result<OwnedFd, AfPacketError> {
-    let fd = packet_socket(name)?;
-    bind(&fd, index, 0).map_err(|source| AfPacketError::Io {
+/// The interface's MTU (SIOCGIFMTU on `fd`), which bounds what the transmit ring takes.
+fn mtu(fd: &OwnedFd, name: &str) -> io::Result<usize> {
+    // SAFETY: ifreq is plain data; all-zero is a valid value.
+    let mut req: libc::ifreq = unsafe { std::mem::zeroed() };
+    if name.len() >= req.ifr_name.len() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "interface name too long",
+        ));
+    }
+    for (d, s) in req.ifr_name.iter_mut().zip(name.bytes()) {
+        *d = s as libc::c_char;
+    }
+    // SAFETY: SIOCGIFMTU reads the NUL-terminated name from and writes the MTU into `req`, a
+    // live, exclusively borrowed ifreq.
+    let rc = unsafe { libc::ioctl(fd.as_raw_fd(), libc::SIOCGIFMTU, &raw mut req) };
+    if rc < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: SIOCGIFMTU succeeded, so the union holds the MTU.
+    let mtu = unsafe { req.ifr_ifru.ifru_mtu };
+    Ok(mtu.max(68) as usize)
+}
+
+/// The transmit socket with its TX ring: protocol 0, so it receives nothing; bound to the
+/// interface. TPACKET_V3 first (unless `prefer` is V2), TPACKET_V2 where the kernel refuses a
+/// V3 transmit ring. `slots` is the wanted number of frame slots (rounded up to whole blocks).
+/// `fill`: see [`TxFill`]; [`tx_fill_for`] picks it by interface.
+pub(super) fn open_tx(
+    name: &str,
+    index: libc::c_uint,
+    slots: usize,
+    prefer: TxVersion,
+    fill: TxFill,
+) -> Result<(OwnedFd, TxRing), AfPacketError> {
+    let err = |what: &'static str, source: io::Error| AfPacketError::Io {
         interface: name.into(),
-        what: "bind(AF_PACKET) of the transmit socket",
+        what,
         source,
-    })?;
-    // The engine is the only queueing discipline these bridged frames need: skip the qdisc
-    // layer (packet(7)); a full driver queue becomes a counted send error.
-    let _ = setsockopt(&fd, libc::PACKET_QDISC_BYPASS, &(1 as libc::c_int));
-    Ok(fd)
+    };
+    let fd = packet_socket(name)?;
+    let mtu = mtu(&fd, name).map_err(|e| err("ioctl(SIOCGIFMTU)", e))?;
+    // SAFETY: sysconf has no memory-safety preconditions.
+    let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) }.max(4096) as usize;
+    // The kernel skips (and frees) a slot it cannot send instead of stopping the ring at it
+    // (TP_STATUS_WRONG_FORMAT would stall every later slot); `TxRing::push` checks lengths
+    // first, so this only matters if the MTU shrinks while we run.
+    let _ = setsockopt(&fd, libc::PACKET_LOSS, &(1 as libc::c_int));
+    if fill == TxFill::Linear {
+        setsockopt(&fd, libc::PACKET_VNET_HDR, &(1 as libc::c_int))
+            .map_err(|e| err("setsockopt(PACKET_VNET_HDR) of the transmit socket", e))?;
+    }
+    let mut version = prefer;
+    loop {
+        let geo = TxGeometry::new(version, mtu, slots, page);
+        let v = match version {
+            TxVersion::V3 => libc::tpacket_versions::TPACKET_V3,
+            TxVersion::V2 => libc::tpacket_versions::TPACKET_V2,
+        } as libc::c_int;
+        setsockopt(&fd, libc::PACKET_VERSION, &v)
+            .map_err(|e| err("setsockopt(PACKET_VERSION) of the transmit socket", e))?;
+        let set = match version {
+            // A V3 transmit ring takes the V3 request with no block timeout, private area or
+            // feature word (the kernel refuses them).
+            TxVersion::V3 => setsockopt(
+                &fd,
+                libc::PACKET_TX_RING,
+                &libc::tpacket_req3 {
+                    tp_block_size: geo.block_size as u32,
+                    tp_block_nr: geo.blocks as u32,
+                    tp_frame_size: geo.slot_size as u32,
+                    tp_frame_nr: geo.slots as u32,
+                    tp_retire_blk_tov: 0,
+                    tp_sizeof_priv: 0,
+                    tp_feature_req_word: 0,
+                },
+            ),
+            TxVersion::V2 => setsockopt(
+                &fd,
+                libc::PACKET_TX_RING,
+                &libc::tpacket_req {
+                    tp_block_size: geo.block_size as u32,
+                    tp_block_nr: geo.blocks as u32,
+                    tp_frame_size: geo.slot_size as u32,
+                    tp_frame_nr: geo.slots as u32,
+                },
+            ),
+        };
+        match set {
+            Ok(()) => {
+                let ring = TxRing::map(&fd, version, fill, geo, mtu)
+                    .map_err(|e| err("mmap(PACKET_TX_RING)", e))?;
+                // Frames in flight are charged to the socket's send buffer; let it hold the
+                // whole ring so that the ring, not the buffer, is what runs full. FORCE needs
+                // CAP_NET_ADMIN; otherwise the (capped) plain option.
+                let want =
+                    (geo.slots * (geo.slot_size + 1024)).min(i32::MAX as usize) as libc::c_int;
+                if sol_socket(&fd, libc::SO_SNDBUFFORCE, &want).is_err() {
+                    let _ = sol_socket(&fd, libc::SO_SNDBUF, &want);
+                }
+                bind(&fd, index, 0)
+                    .map_err(|e| err("bind(AF_PACKET) of the transmit socket", e))?;
+                // The engine is the only queueing discipline these bridged frames need: skip
+                // the qdisc layer (packet(7)).
+                let _ = setsockopt(&fd, libc::PACKET_QDISC_BYPASS, &(1 as libc::c_int));
+                return Ok((fd, ring));
+            }
+            Err(e) if version == TxVersion::V3 && e.raw_os_error() == Some(libc::EINVAL) => {
+                version = TxVersion::V2;
+            }
+            Err(e) => return Err(err("setsockopt(PACKET_TX_RING)", e)),
+        }
+    }
+}
+
+/// Interfaces backed by a device (a NIC: /sys/class/net/NAME/device exists) get
+/// [`TxFill::Pages`], so their driver reads the frame from the ring; virtual ones (veth,
+/// bridges, tunnels), whose frames enter the stack again, get [`TxFill::Linear`].
+pub(super) fn tx_fill_for(name: &str) -> TxFill {
+    if std::path::Path::new(&format!("/sys/class/net/{name}/device")).exists() {
+        TxFill::Pages
+    } else {
+        TxFill::Linear
+    }
+}
+
+fn sol_socket(fd: &OwnedFd, name: libc::c_int, value: &libc::c_int) -> io::Result<()> {
+    // SAFETY: `value` points to a live int, the layout SOL_SOCKET buffer options take.
+    let rc = unsafe {
+        libc::setsockopt(
+            fd.as_raw_fd(),
+            libc::SOL_SOCKET,
+            name,
+            (value as *const libc::c_int).cast(),
+            size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    if rc < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(())
+    }
 }

@@ -586,6 +586,13 @@ fn bad_configurations_are_explained() {
         })
         .contains("no interfaces")
     );
+    assert!(
+        msg(AfPacketConfig {
+            tx_slots: 0,
+            ..base.clone()
+        })
+        .contains("tx_slots")
+    );
     // Loopback has no Ethernet header.
     assert!(msg(base).contains("not an Ethernet interface"));
 }
@@ -598,4 +605,155 @@ fn batch_vector_keeps_its_allocation() {
     let (ptr, cap) = (v.as_ptr() as usize, v.capacity());
     let w: Vec<&'static [u8]> = recycle(v);
     assert_eq!((w.as_ptr() as usize, w.capacity(), w.len()), (ptr, cap, 0));
+}
+
+#[test]
+fn tx_ring_geometry_fits_a_tagged_mtu_frame_per_slot() {
+    use super::tx::{TxGeometry, TxVersion};
+    assert_eq!(TxVersion::V3.data_off(), 48);
+    assert_eq!(TxVersion::V2.data_off(), 32);
+    for version in [TxVersion::V3, TxVersion::V2] {
+        for (mtu, wanted) in [(1500, 2048), (9000, 100), (68, 1), (1500, 1)] {
+            let g = TxGeometry::new(version, mtu, wanted, 4096);
+            assert!(g.slot_size >= version.data_off() + mtu + 18, "{g:?}");
+            assert_eq!(g.slot_size % 64, 0);
+            assert_eq!(g.block_size % 4096, 0);
+            assert!(g.per_block >= 1 && g.per_block * g.slot_size <= g.block_size);
+            assert_eq!(g.slots, g.per_block * g.blocks);
+            assert!(g.slots >= wanted && g.slots < wanted + g.per_block, "{g:?}");
+        }
+    }
+}
+
+/// Ping through the bridge with each transmit ring layout, V3 (the default here) and the V2
+/// fallback, which older kernels get, each filled both ways (veth gets `Linear` by default).
+#[test]
+fn inline_forwards_through_both_tx_ring_layouts() {
+    use super::tx::{TxFill, TxVersion};
+    if !root_or_skip("inline_forwards_through_both_tx_ring_layouts") {
+        return;
+    }
+    for (tag, version, fill) in [
+        ('3', TxVersion::V3, TxFill::Pages),
+        ('4', TxVersion::V3, TxFill::Linear),
+        ('2', TxVersion::V2, TxFill::Pages),
+        ('5', TxVersion::V2, TxFill::Linear),
+    ] {
+        let b = bridge(tag);
+        let mut cfg = config(&[&b.engine_ports[0], &b.engine_ports[1]]);
+        cfg.mode = IoMode::Inline;
+        let io = AfPacket::open_with(&cfg, version, Some(fill)).unwrap();
+        assert!(io.tx_fills().all(|f| f == fill));
+        let layouts: Vec<_> = io.tx_rings().map(|(v, slots, _)| (v, slots)).collect();
+        assert_eq!(layouts.len(), 2);
+        for (v, slots) in layouts {
+            assert_eq!(v, version);
+            assert!(slots >= 2048);
+        }
+        let (stop, t) = spawn_engine(io, forward_all);
+        let v4 = ping(&b.ns_a, &["-c", "3", "-i", "0.2", "-W", "2", "198.18.0.2"]);
+        let v6 = ping(
+            &b.ns_a,
+            &["-6", "-c", "3", "-i", "0.2", "-W", "2", "2001:2::2"],
+        );
+        stop.store(true, Ordering::Relaxed);
+        let io = t.join().unwrap();
+        assert!(
+            v4 && v6,
+            "ping through the {version:?} {fill:?} TX ring failed"
+        );
+        let s = io.stats();
+        assert!(s.tx_frames >= 12 && s.tx_errors == 0, "{s:?}");
+        assert_eq!(s.rx_frames, s.tx_frames, "{s:?}");
+        drop(b.lab);
+    }
+}
+
+/// Frames the kernel would refuse never enter the ring: too short, longer than MTU + header,
+/// and the 4 extra bytes only for an 802.1Q-tagged frame.
+#[test]
+fn tx_ring_refuses_frames_the_mtu_does_not_allow() {
+    if !root_or_skip("tx_ring_refuses_frames_the_mtu_does_not_allow") {
+        return;
+    }
+    let mut lab = Lab::new('l');
+    let (x0, x1) = lab.veth("x0", "x1");
+    let mut rx = AfPacket::open(&config(&[&x1])).unwrap();
+    let mut inj = AfPacket::open(&config(&[&x0])).unwrap();
+    // veth has no device behind it: the kernel copies the slot (virtio header in front).
+    assert!(inj.tx_fills().all(|f| f == super::tx::TxFill::Linear));
+    let short = inj.send(0, &[2; 10]).unwrap_err();
+    assert_eq!(short.kind(), std::io::ErrorKind::InvalidInput, "{short}");
+    assert!(inj.send(0, &test_frame(1, 1515)).is_err());
+    assert_eq!((inj.tx_bad_length(), inj.stats().tx_errors), (2, 2));
+    // 1514 untagged and 1518 tagged are the largest frames a 1500 MTU carries.
+    inj.send(0, &test_frame(2, 1514)).unwrap();
+    inj.send(0, &tagged(test_frame(3, 1514), 7)).unwrap();
+    assert!(inj.send(0, &tagged(test_frame(4, 1515), 7)).is_err());
+    let got = collect(&mut rx, 2);
+    let lens: Vec<usize> = got.iter().map(|(_, f)| f.len()).collect();
+    assert_eq!(lens, vec![1514, 1518]);
+    assert_eq!(got[1].1, tagged(test_frame(3, 1514), 7));
+    let s = inj.stats();
+    assert_eq!((s.tx_frames, s.tx_errors), (2, 3), "{s:?}");
+    assert_eq!(inj.tx_ring_full(), 0);
+}
+
+/// With the link down the kernel takes no request, so the ring fills: the next frame is
+/// refused and counted at once (no blocking). Once the link is up, the queued frames go with
+/// the next kick, in order, and the kernel hands every slot back.
+#[test]
+fn full_tx_ring_is_counted_and_drains_when_the_link_returns() {
+    if !root_or_skip("full_tx_ring_is_counted_and_drains_when_the_link_returns") {
+        return;
+    }
+    let mut lab = Lab::new('q');
+    let (x0, x1) = lab.veth("x0", "x1");
+    let mut rx = AfPacket::open(&config(&[&x1])).unwrap();
+    let mut cfg = config(&[&x0]);
+    cfg.tx_slots = 1;
+    let mut inj = AfPacket::open(&cfg).unwrap();
+    let slots = inj.tx_rings().next().unwrap().1;
+    assert!(slots < 100, "{slots} slots");
+    ip(&["link", "set", &x0, "down"]);
+    let t0 = Instant::now();
+    for id in 0..slots {
+        inj.send(0, &test_frame(id as u8, 100)).unwrap();
+    }
+    let full = inj.send(0, &test_frame(0xff, 100)).unwrap_err();
+    assert_eq!(full.kind(), std::io::ErrorKind::WouldBlock, "{full}");
+    assert!(
+        t0.elapsed() < Duration::from_secs(2),
+        "a full ring must not block"
+    );
+    assert_eq!(inj.tx_ring_full(), 1);
+    assert_eq!(inj.stats().tx_errors, 1);
+    assert_eq!(inj.tx_rings().next().unwrap().2, slots);
+    ip(&["link", "set", &x0, "up"]);
+    ip(&["link", "set", &x1, "up"]);
+    // Wait until the link carries frames, then every queued frame leaves in ring order: a
+    // new frame finds the head slot still busy only until the kick that flushes the ring.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let mut flushed = false;
+    while !flushed && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+        flushed = inj.send(0, &test_frame(0xfe, 100)).is_ok();
+    }
+    assert!(flushed, "the ring never drained");
+    let got = collect(&mut rx, slots + 1);
+    let ids: Vec<u8> = got.iter().map(|(_, f)| f[MARK.len() + 14]).collect();
+    let mut want: Vec<u8> = (0..slots).map(|i| i as u8).collect();
+    want.push(0xfe);
+    assert_eq!(ids, want);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while inj.tx_rings().next().unwrap().2 > 0 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert_eq!(
+        inj.tx_rings().next().unwrap().2,
+        0,
+        "slots never handed back"
+    );
+    let s = inj.stats();
+    assert_eq!(s.tx_frames, slots as u64 + 1, "{s:?}");
 }
