@@ -75,16 +75,7 @@ pub fn for_each_batch(
     max: usize,
     mut f: impl FnMut(&CaptureBatch<'_>),
 ) -> Result<u64, CaptureError> {
-    let name = path.display().to_string();
-    let mut file = File::open(path).map_err(|source| CaptureError::Open {
-        path: name.clone(),
-        source,
-    })?;
-    let mut header = [0u8; 24];
-    let classic = read_full(&mut file, &mut header)
-        .ok()
-        .filter(|n| *n == header.len())
-        .and_then(|_| Classic::of(&header));
+    let (file, name, classic) = open_capture(path)?;
     match classic {
         Some(c) => c.run(file, &name, max.max(1), &mut f),
         None => copied(path, max.max(1), &mut f),
@@ -301,13 +292,10 @@ impl Drop for Chunk {
     }
 }
 
-/// Calls `f` with every frame of the capture, in file order, in shared chunks of whole
-/// frames of one link type (`Chunk`). Returns the number of frames. As `for_each_batch`, a
-/// capture that ends inside a record (or holds a malformed one) has had every frame before
-/// it delivered when the error comes back. At most `CHUNK_POOL` chunks of a classic pcap are
-/// alive at once: beyond that the reader waits for one to be dropped, so `f` must not keep
-/// them all (the cores drop theirs as they finish them).
-pub fn for_each_chunk(path: &Path, mut f: impl FnMut(Arc<Chunk>)) -> Result<u64, CaptureError> {
+/// Opens a capture and reads its first 24 bytes: a classic pcap header (read from `file`
+/// after it, in its byte order and time resolution) or anything else (pcapng, or a damaged
+/// file, which the general reader opens again and names).
+fn open_capture(path: &Path) -> Result<(File, String, Option<Classic>), CaptureError> {
     let name = path.display().to_string();
     let mut file = File::open(path).map_err(|source| CaptureError::Open {
         path: name.clone(),
@@ -318,6 +306,17 @@ pub fn for_each_chunk(path: &Path, mut f: impl FnMut(Arc<Chunk>)) -> Result<u64,
         .ok()
         .filter(|n| *n == header.len())
         .and_then(|_| Classic::of(&header));
+    Ok((file, name, classic))
+}
+
+/// Calls `f` with every frame of the capture, in file order, in shared chunks of whole
+/// frames of one link type (`Chunk`). Returns the number of frames. As `for_each_batch`, a
+/// capture that ends inside a record (or holds a malformed one) has had every frame before
+/// it delivered when the error comes back. At most `CHUNK_POOL` chunks of a classic pcap are
+/// alive at once: beyond that the reader waits for one to be dropped, so `f` must not keep
+/// them all (the cores drop theirs as they finish them).
+pub fn for_each_chunk(path: &Path, mut f: impl FnMut(Arc<Chunk>)) -> Result<u64, CaptureError> {
+    let (file, name, classic) = open_capture(path)?;
     match classic {
         Some(c) => c.run_chunks(file, &name, &mut f),
         None => copied_chunks(path, &mut f),

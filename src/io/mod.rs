@@ -8,6 +8,8 @@ pub mod mem;
 #[cfg(feature = "netmap")]
 pub mod netmap;
 pub mod pcap;
+#[cfg(test)]
+mod test_lab;
 
 use crate::proto::wire::LinkType;
 
@@ -113,6 +115,39 @@ pub fn owner_core_ports(src: &[u8], dst: &[u8], sport: u16, dport: u16, cores: u
     // Symmetric in the ports too; the multiply spreads neighbouring ports over the cores.
     let ports = u32::from(sport ^ dport).wrapping_mul(0x9e37_79b1);
     ((by_addr ^ (ports >> 16)) as usize) % cores
+}
+
+/// Why an interface cannot carry a ring back-end's port.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum InterfaceRefusal {
+    Missing,
+    /// Not Ethernet (the ARPHRD type it has): the fanout program, the XDP path and the engine
+    /// all assume frames that start with an Ethernet header.
+    NotEthernet(String),
+}
+
+/// The index of Ethernet interface `name` (the AF_PACKET and AF_XDP back-ends bind by index).
+pub(crate) fn ethernet_ifindex(name: &str) -> Result<u32, InterfaceRefusal> {
+    let index = nix::net::if_::if_nametoindex(name).map_err(|_| InterfaceRefusal::Missing)?;
+    if let Ok(t) = std::fs::read_to_string(format!("/sys/class/net/{name}/type"))
+        && t.trim() != "1"
+    {
+        return Err(InterfaceRefusal::NotEthernet(t.trim().to_string()));
+    }
+    Ok(index)
+}
+
+/// The console and log text of a refusal that is not "missing".
+pub(crate) fn not_ethernet(name: &str, arphrd: &str) -> String {
+    format!("interface {name} is not an Ethernet interface (ARPHRD type {arphrd})")
+}
+
+/// Gives a reused batch vector a new element lifetime (the ring back-ends keep one across
+/// batches). It is empty, so nothing is converted, and the in-place collection keeps its
+/// allocation.
+pub(crate) fn recycle<'b>(mut v: Vec<&[u8]>) -> Vec<&'b [u8]> {
+    v.clear();
+    v.into_iter().map(|_| &[][..]).collect()
 }
 
 #[cfg(test)]

@@ -94,59 +94,41 @@ pub trait AgingFacts {
     fn last_seen_ms(&self) -> u32;
 }
 
-impl AgingFacts for Session {
-    #[inline]
-    fn proto(&self) -> u8 {
-        self.key.proto
-    }
-    #[inline]
-    fn state(&self) -> u8 {
-        self.state
-    }
-    #[inline]
-    fn app(&self) -> u8 {
-        self.app
-    }
-    #[inline]
-    fn flags(&self) -> u8 {
-        self.flags
-    }
-    #[inline]
-    fn persist_hours(&self) -> u16 {
-        self.persist_hours
-    }
-    #[inline]
-    fn last_seen_ms(&self) -> u32 {
-        self.last_seen_ms
-    }
+/// The facts are fields of the same names on both types; only the protocol is kept apart.
+macro_rules! aging_facts {
+    ($t:ty, |$s:ident| $proto:expr) => {
+        impl AgingFacts for $t {
+            #[inline]
+            fn proto(&self) -> u8 {
+                let $s = self;
+                $proto
+            }
+            #[inline]
+            fn state(&self) -> u8 {
+                self.state
+            }
+            #[inline]
+            fn app(&self) -> u8 {
+                self.app
+            }
+            #[inline]
+            fn flags(&self) -> u8 {
+                self.flags
+            }
+            #[inline]
+            fn persist_hours(&self) -> u16 {
+                self.persist_hours
+            }
+            #[inline]
+            fn last_seen_ms(&self) -> u32 {
+                self.last_seen_ms
+            }
+        }
+    };
 }
 
-impl AgingFacts for Record {
-    #[inline]
-    fn proto(&self) -> u8 {
-        self.proto
-    }
-    #[inline]
-    fn state(&self) -> u8 {
-        self.state
-    }
-    #[inline]
-    fn app(&self) -> u8 {
-        self.app
-    }
-    #[inline]
-    fn flags(&self) -> u8 {
-        self.flags
-    }
-    #[inline]
-    fn persist_hours(&self) -> u16 {
-        self.persist_hours
-    }
-    #[inline]
-    fn last_seen_ms(&self) -> u32 {
-        self.last_seen_ms
-    }
-}
+aging_facts!(Session, |s| s.key.proto);
+aging_facts!(Record, |s| s.proto);
 
 /// Milliseconds since the session's last packet.
 #[inline]

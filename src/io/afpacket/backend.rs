@@ -233,13 +233,6 @@ impl AfPacket {
     }
 }
 
-/// Gives a reused batch vector a new element lifetime. It is empty, so nothing is converted,
-/// and the in-place collection keeps its allocation.
-pub(super) fn recycle<'b>(mut v: Vec<&[u8]>) -> Vec<&'b [u8]> {
-    v.clear();
-    v.into_iter().map(|_| &[][..]).collect()
-}
-
 impl PacketIo for AfPacket {
     fn link_type(&self) -> LinkType {
         LinkType::Ethernet
@@ -275,7 +268,7 @@ impl PacketIo for AfPacket {
             losing_seen,
             ..
         } = self;
-        let mut frames = recycle(std::mem::take(frame_buf));
+        let mut frames = crate::io::recycle(std::mem::take(frame_buf));
         ports.clear();
         truncated.clear();
         let n_ports = rings.len();
@@ -387,7 +380,7 @@ impl PacketIo for AfPacket {
             }
         }
         // No slice into the ring may survive the hand-back below.
-        *frame_buf = recycle(frames);
+        *frame_buf = crate::io::recycle(frames);
         for (ring, cursor) in rings.iter().zip(cursors.iter_mut()) {
             for j in 0..cursor.unreleased {
                 let block = (cursor.block + ring.block_count * 2 - cursor.unreleased + j)

@@ -59,26 +59,32 @@ pub(super) const BLOCK_FIRST_PKT: usize = offset_of!(libc::tpacket_block_desc, h
 const SLL_OFF: usize = (size_of::<libc::tpacket3_hdr>() + 15) & !15;
 pub(super) const SLL_END: usize = SLL_OFF + size_of::<libc::sockaddr_ll>();
 
+/// Maps the one packet ring (RX or TX) a socket was just given, `len` bytes from offset 0.
+pub(super) fn map_socket_ring(fd: &OwnedFd, len: usize) -> io::Result<NonNull<u8>> {
+    // SAFETY: maps the socket's freshly configured ring (PACKET_RX_RING or PACKET_TX_RING of
+    // exactly `len` bytes, and only one of them on this socket, so it starts at offset 0:
+    // packet_mmap.rst "Mapping and use of the circular buffer"); the result is checked below
+    // before anyone uses it, and the caller's ring type unmaps it on drop.
+    let ptr = unsafe {
+        libc::mmap(
+            std::ptr::null_mut(),
+            len,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_SHARED | libc::MAP_POPULATE,
+            fd.as_raw_fd(),
+            0,
+        )
+    };
+    if ptr == libc::MAP_FAILED {
+        return Err(io::Error::last_os_error());
+    }
+    NonNull::new(ptr.cast::<u8>()).ok_or_else(|| io::Error::other("mmap: null"))
+}
+
 impl Ring {
     pub(super) fn map(fd: &OwnedFd, block_size: usize, block_count: usize) -> io::Result<Ring> {
         let len = block_size * block_count;
-        // SAFETY: maps the socket's freshly configured RX ring (PACKET_RX_RING of exactly
-        // `len` bytes, packet_mmap.rst "Mapping and use of the circular buffer"); the result
-        // is checked before use.
-        let ptr = unsafe {
-            libc::mmap(
-                std::ptr::null_mut(),
-                len,
-                libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_SHARED | libc::MAP_POPULATE,
-                fd.as_raw_fd(),
-                0,
-            )
-        };
-        if ptr == libc::MAP_FAILED {
-            return Err(io::Error::last_os_error());
-        }
-        let base = NonNull::new(ptr.cast::<u8>()).ok_or_else(|| io::Error::other("mmap: null"))?;
+        let base = map_socket_ring(fd, len)?;
         Ok(Ring {
             base,
             block_size,

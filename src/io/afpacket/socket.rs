@@ -8,30 +8,19 @@ use super::config::{AfPacketConfig, AfPacketError};
 use super::fanout::fanout_program;
 use super::ring::Ring;
 use super::tx::{TxFill, TxGeometry, TxRing, TxVersion};
-use std::ffi::CString;
 use std::io;
 use std::mem::size_of;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 
 pub(super) fn ifindex(name: &str) -> Result<libc::c_uint, AfPacketError> {
-    let missing = || AfPacketError::NoSuchInterface { name: name.into() };
-    let c = CString::new(name).map_err(|_| missing())?;
-    // SAFETY: `c` is a NUL-terminated string that lives across the call.
-    let index = unsafe { libc::if_nametoindex(c.as_ptr()) };
-    if index == 0 {
-        return Err(missing());
-    }
-    // The frames must start with an Ethernet header (ARPHRD_ETHER = 1): the fanout program and
-    // the engine assume it.
-    if let Ok(t) = std::fs::read_to_string(format!("/sys/class/net/{name}/type"))
-        && t.trim() != "1"
-    {
-        return Err(AfPacketError::Config(format!(
-            "interface {name} is not an Ethernet interface (ARPHRD type {})",
-            t.trim()
-        )));
-    }
-    Ok(index)
+    crate::io::ethernet_ifindex(name).map_err(|r| match r {
+        crate::io::InterfaceRefusal::Missing => {
+            AfPacketError::NoSuchInterface { name: name.into() }
+        }
+        crate::io::InterfaceRefusal::NotEthernet(t) => {
+            AfPacketError::Config(crate::io::not_ethernet(name, &t))
+        }
+    })
 }
 
 fn packet_socket(name: &str) -> Result<OwnedFd, AfPacketError> {

@@ -2,47 +2,17 @@
 //! The back-end on real veth pairs and network namespaces (root only: skipped elsewhere, failed
 //! under CI), the fanout program in a classic BPF interpreter, and the configuration checks.
 
-use super::backend::{AfPacket, recycle};
+use super::backend::AfPacket;
 use super::config::{AfPacketConfig, AfPacketError};
 use super::fanout::*;
+use crate::io::recycle;
+use crate::io::test_lab::{ip, root_or_skip, run};
 use crate::io::{Action, IoMode, PacketIo, PortId, owner_core};
 use crate::proto::wire::LinkType;
-use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
-
-/// Root-only tests skip outside root, but must not silently pass in CI.
-fn root_or_skip(test: &str) -> bool {
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } == 0 {
-        return true;
-    }
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "{test}: needs root (CI is set, so this fails instead of skipping)"
-    );
-    eprintln!("SKIPPED: needs root ({test})");
-    false
-}
-
-fn run(cmd: &str, args: &[&str]) -> std::process::Output {
-    Command::new(cmd)
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {cmd}: {e}"))
-}
-
-fn ip(args: &[&str]) {
-    let out = run("ip", args);
-    assert!(
-        out.status.success(),
-        "ip {}: {}",
-        args.join(" "),
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
 
 /// Network namespaces and links made by one test, deleted even when the test fails.
 struct Lab {

@@ -193,22 +193,7 @@ impl TxRing {
         mtu: usize,
     ) -> io::Result<TxRing> {
         let len = geo.block_size * geo.blocks;
-        // SAFETY: maps the socket's freshly configured TX ring (PACKET_TX_RING of exactly `len`
-        // bytes and no RX ring on this socket, so it starts at offset 0); checked before use.
-        let ptr = unsafe {
-            libc::mmap(
-                std::ptr::null_mut(),
-                len,
-                libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_SHARED | libc::MAP_POPULATE,
-                fd.as_raw_fd(),
-                0,
-            )
-        };
-        if ptr == libc::MAP_FAILED {
-            return Err(io::Error::last_os_error());
-        }
-        let base = NonNull::new(ptr.cast::<u8>()).ok_or_else(|| io::Error::other("mmap: null"))?;
+        let base = super::ring::map_socket_ring(fd, len)?;
         Ok(TxRing {
             base,
             len,

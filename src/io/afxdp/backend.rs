@@ -296,13 +296,6 @@ impl AfXdp {
     }
 }
 
-/// Gives a reused batch vector a new element lifetime. It is empty, so nothing is converted,
-/// and the in-place collection keeps its allocation.
-fn recycle<'b>(mut v: Vec<&[u8]>) -> Vec<&'b [u8]> {
-    v.clear();
-    v.into_iter().map(|_| &[][..]).collect()
-}
-
 impl PacketIo for AfXdp {
     fn link_type(&self) -> LinkType {
         LinkType::Ethernet
@@ -326,7 +319,7 @@ impl PacketIo for AfXdp {
         }
         let umem_len = self.umem.len() as u64;
         let base = self.umem.as_ptr();
-        let mut frames = recycle(std::mem::take(&mut self.frames));
+        let mut frames = crate::io::recycle(std::mem::take(&mut self.frames));
         self.addrs.clear();
         self.ports.clear();
         let n_sockets = self.sockets.len();
@@ -414,7 +407,7 @@ impl PacketIo for AfXdp {
             }
         }
         // No slice into the UMEM may survive past here: the frames go back to the kernel.
-        self.frames = recycle(frames);
+        self.frames = crate::io::recycle(frames);
         self.flush_tx();
         self.refill();
         Ok(n)

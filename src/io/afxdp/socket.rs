@@ -6,7 +6,6 @@
 
 use super::config::AfXdpError;
 use super::ring::{Layout, Mapping, Ring};
-use std::ffi::CString;
 use std::io;
 use std::mem::size_of;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
@@ -37,22 +36,12 @@ pub(super) enum Bind<'a> {
 }
 
 pub(super) fn ifindex(name: &str) -> Result<u32, AfXdpError> {
-    let missing = || AfXdpError::NoSuchInterface { name: name.into() };
-    let c = CString::new(name).map_err(|_| missing())?;
-    // SAFETY: `c` is a NUL-terminated string that lives across the call.
-    let index = unsafe { libc::if_nametoindex(c.as_ptr()) };
-    if index == 0 {
-        return Err(missing());
-    }
-    if let Ok(t) = std::fs::read_to_string(format!("/sys/class/net/{name}/type"))
-        && t.trim() != "1"
-    {
-        return Err(AfXdpError::Config(format!(
-            "interface {name} is not an Ethernet interface (ARPHRD type {})",
-            t.trim()
-        )));
-    }
-    Ok(index)
+    crate::io::ethernet_ifindex(name).map_err(|r| match r {
+        crate::io::InterfaceRefusal::Missing => AfXdpError::NoSuchInterface { name: name.into() },
+        crate::io::InterfaceRefusal::NotEthernet(t) => {
+            AfXdpError::Config(crate::io::not_ethernet(name, &t))
+        }
+    })
 }
 
 /// The interface's receive queues (`/sys/class/net/NAME/queues/rx-*`); 1 when unreadable.

@@ -9,8 +9,8 @@ use super::config::{AfXdpConfig, AfXdpError, XdpAttach, validate};
 use super::ring::{Layout, Ring};
 use super::umem::FramePool;
 use super::{AfXdp, MONITOR_REFUSED};
+use crate::io::test_lab::{ip, root_or_skip, run};
 use crate::io::{Action, IoMode, PacketIo, PortId};
-use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::thread::JoinHandle;
@@ -257,37 +257,6 @@ fn a_missing_interface_is_named() {
 }
 
 // ---- on veth, as root ----
-
-/// Root-only tests skip outside root, but must not silently pass in CI.
-fn root_or_skip(test: &str) -> bool {
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } == 0 {
-        return true;
-    }
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "{test}: needs root (CI is set, so this fails instead of skipping)"
-    );
-    eprintln!("SKIPPED: needs root ({test})");
-    false
-}
-
-fn run(cmd: &str, args: &[&str]) -> std::process::Output {
-    Command::new(cmd)
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {cmd}: {e}"))
-}
-
-fn ip(args: &[&str]) {
-    let out = run("ip", args);
-    assert!(
-        out.status.success(),
-        "ip {}: {}",
-        args.join(" "),
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
 
 /// Host A (netns) a0 | a1 engine b1 | b0 host B (netns); the engine's ports stay in the
 /// test's namespace. Everything goes on drop, even when the test fails.
