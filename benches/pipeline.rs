@@ -10,7 +10,7 @@ use sessmgr::proto::frag::FragLimits;
 use sessmgr::proto::key::FlowHasher;
 use sessmgr::proto::wire::LinkType;
 use sessmgr::table::TableConfig;
-use sessmgr::table::track::PrefetchPlan;
+use sessmgr::table::shard::PrefetchPlan;
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 

@@ -30,6 +30,29 @@ pub fn is_unanswered(s: &Record) -> bool {
     }
 }
 
+/// Packets whose records `track_batch` loads ahead of the one it tracks.
+const LOOKAHEAD: usize = 12;
+
+/// What the batched lookup loads ahead of the state machines (`Shard::prefetch`). The engine
+/// runs the default; the pipeline benchmark measures each step against the others.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PrefetchPlan {
+    /// Each packet's index cells, as the batch is gathered (`prefetch_lookup`).
+    pub cells: bool,
+    /// How many packets ahead of the one being tracked its record and metadata are loaded:
+    /// 0 = none, `usize::MAX` = every record of the batch before the first state machine.
+    pub records_ahead: usize,
+}
+
+impl Default for PrefetchPlan {
+    fn default() -> Self {
+        PrefetchPlan {
+            cells: true,
+            records_ahead: LOOKAHEAD,
+        }
+    }
+}
+
 /// The session early drop chose, and its index cell when known.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Victim {
@@ -95,8 +118,8 @@ pub struct Shard {
     /// Where early drop's look at the bitmap goes on from.
     sweep: usize,
     pub(super) hasher: FlowHasher,
-    /// What the batched lookup loads ahead (`track::PrefetchPlan`).
-    pub prefetch: super::track::PrefetchPlan,
+    /// What the batched lookup loads ahead (`PrefetchPlan`).
+    pub prefetch: PrefetchPlan,
     pub(super) live: usize,
     pub(super) wheel: AgingWheel,
     expired_scratch: Vec<u32>,

@@ -42,29 +42,6 @@ impl Verdict {
     }
 }
 
-/// Packets whose records `track_batch` loads ahead of the one it tracks.
-const LOOKAHEAD: usize = 12;
-
-/// What the batched lookup loads ahead of the state machines (`Shard::prefetch`). The engine
-/// runs the default; the pipeline benchmark measures each step against the others.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PrefetchPlan {
-    /// Each packet's index cells, as the batch is gathered (`prefetch_lookup`).
-    pub cells: bool,
-    /// How many packets ahead of the one being tracked its record and metadata are loaded:
-    /// 0 = none, `usize::MAX` = every record of the batch before the first state machine.
-    pub records_ahead: usize,
-}
-
-impl Default for PrefetchPlan {
-    fn default() -> Self {
-        PrefetchPlan {
-            cells: true,
-            records_ahead: LOOKAHEAD,
-        }
-    }
-}
-
 /// Packets looked up together by `track_batch`.
 pub const BATCH: usize = 64;
 
