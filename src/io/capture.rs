@@ -232,6 +232,16 @@ pub struct Chunk {
 }
 
 impl Chunk {
+    /// The chunk read as a batch (the one reader of records and bytes).
+    pub fn batch(&self) -> CaptureBatch<'_> {
+        CaptureBatch {
+            link: self.link,
+            linktype: self.linktype,
+            bytes: &self.bytes,
+            records: &self.records,
+        }
+    }
+
     /// Frames in the chunk.
     pub fn len(&self) -> usize {
         self.records.len()
@@ -243,15 +253,7 @@ impl Chunk {
 
     /// Frame `i` of the chunk.
     pub fn frame(&self, i: usize) -> Option<CapturedFrame<'_>> {
-        let r = self.records.get(i)?;
-        Some(CapturedFrame {
-            number: r.number,
-            link: self.link,
-            linktype: self.linktype,
-            ts_ns: r.ts_ns,
-            data: self.bytes.get(r.start..r.start + r.len)?,
-            wire_len: r.wire_len,
-        })
+        self.batch().frame(i)
     }
 
     /// The bytes of frame `i` (empty past the end).

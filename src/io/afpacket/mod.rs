@@ -59,6 +59,7 @@ mod tx;
 
 pub use backend::AfPacket;
 pub use config::{AfPacketConfig, AfPacketError};
+pub(crate) use socket::set_option;
 
 #[cfg(test)]
 mod tests;

@@ -51,12 +51,23 @@ fn sys_error(name: &str, what: &'static str) -> AfPacketError {
 }
 
 fn setsockopt<T: Copy>(fd: &OwnedFd, name: libc::c_int, value: &T) -> io::Result<()> {
+    set_option(fd, libc::SOL_PACKET, name, value)
+}
+
+/// `setsockopt(2)` of option `name` at `level` (the AF_XDP back-end sets its SOL_XDP options
+/// through it too).
+pub(crate) fn set_option<T: Copy>(
+    fd: &OwnedFd,
+    level: libc::c_int,
+    name: libc::c_int,
+    value: &T,
+) -> io::Result<()> {
     // SAFETY: `value` points to a live `T` of `size_of::<T>()` bytes, the layout the kernel
     // expects for the option (the callers pass the documented struct or int).
     let rc = unsafe {
         libc::setsockopt(
             fd.as_raw_fd(),
-            libc::SOL_PACKET,
+            level,
             name,
             (value as *const T).cast(),
             size_of::<T>() as libc::socklen_t,

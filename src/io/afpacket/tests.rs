@@ -6,12 +6,10 @@ use super::backend::AfPacket;
 use super::config::{AfPacketConfig, AfPacketError};
 use super::fanout::*;
 use crate::io::recycle;
-use crate::io::test_lab::{ip, root_or_skip, run};
+use crate::io::test_lab::{drop_all, forward_all, ip, root_or_skip, run, spawn_engine};
 use crate::io::{Action, IoMode, PacketIo, PortId, owner_core};
 use crate::proto::wire::LinkType;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::thread::JoinHandle;
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 /// Network namespaces and links made by one test, deleted even when the test fails.
@@ -194,33 +192,6 @@ fn truncated_frames_are_shown_but_not_forwarded() {
     assert!(seen > 0 && seen < 4096, "frame of {seen} bytes");
     assert_eq!(engine.truncated_frames(), 1);
     assert!(engine.stats().tx_errors >= 1);
-}
-
-type Handler = fn(&[&[u8]], &[PortId], u64, &mut [Action]);
-
-fn forward_all(_: &[&[u8]], _: &[PortId], _: u64, actions: &mut [Action]) {
-    actions.fill(Action::Forward);
-}
-
-fn drop_all(_: &[&[u8]], _: &[PortId], _: u64, actions: &mut [Action]) {
-    actions.fill(Action::Drop);
-}
-
-/// Runs the engine in a thread until the flag is set; the thread returns it.
-fn spawn_engine(mut io: AfPacket, h: Handler) -> (Arc<AtomicBool>, JoinHandle<AfPacket>) {
-    let stop = Arc::new(AtomicBool::new(false));
-    let flag = stop.clone();
-    let t = std::thread::spawn(move || {
-        let mut handler = |f: &[&[u8]], p: &[PortId], now: u64, a: &mut [Action]| {
-            assert!(now > 1_600_000_000_000_000_000, "wall-clock time");
-            h(f, p, now, a)
-        };
-        while !flag.load(Ordering::Relaxed) {
-            io.rx_batch(64, 20, &mut handler).unwrap();
-        }
-        io
-    });
-    (stop, t)
 }
 
 /// Host A (netns) a0 | a1 engine b1 | b0 host B (netns).

@@ -56,23 +56,8 @@ pub(super) fn rx_queues(name: &str) -> u32 {
         .max(1)
 }
 
-fn sockopt<T>(fd: &OwnedFd, name: libc::c_int, value: &T) -> io::Result<()> {
-    // SAFETY: `value` points to a live `T` of `size_of::<T>()` bytes, the layout the kernel
-    // expects for the option (the callers pass the documented struct or int).
-    let rc = unsafe {
-        libc::setsockopt(
-            fd.as_raw_fd(),
-            libc::SOL_XDP,
-            name,
-            (value as *const T).cast(),
-            size_of::<T>() as libc::socklen_t,
-        )
-    };
-    if rc < 0 {
-        Err(io::Error::last_os_error())
-    } else {
-        Ok(())
-    }
+fn sockopt<T: Copy>(fd: &OwnedFd, name: libc::c_int, value: &T) -> io::Result<()> {
+    crate::io::afpacket::set_option(fd, libc::SOL_XDP, name, value)
 }
 
 fn map_ring<T: Copy>(

@@ -9,11 +9,9 @@ use super::config::{AfXdpConfig, AfXdpError, XdpAttach, validate};
 use super::ring::{Layout, Ring};
 use super::umem::FramePool;
 use super::{AfXdp, MONITOR_REFUSED};
-use crate::io::test_lab::{ip, root_or_skip, run};
-use crate::io::{Action, IoMode, PacketIo, PortId};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
-use std::thread::JoinHandle;
+use crate::io::test_lab::{drop_all, forward_all, ip, root_or_skip, run, spawn_engine};
+use crate::io::{IoMode, PacketIo};
+use std::sync::atomic::{AtomicU32, Ordering};
 
 // ---- the program ----
 
@@ -310,33 +308,6 @@ impl Drop for Bridge {
             let _ = run("ip", &["netns", "del", ns]);
         }
     }
-}
-
-type Handler = fn(&[&[u8]], &[PortId], u64, &mut [Action]);
-
-/// Runs the instance in a thread until the flag is set; the thread returns it.
-fn spawn_engine(mut io: AfXdp, h: Handler) -> (Arc<AtomicBool>, JoinHandle<AfXdp>) {
-    let stop = Arc::new(AtomicBool::new(false));
-    let flag = stop.clone();
-    let t = std::thread::spawn(move || {
-        let mut handler = |f: &[&[u8]], p: &[PortId], now: u64, a: &mut [Action]| {
-            assert!(now > 1_600_000_000_000_000_000, "wall-clock time");
-            h(f, p, now, a)
-        };
-        while !flag.load(Ordering::Relaxed) {
-            io.rx_batch(64, 20, &mut handler).unwrap();
-        }
-        io
-    });
-    (stop, t)
-}
-
-fn forward_all(_: &[&[u8]], _: &[PortId], _: u64, actions: &mut [Action]) {
-    actions.fill(Action::Forward);
-}
-
-fn drop_all(_: &[&[u8]], _: &[PortId], _: u64, actions: &mut [Action]) {
-    actions.fill(Action::Drop);
 }
 
 fn forwards_ping(tag: char, attach: XdpAttach, want_driver: bool) {
