@@ -93,11 +93,17 @@ pub struct LinkCounters {
     pub bulks_received: u64,
     pub takeovers: u64,
     pub peer_restarts: u64,
+    /// Datagrams from an address other than the configured peer's (ignored).
+    pub wrong_source: u64,
+    /// Datagrams the socket refused to send.
+    pub send_errors: u64,
+    /// Installs that could not be handed to a core in time.
+    pub install_lost: u64,
 }
 
 impl LinkCounters {
     pub fn refused_total(&self) -> u64 {
-        self.refused.iter().sum::<u64>() + self.stale_epoch + self.replayed
+        self.refused.iter().sum::<u64>() + self.stale_epoch + self.replayed + self.wrong_source
     }
 }
 
@@ -244,6 +250,13 @@ impl Link {
                 self.outbox.push_back(Out::Item(i));
             }
         }
+    }
+
+    /// Changes were lost on their way to us (a core's channel was full): the peer gets a
+    /// bulk at the next poll.
+    pub fn lost_changes(&mut self) {
+        self.counters.overflow += 1;
+        self.rebulk = true;
     }
 
     /// A page of a bulk (the caller asks the cores for the next page only while

@@ -165,6 +165,7 @@ impl AlgHost {
     /// (restart) for `master`, a session of this core: it lives `ttl_ms` more and goes with
     /// its master, as if this core's ALG had published it. `false`: the table is full or no
     /// ALG runs here (counted by the caller).
+    #[allow(clippy::too_many_arguments)]
     pub fn adopt_entry(
         &mut self,
         spec: RelationSpec,
