@@ -103,6 +103,13 @@ else
   need_or_skip "cargo-fuzz is not installed (cargo install cargo-fuzz)"
 fi
 
+step "fuzz: the failover protocol's decoder and the state file, 15 s"
+if command -v cargo-fuzz >/dev/null 2>&1; then
+  (cd fuzz && cargo fuzz run -s none sync -- -max_total_time=15 -rss_limit_mb=2048)
+else
+  need_or_skip "cargo-fuzz is not installed (cargo install cargo-fuzz)"
+fi
+
 step "fuzz: console grammar, 20 s"
 if command -v cargo-fuzz >/dev/null 2>&1; then
   (cd fuzz && cargo fuzz run -s none grammar -- -max_total_time=20 -rss_limit_mb=2048)

@@ -17,7 +17,7 @@
 
 use super::relation::{EntryTerms, RelationEntry};
 use super::session::{DirCounters, Session, flag};
-use super::shard::Shard;
+use super::shard::{Pending, Shard};
 use crate::alg::expect::RelationSpec;
 use crate::proto::key::FlowKey;
 use crate::proto::{L4Track, TrackWords};
@@ -84,17 +84,6 @@ impl SyncItem {
     }
 }
 
-/// A change a core noted for the peer, turned into an item when it ships.
-#[derive(Debug, Clone, Copy)]
-pub(super) enum Pending {
-    /// The session in this slot, if the slot still holds it (generation) when it ships.
-    Upsert {
-        slot: u32,
-        generation: u32,
-    },
-    Delete(FlowKey),
-}
-
 /// What installing an image did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Installed {
@@ -104,14 +93,6 @@ pub enum Installed {
     Expired,
     /// The table is at capacity.
     Full,
-}
-
-/// The shard's synchronization output: on while `config.sync` is enabled.
-#[derive(Debug, Default)]
-pub(super) struct SyncOut {
-    pub(super) pending: Vec<Pending>,
-    /// Off while the shard installs what a peer sent, so nothing echoes back.
-    pub(super) quiet: bool,
 }
 
 impl Shard {
