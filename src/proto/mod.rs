@@ -11,6 +11,7 @@
 pub mod aging_key;
 pub mod dccp;
 pub mod frag;
+pub mod gre;
 pub mod icmp;
 pub mod key;
 pub mod rawip;

@@ -11,6 +11,7 @@
 use super::apps;
 use super::relation::{EntryTerms, ExpiryQueue, RelationEntry, RelationTable};
 use super::session::{SessionId, flag};
+use crate::alg::frame::FrameBuffer;
 use crate::alg::message::MessageBuffer;
 use crate::alg::stream::{LineBuffer, StreamNotes};
 use crate::alg::{
@@ -34,6 +35,8 @@ struct Followed {
     streams: [LineBuffer; 2],
     /// Message reassembly per direction (message framing over TCP).
     messages: [MessageBuffer; 2],
+    /// Length-framed message reassembly per direction (PPTP).
+    frames: [FrameBuffer; 2],
 }
 
 /// For each application id, the ALG following its sessions (built once from the registry's
@@ -135,6 +138,19 @@ pub struct AlgHost {
     pub record_published: bool,
     /// Entries published since `take_published` last ran.
     published: Vec<RelationEntry>,
+    /// PPTP's enhanced GRE on this core (the kernel's GRE "keymap"): for a packet's tuple as it
+    /// travels with the sender's call ID unknown (source port 0, destination port = the
+    /// receiver's call ID), the sender's call ID. Filled when a GRE session claims its call's
+    /// entry (which names both call IDs), emptied when that session goes. GRE of one pair of
+    /// hosts always lands on one core (steering by addresses), so this core's map is enough.
+    gre_keys: HashMap<FlowKey, u16, ahash::RandomState>,
+    /// The GRE sessions that filled `gre_keys`, by slot: their initiator tuple.
+    gre_sessions: HashMap<u32, FlowKey, ahash::RandomState>,
+}
+
+/// The tuple of a GRE packet as the wire shows it: the sender's call ID unknown.
+fn gre_wire_key(k: &FlowKey) -> FlowKey {
+    FlowKey { sport: 0, ..*k }
 }
 
 impl AlgHost {
@@ -150,6 +166,38 @@ impl AlgHost {
     /// The entries published since the last call (recorded only with `record_published`).
     pub fn take_published(&mut self) -> impl Iterator<Item = RelationEntry> + '_ {
         self.published.drain(..)
+    }
+
+    /// The sender's call ID of an enhanced GRE packet whose tuple is `k` (source port 0), if
+    /// a PPTP call on this core names it; 0 otherwise (the kernel's keymap look-up).
+    #[inline]
+    pub fn gre_sender_key(&self, k: &FlowKey) -> u16 {
+        if self.gre_keys.is_empty() {
+            return 0;
+        }
+        self.gre_keys.get(k).copied().unwrap_or(0)
+    }
+
+    /// A GRE session was created from its call's entry (`orig` names both call IDs): both
+    /// directions' packets now find it, and the call's other entry (the other direction's) is
+    /// withdrawn, as the kernel's PPTP helper removes the sibling expectation.
+    fn gre_call_started(&mut self, slot: u32, orig: &FlowKey, e: &RelationEntry) {
+        let there = gre_wire_key(orig);
+        let back = FlowKey {
+            src: orig.dst,
+            dst: orig.src,
+            sport: 0,
+            dport: orig.sport,
+            ..*orig
+        };
+        self.gre_keys.insert(there, orig.sport);
+        self.gre_keys.insert(back, orig.dport);
+        self.gre_sessions.insert(slot, *orig);
+        if e.tag != 0
+            && let Some(t) = &self.relations
+        {
+            t.withdraw(e.master, 1u32 << e.class, Some(e.tag));
+        }
     }
 
     /// The control session a data session was created for, if it was.
@@ -184,6 +232,9 @@ impl AlgHost {
         if let Some(e) = claimed {
             self.masters.insert(slot, e.master);
             flags = flag::EXPECTED;
+            if e.spec.proto == crate::proto::wire::ipproto::GRE && e.spec.sport.is_some() {
+                self.gre_call_started(slot, orig, e);
+            }
             // Media and data connections stop here; a connection of a class the ALG follows
             // (a registered SIP contact's incoming signalling) gets the ALG of its master.
             let follow = alg::info(e.alg)
@@ -212,6 +263,7 @@ impl AlgHost {
                 session: (reg.start)(&control),
                 streams: Default::default(),
                 messages: Default::default(),
+                frames: Default::default(),
             },
         );
         flags | flag::ALG
@@ -273,7 +325,13 @@ impl AlgHost {
                     self.counters.host_by(id, why, u64::from(n));
                 }
             }
-            (Framing::Lines, _) => {}
+            (Framing::Length(f), L4::Tcp(seg)) => {
+                let notes = a.frames[d].feed(seg.seq, pkt.payload, &f, info.max_line, message);
+                count_notes(&mut self.counters, id, notes.stream);
+                self.counters
+                    .host_by(id, HostRefusal::NotAMessage, u64::from(notes.not_a_message));
+            }
+            (Framing::Lines | Framing::Length(_), _) => {}
             (Framing::Datagrams | Framing::Messages, _) if pkt.cut && inspect => {
                 self.counters.host(id, HostRefusal::CutByCapture);
             }
@@ -346,6 +404,21 @@ impl AlgHost {
         }
         if flags & flag::EXPECTED != 0 {
             self.masters.remove(&slot);
+            if let Some(k) = self.gre_sessions.remove(&slot) {
+                let back = FlowKey {
+                    src: k.dst,
+                    dst: k.src,
+                    sport: 0,
+                    dport: k.sport,
+                    ..k
+                };
+                for (wire, sender) in [(gre_wire_key(&k), k.sport), (back, k.dport)] {
+                    // Another call's session may have taken the same tuple since.
+                    if self.gre_keys.get(&wire) == Some(&sender) {
+                        self.gre_keys.remove(&wire);
+                    }
+                }
+            }
         }
     }
 
