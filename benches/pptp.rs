@@ -56,7 +56,10 @@ fn calls(n: u32) -> Pipeline {
             p.process_frame(LinkType::Ethernet, &f, NOW);
         };
         go(&mut p, frames::tcp4(c, 40000, PAC, 1723, SYN, 999, 0, b""));
-        go(&mut p, frames::tcp4(PAC, 1723, c, 40000, SYN | ACK, 4999, 1000, b""));
+        go(
+            &mut p,
+            frames::tcp4(PAC, 1723, c, 40000, SYN | ACK, 4999, 1000, b""),
+        );
         for (from_pns, m) in [
             (true, pptp(1, 156, &[0x0100])),
             (false, pptp(2, 156, &[0x0100, 0x0100])),
@@ -75,8 +78,14 @@ fn calls(n: u32) -> Pipeline {
                 to_pns += m.len() as u32;
             }
         }
-        go(&mut p, frames::gre4(c, PAC, 0x8000 + id, 1, &[0xff, 0x03, 0xc0, 0x21]));
-        go(&mut p, frames::gre4(PAC, c, id, 1, &[0xff, 0x03, 0xc0, 0x21]));
+        go(
+            &mut p,
+            frames::gre4(c, PAC, 0x8000 + id, 1, &[0xff, 0x03, 0xc0, 0x21]),
+        );
+        go(
+            &mut p,
+            frames::gre4(PAC, c, id, 1, &[0xff, 0x03, 0xc0, 0x21]),
+        );
     }
     p
 }
@@ -112,7 +121,9 @@ fn gre(c: &mut Criterion) {
     let plain: Vec<Vec<u8>> = (0..n)
         .flat_map(|i| {
             let c = pns(i);
-            let ip = [0x45u8, 0, 0, 20, 0, 0, 0, 0, 64, 17, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2];
+            let ip = [
+                0x45u8, 0, 0, 20, 0, 0, 0, 0, 64, 17, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2,
+            ];
             let mut v0 = vec![0u8, 0, 0x08, 0x00];
             v0.extend_from_slice(&ip);
             [raw_gre(c, PAC, &v0), raw_gre(PAC, c, &v0)]

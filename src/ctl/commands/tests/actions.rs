@@ -761,7 +761,10 @@ fn alg_pptp_switches_the_pptp_alg() {
         let a = parse(&View::System, line);
         assert_eq!(
             a,
-            Action::Alg(super::alg::AlgCmd::Alg { alg: Some(pptp), on })
+            Action::Alg(super::alg::AlgCmd::Alg {
+                alg: Some(pptp),
+                on
+            })
         );
         assert_eq!(a.canonical(), line);
     }
