@@ -26,6 +26,7 @@ fn ip(src: [u8; 4], dst: [u8; 4], proto: u8, l4: &[u8]) -> Vec<u8> {
     p
 }
 
+#[allow(clippy::too_many_arguments)]
 fn tcp(
     src: [u8; 4],
     sport: u16,

@@ -12,7 +12,7 @@ use sessmgr::alg::pptp::parse::parse;
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(m) = parse(data) {
-        assert!(data.len() >= m.kind.len());
+        assert!(data.len() >= m.kind.fixed_len());
     }
     let mut k: AlgKit<Pptp> = AlgKit::new("10.1.1.11:3025", "10.1.1.10:1723");
     let (pns, pac) = (k.control.client, k.control.server);

@@ -134,7 +134,7 @@ impl Kind {
     }
 
     /// The message's fixed length (RFC 2637 §2).
-    pub fn len(self) -> usize {
+    pub fn fixed_len(self) -> usize {
         self.row().2
     }
 
@@ -310,7 +310,7 @@ pub(crate) mod tests {
         for (i, &(kind, _, len, _)) in TABLE.iter().enumerate() {
             let m = message(i as u16 + 1, &[7, 9, 0x0100]);
             assert_eq!(parse(&m).map(|m| m.kind), Ok(kind));
-            assert_eq!(kind.len(), len);
+            assert_eq!(kind.fixed_len(), len);
             let mut short = m[..len - 1].to_vec();
             short[..2].copy_from_slice(&((len - 1) as u16).to_be_bytes());
             assert_eq!(parse(&short), Err(PptpError::TooShort), "{}", kind.name());
@@ -342,7 +342,7 @@ pub(crate) mod tests {
         #[test]
         fn any_bytes_give_a_message_or_a_reason(b in proptest::collection::vec(any::<u8>(), 0..300)) {
             if let Ok(m) = parse(&b) {
-                prop_assert!(b.len() >= m.kind.len());
+                prop_assert!(b.len() >= m.kind.fixed_len());
             }
         }
 
