@@ -254,6 +254,14 @@ impl Shard {
                 if img.flags & flag::EXPECTED != 0 {
                     // The entry this data session claimed on the peer goes here too.
                     let _ = self.algs.claim(&orig, self.now_ms);
+                    // A PPTP call's GRE: its packets carry one call ID each; the map gives
+                    // the other.
+                    if orig.proto == crate::proto::wire::ipproto::GRE
+                        && orig.sport != 0
+                        && orig.dport != 0
+                    {
+                        self.algs.gre_adopt(slot, &orig);
+                    }
                 }
                 if img.flags & flag::ALG != 0 {
                     let extra = self
