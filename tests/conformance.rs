@@ -353,7 +353,7 @@ fn compare(
 }
 
 /// Helpers of the kernel that have an ALG here.
-const OUR_ALGS: &[&str] = &["ftp", "tftp", "sip"];
+const OUR_ALGS: &[&str] = &["ftp", "tftp", "sip", "Q.931", "H.245", "RAS"];
 
 /// Compares the relation entries our frames published with the kernel's expectations
 /// (`expect_events` NEW lines: protocol, destination address and port), as multisets, when
@@ -492,6 +492,17 @@ fn replay_agrees_with_kernel_conntrack() {
                 );
             }
             for d in &t.expect_diff {
+                // A difference listed in docs/conformance.md (session column `relation entry
+                // ...`) is reported, not failed.
+                let listed = (
+                    name.to_string(),
+                    mode.to_string(),
+                    format!("relation entry {d}"),
+                );
+                if allowed.contains(&listed) {
+                    println!("    listed difference: relation entry {d}");
+                    continue;
+                }
                 println!("    relation entry: {d}");
                 failures.push(format!("{mode} {name}: relation entry {d}"));
             }

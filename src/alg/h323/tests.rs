@@ -1,0 +1,1 @@
+//! Tests of the H.323 ALG with messages from the public captures.
