@@ -26,6 +26,7 @@ const CAPTURES: &[&str] = &[
     "ndpi-sip.pcap",
     "sv-sip-sdp.pcap",
     "sv-sip-tcp.pcap",
+    "ndpi-h323.pcap",
 ];
 
 fn replay(cap: &Path, extra: &[&str]) -> Vec<Value> {
