@@ -74,15 +74,18 @@ pub enum H323Refusal {
     PartlyRead,
     /// More addresses in one message than the ALG keeps.
     TooManyAddresses,
+    /// An announced address with port 0: nothing to expect.
+    ZeroPort,
     Per(PerError),
     Q931(Q931Error),
 }
 
-const OWN: [&str; 4] = [
+const OWN: [&str; 5] = [
     "address-not-sender",
     "wrong-family",
     "partly-read",
     "too-many-addresses",
+    "zero-port",
 ];
 
 impl Reason for H323Refusal {
@@ -94,6 +97,7 @@ impl Reason for H323Refusal {
             H323Refusal::WrongFamily => 1,
             H323Refusal::PartlyRead => 2,
             H323Refusal::TooManyAddresses => 3,
+            H323Refusal::ZeroPort => 4,
             H323Refusal::Per(e) => OWN.len() + e as usize,
             H323Refusal::Q931(e) => OWN.len() + PerError::ALL.len() + e as usize,
         }
@@ -255,21 +259,25 @@ impl Announce<'_, '_> {
         self.control.sender(self.dir.flip())
     }
 
-    /// The address is usable: the session's family (else counted).
-    fn family_ok(&mut self, ip: IpAddr) -> bool {
-        if ip_to_addr(ip).0 == self.control.family {
-            return true;
+    /// The address is usable: the session's family and a port (else counted).
+    fn usable(&mut self, ip: IpAddr, port: u16) -> bool {
+        if ip_to_addr(ip).0 != self.control.family {
+            (self.note)(H323Refusal::WrongFamily);
+            return false;
         }
-        (self.note)(H323Refusal::WrongFamily);
-        false
+        if port == 0 {
+            (self.note)(H323Refusal::ZeroPort);
+            return false;
+        }
+        true
     }
 
     /// The address is the sender's own, with a port (else counted).
     fn senders_own(&mut self, ip: IpAddr, port: u16) -> bool {
-        if !self.family_ok(ip) {
+        if !self.usable(ip, port) {
             return false;
         }
-        if ip != self.sender() || port == 0 {
+        if ip != self.sender() {
             (self.note)(H323Refusal::AddressNotSender);
             return false;
         }
@@ -334,7 +342,7 @@ fn call(found: &Found, mut e: Announce<'_, '_>) {
                 }
             }
             Role::Alternative if forwarded => {
-                if e.family_ok(ip) && port != 0 {
+                if e.usable(ip, port) {
                     let peer = Some(e.peer());
                     e.push(SIGNALLING, ipproto::TCP, peer, ip, port);
                 }
@@ -353,7 +361,7 @@ impl H323 {
         match found.message {
             Some(h225::ras::GCF) => {
                 for (role, ip, port) in found.addrs() {
-                    if role != Role::Ras || self.expected || !e.family_ok(ip) {
+                    if role != Role::Ras || self.expected || !e.usable(ip, port) {
                         continue;
                     }
                     // The gatekeeper answering from the address it names needs nothing.
@@ -403,7 +411,7 @@ impl H323 {
             Some(h225::ras::ACF) | Some(h225::ras::LCF) => {
                 let acf = found.message == Some(h225::ras::ACF);
                 for (role, ip, port) in found.addrs() {
-                    if role != Role::CallSignal || !e.family_ok(ip) || port == 0 {
+                    if role != Role::CallSignal || !e.usable(ip, port) {
                         continue;
                     }
                     // An answering endpoint's ACF names itself: nothing to expect.

@@ -583,7 +583,7 @@ fn wrong_family_and_zero_ports_are_not_announced() {
         k.server(&tpkt_q931(q931::message_type::CONNECT, &w.done()))
             .is_empty()
     );
-    assert_eq!(k.refused("address-not-sender"), 1);
+    assert_eq!(k.refused("zero-port"), 1);
     let mut k = AlgKit::<H323>::new("[2001:2::1]:40000", "[2001:2::2]:1720");
     assert!(k.server(&captured("f18")).is_empty());
     assert_eq!(k.refused("wrong-family"), 1);
@@ -668,4 +668,16 @@ fn the_roles_the_walk_reports() {
     assert!(f.addrs().all(|a| a.0 == Role::Media));
     let (_, f) = walk("f18");
     assert_eq!(f.addrs().next().map(|a| a.0), Some(Role::H245));
+}
+
+#[test]
+fn a_gcf_with_port_zero_is_refused() {
+    // The fuzzer's find: a GCF whose rasAddress has port 0 once made an entry to port 0.
+    let mut w = W::default();
+    w.bits(0, 1).bits(1, 5); // RasMessage: gatekeeperConfirm
+    w.bits(0, 1).bits(0, 2).octets(&[0, 1]).open(&PROTOCOL);
+    w.ipv4([17, 2, 0, 161], 0);
+    let mut k = ras();
+    assert!(k.server(&w.done()).is_empty());
+    assert_eq!(k.refused("zero-port"), 1);
 }
