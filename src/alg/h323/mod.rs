@@ -329,23 +329,17 @@ fn call(found: &Found, mut e: Announce<'_, '_>) {
         && found.reason == Some(h225::REASON_CALL_FORWARDED);
     for (role, ip, port) in found.addrs() {
         match role {
-            Role::H245 if !forwarded => {
-                if e.senders_own(ip, port) {
-                    let peer = Some(e.peer());
-                    e.push(H245, ipproto::TCP, peer, ip, port);
-                }
+            Role::H245 if !forwarded && e.senders_own(ip, port) => {
+                let peer = Some(e.peer());
+                e.push(H245, ipproto::TCP, peer, ip, port);
             }
             Role::Media if !forwarded => e.rtp_rtcp(ip, port),
-            Role::T120 if !forwarded && found.t120_lan => {
-                if e.senders_own(ip, port) {
-                    e.push_with(T120, ipproto::TCP, None, ip, port, true);
-                }
+            Role::T120 if !forwarded && found.t120_lan && e.senders_own(ip, port) => {
+                e.push_with(T120, ipproto::TCP, None, ip, port, true);
             }
-            Role::Alternative if forwarded => {
-                if e.usable(ip, port) {
-                    let peer = Some(e.peer());
-                    e.push(SIGNALLING, ipproto::TCP, peer, ip, port);
-                }
+            Role::Alternative if forwarded && e.usable(ip, port) => {
+                let peer = Some(e.peer());
+                e.push(SIGNALLING, ipproto::TCP, peer, ip, port);
             }
             _ => {}
         }

@@ -521,7 +521,7 @@ impl Walk<'_> {
                 let n = b.sized(lb, ub)?;
                 let total = n * usize::from(bits);
                 // Aligned unless the whole string fits 16 bits (X.691 §30.5.7).
-                if ub.map_or(true, |ub| usize::from(ub) * usize::from(bits) > 16) {
+                if ub.is_none_or(|ub| usize::from(ub) * usize::from(bits) > 16) {
                     b.align();
                 }
                 b.skip_bits(total)?;

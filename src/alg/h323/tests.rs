@@ -291,7 +291,7 @@ struct W {
 impl W {
     fn bits(&mut self, v: u32, n: u32) -> &mut W {
         for i in (0..n).rev() {
-            if self.bit % 8 == 0 {
+            if self.bit.is_multiple_of(8) {
                 self.bytes.push(0);
             }
             let b = (v >> i) & 1;
