@@ -127,7 +127,39 @@ fn time_frames(iters: u64, mut setup: impl FnMut() -> (Pipeline, Vec<Vec<u8>>)) 
     total.mul_f64(iters as f64 / done as f64)
 }
 
+/// The scenario publishes what it claims to: three entries from a Setup, the H.245
+/// connection claims one, the OpenLogicalChannel publishes two (checked before timing
+/// anything; they replace the fast-start channel's identical pair).
+fn check_scenario() {
+    let mut p = engine(1 << 10);
+    p.shard.algs.record_published = true;
+    calls(&mut p, 1);
+    let entries = |p: &Pipeline| p.shard.algs.relations().map_or(0, |t| t.len());
+    p.process_frame(LinkType::Ethernet, &setup(0, 0), NOW);
+    assert_eq!(
+        p.shard.algs.take_published().count(),
+        3,
+        "the Setup's entries"
+    );
+    let c = client(0);
+    for f in [
+        frames::tcp4(SERVER, 50000, c, 1300, SYN, 7999, 0, b""),
+        frames::tcp4(c, 1300, SERVER, 50000, SYN | ACK, 2999, 8000, b""),
+        frames::tcp4(SERVER, 50000, c, 1300, ACK, 8000, 3000, b""),
+    ] {
+        p.process_frame(LinkType::Ethernet, &f, NOW);
+    }
+    assert_eq!(entries(&p), 2, "the H.245 connection claimed its entry");
+    p.process_frame(LinkType::Ethernet, &olc(0, 0), NOW);
+    assert_eq!(
+        p.shard.algs.take_published().count(),
+        2,
+        "the OpenLogicalChannel's entries"
+    );
+}
+
 fn h323(c: &mut Criterion) {
+    check_scenario();
     let mut g = c.benchmark_group("h323");
     g.sample_size(10).measurement_time(Duration::from_secs(5));
     g.throughput(Throughput::Elements(1));
