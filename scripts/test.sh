@@ -90,7 +90,7 @@ else
   need_or_skip "cargo-fuzz is not installed (cargo install cargo-fuzz)"
 fi
 
-step "fuzz: the ALG parsers (FTP, TFTP, SIP, RTSP, PPTP, and the example ALG IRC), 15 s each"
+step "fuzz: the ALG parsers (FTP, TFTP, SIP, RTSP, PPTP, H.323, and the example ALG IRC), 15 s each"
 if command -v cargo-fuzz >/dev/null 2>&1; then
   (cd fuzz && cargo fuzz run -s none ftp -- -max_total_time=15 -rss_limit_mb=2048)
   (cd fuzz && cargo fuzz run -s none tftp -- -max_total_time=15 -rss_limit_mb=2048)
@@ -103,6 +103,10 @@ if command -v cargo-fuzz >/dev/null 2>&1; then
   # inside PPTP.
   mkdir -p fuzz/corpus/pptp
   (cd fuzz && cargo fuzz run -s none pptp corpus/pptp seeds/pptp -- -max_total_time=15 -rss_limit_mb=2048)
+  # H.323 (issue #17): the PER walker and the Q.931/TPKT stream, from messages of ndpi-h323.
+  mkdir -p fuzz/corpus/h323_per fuzz/corpus/h323_q931
+  (cd fuzz && cargo fuzz run -s none h323_per corpus/h323_per seeds/h323_per -- -max_total_time=15 -rss_limit_mb=2048)
+  (cd fuzz && cargo fuzz run -s none h323_q931 corpus/h323_q931 seeds/h323_q931 -- -max_total_time=15 -rss_limit_mb=2048)
 else
   need_or_skip "cargo-fuzz is not installed (cargo install cargo-fuzz)"
 fi

@@ -353,7 +353,7 @@ fn compare(
 }
 
 /// Helpers of the kernel that have an ALG here.
-const OUR_ALGS: &[&str] = &["ftp", "tftp", "sip", "pptp"];
+const OUR_ALGS: &[&str] = &["ftp", "tftp", "sip", "pptp", "Q.931", "H.245", "RAS"];
 
 /// The "port" of an expectation: its destination port, or for enhanced GRE (PPTP) its call
 /// IDs, source and destination, as `srckey/dstkey` in decimal.
@@ -522,6 +522,17 @@ fn replay_agrees_with_kernel_conntrack() {
                 );
             }
             for d in &t.expect_diff {
+                // A difference listed in docs/conformance.md (session column `relation entry
+                // ...`) is reported, not failed.
+                let listed = (
+                    name.to_string(),
+                    mode.to_string(),
+                    format!("relation entry {d}"),
+                );
+                if allowed.contains(&listed) {
+                    println!("    listed difference: relation entry {d}");
+                    continue;
+                }
                 println!("    relation entry: {d}");
                 failures.push(format!("{mode} {name}: relation entry {d}"));
             }

@@ -75,3 +75,29 @@ fn the_config_targets_failures_stay_fixed() {
         config_checks(&name, &data);
     }
 }
+
+/// fuzz/fuzz_targets/h323_per.rs's RAS check: every entry a RAS message announces admits only
+/// the other end of the RAS session and names a port (a GCF's `rasAddress` with port 0 once
+/// made an entry to port 0).
+#[test]
+fn h323_per_regressions() {
+    use sessmgr::alg::h323::H323;
+    use sessmgr::alg::kit::AlgKit;
+    for (name, data) in inputs("h323_per") {
+        let (a, b) = ("198.18.0.1".parse().ok(), "198.18.0.2".parse().ok());
+        let mut ras: AlgKit<H323> = AlgKit::new("198.18.0.1:1719", "198.18.0.2:1719").over_udp();
+        for piece in data.split(|&b| b == 0xff) {
+            let Some((&dir, bytes)) = piece.split_first() else {
+                continue;
+            };
+            let e = if dir & 1 == 0 {
+                ras.client(bytes)
+            } else {
+                ras.server(bytes)
+            };
+            for e in e {
+                assert!(e.dport != 0 && (e.src == a || e.src == b), "{name}: {e:?}");
+            }
+        }
+    }
+}

@@ -29,6 +29,7 @@ const CAPTURES: &[&str] = &[
     // PPTP: the GRE of a call is steered by its addresses, its control session by ports.
     "ndpi-pptp.pcap",
     "tcpdump-pptp.pcap",
+    "ndpi-h323.pcap",
 ];
 
 fn replay(cap: &Path, extra: &[&str]) -> Vec<Value> {

@@ -9,6 +9,7 @@
 use super::frame::FrameBuffer;
 use super::message::MessageBuffer;
 use super::stream::LineBuffer;
+use super::tpkt::TpktBuffer;
 use super::{Alg, Change, Control, Expect, Expects, Framing, Reason, Terms};
 use crate::proto::key::Direction;
 use crate::proto::wire::Family;
@@ -23,6 +24,7 @@ pub struct AlgKit<T: Alg> {
     streams: [LineBuffer; 2],
     messages: [MessageBuffer; 2],
     frames: [FrameBuffer; 2],
+    tpkts: [TpktBuffer; 2],
     seq: [u32; 2],
     /// Everything announced with its terms, and every change, in order.
     announced: Vec<(Expect, Terms)>,
@@ -40,7 +42,7 @@ impl<T: Alg> AlgKit<T> {
         let control = Control {
             family: if c.is_ipv4() { Family::V4 } else { Family::V6 },
             proto: match T::INFO.framing {
-                Framing::Lines | Framing::Messages | Framing::Length(_) => {
+                Framing::Lines | Framing::Messages | Framing::Length(_) | Framing::Tpkt => {
                     crate::proto::wire::ipproto::TCP
                 }
                 Framing::Datagrams => crate::proto::wire::ipproto::UDP,
@@ -56,6 +58,7 @@ impl<T: Alg> AlgKit<T> {
             streams: Default::default(),
             messages: Default::default(),
             frames: Default::default(),
+            tpkts: Default::default(),
             seq: [1000, 5000],
             announced: Vec::new(),
             changes: Vec::new(),
@@ -108,6 +111,13 @@ impl<T: Alg> AlgKit<T> {
         self
     }
 
+    /// The same control session as one that claimed an entry of expectation class `class`
+    /// (`Alg::new_expected`).
+    pub fn expected(mut self, class: u8) -> AlgKit<T> {
+        self.state = T::new_expected(&self.control, class);
+        self
+    }
+
     /// Every announcement so far with its terms.
     pub fn announced(&self) -> &[(Expect, Terms)] {
         &self.announced
@@ -142,7 +152,10 @@ impl<T: Alg> AlgKit<T> {
         let d = dir.index();
         match T::INFO.framing {
             Framing::Datagrams => message(bytes),
-            Framing::Messages if udp => message(bytes),
+            Framing::Messages | Framing::Tpkt if udp => message(bytes),
+            Framing::Tpkt => {
+                self.tpkts[d].feed(self.seq[d], bytes, T::INFO.max_line, message);
+            }
             Framing::Messages => {
                 self.messages[d].feed(self.seq[d], bytes, T::INFO.max_line, message);
             }

@@ -16,6 +16,7 @@
 pub mod expect;
 pub mod frame;
 pub mod ftp;
+pub mod h323;
 #[cfg(any(test, fuzzing))]
 pub mod irc;
 pub mod kit;
@@ -25,6 +26,7 @@ pub mod rtsp;
 pub mod sip;
 pub mod stream;
 pub mod tftp;
+pub mod tpkt;
 
 pub use expect::{Expect, ExpectClass, RelationLimits, RelationSpec};
 
@@ -52,6 +54,10 @@ pub enum Framing {
     /// Binary messages over TCP that open with their own 16-bit length (PPTP, RFC 2637 §2.1),
     /// cut whole from the stream (`frame`).
     Length(frame::LengthFraming),
+    /// Binary messages in TPKT packets (RFC 1006 §6; H.225.0 call signalling and H.245 over
+    /// TCP): over TCP the framework cuts the stream into packets and hands over each payload;
+    /// over UDP (H.225.0 RAS) one datagram is one message.
+    Tpkt,
 }
 
 /// What the framework needs to know about an ALG.
@@ -231,6 +237,21 @@ pub trait Alg: Send + 'static {
     where
         Self: Sized;
 
+    /// Applications other than `INFO.control_app` whose sessions the ALG also follows (H.323:
+    /// RAS on UDP beside call signalling on TCP).
+    const MORE_CONTROL_APPS: &'static [&'static str] = &[];
+
+    /// A control session that claimed a relation entry of one of the ALG's `follow` classes
+    /// (`class` says which): an ALG that speaks several protocols learns which one this is
+    /// (H.323: an H.245 connection announced by call signalling).
+    fn new_expected(control: &Control, class: u8) -> Self
+    where
+        Self: Sized,
+    {
+        let _ = class;
+        Self::new(control)
+    }
+
     /// One message (a line without its CR LF, or a datagram) that travelled in `dir`.
     /// Announcements go to `out`; a message the ALG cannot use is refused with a reason.
     fn on_message(
@@ -342,6 +363,10 @@ pub struct Registered {
     pub refusals: usize,
     pub refusal_name: fn(usize) -> &'static str,
     pub start: fn(&Control) -> Box<dyn AlgSession>,
+    /// Starts a control session that claimed an entry of a `follow` class.
+    pub start_expected: fn(&Control, u8) -> Box<dyn AlgSession>,
+    /// `Alg::MORE_CONTROL_APPS`.
+    pub more_apps: &'static [&'static str],
 }
 
 impl Registered {
@@ -352,12 +377,18 @@ impl Registered {
             refusals: <T::Refusal as Reason>::COUNT,
             refusal_name: <T::Refusal as Reason>::name_of,
             start: start::<T>,
+            start_expected: start_expected::<T>,
+            more_apps: T::MORE_CONTROL_APPS,
         }
     }
 }
 
 fn start<T: Alg>(c: &Control) -> Box<dyn AlgSession> {
     Box::new(T::new(c))
+}
+
+fn start_expected<T: Alg>(c: &Control, class: u8) -> Box<dyn AlgSession> {
+    Box::new(T::new_expected(c, class))
 }
 
 /// Every ALG, in one place (its index is its `AlgId`). Adding an ALG = one line here.
@@ -367,6 +398,7 @@ pub const REGISTRY: &[Registered] = &[
     Registered::of::<sip::Sip>(),
     Registered::of::<rtsp::Rtsp>(),
     Registered::of::<pptp::Pptp>(),
+    Registered::of::<h323::H323>(),
     // The worked example of docs/writing-an-alg.md, registered only in the crate's own tests:
     // it proves that an ALG needs nothing but its folder, this line and its port mapping.
     #[cfg(test)]

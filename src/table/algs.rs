@@ -14,6 +14,7 @@ use super::session::{SessionId, flag};
 use crate::alg::frame::FrameBuffer;
 use crate::alg::message::MessageBuffer;
 use crate::alg::stream::{LineBuffer, StreamNotes};
+use crate::alg::tpkt::TpktBuffer;
 use crate::alg::{
     self, AlgCounters, AlgId, AlgSession, AlgSet, Change, Control, Expect, Expects, Framing,
     HostRefusal, REGISTRY, RelationSpec,
@@ -37,6 +38,8 @@ struct Followed {
     messages: [MessageBuffer; 2],
     /// Length-framed message reassembly per direction (PPTP).
     frames: [FrameBuffer; 2],
+    /// TPKT reassembly per direction (TPKT framing over TCP).
+    tpkts: [TpktBuffer; 2],
 }
 
 /// For each application id, the ALG following its sessions (built once from the registry's
@@ -44,8 +47,11 @@ struct Followed {
 static BY_APP: LazyLock<[Option<AlgId>; 256]> = LazyLock::new(|| {
     let mut t = [None; 256];
     for (i, r) in REGISTRY.iter().enumerate() {
-        if let Some(app) = apps::by_keyword(r.info.control_app) {
-            t[usize::from(app)] = Some(i as AlgId);
+        let more = r.more_apps.iter();
+        for app in std::iter::once(&r.info.control_app).chain(more) {
+            if let Some(app) = apps::by_keyword(app) {
+                t[usize::from(app)] = Some(i as AlgId);
+            }
         }
     }
     t
@@ -307,10 +313,14 @@ impl AlgHost {
                 alg: id,
                 control,
                 vpn: orig.vpn,
-                session: (reg.start)(&control),
+                session: match claimed {
+                    Some(e) => (reg.start_expected)(&control, e.class),
+                    None => (reg.start)(&control),
+                },
                 streams: Default::default(),
                 messages: Default::default(),
                 frames: Default::default(),
+                tpkts: Default::default(),
             },
         );
         flags | flag::ALG
@@ -378,11 +388,19 @@ impl AlgHost {
                 self.counters
                     .host_by(id, HostRefusal::NotAMessage, u64::from(notes.not_a_message));
             }
+            (Framing::Tpkt, L4::Tcp(seg)) => {
+                let notes = a.tpkts[d].feed(seg.seq, pkt.payload, info.max_line, message);
+                count_notes(&mut self.counters, id, notes.stream);
+                self.counters
+                    .host_by(id, HostRefusal::MessageTooLong, u64::from(notes.overlong));
+                self.counters
+                    .host_by(id, HostRefusal::NotAMessage, u64::from(notes.not_tpkt));
+            }
             (Framing::Lines | Framing::Length(_), _) => {}
-            (Framing::Datagrams | Framing::Messages, _) if pkt.cut && inspect => {
+            (Framing::Datagrams | Framing::Messages | Framing::Tpkt, _) if pkt.cut && inspect => {
                 self.counters.host(id, HostRefusal::CutByCapture);
             }
-            (Framing::Datagrams | Framing::Messages, _) => message(pkt.payload),
+            (Framing::Datagrams | Framing::Messages | Framing::Tpkt, _) => message(pkt.payload),
         }
         let (control, vpn) = (a.control, a.vpn);
         for r in refusals {

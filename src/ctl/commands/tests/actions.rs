@@ -769,3 +769,21 @@ fn alg_pptp_switches_the_pptp_alg() {
         assert_eq!(a.canonical(), line);
     }
 }
+
+/// `alg h323` / `undo alg h323` switch the one H.323 ALG, which follows RAS, call signalling
+/// and H.245 alike (issue #17).
+#[test]
+fn alg_h323_switches_the_h323_alg() {
+    let h323 = crate::alg::by_keyword("h323").expect("registered");
+    for (line, on) in [("alg h323", true), ("undo alg h323", false)] {
+        let a = parse(&View::System, line);
+        assert_eq!(
+            a,
+            Action::Alg(super::alg::AlgCmd::Alg {
+                alg: Some(h323),
+                on
+            })
+        );
+        assert_eq!(a.canonical(), line);
+    }
+}
