@@ -392,6 +392,9 @@ impl Core {
         let Some(s) = &self.sync else {
             return;
         };
+        if let Some(n) = s.handle.core_sessions.get(self.core) {
+            n.store(self.p.shard.len() as u64, Ordering::Relaxed);
+        }
         if !self.p.shard.config.sync.enabled {
             return;
         }

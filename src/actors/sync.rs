@@ -190,6 +190,7 @@ impl Actor {
                 Err(_) => break,
             }
         }
+        ch.link.sessions = self.handle.sessions();
         ch.link.poll(now, &mut actions);
         self.act(actions, now);
         self.flush_installs();
@@ -391,6 +392,7 @@ impl Actor {
             r.peer_connected = l.peer_connected(now);
             r.peer_status = l.peer_hello.map(|h| h.status);
             r.peer_sessions = l.peer_hello.map_or(0, |h| h.sessions);
+            r.sessions = self.handle.sessions();
             r.awaiting_bulk = l.awaiting_bulk();
             r.bulk_in_progress = self.bulk.is_some();
             r.outbox = l.outbox_len();

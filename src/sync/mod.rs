@@ -94,6 +94,7 @@ pub struct Report {
     pub peer_connected: bool,
     pub peer_status: Option<Status>,
     pub peer_sessions: u64,
+    pub sessions: u64,
     pub awaiting_bulk: bool,
     pub bulk_in_progress: bool,
     pub outbox: usize,
@@ -101,6 +102,9 @@ pub struct Report {
     pub counters: link::LinkCounters,
     pub status_changes: u64,
 }
+
+/// Cores a session id can name (`SessionId`'s 4 bits).
+pub const MAX_CORES: usize = 16;
 
 /// A request from the console to the sync actor.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -121,6 +125,8 @@ pub struct SyncHandle {
     /// Change batches a core could not hand to the sync actor (its channel was full): the
     /// peer then gets a bulk.
     pub core_channel_full: AtomicU64,
+    /// Each core's live sessions, as of its last turn (the hellos tell the peer the sum).
+    pub core_sessions: [AtomicU64; MAX_CORES],
     pub report: Mutex<Report>,
     pub config: Mutex<(u64, Option<RbmConfig>)>,
     pub requests: Mutex<Vec<Request>>,
@@ -134,6 +140,7 @@ impl Default for SyncHandle {
             install_full: AtomicU64::new(0),
             install_expired: AtomicU64::new(0),
             core_channel_full: AtomicU64::new(0),
+            core_sessions: std::array::from_fn(|_| AtomicU64::new(0)),
             report: Mutex::default(),
             config: Mutex::new((0, None)),
             requests: Mutex::default(),
@@ -160,6 +167,14 @@ impl SyncHandle {
 
     pub fn report(&self) -> Report {
         self.report.lock().map(|r| r.clone()).unwrap_or_default()
+    }
+
+    /// Live sessions of every core, as of their last turns.
+    pub fn sessions(&self) -> u64 {
+        self.core_sessions
+            .iter()
+            .map(|n| n.load(Ordering::Relaxed))
+            .sum()
     }
 
     pub fn forwarding(&self) -> bool {

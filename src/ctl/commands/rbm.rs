@@ -442,6 +442,11 @@ fn status(cx: &mut Context<'_>) -> Output {
         "  Peer running status: {}",
         r.peer_status.map_or("-", |s| s.name())
     );
+    let _ = writeln!(
+        t,
+        "  Sessions: {} local, {} on the peer",
+        r.sessions, r.peer_sessions
+    );
     if let Some(p) = &r.problem {
         let _ = writeln!(t, "  Problem: {p}");
     }
@@ -496,6 +501,8 @@ fn status(cx: &mut Context<'_>) -> Output {
         "data_channel_up": r.data_channel_up,
         "peer_connected": r.peer_connected,
         "peer_status": r.peer_status.map(|s| s.name()),
+        "sessions": r.sessions,
+        "peer_sessions": r.peer_sessions,
         "local_ip": r.local.map(|a| a.ip().to_string()),
         "remote_ip": r.remote.map(|a| a.ip().to_string()),
         "interface": r.interface,
