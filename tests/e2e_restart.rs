@@ -186,6 +186,12 @@ fn connections_carry_on_across_a_restart() {
         t0.elapsed()
     );
     let restored = tcp_sessions(&socket);
+    let log2 = lab.read_log(&format!("engine-{NAME}.log"));
+    checks.check(
+        log1.contains("saved") && log2.contains("restored"),
+        "the logs say the sessions were saved at the stop and restored at the start",
+        || format!("stop:\n{log1}\nstart:\n{log2}"),
+    );
     checks.check(
         restored.iter().any(|&(_, d)| d == u64::from(HTTP_PORT))
             && restored.contains(&(sport, u64::from(ECHO_PORT))),
@@ -230,6 +236,7 @@ fn connections_carry_on_across_a_restart() {
     checks.check(up, "a second stream is under way", || stream2.output());
     lab.stop_engine();
     let log2 = keep_log(&lab, 2);
+    let saved = file_len(&sessions_file);
     match std::fs::read(&sessions_file) {
         Ok(mut bytes) if bytes.len() >= 32 => {
             let mid = bytes.len() / 2;
@@ -240,7 +247,7 @@ fn connections_carry_on_across_a_restart() {
         }
         other => checks.check(
             false,
-            "the second stop wrote the sessions file",
+            &format!("the second stop wrote the sessions file ({saved} bytes)"),
             || format!("{other:?}; the log:\n{log2}"),
         ),
     }
