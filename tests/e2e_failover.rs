@@ -76,7 +76,9 @@ const TOOLS: &[&str] = &[
 /// ACL 3900 denies everything, inbound on the engine's port facing the server: a session the
 /// server side starts passes only by claiming a relation entry.
 fn deny_server_side() -> String {
-    format!("acl advanced {ACL}\n rule 0 deny ip\ninterface {TO_SERVER}\n packet-filter {ACL} inbound\n")
+    format!(
+        "acl advanced {ACL}\n rule 0 deny ip\ninterface {TO_SERVER}\n packet-filter {ACL} inbound\n"
+    )
 }
 
 struct Servers {
@@ -404,13 +406,10 @@ fn transfers_survive_kill_9_of_the_active_engine() {
         "the FTP active-mode download completes byte for byte through B",
         r,
     );
-    let r = tr.stream.finish(Duration::from_secs(120)).and_then(|o| {
-        if o.contains("OK") {
-            Ok(())
-        } else {
-            Err(o)
-        }
-    });
+    let r = tr
+        .stream
+        .finish(Duration::from_secs(120))
+        .and_then(|o| if o.contains("OK") { Ok(()) } else { Err(o) });
     checks.result(
         "the interactive stream keeps echoing through B to its end, no reset",
         r,
@@ -480,13 +479,9 @@ fn transfers_survive_kill_9_of_the_active_engine() {
             exec(&b, false, "display remote-backup-group status").1
         )
     });
-    let r = stream2.finish(Duration::from_secs(60)).and_then(|o| {
-        if o.contains("OK") {
-            Ok(())
-        } else {
-            Err(o)
-        }
-    });
+    let r = stream2
+        .finish(Duration::from_secs(60))
+        .and_then(|o| if o.contains("OK") { Ok(()) } else { Err(o) });
     checks.result("the new stream carries on through B while A rejoins", r);
 
     eprintln!(

@@ -154,8 +154,7 @@ impl Pair {
         std::fs::create_dir_all(&pair.dir).expect("temp dir");
         use std::os::unix::fs::PermissionsExt;
         // vsftpd (running as root, anonymous user ftp) reads its root below this directory.
-        std::fs::set_permissions(&pair.dir, std::fs::Permissions::from_mode(0o755))
-            .expect("chmod");
+        std::fs::set_permissions(&pair.dir, std::fs::Permissions::from_mode(0o755)).expect("chmod");
         for ns in [&pair.client, &pair.server, &pair.ns[0], &pair.ns[1]] {
             must(&["ip", "netns", "add", ns]);
             must(&["ip", "-n", ns, "link", "set", "lo", "up"]);
@@ -176,12 +175,34 @@ impl Pair {
             let fw = &pair.ns[side.index()];
             let dev = side.host_if();
             must(&[
-                "ip", "link", "add", dev, "netns", &pair.client, "type", "veth", "peer", "name",
-                TO_CLIENT, "netns", fw,
+                "ip",
+                "link",
+                "add",
+                dev,
+                "netns",
+                &pair.client,
+                "type",
+                "veth",
+                "peer",
+                "name",
+                TO_CLIENT,
+                "netns",
+                fw,
             ]);
             must(&[
-                "ip", "link", "add", dev, "netns", &pair.server, "type", "veth", "peer", "name",
-                TO_SERVER, "netns", fw,
+                "ip",
+                "link",
+                "add",
+                dev,
+                "netns",
+                &pair.server,
+                "type",
+                "veth",
+                "peer",
+                "name",
+                TO_SERVER,
+                "netns",
+                fw,
             ]);
             for (host, addr) in [
                 (&pair.client, side.client_link()),
@@ -206,8 +227,19 @@ impl Pair {
             }
         }
         must(&[
-            "ip", "link", "add", SYNC_IF, "netns", &pair.ns[0], "type", "veth", "peer", "name",
-            SYNC_IF, "netns", &pair.ns[1],
+            "ip",
+            "link",
+            "add",
+            SYNC_IF,
+            "netns",
+            &pair.ns[0],
+            "type",
+            "veth",
+            "peer",
+            "name",
+            SYNC_IF,
+            "netns",
+            &pair.ns[1],
         ]);
         for side in [Side::A, Side::B] {
             let fw = &pair.ns[side.index()];
@@ -252,8 +284,18 @@ impl Pair {
                 (&pair.server, side.client_link(), &cmac),
             ] {
                 must(&[
-                    "ip", "-n", host, "neigh", "replace", &peer, "lladdr", peer_mac, "dev", dev,
-                    "nud", "permanent",
+                    "ip",
+                    "-n",
+                    host,
+                    "neigh",
+                    "replace",
+                    &peer,
+                    "lladdr",
+                    peer_mac,
+                    "dev",
+                    dev,
+                    "nud",
+                    "permanent",
                 ]);
             }
         }
