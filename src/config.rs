@@ -42,6 +42,33 @@ struct RawConfig {
     metrics: RawMetrics,
     #[serde(default)]
     alg: RawAlg,
+    #[serde(default)]
+    restart: RawRestart,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRestart {
+    save_sessions: Option<bool>,
+    file: Option<PathBuf>,
+}
+
+/// `[restart]` (issue #16 §3): the state file a clean stop writes and the next start reads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RestartConfig {
+    /// On by default; `run` with the capture back-end (a demo) never saves.
+    pub save_sessions: bool,
+    /// Where; `None`: beside the startup configuration, `<startup>.sessions`.
+    pub file: Option<PathBuf>,
+}
+
+impl Default for RestartConfig {
+    fn default() -> Self {
+        RestartConfig {
+            save_sessions: true,
+            file: None,
+        }
+    }
 }
 
 /// `[alg.NAME]`: settings of one ALG.
@@ -226,6 +253,7 @@ pub struct Config {
     pub fragment: FragLimits,
     pub runtime: RuntimeConfig,
     pub metrics: MetricsConfig,
+    pub restart: RestartConfig,
     /// `[alg.sip]` (applied engine-wide with `alg::sip::set_options`).
     pub sip: crate::alg::sip::SipOptions,
 }
@@ -392,6 +420,10 @@ impl Config {
         };
         cfg.runtime = runtime(raw.runtime)?;
         cfg.metrics = metrics(raw.metrics)?;
+        cfg.restart = RestartConfig {
+            save_sessions: raw.restart.save_sessions.unwrap_or(true),
+            file: raw.restart.file,
+        };
         let defaults = crate::alg::sip::SipOptions::default();
         cfg.sip = crate::alg::sip::SipOptions {
             direct_media: raw.alg.sip.direct_media.unwrap_or(defaults.direct_media),

@@ -137,6 +137,10 @@ drop_reasons! {
     PacketFilterDeny => "packet_filter_deny",
     /// A frame for a flow another core owns could not be handed over (its mailbox was full).
     HandoverQueueFull => "handover_queue_full",
+    /// A frame reaching the standby engine of a failover pair (`remote-backup group`, H1):
+    /// the standby forwards nothing while its active peer lives (a transparent pair would
+    /// otherwise loop).
+    StandbyNotForwarding => "standby_not_forwarding",
 }
 
 impl std::fmt::Display for DropReason {

@@ -17,4 +17,5 @@ pub mod mailbox;
 pub mod pipeline;
 pub mod proto;
 pub mod replay;
+pub mod sync;
 pub mod table;

@@ -299,6 +299,20 @@ pub enum CoreMsg {
     /// The end of a replayed capture: a final log for every logged session still alive
     /// (sent before the answer, which says how many).
     EndOfCapture(flume::Sender<usize>),
+    /// Session synchronization (H1): install, update or delete what the active peer sent,
+    /// in order (each item's owner core gets it).
+    SyncInstall(Vec<crate::table::image::SyncItem>),
+    /// A bulk from the peer begins: the standby's copy of its table goes.
+    SyncClear(flume::Sender<usize>),
+    /// Bulk synchronization: the images of the sessions in slots `from .. from + slots`
+    /// the synchronization scope covers, and where the next page starts (`None`: done);
+    /// with `relations`, the relation entries of this core's masters instead.
+    SyncExport {
+        from: usize,
+        slots: usize,
+        relations: bool,
+        reply: flume::Sender<(Vec<crate::table::image::SyncItem>, Option<usize>)>,
+    },
     /// Finish: process what is queued, flush, exit.
     Stop,
 }

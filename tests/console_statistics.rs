@@ -83,6 +83,7 @@ fn start(cores: usize) -> (Vec<CoreHandle>, Vec<flume::Sender<CoreMsg>>) {
                 results: None,
                 stop: Arc::new(AtomicBool::new(false)),
                 pin: false,
+                sync: None,
             })
             .expect("spawn core")
         })

@@ -83,6 +83,7 @@ fn start_core_with(table: TableConfig, frames: &[(u8, Vec<u8>)], expect_sent: us
         results: None,
         stop: Arc::new(AtomicBool::new(false)),
         pin: false,
+        sync: None,
     };
     let handle = spawn(setup).expect("spawn core");
     let deadline = Instant::now() + Duration::from_secs(5);

@@ -14,7 +14,9 @@ use crate::mailbox::{BatchRange, FrameList};
 pub use crate::mailbox::{CoreCounters, CoreMsg, FrameBatch, FrameMeta, FrameResult};
 use crate::pipeline::{FrameOutcome, Pipeline, frame_owner};
 use crate::proto::wire::LinkType;
+use crate::sync::SyncHandle;
 use crate::table::Verdict;
+use crate::table::image::SyncItem;
 use crate::table::query::{rows_page, statistics_page};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -41,6 +43,18 @@ pub struct CoreSetup {
     pub stop: Arc<AtomicBool>,
     /// Pin the thread to CPU `core` (when it exists).
     pub pin: bool,
+    /// Session synchronization and the state file (`sessmgr run`); `None` elsewhere.
+    pub sync: Option<CoreSync>,
+}
+
+/// A core's part in failover and restart (issue #16).
+pub struct CoreSync {
+    /// Changes for the sync actor (bounded; a full channel is counted in `handle`, and the
+    /// peer then gets a bulk).
+    pub changes: flume::Sender<Vec<SyncItem>>,
+    pub handle: Arc<SyncHandle>,
+    /// Save every session in the exit report (`CoreExit::saved`) for the state file.
+    pub save_at_exit: bool,
 }
 
 /// Which session events a core sends, and how.
@@ -63,6 +77,8 @@ pub struct CoreExit {
     pub events_produced: u64,
     /// Everything its top statistics counted (`sessmgr run` saves it at shutdown).
     pub top: crate::table::top::TopHistory,
+    /// Every session and relation entry of this core, when the state file is on.
+    pub saved: Vec<SyncItem>,
 }
 
 pub struct CoreHandle {
@@ -122,6 +138,8 @@ struct Core {
     // Reused per batch.
     outcomes: Vec<FrameOutcome>,
     handover: Vec<FrameBatch>,
+    sync: Option<CoreSync>,
+    sync_buf: Vec<SyncItem>,
 }
 
 fn run(setup: CoreSetup) -> CoreExit {
@@ -149,7 +167,11 @@ fn run(setup: CoreSetup) -> CoreExit {
         event_buf: Vec::new(),
         outcomes: Vec::with_capacity(RX_BATCH),
         handover: (0..setup.cores).map(|_| FrameBatch::default()).collect(),
+        sync: setup.sync,
+        sync_buf: Vec::new(),
     };
+    // Relation entries a master here publishes cross to the peer with the sessions.
+    c.p.shard.algs.record_for_sync = c.sync.is_some();
     // Replay sends only the logs for collectors (the shard adds those whatever this says).
     c.p.shard.events_enabled = c.events.is_some() && c.events_mode == EventsMode::Live;
     // Inline, every fragment of a datagram waits for the verdict on the whole datagram.
@@ -200,6 +222,7 @@ fn run(setup: CoreSetup) -> CoreExit {
             c.flush_handover();
         }
         c.flush_events();
+        c.flush_sync();
         if last_snapshot.elapsed() >= SNAPSHOT_EVERY {
             last_snapshot = Instant::now();
             c.send_snapshot(io.as_deref());
@@ -215,14 +238,22 @@ fn run(setup: CoreSetup) -> CoreExit {
         }
     }
     c.flush_events();
+    c.flush_sync();
     let snapshot = c.snapshot(io.as_deref());
     if let Some(tx) = &c.snapshots {
         let _ = tx.try_send(snapshot.clone());
+    }
+    let mut saved = Vec::new();
+    if c.sync.as_ref().is_some_and(|s| s.save_at_exit) {
+        // The whole table at once: the engine is stopping, nothing waits for this core.
+        c.p.shard.export_page(0, usize::MAX, true, &mut saved);
+        c.p.shard.export_relations(&mut saved);
     }
     CoreExit {
         snapshot,
         events_produced: c.events_produced,
         top: c.p.shard.top.snapshot(),
+        saved,
     }
 }
 
@@ -298,9 +329,80 @@ impl Core {
                 self.flush_events();
                 let _ = reply.send(n);
             }
+            CoreMsg::SyncInstall(items) => self.install(&items),
+            CoreMsg::SyncClear(reply) => {
+                let n = self.p.shard.reset_where(|_| true);
+                let _ = reply.send(n);
+            }
+            CoreMsg::SyncExport {
+                from,
+                slots,
+                relations,
+                reply,
+            } => {
+                let mut items = Vec::new();
+                let next = if relations {
+                    self.p.shard.export_relations(&mut items);
+                    None
+                } else {
+                    self.p.shard.export_page(from, slots, false, &mut items)
+                };
+                let _ = reply.send((items, next));
+            }
             CoreMsg::Stop => return false,
         }
         true
+    }
+
+    /// What the active peer sent, in order.
+    fn install(&mut self, items: &[SyncItem]) {
+        use crate::table::image::Installed;
+        let (mut ok, mut full, mut expired) = (0u64, 0u64, 0u64);
+        for i in items {
+            match i {
+                SyncItem::Session(img) => match self.p.shard.install(img, 0) {
+                    Installed::Created | Installed::Updated => ok += 1,
+                    Installed::Full => full += 1,
+                    Installed::Expired => expired += 1,
+                },
+                SyncItem::Delete(k) => {
+                    self.p.shard.uninstall(k);
+                }
+                SyncItem::Relation(r) => {
+                    if self.p.shard.install_relation(r) {
+                        ok += 1;
+                    } else {
+                        full += 1;
+                    }
+                }
+            }
+        }
+        if let Some(s) = &self.sync {
+            s.handle.installed.fetch_add(ok, Ordering::Relaxed);
+            s.handle.install_full.fetch_add(full, Ordering::Relaxed);
+            s.handle
+                .install_expired
+                .fetch_add(expired, Ordering::Relaxed);
+        }
+    }
+
+    /// The changes of this turn, to the sync actor (never waiting: a full channel is
+    /// counted and the peer gets a bulk).
+    fn flush_sync(&mut self) {
+        let Some(s) = &self.sync else {
+            return;
+        };
+        if !self.p.shard.config.sync.enabled {
+            return;
+        }
+        self.p.shard.take_sync(&mut self.sync_buf);
+        if self.sync_buf.is_empty() {
+            return;
+        }
+        let batch = std::mem::take(&mut self.sync_buf);
+        if s.changes.try_send(batch).is_err() {
+            s.handle.core_channel_full.fetch_add(1, Ordering::Relaxed);
+        }
     }
 
     /// Frames handed to this core (by another core, or by the replay dispatcher), in order.
@@ -365,6 +467,22 @@ impl Core {
     ) {
         self.outcomes.clear();
         self.batches += 1;
+        if self.io_mode == IoMode::Inline
+            && let Some(s) = &self.sync
+            && !s.handle.forwarding()
+        {
+            // The standby (or an engine still listening for its peer) forwards nothing.
+            for a in actions.iter_mut() {
+                *a = Action::Drop;
+            }
+            for _ in frames {
+                self.p
+                    .shard
+                    .drops
+                    .count(crate::drop::DropReason::StandbyNotForwarding);
+            }
+            return;
+        }
         if self.cores > 1
             && frames
                 .iter()

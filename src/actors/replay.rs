@@ -163,6 +163,7 @@ pub fn replay_one_core(
         results: None,
         stop: Arc::new(AtomicBool::new(false)),
         pin: false,
+        sync: None,
     })?;
     let peers = [tx];
     let watch = Some((info, alarms));
@@ -439,6 +440,7 @@ pub fn replay_cores(
             results: opts.verdicts.then(|| results_tx.clone()),
             stop: stop.clone(),
             pin: false,
+            sync: None,
         };
         handles.push(spawn(setup)?);
     }

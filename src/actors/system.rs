@@ -265,10 +265,30 @@ pub fn run(cfg: Config) -> Result<RunReport, RunError> {
     let relations: Arc<RelationTable> = Arc::default();
     // Each core's second reports (the alarms' input) go to the watch thread below.
     let (seconds_tx, seconds_rx) = flume::bounded::<SecondTotals>(SECONDS_CHANNEL);
-    for ((core, (_, rx)), io) in channels.into_iter().enumerate().zip(ios) {
-        let mut pipeline = Pipeline::new(core as u8, table.clone(), cfg.fragment, hasher.clone());
-        pipeline.shard.algs.attach(relations.clone());
-        pipeline.shard.seconds.attach(seconds_tx.clone());
+    // Failover (issue #16): the group's handle; with a group configured, no core forwards
+    // before the sync actor knows its status.
+    let sync = Arc::new(crate::sync::SyncHandle::default());
+    sync.set_config(running.rbm.clone());
+    if running.rbm.as_ref().is_some_and(|r| r.missing().is_none()) {
+        sync.forwarding.store(false, Ordering::Relaxed);
+    }
+    let (changes_tx, changes_rx) = flume::bounded(super::sync::CHANGES_CHANNEL);
+    // The state file: saved at a clean stop, restored now, before the first packet is read.
+    let state_file = super::restart::state_file(&cfg);
+    let mut pipelines: Vec<Pipeline> = (0..cores)
+        .map(|core| {
+            let mut p = Pipeline::new(core as u8, table.clone(), cfg.fragment, hasher.clone());
+            p.shard.algs.attach(relations.clone());
+            p.shard.seconds.attach(seconds_tx.clone());
+            p
+        })
+        .collect();
+    if let Some(path) = &state_file {
+        super::restart::restore(path, &mut pipelines, &logger, &info);
+    }
+    for (((core, (_, rx)), io), pipeline) in
+        channels.into_iter().enumerate().zip(ios).zip(pipelines)
+    {
         let setup = CoreSetup {
             core,
             cores,
@@ -283,11 +303,26 @@ pub fn run(cfg: Config) -> Result<RunReport, RunError> {
             results: None,
             stop: stop.clone(),
             pin: cores > 1,
+            sync: Some(super::core::CoreSync {
+                changes: changes_tx.clone(),
+                handle: sync.clone(),
+                save_at_exit: state_file.is_some(),
+            }),
         };
         handles.push(spawn(setup).map_err(RunError::Spawn)?);
     }
     drop(events_tx);
     drop(snaps_tx);
+    drop(changes_tx);
+    let sync_stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let sync_actor = super::sync::start(
+        sync.clone(),
+        peers.clone(),
+        changes_rx,
+        info.clone(),
+        sync_stop.clone(),
+    )
+    .map_err(RunError::Spawn)?;
     // Top statistics' history from the last run (a core takes it in), saved every minute
     // and at shutdown beside the startup configuration.
     let top_path = top_store::path_beside(&cfg.runtime.startup_config);
@@ -305,6 +340,7 @@ pub fn run(cfg: Config) -> Result<RunReport, RunError> {
         export: export.clone(),
         info: info.clone(),
         alarms: alarms.clone(),
+        sync: sync.clone(),
         ..Engine::new(peers.clone(), running, cfg.runtime.startup_config.clone())
     });
     // The log actor's hosts from the start: the handle given above is the one it reads.
@@ -406,6 +442,11 @@ pub fn run(cfg: Config) -> Result<RunReport, RunError> {
         top.merge_from(&e.top);
     }
     top_saver.write(&top, &logger);
+    sync_stop.store(true, Ordering::Relaxed);
+    sync_actor.join();
+    if let Some(path) = &state_file {
+        super::restart::save(path, &exits, &logger);
+    }
     // The cores' senders are gone with them: the watch takes what is left and ends.
     let _ = watch.join();
     let control = Arc::try_unwrap(control).map_err(|_| ControlError::Stopped)?;

@@ -34,6 +34,8 @@ pub struct Engine {
     /// `alarms.status()` tells, per alarm, whether it is enabled, active and how often it
     /// fired.
     pub alarms: Arc<Alarms>,
+    /// The failover group's configuration goes here, and its status comes from here.
+    pub sync: Arc<crate::sync::SyncHandle>,
 }
 
 /// An information centre and an alarm watch over `cores` cores, set from `running` (an
@@ -71,6 +73,7 @@ impl Engine {
             export,
             info,
             alarms,
+            sync: Arc::default(),
         }
     }
 
@@ -100,6 +103,7 @@ impl Engine {
     /// who types `alg tftp` and then starts a transfer expects the ALG to follow it).
     pub fn push_config(&self, running: &Running) {
         let t = self.per_core(&running.resolved());
+        self.sync.set_config(running.rbm.clone());
         self.tell_all(|| CoreMsg::Config(Box::new(t.clone())));
         // A core handles its mailbox in order, between batches: once it answers the barrier,
         // the configuration is in place.

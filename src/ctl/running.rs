@@ -35,6 +35,8 @@ pub struct Running {
     pub alarms: [crate::alarm::AlarmRule; 3],
     /// `info-center logbuffer size N`.
     pub logbuffer_size: usize,
+    /// `remote-backup group` (H1, RBM): the failover channel; `None` when not configured.
+    pub rbm: Option<crate::sync::RbmConfig>,
 }
 
 /// `session log enable {ipv4|ipv6} [acl N] {inbound|outbound}` in the view of `interface`.
@@ -74,6 +76,7 @@ impl Running {
             export: ExportConfig::default(),
             alarms: [crate::alarm::AlarmRule::default(); 3],
             logbuffer_size: crate::infocenter::LOGBUFFER_DEFAULT,
+            rbm: None,
         }
     }
 

@@ -100,6 +100,7 @@ pub fn seed(cfg: &Config) -> Running {
         export: Default::default(),
         alarms: Default::default(),
         logbuffer_size: crate::infocenter::LOGBUFFER_DEFAULT,
+        rbm: None,
     }
 }
 

@@ -283,6 +283,7 @@ mod tests {
             export: Default::default(),
             alarms: Default::default(),
             logbuffer_size: crate::infocenter::LOGBUFFER_DEFAULT,
+            rbm: None,
         };
         let e = Engine::new(
             cores,

@@ -19,6 +19,8 @@ pub enum View {
     Interface {
         name: String,
     },
+    /// `remote-backup group` (H1): the failover channel's settings.
+    RemoteBackup,
 }
 
 /// View bits: a command lists the views it lives in as an OR of these.
@@ -30,9 +32,10 @@ pub mod bits {
     pub const ACL6_BASIC: u8 = 16;
     pub const ACL6_ADV: u8 = 32;
     pub const INTERFACE: u8 = 64;
+    pub const RBM: u8 = 128;
     pub const ACL: u8 = ACL4_BASIC | ACL4_ADV | ACL6_BASIC | ACL6_ADV;
     /// `display`, `save`, `quit`, `return`: any view (§1.1).
-    pub const ANY: u8 = USER | SYSTEM | ACL | INTERFACE;
+    pub const ANY: u8 = USER | SYSTEM | ACL | INTERFACE | RBM;
 }
 
 impl View {
@@ -61,6 +64,7 @@ impl View {
                 ..
             } => bits::ACL6_ADV,
             View::Interface { .. } => bits::INTERFACE,
+            View::RemoteBackup => bits::RBM,
         }
     }
 
@@ -77,6 +81,7 @@ impl View {
                 }
             )),
             View::Interface { name } => Some(name.clone()),
+            View::RemoteBackup => Some("remote-backup-group".into()),
         }
     }
 
@@ -107,6 +112,7 @@ impl View {
                 ..
             } => "IPv6 advanced ACL view commands:",
             View::Interface { .. } => "Interface view commands:",
+            View::RemoteBackup => "Remote backup group view commands:",
         }
     }
 }

@@ -335,6 +335,15 @@ impl TcpTrack {
         self.scale(dir.index())
     }
 
+    /// A connection taken over from another engine or an earlier run (failover, restart):
+    /// its window positions are as old as the last synchronization, so both sides skip the
+    /// window checks from now on, as conntrackd commits entries with window tracking off
+    /// (its default `TCPWindowTracking Off` sets the kernel's BE_LIBERAL on both sides).
+    pub fn pick_up(&mut self) {
+        self.side[0] |= SIDE_BE_LIBERAL;
+        self.side[1] |= SIDE_BE_LIBERAL;
+    }
+
     /// The side's window checks are skipped (picked-up connections).
     pub fn is_liberal(&self, dir: Direction) -> bool {
         self.has(dir.index(), SIDE_BE_LIBERAL)

@@ -135,6 +135,10 @@ pub struct AlgHost {
     pub record_published: bool,
     /// Entries published since `take_published` last ran.
     published: Vec<RelationEntry>,
+    /// Keep every published entry for `take_for_sync` (session synchronization, H1).
+    pub record_for_sync: bool,
+    /// Entries published since `take_for_sync` last ran.
+    for_sync: Vec<RelationEntry>,
 }
 
 impl AlgHost {
@@ -150,6 +154,42 @@ impl AlgHost {
     /// The entries published since the last call (recorded only with `record_published`).
     pub fn take_published(&mut self) -> impl Iterator<Item = RelationEntry> + '_ {
         self.published.drain(..)
+    }
+
+    /// The entries published since the last call (recorded only with `record_for_sync`).
+    pub fn take_for_sync(&mut self) -> impl Iterator<Item = RelationEntry> + '_ {
+        self.for_sync.drain(..)
+    }
+
+    /// Files an entry another engine published (failover) or an earlier run left
+    /// (restart) for `master`, a session of this core: it lives `ttl_ms` more and goes with
+    /// its master, as if this core's ALG had published it. `false`: the table is full or no
+    /// ALG runs here (counted by the caller).
+    #[allow(clippy::too_many_arguments)]
+    pub fn adopt_entry(
+        &mut self,
+        spec: RelationSpec,
+        master: SessionId,
+        alg: AlgId,
+        class: u8,
+        ttl_ms: u64,
+        terms: EntryTerms,
+        now_ms: u64,
+    ) -> bool {
+        let Some(table) = &self.relations else {
+            return false;
+        };
+        let limits = crate::alg::expect::RelationLimits {
+            ttl_ms,
+            per_master: 0,
+        };
+        match table.publish_with(spec, master, alg, class, limits, terms, now_ms) {
+            Some(p) => {
+                self.expiry.push(p.ticket);
+                true
+            }
+            None => false,
+        }
     }
 
     /// The control session a data session was created for, if it was.
@@ -325,6 +365,9 @@ impl AlgHost {
                     self.counters.class_limit(id, e.class, p.evicted as u64);
                     if self.record_published {
                         self.published.push(p.entry);
+                    }
+                    if self.record_for_sync {
+                        self.for_sync.push(p.entry);
                     }
                 }
                 None => self.counters.host(id, HostRefusal::RelationTableFull),

@@ -61,6 +61,29 @@ pub struct TableConfig {
     pub session_log: super::log::SessionLogConfig,
     /// `session top-statistics enable` (T2): new sessions are counted by address.
     pub top_statistics: bool,
+    /// `session synchronization ...` (H1): which sessions go to the backup engine.
+    pub sync: SyncScope,
+}
+
+/// `session synchronization enable` and `session synchronization {dns|http}` (H1, comware.md
+/// §9.3): whether the shard reports its sessions' changes for the peer engine, and whether DNS
+/// and HTTP sessions (many, short-lived) are among them; by default they are not.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SyncScope {
+    pub enabled: bool,
+    pub dns: bool,
+    pub http: bool,
+}
+
+impl SyncScope {
+    /// Whether a session of application `app` is synchronized.
+    #[inline]
+    pub fn covers(&self, app: u8) -> bool {
+        use std::sync::LazyLock;
+        static DNS: LazyLock<Option<u8>> = LazyLock::new(|| super::apps::by_keyword("dns"));
+        static HTTP: LazyLock<Option<u8>> = LazyLock::new(|| super::apps::by_keyword("http"));
+        self.enabled && (self.dns || Some(app) != *DNS) && (self.http || Some(app) != *HTTP)
+    }
 }
 
 /// The packet filter by ingress port: a port's inbound ACLs and its peer's outbound ACLs,
@@ -114,6 +137,7 @@ impl Default for TableConfig {
             user_apps: Default::default(),
             session_log: Default::default(),
             top_statistics: false,
+            sync: SyncScope::default(),
         }
     }
 }

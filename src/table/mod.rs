@@ -7,6 +7,7 @@ pub mod apps;
 pub mod census;
 pub mod config;
 pub mod events;
+pub mod image;
 pub mod index;
 pub mod log;
 pub mod peaks;

@@ -67,6 +67,16 @@ const SWEEP_WORDS: usize = 8;
 /// Room the expiry scratch list keeps between turns (a tick's budget is far below it).
 const EXPIRED_KEEP: usize = 4096;
 
+/// With synchronization on, the wheel visits every session at least every half aging time
+/// (its refresh for the peer, `image.rs`), never sooner than a second.
+#[inline]
+fn sync_refresh_at(now_s: u64, timeout_ms: u64) -> u64 {
+    if timeout_ms == NEVER_MS {
+        return now_s + WHEEL_SPAN_S;
+    }
+    now_s + (timeout_ms / 2000).max(1)
+}
+
 /// What only the control plane reads about a slot (kept apart from the hot record).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct SlotMeta {
@@ -146,6 +156,8 @@ pub struct Shard {
     /// Never-reset totals for the abrupt-change alarms, reported once per engine-clock
     /// second (`take_seconds`).
     pub seconds: crate::alarm::SecondClock,
+    /// What the peer engine is told (`session synchronization enable`, `image.rs`).
+    pub(super) sync: super::image::SyncOut,
 }
 
 impl Shard {
@@ -178,6 +190,7 @@ impl Shard {
             log: Default::default(),
             top: Default::default(),
             seconds: Default::default(),
+            sync: Default::default(),
         };
         shard.set_log_config(log_config);
         shard
@@ -340,11 +353,14 @@ impl Shard {
         let s = &self.records[slot as usize];
         let t = self.config.aging.timeout_ms(s);
         let now_s = self.now_ms / 1000;
-        let deadline_s = if t == NEVER_MS {
+        let mut deadline_s = if t == NEVER_MS {
             now_s + WHEEL_SPAN_S
         } else {
             (self.now_ms - age_ms(s, self.now_ms).min(self.now_ms) + t).div_ceil(1000)
         };
+        if self.config.sync.enabled {
+            deadline_s = deadline_s.min(sync_refresh_at(now_s, t));
+        }
         let deadline_s = deadline_s.min(u64::from(u32::MAX)) as u32;
         let filed = self.meta[slot as usize].wheel_deadline_s;
         if filed != 0 && deadline_s >= filed {
@@ -360,6 +376,13 @@ impl Shard {
     /// Records an event about a slot's session (when events are on).
     #[inline]
     pub(super) fn emit(&mut self, slot: u32, kind: EventKind) {
+        if self.config.sync.enabled {
+            match kind {
+                EventKind::Created | EventKind::StateChanged { .. } => self.note_sync(slot, false),
+                EventKind::Deleted(_) => self.note_sync(slot, true),
+                EventKind::Active | EventKind::Final => {}
+            }
+        }
         let log = self.log_facts(slot, kind);
         if self.events_enabled || log.is_some() {
             let s = &self.records[slot as usize];
@@ -529,6 +552,8 @@ impl Shard {
         let aging = &self.config.aging;
         let expired = &mut self.expired_scratch;
         expired.clear();
+        let sync = self.config.sync;
+        let refresh = &mut self.sync.pending;
         self.wheel.advance(now_ms / 1000, budget, |slot, deadline| {
             let (s, m) = (&records[slot as usize], &mut meta[slot as usize]);
             if !s.has(flag::LIVE) || m.wheel_deadline_s != deadline {
@@ -540,11 +565,22 @@ impl Shard {
                 return None;
             }
             let t = aging.timeout_ms(s);
-            let next = if t == NEVER_MS {
+            let mut next = if t == NEVER_MS {
                 now_ms / 1000 + WHEEL_SPAN_S
             } else {
                 (now_ms - age_ms(s, now_ms).min(now_ms) + t).div_ceil(1000)
             };
+            if sync.enabled {
+                // Every half aging time: the peer's copy is refreshed if the session saw
+                // traffic in that half (image.rs), so it never ages out before ours.
+                if age_ms(s, now_ms).saturating_mul(2) < t && sync.covers(s.app) {
+                    refresh.push(super::image::Pending::Upsert {
+                        slot,
+                        generation: m.generation,
+                    });
+                }
+                next = next.min(sync_refresh_at(now_ms / 1000, t));
+            }
             let next = next.min(u64::from(u32::MAX)) as u32;
             m.wheel_deadline_s = next;
             Some(next)

@@ -22,6 +22,7 @@ mod infocenter;
 mod interface;
 pub mod kit;
 mod log;
+mod rbm;
 mod session;
 mod statistics;
 mod system;
@@ -35,6 +36,7 @@ pub use drops::DropsCmd;
 pub use infocenter::InfoCmd;
 pub use interface::InterfaceCmd;
 pub use log::LogCmd;
+pub use rbm::RbmCmd;
 pub use session::SessionCmd;
 pub use statistics::StatisticsCmd;
 pub use system::SystemCmd;
@@ -111,6 +113,7 @@ registry! {
     Info(infocenter::InfoCmd),
     Alg(alg::AlgCmd),
     Interface(interface::InterfaceCmd),
+    Rbm(rbm::RbmCmd),
     Acl(acl::AclCmd),
     Drops(drops::DropsCmd),
 }
