@@ -28,6 +28,8 @@
 #
 # usage: sudo scripts/measure-failover.sh     (env: FLOWS=1000000 PACKETS=6000000 CORES=1
 #                                              RATES="10000 100000" LAG_S=3 BASE_S=5
+#                                              BULK_MAX_S=300: a bulk that has not ended
+#                                              by then is reported as such
 #                                              SESSMGR_BIN=target/release/sessmgr
 #                                              PARTS="bulk lag" PCAP_CACHE=/tmp)
 # Run it under the build lock (flock /tmp/sessmgr-build.lock ...): it measures speed.
@@ -41,6 +43,7 @@ CORES=${CORES:-1}
 RATES=${RATES:-"10000 100000"}
 LAG_S=${LAG_S:-3}
 BASE_S=${BASE_S:-5}
+BULK_MAX_S=${BULK_MAX_S:-300}
 PARTS=${PARTS:-"bulk lag"}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BIN=${SESSMGR_BIN:-$ROOT/target/release/sessmgr}
@@ -197,6 +200,14 @@ settle() {
 
 sink_rx() { ip netns exec "$SINK" cat /sys/class/net/eth0/statistics/rx_packets; }
 
+# One line of an engine's sync counters (display remote-backup-group status, JSON).
+sync_counters() {
+    "$BIN" exec --json --socket "$TMP/$1.sock" "display remote-backup-group status" 2>/dev/null | python3 -c "
+import json, sys
+d = json.load(sys.stdin)
+print('$1:', d.get('status'), 'sent', d.get('sent'), 'received', d.get('received'), 'installed', d.get('installed'), 'core_channel_full', d.get('core_channel_full'))" >&2 || true
+}
+
 # bulk_time TARGET: starts B, samples its count until it reaches TARGET, or has not moved
 # for 10 s; sets BULK_S (from B's start to the target, or to its last move), UP_S (to B's
 # control socket answering) and REACHED (B's count then).
@@ -213,10 +224,14 @@ bulk_time() {
         if python3 -c "import sys; sys.exit(0 if $(date +%s.%N) - $moved > 10 else 1)"; then
             log "B holds $n of $target sessions and has not moved for 10 s"; break
         fi
+        if python3 -c "import sys; sys.exit(0 if $(date +%s.%N) - $t0 > $BULK_MAX_S else 1)"; then
+            log "B holds $n of $target sessions after $BULK_MAX_S s; giving up"; moved=$(date +%s.%N); break
+        fi
         sleep 0.05
     done
     REACHED=$n
     BULK_S=$(python3 -c "print(f'{$moved - $t0:.2f}')")
+    sync_counters A; sync_counters B
     UP_S=$(python3 -c "print(f'{$ts - $t0:.2f}')")
 }
 
@@ -235,7 +250,7 @@ if [[ " $PARTS " == *" bulk "* ]]; then
     log "replaying $PCAP flat out into A"
     ip netns exec "$INJ" tcpreplay -q --topspeed -i eth0 "$PCAP" 2>&1 | grep -E 'Actual|Rated' >&2 || true
     HELD=$(settle A)
-    log "A holds $HELD sessions (the capture has $FLOWS flows)"
+    log "A holds $HELD sessions (the capture has $FLOWS flows; A's receive-ring drops: $("$BIN" dump stats --socket "$TMP/A.sock" | python3 -c 'import json,sys; print(json.load(sys.stdin).get("io"))'))"
 
     bulk_time "$HELD"
     BULK_IDLE=$BULK_S B_UP=$UP_S
