@@ -392,6 +392,9 @@ fn transfers_survive_kill_9_of_the_active_engine() {
         || format!("{digest:?}, the file's sha256 is {small_sha}"),
     );
 
+    // For the report of a failure: what B had dropped while the transfers were mid-way.
+    let b_drops_mid = drop_count(&b, "tcp_not_syn_first").0;
+
     // ---- the three transfers complete through B ----
     let r = tr
         .http
@@ -418,7 +421,11 @@ fn transfers_survive_kill_9_of_the_active_engine() {
     checks.check(
         b_drops == b_drops_before,
         "B dropped no segment as tcp_not_syn_first after the takeover",
-        || format!("{b_drops_before} -> {b_drops}; B's drops: {all}"),
+        || {
+            format!(
+                "{b_drops_before} before the kill, {b_drops_mid} once the claimed data connection was done (the downloads still mid-way), {b_drops} at the end; B's drops: {all}"
+            )
+        },
     );
 
     // ---- rejoin: A comes back as standby and receives the bulk ----
