@@ -275,6 +275,50 @@ fn established_logging(c: &mut Criterion) {
     g.finish();
 }
 
+/// Issue #16: the established pipeline with session synchronization off and on. On, an
+/// established packet changes no state and costs the sync scope's flag test only; the
+/// half-TTL refresh runs in the aging wheel, not per packet (measured apart, in `aging`).
+fn established_sync(c: &mut Criterion) {
+    let mut g = c.benchmark_group("established_sync");
+    g.sample_size(20).measurement_time(Duration::from_secs(5));
+    let mut sizes: Vec<u32> = [65_536u32, 1 << 20]
+        .iter()
+        .map(|&n| n.min(max_sessions()))
+        .collect();
+    sizes.dedup();
+    for n in sizes {
+        let frames = random_acks(n);
+        let refs: Vec<&[u8]> = frames.iter().map(|f| &f[..]).collect();
+        g.throughput(Throughput::Elements(frames.len() as u64));
+        for (name, on) in [("off", false), ("on", true), ("off_again", false)] {
+            let mut p = pipeline(n as usize);
+            let mut cfg = p.shard.config.clone();
+            cfg.sync.enabled = on;
+            p.shard.set_config(cfg);
+            establish(&mut p, n);
+            let mut items = Vec::new();
+            p.shard.take_sync(&mut items);
+            assert_eq!(items.is_empty(), !on, "creations are reported only when on");
+            drop(items);
+            let mut out = Vec::with_capacity(64);
+            let mut items = Vec::new();
+            g.bench_with_input(BenchmarkId::new(name, n), &refs, |b, refs| {
+                b.iter(|| {
+                    for batch in refs.chunks(32) {
+                        out.clear();
+                        p.process_batch(LinkType::Ethernet, batch, T0 + S, &mut out);
+                        black_box(&out);
+                    }
+                    // What a core does once per turn.
+                    p.shard.take_sync(&mut items);
+                    items.clear();
+                })
+            });
+        }
+    }
+    g.finish();
+}
+
 fn new_sessions(c: &mut Criterion) {
     let mut g = c.benchmark_group("new_sessions");
     g.sample_size(10).measurement_time(Duration::from_secs(5));
@@ -630,6 +674,7 @@ criterion_group!(
     benches,
     established,
     established_logging,
+    established_sync,
     new_sessions,
     new_sessions_top_statistics,
     table_full,

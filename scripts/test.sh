@@ -91,7 +91,7 @@ else
   need_or_skip "cargo-fuzz is not installed (cargo install cargo-fuzz)"
 fi
 
-step "fuzz: the ALG parsers (FTP, TFTP, SIP, RTSP, and the example ALG IRC), 15 s each"
+step "fuzz: the ALG parsers (FTP, TFTP, SIP, RTSP, PPTP, and the example ALG IRC), 15 s each"
 if command -v cargo-fuzz >/dev/null 2>&1; then
   (cd fuzz && cargo fuzz run -s none ftp -- -max_total_time=15 -rss_limit_mb=2048)
   (cd fuzz && cargo fuzz run -s none tftp -- -max_total_time=15 -rss_limit_mb=2048)
@@ -100,6 +100,17 @@ if command -v cargo-fuzz >/dev/null 2>&1; then
   # From committed seeds (fuzz/seeds/rtsp: real sessions), so it starts inside RTSP.
   mkdir -p fuzz/corpus/rtsp
   (cd fuzz && cargo fuzz run -s none rtsp corpus/rtsp seeds/rtsp -- -max_total_time=15 -rss_limit_mb=2048)
+  # From committed seeds (fuzz/seeds/pptp: the captures' control exchanges), so it starts
+  # inside PPTP.
+  mkdir -p fuzz/corpus/pptp
+  (cd fuzz && cargo fuzz run -s none pptp corpus/pptp seeds/pptp -- -max_total_time=15 -rss_limit_mb=2048)
+else
+  need_or_skip "cargo-fuzz is not installed (cargo install cargo-fuzz)"
+fi
+
+step "fuzz: the failover protocol's decoder and the state file, 15 s"
+if command -v cargo-fuzz >/dev/null 2>&1; then
+  (cd fuzz && cargo fuzz run -s none sync -- -max_total_time=15 -rss_limit_mb=2048)
 else
   need_or_skip "cargo-fuzz is not installed (cargo install cargo-fuzz)"
 fi

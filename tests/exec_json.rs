@@ -32,6 +32,7 @@ const DISPLAYS: &[&str] = &[
     "display acl ipv6 3002",
     "display acl ipv6 all",
     "display current-configuration",
+    "display remote-backup-group status",
     "display history-command",
     "display history-command all",
     "display logbuffer",

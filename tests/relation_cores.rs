@@ -1,7 +1,7 @@
 //! SPEC R5: a relation entry is usable by the data connection's first packet whichever core
 //! that packet lands on.
 //!
-//! The FTP, TFTP and SIP captures of ../shared/pcaps are replayed at full speed on two cores with
+//! The FTP, TFTP, SIP and PPTP captures of ../shared/pcaps are replayed at full speed on two cores with
 //! frames steered by addresses *and ports* (`--steer ports`, as a NIC's 4-tuple RSS would),
 //! so most data connections land on another core than their control session. Every data
 //! connection the kernel related to an expectation must still be `rel` here, the relation
@@ -26,6 +26,9 @@ const CAPTURES: &[&str] = &[
     "ndpi-sip.pcap",
     "sv-sip-sdp.pcap",
     "sv-sip-tcp.pcap",
+    // PPTP: the GRE of a call is steered by its addresses, its control session by ports.
+    "ndpi-pptp.pcap",
+    "tcpdump-pptp.pcap",
 ];
 
 fn replay(cap: &Path, extra: &[&str]) -> Vec<Value> {

@@ -54,7 +54,7 @@ pub fn restore(path: &Path, pipelines: &mut [Pipeline], logger: &Logger, info: &
     let now_ms = wall_ms();
     match install_all(&bytes, pipelines, now_ms) {
         Ok(r) => {
-            info!(logger, "sessions restored from the state file"; "file" => path.display().to_string(), "sessions" => r.sessions, "relation_entries" => r.relations, "expired_while_down" => r.expired, "refused_at_capacity" => r.full, "down_ms" => r.down_ms);
+            info!(logger, "sessions restored from the state file"; "file" => path.display().to_string(), "sessions" => r.sessions, "relation_entries" => r.relations, "expired_while_down" => r.expired, "not_installed_table_full" => r.full, "down_ms" => r.down_ms);
             info.publish(Message::event(
                 now_ms,
                 severity::NOTIFICATION,

@@ -29,6 +29,8 @@ const BULK_LOW_WATER: usize = 16_384;
 /// Datagrams read per turn at most (the rest wait for the next turn).
 const RX_PER_TURN: usize = 512;
 const CORE_TIMEOUT: Duration = Duration::from_millis(500);
+/// The data channel socket's buffers (bytes).
+const SOCKET_BUFFER: usize = 4 << 20;
 
 pub struct SyncActor {
     thread: JoinHandle<()>,
@@ -62,7 +64,9 @@ pub fn start(
                 problem: None,
                 full_seen: 0,
                 status_changes: 0,
+                installs: Vec::new(),
             };
+            a.installs = vec![Vec::new(); a.cores.len()];
             while !stop.load(Ordering::Relaxed) {
                 a.turn();
             }
@@ -96,6 +100,8 @@ struct Actor {
     problem: Option<String>,
     full_seen: u64,
     status_changes: u64,
+    /// Items for each core, gathered over a turn.
+    installs: Vec<Vec<SyncItem>>,
 }
 
 fn open(c: &RbmConfig, now_ms: u64) -> Result<Channel, String> {
@@ -114,6 +120,15 @@ fn open(c: &RbmConfig, now_ms: u64) -> Result<Channel, String> {
     socket
         .set_read_timeout(Some(Duration::from_millis(2)))
         .map_err(|e| e.to_string())?;
+    // Room for a whole window (link::WINDOW datagrams) in both directions, with margin:
+    // forced past net.core.rmem_max where we may (root), else as much as the kernel gives.
+    use nix::sys::socket::{setsockopt, sockopt};
+    if setsockopt(&socket, sockopt::RcvBufForce, &SOCKET_BUFFER).is_err() {
+        let _ = setsockopt(&socket, sockopt::RcvBuf, &SOCKET_BUFFER);
+    }
+    if setsockopt(&socket, sockopt::SndBufForce, &SOCKET_BUFFER).is_err() {
+        let _ = setsockopt(&socket, sockopt::SndBuf, &SOCKET_BUFFER);
+    }
     let epoch = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_nanos() as u64)
@@ -177,6 +192,7 @@ impl Actor {
         }
         ch.link.poll(now, &mut actions);
         self.act(actions, now);
+        self.flush_installs();
         self.pace_bulk(now);
         self.publish_report(now);
     }
@@ -233,23 +249,16 @@ impl Actor {
                     }
                 }
                 Action::Apply(items) => {
-                    let mut per_core: Vec<Vec<SyncItem>> = vec![Vec::new(); cores];
+                    // Gathered per core for the whole turn: one mailbox message per core and
+                    // turn, however many datagrams arrived.
                     for i in items {
                         let (s, d) = i.owner_addresses();
-                        per_core[owner_core(s, d, cores)].push(i);
-                    }
-                    for (core, batch) in per_core.into_iter().enumerate() {
-                        if !batch.is_empty()
-                            && self.cores[core]
-                                .send_timeout(CoreMsg::SyncInstall(batch), CORE_TIMEOUT)
-                                .is_err()
-                            && let Some(ch) = &mut self.channel
-                        {
-                            ch.link.counters.install_lost += 1;
-                        }
+                        self.installs[owner_core(s, d, cores)].push(i);
                     }
                 }
                 Action::ClearCopy => {
+                    // Installs gathered so far come before the clear, in order.
+                    self.flush_installs();
                     for c in &self.cores {
                         let (tx, rx) = flume::bounded(1);
                         if c.send_timeout(CoreMsg::SyncClear(tx), CORE_TIMEOUT).is_ok() {
@@ -283,6 +292,25 @@ impl Actor {
                         format!("The device running status changed to {}.", s.name()),
                     ));
                 }
+            }
+        }
+    }
+
+    /// Hands each core the installs of this turn, in order. A core that does not take them
+    /// in time loses them, counted (`install_lost`, per item).
+    fn flush_installs(&mut self) {
+        for (core, batch) in self.installs.iter_mut().enumerate() {
+            if batch.is_empty() {
+                continue;
+            }
+            let items = std::mem::take(batch);
+            let n = items.len() as u64;
+            if self.cores[core]
+                .send_timeout(CoreMsg::SyncInstall(items), CORE_TIMEOUT)
+                .is_err()
+                && let Some(ch) = &mut self.channel
+            {
+                ch.link.counters.install_lost += n;
             }
         }
     }

@@ -6,6 +6,7 @@
 //! frame published, use the engine's entry point `sessmgr::replay::published_by_capture`.
 //! `docs/writing-an-alg.md` shows both in use.
 
+use super::frame::FrameBuffer;
 use super::message::MessageBuffer;
 use super::stream::LineBuffer;
 use super::{Alg, Change, Control, Expect, Expects, Framing, Reason, Terms};
@@ -21,6 +22,7 @@ pub struct AlgKit<T: Alg> {
     state: T,
     streams: [LineBuffer; 2],
     messages: [MessageBuffer; 2],
+    frames: [FrameBuffer; 2],
     seq: [u32; 2],
     /// Everything announced with its terms, and every change, in order.
     announced: Vec<(Expect, Terms)>,
@@ -38,7 +40,9 @@ impl<T: Alg> AlgKit<T> {
         let control = Control {
             family: if c.is_ipv4() { Family::V4 } else { Family::V6 },
             proto: match T::INFO.framing {
-                Framing::Lines | Framing::Messages => crate::proto::wire::ipproto::TCP,
+                Framing::Lines | Framing::Messages | Framing::Length(_) => {
+                    crate::proto::wire::ipproto::TCP
+                }
                 Framing::Datagrams => crate::proto::wire::ipproto::UDP,
             },
             client: c.ip(),
@@ -51,6 +55,7 @@ impl<T: Alg> AlgKit<T> {
             control,
             streams: Default::default(),
             messages: Default::default(),
+            frames: Default::default(),
             seq: [1000, 5000],
             announced: Vec::new(),
             changes: Vec::new(),
@@ -143,6 +148,13 @@ impl<T: Alg> AlgKit<T> {
             }
             Framing::Lines => {
                 self.streams[d].feed(self.seq[d], bytes, T::INFO.max_line, message);
+            }
+            Framing::Length(f) => {
+                let notes = self.frames[d].feed(self.seq[d], bytes, &f, T::INFO.max_line, message);
+                if notes.not_a_message > 0 {
+                    *self.refused.entry("not-a-message").or_default() +=
+                        u64::from(notes.not_a_message);
+                }
             }
         }
         self.seq[d] = self.seq[d].wrapping_add(bytes.len() as u32);

@@ -14,11 +14,13 @@
 //! clock. `docs/writing-an-alg.md` walks through adding one; [`kit`] is the test kit.
 
 pub mod expect;
+pub mod frame;
 pub mod ftp;
 #[cfg(any(test, fuzzing))]
 pub mod irc;
 pub mod kit;
 pub mod message;
+pub mod pptp;
 pub mod rtsp;
 pub mod sip;
 pub mod stream;
@@ -47,6 +49,9 @@ pub enum Framing {
     /// body; RTSP interleaved `$` frames, RFC 2326 §10.12, are skipped); over UDP one datagram
     /// is one message.
     Messages,
+    /// Binary messages over TCP that open with their own 16-bit length (PPTP, RFC 2637 §2.1),
+    /// cut whole from the stream (`frame`).
+    Length(frame::LengthFraming),
 }
 
 /// What the framework needs to know about an ALG.
@@ -361,6 +366,7 @@ pub const REGISTRY: &[Registered] = &[
     Registered::of::<tftp::Tftp>(),
     Registered::of::<sip::Sip>(),
     Registered::of::<rtsp::Rtsp>(),
+    Registered::of::<pptp::Pptp>(),
     // The worked example of docs/writing-an-alg.md, registered only in the crate's own tests:
     // it proves that an ALG needs nothing but its folder, this line and its port mapping.
     #[cfg(test)]

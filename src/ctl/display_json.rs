@@ -15,7 +15,10 @@
 //!   state, a drop reason) as an object keyed by its console keyword in snake_case.
 
 use super::port_mapping_view::{mapping_protocol_word, match_condition};
-use super::render::{RECEIVED_BY_SELECTED, application_rows, comware_state, protocol_name};
+use super::render::{
+    RECEIVED_BY_SELECTED, application_rows, comware_state, keyed_protocol_name,
+    relation_protocol_name,
+};
 use super::userlog_view::counters_of;
 use crate::acl::{Acl, AclKind, RULE_STEP};
 use crate::export::config::{
@@ -54,7 +57,7 @@ fn half(key: &FlowKey, vpn: Option<&str>, interface: Option<&str>, zone: Option<
         "destination_ip": addr_to_ip(key.family, &key.dst).to_string(),
         "destination_port": key.dport,
         "vpn_instance": vpn,
-        "protocol": protocol_name(key.proto),
+        "protocol": keyed_protocol_name(key.proto, key.sport, key.dport),
         "protocol_number": key.proto,
         "inbound_interface": interface,
         "source_security_zone": zone,
@@ -246,7 +249,7 @@ pub fn relation_table(entries: &[RelationEntry], clock_ms: u64) -> Value {
                 "destination_ip": ip(&sp.dst),
                 "destination_port": sp.dport,
                 "vpn_instance": (sp.vpn != 0).then_some(sp.vpn),
-                "protocol": protocol_name(sp.proto),
+                "protocol": relation_protocol_name(sp.proto),
                 "protocol_number": sp.proto,
                 "ttl_s": e.ttl_s(clock_ms),
                 "application": apps::name(sp.app),

@@ -14,7 +14,7 @@
 //! IPv6 entries have no source port: their first line is `Source IP:` with the value at
 //! column 23. A wildcarded address or port is `-`.
 
-use super::render::protocol_name;
+use super::render::relation_protocol_name;
 use crate::proto::key::addr_to_ip;
 use crate::proto::wire::Family;
 use crate::table::apps;
@@ -48,7 +48,7 @@ pub fn render_relation_table(entries: &[RelationEntry], clock_ms: u64) -> String
         let _ = writeln!(
             out,
             "Protocol: {}({})    TTL: {}s    App: {}\n",
-            protocol_name(sp.proto),
+            relation_protocol_name(sp.proto),
             sp.proto,
             e.ttl_s(clock_ms),
             apps::name(sp.app)
@@ -96,6 +96,30 @@ mod tests {
         let mut x = [0; 16];
         x[..4].copy_from_slice(&a);
         x
+    }
+
+    /// PPTP's GRE entry (ndpi-pptp's PAC -> PNS): the call IDs where the ports go.
+    #[test]
+    fn a_gre_entry_shows_its_call_ids_as_ports() {
+        let mut e = entry(
+            Family::V4,
+            Some(v4([198, 18, 0, 100])),
+            v4([198, 18, 10, 100]),
+            0,
+        );
+        e.spec.proto = ipproto::GRE;
+        e.spec.sport = Some(0x2deb);
+        e.spec.app = apps::by_keyword("pptp").unwrap_or(apps::OTHER);
+        assert_eq!(
+            render_relation_table(&[e], 0),
+            "Source IP/port:      198.18.0.100/11755\n\
+             Destination IP/port: 198.18.10.100/0\n\
+             DS-Lite tunnel peer: -\n\
+             VPN instance/VLAN ID/VLL ID: -/-/-\n\
+             Protocol: GRE(47)    TTL: 300s    App: PPTP\n\
+             \n\
+             Total entries found:  1\n"
+        );
     }
 
     #[test]

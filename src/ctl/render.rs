@@ -39,6 +39,27 @@ pub fn protocol_name(proto: u8) -> &'static str {
     crate::proto::descriptor(proto).display
 }
 
+/// `Protocol:` name of a session or relation entry by its key: `GRE` for PPTP's enhanced GRE,
+/// keyed by call IDs shown where ports would go (issue #17; a call whose two call IDs are 0
+/// cannot be told from plain GRE by its key and shows `RAWIP`), else `protocol_name`.
+pub fn keyed_protocol_name(proto: u8, sport: u16, dport: u16) -> &'static str {
+    if proto == crate::proto::wire::ipproto::GRE && (sport, dport) != (0, 0) {
+        "GRE"
+    } else {
+        protocol_name(proto)
+    }
+}
+
+/// `Protocol:` name of a relation entry: `GRE` for IP protocol 47 (only PPTP publishes GRE
+/// entries, keyed by call IDs), else `protocol_name`.
+pub fn relation_protocol_name(proto: u8) -> &'static str {
+    if proto == crate::proto::wire::ipproto::GRE {
+        "GRE"
+    } else {
+        protocol_name(proto)
+    }
+}
+
 /// Prefix of the session table's state text (comware.md §4.3): `TCP_`, `UDPLITE_`,
 /// `ICMPV6_`, `RAWIP_` ...
 fn state_prefix(proto: u8) -> &'static str {
@@ -90,7 +111,7 @@ fn write_half(
     w!(
         out,
         "  Protocol: {}({})\n",
-        protocol_name(key.proto),
+        keyed_protocol_name(key.proto, key.sport, key.dport),
         key.proto
     );
     w!(out, "  Inbound interface: {}\n", interface.unwrap_or(NONE));
@@ -832,6 +853,9 @@ Total sessions found: 1
         assert_eq!(comware_state(ipproto::GRE, "READY"), "RAWIP_READY");
         assert_eq!(comware_state(ipproto::TCP, "-"), "-");
         assert_eq!(protocol_name(ipproto::GRE), "RAWIP");
+        assert_eq!(keyed_protocol_name(ipproto::GRE, 0, 0), "RAWIP");
+        assert_eq!(keyed_protocol_name(ipproto::GRE, 0, 0x2deb), "GRE");
+        assert_eq!(keyed_protocol_name(ipproto::UDP, 1, 2), "UDP");
     }
 
     /// The state rows of §3.2, in its order, are the descriptors' listed states in state

@@ -315,6 +315,7 @@ mod tests {
                 "exit",
                 "no",
                 "quit",
+                "remote-backup",
                 "reset",
                 "return",
                 "save",

@@ -102,6 +102,9 @@ impl FlowKey {
             L4::Icmp(m) | L4::Icmpv6(m) => (m.id, (u16::from(m.ty) << 8) | u16::from(m.code)),
             L4::Sctp(h) => (h.sport, h.dport),
             L4::Dccp(h) => (h.sport, h.dport),
+            // A GRE packet names only its receiver's call ID; the sender's is unknown (0)
+            // until the PPTP call that announced both is looked up (`table::algs`).
+            L4::Gre(g) => (0, g.call_id),
             L4::Other => (0, 0),
         };
         FlowKey {

@@ -11,6 +11,7 @@
 pub mod aging_key;
 pub mod dccp;
 pub mod frag;
+pub mod gre;
 pub mod icmp;
 pub mod key;
 pub mod rawip;
@@ -487,7 +488,10 @@ const TABLE: [Descriptor; Protocol::COUNT] = [
             st("READY", "rawip-ready", A::RawipReady),
         ],
         fallback_aging: A::RawipOpen,
-        stable: None,
+        // Answered raw IP sessions take their application's aging (A2): only sessions an
+        // ALG related have one, PPTP's enhanced GRE (`proto::gre`) its PPTP 3600 s; the
+        // others are `OTHER` and keep RAWIP-READY.
+        stable: Some(udp::UdpState::Ready as u8),
         first: udp::first,
         next: udp::next,
     },

@@ -26,8 +26,12 @@ use super::wire::{self, Body, Hello, Marker, Message, Refusal, Role, Status};
 use crate::table::image::SyncItem;
 use std::collections::{BTreeMap, VecDeque};
 
-/// Sent data datagrams kept until the peer acknowledges them (about 5.6 MB at most).
-pub const WINDOW: usize = 4096;
+/// Sent data datagrams kept until the peer acknowledges them (about 700 KB at most: below
+/// the receive buffer the sync actor asks for, so a burst never overflows the peer's socket).
+pub const WINDOW: usize = 512;
+/// The receiver acknowledges at least every this many data datagrams (a hello carries the
+/// ack), not only with its heartbeat: the window turns over in a round trip, not 100 ms.
+pub const ACK_EVERY: u32 = 32;
 /// Out-of-order datagrams held while a gap is repaired.
 pub const HELD_MAX: usize = 1024;
 /// Items waiting for room in the window; more means the peer cannot keep up, and it gets a
@@ -142,6 +146,8 @@ pub struct Link {
     served: Option<(u64, u32)>,
     /// The peer's copy missed changes (overflow): it gets a bulk at the next poll.
     rebulk: bool,
+    /// Data datagrams received since our last message (which carried our ack).
+    since_ack: u32,
     /// Our local table size, for the hellos.
     pub sessions: u64,
     pub counters: LinkCounters,
@@ -173,6 +179,7 @@ impl Link {
             bulk_request: 0,
             served: None,
             rebulk: false,
+            since_ack: 0,
             sessions: 0,
             counters: LinkCounters::default(),
             peer_hello: None,
@@ -276,6 +283,7 @@ impl Link {
 
     fn message(&mut self, body: Body) -> Vec<u8> {
         self.ctl_seq += 1;
+        self.since_ack = 0;
         let msg = Message {
             epoch: self.epoch,
             seq: self.ctl_seq,
@@ -473,6 +481,13 @@ impl Link {
             Body::Data(items) => {
                 self.peer = Some(peer);
                 self.on_data(msg.seq, marker, items, actions);
+                self.since_ack += 1;
+                if self.since_ack >= ACK_EVERY {
+                    // An early hello: it carries the ack the sender's window waits for.
+                    let d = self.hello();
+                    self.count_sent(&d, 0);
+                    actions.push(Action::Send(d));
+                }
             }
         }
         self.fill(now_ms, actions);

@@ -11,6 +11,7 @@
 use super::apps;
 use super::relation::{EntryTerms, ExpiryQueue, RelationEntry, RelationTable};
 use super::session::{SessionId, flag};
+use crate::alg::frame::FrameBuffer;
 use crate::alg::message::MessageBuffer;
 use crate::alg::stream::{LineBuffer, StreamNotes};
 use crate::alg::{
@@ -34,6 +35,8 @@ struct Followed {
     streams: [LineBuffer; 2],
     /// Message reassembly per direction (message framing over TCP).
     messages: [MessageBuffer; 2],
+    /// Length-framed message reassembly per direction (PPTP).
+    frames: [FrameBuffer; 2],
 }
 
 /// For each application id, the ALG following its sessions (built once from the registry's
@@ -139,6 +142,19 @@ pub struct AlgHost {
     pub record_for_sync: bool,
     /// Entries published since `take_for_sync` last ran.
     for_sync: Vec<RelationEntry>,
+    /// PPTP's enhanced GRE on this core (the kernel's GRE "keymap"): for a packet's tuple as it
+    /// travels with the sender's call ID unknown (source port 0, destination port = the
+    /// receiver's call ID), the sender's call ID. Filled when a GRE session claims its call's
+    /// entry (which names both call IDs), emptied when that session goes. GRE of one pair of
+    /// hosts always lands on one core (steering by addresses), so this core's map is enough.
+    gre_keys: HashMap<FlowKey, u16, ahash::RandomState>,
+    /// The GRE sessions that filled `gre_keys`, by slot: their initiator tuple.
+    gre_sessions: HashMap<u32, FlowKey, ahash::RandomState>,
+}
+
+/// The tuple of a GRE packet as the wire shows it: the sender's call ID unknown.
+fn gre_wire_key(k: &FlowKey) -> FlowKey {
+    FlowKey { sport: 0, ..*k }
 }
 
 impl AlgHost {
@@ -192,6 +208,45 @@ impl AlgHost {
         }
     }
 
+    /// The sender's call ID of an enhanced GRE packet whose tuple is `k` (source port 0), if
+    /// a PPTP call on this core names it; 0 otherwise (the kernel's keymap look-up).
+    #[inline]
+    pub fn gre_sender_key(&self, k: &FlowKey) -> u16 {
+        if self.gre_keys.is_empty() {
+            return 0;
+        }
+        self.gre_keys.get(k).copied().unwrap_or(0)
+    }
+
+    /// A GRE session was created from its call's entry (`orig` names both call IDs): both
+    /// directions' packets now find it, and the call's other entry (the other direction's) is
+    /// withdrawn, as the kernel's PPTP helper removes the sibling expectation.
+    fn gre_call_started(&mut self, slot: u32, orig: &FlowKey, e: &RelationEntry) {
+        self.gre_adopt(slot, orig);
+        if e.tag != 0
+            && let Some(t) = &self.relations
+        {
+            t.withdraw(e.master, 1u32 << e.class, Some(e.tag));
+        }
+    }
+
+    /// Files a PPTP call's GRE session (initiator tuple `orig`, both call IDs) in this core's
+    /// call-ID map: at its creation from its call's entry, or when another engine or an
+    /// earlier run hands it over (failover, restart), so both directions' packets find it.
+    pub fn gre_adopt(&mut self, slot: u32, orig: &FlowKey) {
+        let there = gre_wire_key(orig);
+        let back = FlowKey {
+            src: orig.dst,
+            dst: orig.src,
+            sport: 0,
+            dport: orig.sport,
+            ..*orig
+        };
+        self.gre_keys.insert(there, orig.sport);
+        self.gre_keys.insert(back, orig.dport);
+        self.gre_sessions.insert(slot, *orig);
+    }
+
     /// The control session a data session was created for, if it was.
     pub fn master_of(&self, slot: u32) -> Option<SessionId> {
         self.masters.get(&slot).copied()
@@ -224,6 +279,9 @@ impl AlgHost {
         if let Some(e) = claimed {
             self.masters.insert(slot, e.master);
             flags = flag::EXPECTED;
+            if e.spec.proto == crate::proto::wire::ipproto::GRE && e.spec.sport.is_some() {
+                self.gre_call_started(slot, orig, e);
+            }
             // Media and data connections stop here; a connection of a class the ALG follows
             // (a registered SIP contact's incoming signalling) gets the ALG of its master.
             let follow = alg::info(e.alg)
@@ -252,6 +310,7 @@ impl AlgHost {
                 session: (reg.start)(&control),
                 streams: Default::default(),
                 messages: Default::default(),
+                frames: Default::default(),
             },
         );
         flags | flag::ALG
@@ -313,7 +372,13 @@ impl AlgHost {
                     self.counters.host_by(id, why, u64::from(n));
                 }
             }
-            (Framing::Lines, _) => {}
+            (Framing::Length(f), L4::Tcp(seg)) => {
+                let notes = a.frames[d].feed(seg.seq, pkt.payload, &f, info.max_line, message);
+                count_notes(&mut self.counters, id, notes.stream);
+                self.counters
+                    .host_by(id, HostRefusal::NotAMessage, u64::from(notes.not_a_message));
+            }
+            (Framing::Lines | Framing::Length(_), _) => {}
             (Framing::Datagrams | Framing::Messages, _) if pkt.cut && inspect => {
                 self.counters.host(id, HostRefusal::CutByCapture);
             }
@@ -389,6 +454,21 @@ impl AlgHost {
         }
         if flags & flag::EXPECTED != 0 {
             self.masters.remove(&slot);
+            if let Some(k) = self.gre_sessions.remove(&slot) {
+                let back = FlowKey {
+                    src: k.dst,
+                    dst: k.src,
+                    sport: 0,
+                    dport: k.sport,
+                    ..k
+                };
+                for (wire, sender) in [(gre_wire_key(&k), k.sport), (back, k.dport)] {
+                    // Another call's session may have taken the same tuple since.
+                    if self.gre_keys.get(&wire) == Some(&sender) {
+                        self.gre_keys.remove(&wire);
+                    }
+                }
+            }
         }
     }
 

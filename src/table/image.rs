@@ -17,7 +17,7 @@
 
 use super::relation::{EntryTerms, RelationEntry};
 use super::session::{DirCounters, Session, flag};
-use super::shard::Shard;
+use super::shard::{Pending, Shard};
 use crate::alg::expect::RelationSpec;
 use crate::proto::key::FlowKey;
 use crate::proto::{L4Track, TrackWords};
@@ -84,17 +84,6 @@ impl SyncItem {
     }
 }
 
-/// A change a core noted for the peer, turned into an item when it ships.
-#[derive(Debug, Clone, Copy)]
-pub(super) enum Pending {
-    /// The session in this slot, if the slot still holds it (generation) when it ships.
-    Upsert {
-        slot: u32,
-        generation: u32,
-    },
-    Delete(FlowKey),
-}
-
 /// What installing an image did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Installed {
@@ -104,14 +93,6 @@ pub enum Installed {
     Expired,
     /// The table is at capacity.
     Full,
-}
-
-/// The shard's synchronization output: on while `config.sync` is enabled.
-#[derive(Debug, Default)]
-pub(super) struct SyncOut {
-    pub(super) pending: Vec<Pending>,
-    /// Off while the shard installs what a peer sent, so nothing echoes back.
-    pub(super) quiet: bool,
 }
 
 impl Shard {
@@ -273,6 +254,14 @@ impl Shard {
                 if img.flags & flag::EXPECTED != 0 {
                     // The entry this data session claimed on the peer goes here too.
                     let _ = self.algs.claim(&orig, self.now_ms);
+                    // A PPTP call's GRE: its packets carry one call ID each; the map gives
+                    // the other.
+                    if orig.proto == crate::proto::wire::ipproto::GRE
+                        && orig.sport != 0
+                        && orig.dport != 0
+                    {
+                        self.algs.gre_adopt(slot, &orig);
+                    }
                 }
                 if img.flags & flag::ALG != 0 {
                     let extra = self

@@ -34,7 +34,17 @@ fn dst_key(s: &RelationSpec) -> DstKey {
 }
 
 fn matches(s: &RelationSpec, k: &FlowKey) -> bool {
-    s.src.is_none_or(|a| a == k.src) && s.sport.is_none_or(|p| p == k.sport)
+    s.src.is_none_or(|a| a == k.src)
+        && s.sport
+            .is_none_or(|p| p == k.sport || gre_sender_unknown(k))
+}
+
+/// An enhanced GRE packet names only its receiver's call ID (`proto::gre`): before its call
+/// is known on the claiming core, its sender's call ID reads 0 and the entry's (the call's)
+/// is taken instead.
+#[inline]
+fn gre_sender_unknown(k: &FlowKey) -> bool {
+    k.proto == crate::proto::wire::ipproto::GRE && k.sport == 0
 }
 
 /// Same expected tuple (the application aside).

@@ -77,6 +77,25 @@ fn sync_refresh_at(now_s: u64, timeout_ms: u64) -> u64 {
     now_s + (timeout_ms / 2000).max(1)
 }
 
+/// A change a core noted for the peer, turned into an item when it ships.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Pending {
+    /// The session in this slot, if the slot still holds it (generation) when it ships.
+    Upsert {
+        slot: u32,
+        generation: u32,
+    },
+    Delete(FlowKey),
+}
+
+/// The shard's synchronization output: on while `config.sync` is enabled.
+#[derive(Debug, Default)]
+pub(super) struct SyncOut {
+    pub(super) pending: Vec<Pending>,
+    /// Off while the shard installs what a peer sent, so nothing echoes back.
+    pub(super) quiet: bool,
+}
+
 /// What only the control plane reads about a slot (kept apart from the hot record).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct SlotMeta {
@@ -157,7 +176,7 @@ pub struct Shard {
     /// second (`take_seconds`).
     pub seconds: crate::alarm::SecondClock,
     /// What the peer engine is told (`session synchronization enable`, `image.rs`).
-    pub(super) sync: super::image::SyncOut,
+    pub(super) sync: SyncOut,
 }
 
 impl Shard {
@@ -574,7 +593,7 @@ impl Shard {
                 // Every half aging time: the peer's copy is refreshed if the session saw
                 // traffic in that half (image.rs), so it never ages out before ours.
                 if age_ms(s, now_ms).saturating_mul(2) < t && sync.covers(s.app) {
-                    refresh.push(super::image::Pending::Upsert {
+                    refresh.push(Pending::Upsert {
                         slot,
                         generation: m.generation,
                     });

@@ -131,7 +131,10 @@ impl Shard {
     /// The lookup key of a packet (not an ICMP error): its tuple, canonical key and hash.
     #[inline]
     pub fn prepare(&self, pkt: &Packet<'_>) -> Prepared {
-        let key = FlowKey::from_packet(pkt, 0);
+        let mut key = FlowKey::from_packet(pkt, 0);
+        if let L4::Gre(_) = pkt.l4 {
+            key.sport = self.algs.gre_sender_key(&key);
+        }
         let (canon, swapped) = key.canonical();
         Prepared {
             key,
@@ -205,6 +208,12 @@ impl Shard {
             self.note_second();
             let t = if is_icmp_error(pkt) {
                 self.track(pkt, now_ns)
+            } else if matches!(pkt.l4, L4::Gre(_)) && p.key.sport == 0 {
+                // An earlier packet of the batch may have started this packet's PPTP call
+                // (the sender's call ID is known now): prepared again.
+                let p = self.prepare(pkt);
+                let found = self.find(&p.canon, p.hash);
+                self.track_prepared(pkt, &p, found)
             } else {
                 let found = self.find(&p.canon, p.hash);
                 self.track_prepared(pkt, p, found)
@@ -357,6 +366,20 @@ impl Shard {
         // Only then is the packet filter skipped: it is session-based, and the control
         // session it belongs to already passed it.
         let claimed = self.algs.claim(key, self.now_ms);
+        // An enhanced GRE packet claimed its PPTP call's entry without knowing its sender's
+        // call ID: the entry names it, and the session is keyed by both.
+        let gre_key;
+        let (key, canon, swapped, hash) = match claimed {
+            Some(e) if key.proto == ipproto::GRE && key.sport == 0 && e.spec.sport.is_some() => {
+                gre_key = FlowKey {
+                    sport: e.spec.sport.unwrap_or(0),
+                    ..*key
+                };
+                let (c, s) = gre_key.canonical();
+                (&gre_key, c, s, self.hasher.hash_canonical(&c))
+            }
+            _ => (key, canon, swapped, hash),
+        };
         if claimed.is_none() && self.config.packet_filter.denies(self.ingress, key) {
             // Denied: the victim stays (a flood of denied packets evicts nothing).
             self.drops.count(DropReason::PacketFilterDeny);
@@ -435,7 +458,11 @@ impl Shard {
                 return Tracked::invalid(reason, proto);
             }
         };
-        let (canon, swapped) = FlowKey::from_packet(&inner, 0).canonical();
+        let mut quoted_key = FlowKey::from_packet(&inner, 0);
+        if let L4::Gre(_) = inner.l4 {
+            quoted_key.sport = self.algs.gre_sender_key(&quoted_key);
+        }
+        let (canon, swapped) = quoted_key.canonical();
         let hash = self.hasher.hash_canonical(&canon);
         let Some(slot) = self
             .find(&canon, hash)

@@ -89,6 +89,17 @@ pub fn udp4(src: [u8; 4], sport: u16, dst: [u8; 4], dport: u16, payload: &[u8]) 
     ipv4(src, dst, 17, &u)
 }
 
+/// An Ethernet/IPv4 enhanced GRE frame (RFC 2637 §4.1: PPTP's data channel) to call ID
+/// `call`, with a sequence number and `payload` (a PPP frame).
+pub fn gre4(src: [u8; 4], dst: [u8; 4], call: u16, seq: u32, payload: &[u8]) -> Vec<u8> {
+    let mut g = vec![0x30, 0x01, 0x88, 0x0b];
+    g.extend_from_slice(&(payload.len() as u16).to_be_bytes());
+    g.extend_from_slice(&call.to_be_bytes());
+    g.extend_from_slice(&seq.to_be_bytes());
+    g.extend_from_slice(payload);
+    ipv4(src, dst, 47, &g)
+}
+
 /// An Ethernet/IPv4 fragment: `data` at byte `offset` (a multiple of 8) of datagram `id`'s
 /// payload; `more`: more fragments follow.
 pub fn ipv4_fragment(

@@ -99,6 +99,8 @@ pub struct Lab {
     pub fw: String,
     children: Vec<Child>,
     engine: Option<Child>,
+    /// The name the last engine was started with (`start_engine_with`).
+    engine_name: Option<String>,
     pub dir: PathBuf,
     /// The engine's `runtime.backend`: "afpacket" unless the test says otherwise.
     pub backend: &'static str,
@@ -135,6 +137,7 @@ impl Lab {
             fw: format!("{prefix}-fw-{id}"),
             children: Vec::new(),
             engine: None,
+            engine_name: None,
             dir: std::env::temp_dir().join(format!("sessmgr-{prefix}-{id}")),
             backend: "afpacket",
         };
@@ -285,6 +288,13 @@ impl Lab {
     /// `engine-{name}.log`.
     pub fn start_engine_with(&mut self, name: &str, session: &str, cores: usize) -> PathBuf {
         self.stop_engine();
+        // An engine of another name is another experiment: it starts without the sessions
+        // the last one saved at its stop (issue #16's state file, beside startup.cfg). The
+        // same name again is a restart, and restores them.
+        if self.engine_name.as_deref() != Some(name) {
+            let _ = std::fs::remove_file(self.dir.join("startup.cfg.sessions"));
+        }
+        self.engine_name = Some(name.to_string());
         let socket = self.dir.join(format!("{name}.sock"));
         let config = self.dir.join(format!("{name}.toml"));
         let _ = std::fs::remove_file(&socket);

@@ -73,6 +73,10 @@ pub fn parse_quoted(family: Family, quoted: &[u8]) -> Result<Packet<'_>, DropRea
                 ack: None,
             })
         }
+        (ipproto::GRE, _) => match crate::proto::gre::parse(seg) {
+            Some(h) => L4::Gre(h),
+            None => L4::Other,
+        },
         _ => L4::Other,
     };
     Ok(Packet {

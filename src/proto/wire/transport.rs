@@ -42,6 +42,11 @@ pub(super) fn transport(ip: IpInfo, seg: &[u8], wire_len: usize) -> Result<Packe
             let (dccp, payload) = parse_dccp(seg, wire_len)?;
             (L4::Dccp(dccp), payload)
         }
+        // Plain GRE stays raw IP; only PPP in enhanced GRE is keyed by call ID.
+        (ipproto::GRE, _) => match crate::proto::gre::parse(seg) {
+            Some(h) => (L4::Gre(h), &[][..]),
+            None => (L4::Other, &[][..]),
+        },
         _ => (L4::Other, &[][..]),
     };
     Ok(Packet {

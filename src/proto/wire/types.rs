@@ -232,6 +232,8 @@ pub enum L4<'a> {
     Icmpv6(IcmpMessage<'a>),
     Sctp(SctpHeader<'a>),
     Dccp(DccpHeader),
+    /// Enhanced GRE (RFC 2637, PPTP's data channel): keyed by call ID (`proto::gre`).
+    Gre(crate::proto::gre::GreHeader),
     /// Any other IP protocol: tracked as raw IP by addresses and protocol only.
     Other,
 }

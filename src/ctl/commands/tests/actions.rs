@@ -752,3 +752,20 @@ fn a_registered_alg_gets_its_commands_from_the_registry() {
         assert_eq!(a.canonical(), line);
     }
 }
+
+/// `alg pptp` / `undo alg pptp` (issue #17).
+#[test]
+fn alg_pptp_switches_the_pptp_alg() {
+    let pptp = crate::alg::by_keyword("pptp").expect("registered");
+    for (line, on) in [("alg pptp", true), ("undo alg pptp", false)] {
+        let a = parse(&View::System, line);
+        assert_eq!(
+            a,
+            Action::Alg(super::alg::AlgCmd::Alg {
+                alg: Some(pptp),
+                on
+            })
+        );
+        assert_eq!(a.canonical(), line);
+    }
+}

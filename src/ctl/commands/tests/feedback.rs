@@ -256,7 +256,7 @@ fn question_mark_help() {
     );
     assert_eq!(
         help(&View::System, "undo session "),
-        "  aging-time      Session aging time\n  alarm           Configure session alarms\n  alg             Configure ALG processing\n  early-drop      Evict unanswered sessions when the session table is full\n  log             Configure session logging\n  mode            Specify the session management mode\n  persistent      Specify persistent sessions\n  statistics      Session statistics\n  top-statistics  Top session statistics"
+        "  aging-time       Session aging time\n  alarm            Configure session alarms\n  alg              Configure ALG processing\n  early-drop       Evict unanswered sessions when the session table is full\n  log              Configure session logging\n  mode             Specify the session management mode\n  persistent       Specify persistent sessions\n  statistics       Session statistics\n  synchronization  Configure session synchronization\n  top-statistics   Top session statistics"
     );
     assert_eq!(
         help(&View::System, "sess"),
