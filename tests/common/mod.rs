@@ -5,8 +5,10 @@ pub mod acceptance;
 pub mod collectors;
 pub mod engine;
 pub mod frames;
+pub mod ha;
 pub mod lab;
 pub mod packets;
+pub mod pair;
 pub mod replay;
 
 use std::path::PathBuf;
