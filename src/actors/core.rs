@@ -357,6 +357,11 @@ impl Core {
     /// What the active peer sent, in order.
     fn install(&mut self, items: &[SyncItem]) {
         use crate::table::image::Installed;
+        // Stamped "seen now" on the wall clock the back-ends stamp frames with: a standby
+        // whose ports are quiet may not have ticked for a while.
+        if let Ok(d) = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH) {
+            self.p.shard.set_clock(d.as_nanos() as u64);
+        }
         let (mut ok, mut full, mut expired) = (0u64, 0u64, 0u64);
         for i in items {
             match i {
@@ -474,7 +479,9 @@ impl Core {
             && let Some(s) = &self.sync
             && !s.handle.forwarding()
         {
-            // The standby (or an engine still listening for its peer) forwards nothing.
+            // The standby (or an engine still listening for its peer) forwards nothing. Its
+            // clock still moves (the installs from the peer are stamped on it).
+            self.p.tick_if_due(now);
             for a in actions.iter_mut() {
                 *a = Action::Drop;
             }
