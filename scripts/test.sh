@@ -27,7 +27,8 @@ fi
 # (tests/prometheus.rs, which starts its own server on a port of its own); SIPp (sip-tester)
 # and Kamailio for the SIP calls of tests/e2e_sip.rs; VLC (vlc-bin, vlc-plugin-base), ffmpeg
 # and nftables for the RTSP stream of tests/e2e_rtsp.rs; socat for the interactive stream of
-# tests/e2e_failover.rs and tests/e2e_restart.rs. Installed when missing and we are root. On a
+# tests/e2e_failover.rs and tests/e2e_restart.rs; tcpreplay (with tcpprep) for the H.323 and
+# PPTP captures of tests/e2e_alg_replay.rs. Installed when missing and we are root. On a
 # machine with systemd the vsftpd, tftpd-hpa and rsyslog packages also start their system
 # services (kamailio too); the tests do not use them (they run their own daemons inside their namespaces, and
 # their own rsyslogd with a private config, pid file and work directory on a port of their own).
@@ -36,7 +37,8 @@ missing=()
 for tool in ip:iproute2 curl:curl ping:iputils-ping python3:python3 ethtool:ethtool hping3:hping3 \
   vsftpd:vsftpd lftp:lftp in.tftpd:tftpd-hpa tftp:tftp-hpa tcpdump:tcpdump \
   rsyslogd:rsyslog nfcapd:nfdump tshark:tshark prometheus:prometheus \
-  sipp:sip-tester kamailio:kamailio cvlc:vlc-bin ffmpeg:ffmpeg nft:nftables socat:socat; do
+  sipp:sip-tester kamailio:kamailio cvlc:vlc-bin ffmpeg:ffmpeg nft:nftables socat:socat \
+  tcpreplay:tcpreplay; do
   command -v "${tool%%:*}" >/dev/null 2>&1 || missing+=("${tool##*:}")
 done
 # cvlc alone cannot read a file or serve RTSP: its demuxers, codecs and stream outputs are

@@ -321,8 +321,21 @@ impl Drop for Capture {
 
 impl Capture {
     pub fn start(ns: &str, filter: &str) -> Result<Capture, String> {
+        Capture::start_on(ns, "eth0", false, filter)
+    }
+
+    /// The same on interface `iface`; `inbound_only` counts only what the interface received
+    /// (`-Q in`), not what the namespace sent on it.
+    pub fn start_on(
+        ns: &str,
+        iface: &str,
+        inbound_only: bool,
+        filter: &str,
+    ) -> Result<Capture, String> {
+        let direction: &[&str] = if inbound_only { &["-Q", "in"] } else { &[] };
         let mut child = Command::new("ip")
-            .args(["netns", "exec", ns, "tcpdump", "-i", "eth0", "-n", "-p"])
+            .args(["netns", "exec", ns, "tcpdump", "-i", iface, "-n", "-p"])
+            .args(direction)
             .args(["--immediate-mode", "-w", "/dev/null", filter])
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -360,7 +373,11 @@ impl Capture {
             .status();
         let mut said = Vec::new();
         while let Ok(l) = self.lines.recv_timeout(Duration::from_secs(5)) {
-            if let Some(n) = l.strip_suffix(" packets captured") {
+            // tcpdump says "1 packet captured", and "N packets captured" otherwise.
+            if let Some(n) = l
+                .strip_suffix(" packets captured")
+                .or_else(|| l.strip_suffix(" packet captured"))
+            {
                 return n.trim().parse().map_err(|e| format!("{l}: {e}"));
             }
             said.push(l);
