@@ -274,3 +274,30 @@ fn living_sessions_are_refreshed_every_half_aging_time() {
     let n = take(&mut a).len();
     assert_eq!(n, 0);
 }
+
+/// A peer that sends more sessions than the table holds (a peer announcing 100M) fills the
+/// table to its capacity and no further: the rest are refused, counted by the caller.
+#[test]
+fn installs_beyond_the_capacity_are_refused() {
+    let mut a = pipeline(false);
+    for i in 0..50u16 {
+        handshake(&mut a, 42_000 + i, 5001, T0);
+    }
+    let mut items = Vec::new();
+    a.shard.export_page(0, usize::MAX, true, &mut items);
+    assert_eq!(items.len(), 50);
+    let mut b = pipeline(true);
+    let mut cfg = b.shard.config.clone();
+    cfg.capacity = 20;
+    b.shard.set_config(cfg);
+    b.shard.set_clock(T0);
+    let mut full = 0;
+    for i in &items {
+        if let SyncItem::Session(img) = i
+            && b.shard.install(img, 0) == Installed::Full
+        {
+            full += 1;
+        }
+    }
+    assert_eq!((b.shard.len(), full), (20, 30));
+}

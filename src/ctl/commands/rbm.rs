@@ -10,7 +10,7 @@
 //! (docs/failover.md).
 
 use super::area::{Area, ConfigText, Context, Output, Tree};
-use super::kit::{H_DISPLAY, H_SESSION, NAME, NUM, alt, arg, int, internal, kw, kws, set_only};
+use super::kit::{H_SESSION, NAME, NUM, alt, arg, int, internal, kw, kws, set_only};
 use crate::ctl::grammar::{ArgKind, quote};
 use crate::ctl::running::Running;
 use crate::ctl::terminal::{Effect, Terminal};
@@ -223,7 +223,6 @@ impl Area for RbmCmd {
                 }))
             },
         );
-        let _ = H_DISPLAY;
     }
 
     fn canonical(&self) -> String {
