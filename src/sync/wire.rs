@@ -203,11 +203,29 @@ pub fn encode(key: &[u8], msg: &Message, out: &mut Vec<u8>) {
     out.extend_from_slice(&m);
 }
 
-/// Bytes an item takes in a data body (to fill datagrams without overflowing them).
+/// Bytes `put_key` writes for a key.
+fn key_len(k: &FlowKey) -> usize {
+    let addrs = match k.family {
+        Family::V4 => 2 * 4,
+        Family::V6 => 2 * 16,
+    };
+    // family, addresses, ports, protocol, VPN
+    1 + addrs + 4 + 1 + 2
+}
+
+/// Bytes an item takes in a data body (to fill datagrams without overflowing them), from the
+/// layout `put_item` writes (tests check the two agree).
 pub fn item_len(i: &SyncItem) -> usize {
-    let mut v = Vec::with_capacity(128);
-    put_item(i, &mut v);
-    v.len()
+    match i {
+        SyncItem::Session(s) => {
+            let words = if s.l4.iter().all(|&w| w == 0) { 0 } else { 10 };
+            // kind, key, flags/state/app, persistent hours, age, 4 counters, word count, words
+            1 + key_len(&s.key) + 3 + 2 + 4 + 32 + 1 + 4 * words
+        }
+        SyncItem::Delete(k) => 1 + key_len(k),
+        // kind, bits, spec as a key, app, master, alg/class, TTL, tag
+        SyncItem::Relation(r) => 1 + 1 + key_len(&r.master) * 2 + 1 + 2 + 4 + 4,
+    }
 }
 
 fn put_key(k: &FlowKey, out: &mut Vec<u8>) {

@@ -80,6 +80,45 @@ fn items_round_trip() {
     assert_eq!(m, data(items));
 }
 
+/// `item_len` (what fills a datagram) is what `put_item` writes, for every kind and family.
+#[test]
+fn item_len_is_the_encoded_length() {
+    let mut v6 = session(7);
+    v6.key.family = Family::V6;
+    v6.key.src = [0x20; 16];
+    let mut no_words = session(8);
+    no_words.l4 = [0; 10];
+    let rel = RelationImage {
+        spec: RelationSpec {
+            family: Family::V4,
+            proto: 6,
+            src: None,
+            sport: None,
+            dst: v4([198, 18, 0, 1]),
+            dport: 5001,
+            vpn: 0,
+            app: 9,
+        },
+        master: session(1).key,
+        alg: 0,
+        class: 0,
+        ttl_ms: 1,
+        tag: 2,
+        permanent: true,
+    };
+    for i in [
+        SyncItem::Session(session(1)),
+        SyncItem::Session(v6),
+        SyncItem::Session(no_words),
+        SyncItem::Delete(v6.key),
+        SyncItem::Relation(rel),
+    ] {
+        let mut out = Vec::new();
+        write_item(&i, &mut out);
+        assert_eq!(item_len(&i), out.len(), "{i:?}");
+    }
+}
+
 #[test]
 fn hello_and_nack_round_trip() {
     for body in [
