@@ -323,8 +323,12 @@ impl Lab {
             .spawn()
             .expect("start engine");
         self.engine = Some(child);
+        // The socket is bound before the ports open (a second engine on the same path stops
+        // before touching a port); the engine answers only once its ports are open and its
+        // cores run. A test that sent a frame on the socket's mere existence could lose it to
+        // an AF_XDP port still being set up.
         let deadline = Instant::now() + Duration::from_secs(10);
-        while !socket.exists() {
+        while !socket.exists() || dump(&socket, "stats").is_null() {
             assert!(Instant::now() < deadline, "engine did not start");
             std::thread::sleep(Duration::from_millis(50));
         }
