@@ -77,6 +77,12 @@ pub trait PacketIo: Send {
 
     fn stats(&self) -> IoStats;
 
+    /// The back-end's in-kernel fast path for established flows, when it has one and it is
+    /// on (AF_XDP with `fast_path = true`).
+    fn fast_path(&mut self) -> Option<&mut dyn FastPath> {
+        None
+    }
+
     /// The time an idle turn may move the engine clock to. Live back-ends stamp frames with
     /// the wall clock, so it is the wall clock; a back-end with virtual time says `None`.
     fn idle_now_ns(&self) -> Option<u64> {
@@ -85,6 +91,31 @@ pub trait PacketIo: Send {
             .ok()
             .map(|d| d.as_nanos() as u64)
     }
+}
+
+/// One direction of an IPv4 flow, as it arrives on a port: addresses and ports as on the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct OneWay {
+    pub src: [u8; 4],
+    pub dst: [u8; 4],
+    pub sport: u16,
+    pub dport: u16,
+    pub proto: u8,
+}
+
+/// A kernel path that forwards the frames of flows the engine hands it (established sessions)
+/// between a port and its peer without the engine seeing them; it counts what it forwards.
+/// Called off the per-packet path: once when a session is offloaded or withdrawn, and from the
+/// core's periodic refresh (`actors::fast_path`).
+pub trait FastPath {
+    /// From now on, frames of `flow` arriving on `port` leave by `peer(port)` in the kernel.
+    /// A full flow map is an error (E2BIG): the flow stays with the engine.
+    fn offload(&mut self, port: PortId, flow: &OneWay) -> std::io::Result<()>;
+    /// Frames of `flow` on `port` go to the engine again; `Ok(false)` if it was not offloaded.
+    fn withdraw(&mut self, port: PortId, flow: &OneWay) -> std::io::Result<bool>;
+    /// Packets and IP bytes the kernel forwarded for `flow` on `port` since it was offloaded;
+    /// `None` when it is not offloaded.
+    fn forwarded(&mut self, port: PortId, flow: &OneWay) -> std::io::Result<Option<(u64, u64)>>;
 }
 
 /// The core that owns a flow: a symmetric fold of the two IP addresses, so both directions,

@@ -5,14 +5,15 @@
 //! (no copy in user space), and returns every other frame to the fill rings.
 
 use super::attach::{Attachment, attachment};
-use super::bpf::xskmap_set;
+use super::bpf::{map_delete, map_lookup, map_update, xskmap_set};
 use super::config::{AfXdpConfig, AfXdpError, validate};
+use super::fast_prog::{FlowKeyV4, KEY_SIZE, VALUE_SIZE, counts, value};
 use super::ring::Mapping;
 use super::socket::{
     Bind, Xsk, ifindex, kernel_drops, kick_rx, kick_tx, open_xsk, packet_send, packet_tx, rx_queues,
 };
 use super::umem::FramePool;
-use crate::io::{Action, BatchHandler, IoStats, PacketIo, PortId, peer};
+use crate::io::{Action, BatchHandler, FastPath, IoStats, OneWay, PacketIo, PortId, peer};
 use crate::proto::wire::LinkType;
 use std::io;
 use std::os::fd::{AsRawFd, OwnedFd};
@@ -45,6 +46,10 @@ pub struct AfXdp {
     names: Vec<String>,
     /// Keep the programs attached while this instance lives.
     _attachments: Vec<Arc<Attachment>>,
+    /// The interfaces' indexes, by port (the fast path's keys and redirects name them).
+    ifindexes: Vec<u32>,
+    /// The fast path's flow map, when it is on.
+    flows: Option<Arc<OwnedFd>>,
     sockets: Vec<Xsk>,
     /// Per port: the socket that transmits there (this core's first on the port), if any.
     tx_socket: Vec<Option<usize>>,
@@ -79,7 +84,7 @@ impl AfXdp {
         for (port, name) in cfg.interfaces.iter().enumerate() {
             let index = ifindex(name)?;
             let queues = rx_queues(name);
-            attachments.push(attachment(name, index, queues, cfg.attach)?);
+            attachments.push(attachment(name, index, queues, cfg.attach, cfg.fast_path)?);
             indexes.push(index);
             for q in (cfg.core as u32..queues).step_by(cfg.cores) {
                 plan.push((port, index, q));
@@ -135,8 +140,11 @@ impl AfXdp {
                 None => Some(packet_tx(&cfg.interfaces[p], indexes[p])?),
             });
         }
+        let flows = attachments.first().and_then(|a| a.flows.clone());
         let mut io = AfXdp {
             names: cfg.interfaces.clone(),
+            ifindexes: indexes,
+            flows,
             _attachments: attachments,
             tx_pending: vec![false; sockets.len()],
             pollfds: sockets
@@ -485,5 +493,60 @@ impl PacketIo for AfXdp {
             kernel_drops: self.sockets.iter().map(|s| kernel_drops(&s.fd)).sum(),
             ..self.stats
         }
+    }
+
+    fn fast_path(&mut self) -> Option<&mut dyn FastPath> {
+        if self.flows.is_some() {
+            Some(self)
+        } else {
+            None
+        }
+    }
+}
+
+impl AfXdp {
+    /// The map key of `flow` arriving on `port`, and the map; `None` for a port this instance
+    /// does not have or with the fast path off.
+    fn flow_key(&self, port: PortId, flow: &OneWay) -> Option<(&OwnedFd, [u8; KEY_SIZE])> {
+        let map = self.flows.as_deref()?;
+        let ifindex = *self.ifindexes.get(usize::from(port))?;
+        let key = FlowKeyV4 {
+            ifindex,
+            src: flow.src,
+            dst: flow.dst,
+            sport: flow.sport,
+            dport: flow.dport,
+            proto: flow.proto,
+        };
+        Some((map, key.bytes()))
+    }
+}
+
+impl FastPath for AfXdp {
+    fn offload(&mut self, port: PortId, flow: &OneWay) -> io::Result<()> {
+        let out = self
+            .ifindexes
+            .get(usize::from(peer(port)))
+            .copied()
+            .ok_or_else(|| io::Error::other("port without a peer"))?;
+        let (map, key) = self
+            .flow_key(port, flow)
+            .ok_or_else(|| io::Error::other("no fast path on this port"))?;
+        map_update(map, &key, &value(out))
+    }
+
+    fn withdraw(&mut self, port: PortId, flow: &OneWay) -> io::Result<bool> {
+        match self.flow_key(port, flow) {
+            Some((map, key)) => map_delete(map, &key),
+            None => Ok(false),
+        }
+    }
+
+    fn forwarded(&mut self, port: PortId, flow: &OneWay) -> io::Result<Option<(u64, u64)>> {
+        let Some((map, key)) = self.flow_key(port, flow) else {
+            return Ok(None);
+        };
+        let mut v = [0u8; VALUE_SIZE];
+        Ok(map_lookup(map, &key, &mut v)?.then(|| counts(&v)))
     }
 }

@@ -41,9 +41,12 @@ pub(super) const XDP_PASS: i32 = 2;
 
 // bpf(2) commands, map and program types, attach type (include/uapi/linux/bpf.h).
 const BPF_MAP_CREATE: libc::c_long = 0;
+const BPF_MAP_LOOKUP_ELEM: libc::c_long = 1;
 const BPF_MAP_UPDATE_ELEM: libc::c_long = 2;
+const BPF_MAP_DELETE_ELEM: libc::c_long = 3;
 const BPF_PROG_LOAD: libc::c_long = 5;
 const BPF_LINK_CREATE: libc::c_long = 28;
+const BPF_MAP_TYPE_HASH: u32 = 1;
 const BPF_MAP_TYPE_XSKMAP: u32 = 17;
 const BPF_PROG_TYPE_XDP: u32 = 6;
 const BPF_XDP: u32 = 37;
@@ -164,6 +167,69 @@ struct MapElemAttr {
     flags: u64,
 }
 
+/// The fast path's flow map (`fast_prog`): a hash of `entries` one-way flows, preallocated
+/// so that the program's look-ups and the engine's updates never allocate.
+pub(super) fn create_flow_map(entries: u32) -> io::Result<OwnedFd> {
+    let mut name = [0u8; 16];
+    name[..13].copy_from_slice(b"sessmgr_flows");
+    let mut attr = MapCreateAttr {
+        map_type: BPF_MAP_TYPE_HASH,
+        key_size: super::fast_prog::KEY_SIZE as u32,
+        value_size: super::fast_prog::VALUE_SIZE as u32,
+        max_entries: entries,
+        map_name: name,
+        ..Default::default()
+    };
+    bpf(BPF_MAP_CREATE, &mut attr).map(owned)
+}
+
+/// `map[key] = value`, created or replaced. Full map: E2BIG.
+pub(super) fn map_update(map: &OwnedFd, key: &[u8], value: &[u8]) -> io::Result<()> {
+    let mut attr = MapElemAttr {
+        map_fd: map.as_raw_fd() as u32,
+        pad: 0,
+        key: key.as_ptr() as u64,
+        value: value.as_ptr() as u64,
+        flags: 0, // BPF_ANY
+    };
+    // `key` and `value` are borrowed for the call and have the map's sizes (the callers
+    // pass `fast_prog`'s fixed-size arrays).
+    bpf(BPF_MAP_UPDATE_ELEM, &mut attr).map(|_| ())
+}
+
+/// Removes `key`; `Ok(false)` when it was not there.
+pub(super) fn map_delete(map: &OwnedFd, key: &[u8]) -> io::Result<bool> {
+    let mut attr = MapElemAttr {
+        map_fd: map.as_raw_fd() as u32,
+        pad: 0,
+        key: key.as_ptr() as u64,
+        value: 0,
+        flags: 0,
+    };
+    match bpf(BPF_MAP_DELETE_ELEM, &mut attr) {
+        Ok(_) => Ok(true),
+        Err(e) if e.raw_os_error() == Some(libc::ENOENT) => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// Reads `key`'s value into `value`; `Ok(false)` when the key is not there.
+pub(super) fn map_lookup(map: &OwnedFd, key: &[u8], value: &mut [u8]) -> io::Result<bool> {
+    let mut attr = MapElemAttr {
+        map_fd: map.as_raw_fd() as u32,
+        pad: 0,
+        key: key.as_ptr() as u64,
+        value: value.as_mut_ptr() as u64,
+        flags: 0,
+    };
+    // `value` is exclusively borrowed and has the map's value size (see `map_update`).
+    match bpf(BPF_MAP_LOOKUP_ELEM, &mut attr) {
+        Ok(_) => Ok(true),
+        Err(e) if e.raw_os_error() == Some(libc::ENOENT) => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
 /// `map[queue] = socket`.
 pub(super) fn xskmap_set(map: &OwnedFd, queue: u32, socket: &OwnedFd) -> io::Result<()> {
     let value = socket.as_raw_fd() as u32;
@@ -197,9 +263,14 @@ struct ProgLoadAttr {
 
 /// Loads the redirect program for `map`. A refusal carries the verifier's log.
 pub(super) fn load_program(map: &OwnedFd) -> io::Result<OwnedFd> {
-    let prog = redirect_program(map.as_raw_fd());
+    load(&redirect_program(map.as_raw_fd()))
+}
+
+/// Loads `prog` as an XDP program. A refusal carries the verifier's log.
+pub(super) fn load(prog: &[Insn]) -> io::Result<OwnedFd> {
     let license = c"GPL"; // bpf_redirect_map is available to any license; GPL is customary.
-    let mut log = vec![0u8; 4096];
+    // Room for the verifier's account of a refused program of this size.
+    let mut log = vec![0u8; 64 << 10];
     let mut name = [0u8; 16];
     name[..11].copy_from_slice(b"sessmgr_xdp");
     let mut attr = ProgLoadAttr {
@@ -220,13 +291,17 @@ pub(super) fn load_program(map: &OwnedFd) -> io::Result<OwnedFd> {
         Err(e) => {
             let end = log.iter().position(|&b| b == 0).unwrap_or(log.len());
             let text = String::from_utf8_lossy(&log[..end]);
-            if text.trim().is_empty() {
+            let text = text.trim();
+            // The verifier's reason is at the end of its account.
+            let tail = text
+                .char_indices()
+                .rev()
+                .nth(1500)
+                .map_or(text, |(i, _)| &text[i..]);
+            if tail.is_empty() {
                 Err(e)
             } else {
-                Err(io::Error::new(
-                    e.kind(),
-                    format!("{e}; verifier: {}", text.trim()),
-                ))
+                Err(io::Error::new(e.kind(), format!("{e}; verifier: {tail}")))
             }
         }
     }

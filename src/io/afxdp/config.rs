@@ -36,6 +36,9 @@ pub struct AfXdpConfig {
     pub frame_size: u32,
     /// Entries of each of a socket's four rings: a power of two.
     pub ring_size: u32,
+    /// The in-kernel fast path for established flows (`fast_prog`), with a flow map of this
+    /// many one-way entries (two per session); `None` = every frame goes to the engine.
+    pub fast_path: Option<u32>,
 }
 
 impl Default for AfXdpConfig {
@@ -51,6 +54,7 @@ impl Default for AfXdpConfig {
             frames_per_socket: 4096,
             frame_size: 2048,
             ring_size: 2048,
+            fast_path: None,
         }
     }
 }
@@ -145,6 +149,13 @@ pub(super) fn validate(cfg: &AfXdpConfig) -> Result<(), AfXdpError> {
         return bad(format!(
             "frames_per_socket {} is not a power of two between ring_size {} and 262144",
             cfg.frames_per_socket, cfg.ring_size
+        ));
+    }
+    if let Some(n) = cfg.fast_path
+        && !(1024..=1 << 24).contains(&n)
+    {
+        return bad(format!(
+            "fast_path_entries {n} is not in 1024-16777216 (two per offloaded session)"
         ));
     }
     Ok(())

@@ -22,6 +22,8 @@
 //!
 //! Files, each importing only those listed before it:
 //! - `bpf`: the redirect program and the `bpf(2)` calls;
+//! - `fast_prog`: the fast-path program (established flows forwarded in the kernel) and its
+//!   flow map's key and value;
 //! - `ring`: the mapped rings and their index logic;
 //! - `umem`: the free-frame pool;
 //! - `config`: `AfXdpConfig`, `AfXdpError` and the checks of a configuration;
@@ -33,6 +35,7 @@ mod attach;
 mod backend;
 mod bpf;
 mod config;
+mod fast_prog;
 mod ring;
 mod socket;
 mod umem;
