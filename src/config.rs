@@ -114,6 +114,9 @@ struct RawRuntime {
     control_group: Option<String>,
     log_events: Option<bool>,
     startup_config: Option<String>,
+    xdp_attach: Option<String>,
+    fast_path: Option<bool>,
+    fast_path_entries: Option<u64>,
 }
 
 /// Where `sessmgr run` gets its packets (SPEC P2).
@@ -148,7 +151,21 @@ pub struct RuntimeConfig {
     pub log_events: bool,
     /// The CLI configuration `save` writes and the engine applies at start (SPEC C4).
     pub startup_config: PathBuf,
+    /// The AF_XDP back-end's settings (`xdp_attach`, `fast_path`, `fast_path_entries`).
+    pub xdp: XdpSettings,
 }
+
+/// `runtime.xdp_attach`, `runtime.fast_path` and `runtime.fast_path_entries`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct XdpSettings {
+    pub attach: crate::io::afxdp::XdpAttach,
+    /// The in-kernel fast path for established IPv4 TCP/UDP sessions, with a flow map of this
+    /// many one-way entries (two per session); `None` = off (the default).
+    pub fast_path: Option<u32>,
+}
+
+/// Flow map entries when `fast_path_entries` is not set: 65,536 sessions.
+pub const DEFAULT_FAST_PATH_ENTRIES: u32 = 131_072;
 
 /// The one interface a capture's frames come in on, played (`backend = "pcap"`) or replayed
 /// (`sessmgr replay`): `interface capture` configures it (packet filters, session logs).
@@ -181,8 +198,62 @@ impl Default for RuntimeConfig {
             control_group: None,
             log_events: true,
             startup_config: PathBuf::from("startup.cfg"),
+            xdp: XdpSettings::default(),
         }
     }
+}
+
+fn xdp_settings(
+    attach: Option<&str>,
+    fast_path: Option<bool>,
+    entries: Option<u64>,
+    backend: &str,
+) -> Result<XdpSettings, ConfigError> {
+    use crate::io::afxdp::XdpAttach;
+    let afxdp_only = |key: &str| {
+        err(
+            key,
+            format!("only the afxdp back-end has it (backend is \"{backend}\")"),
+        )
+    };
+    let mut x = XdpSettings::default();
+    if let Some(a) = attach {
+        if backend != "afxdp" {
+            return Err(afxdp_only("runtime.xdp_attach"));
+        }
+        x.attach = match a {
+            "auto" => XdpAttach::Auto,
+            "driver" => XdpAttach::Driver,
+            "generic" => XdpAttach::Generic,
+            other => {
+                return Err(err(
+                    "runtime.xdp_attach",
+                    format!("'{other}' is not one of \"auto\", \"driver\", \"generic\""),
+                ));
+            }
+        };
+    }
+    if fast_path == Some(true) && backend != "afxdp" {
+        return Err(afxdp_only("runtime.fast_path"));
+    }
+    if let Some(n) = entries {
+        if fast_path != Some(true) {
+            return Err(err(
+                "runtime.fast_path_entries",
+                "sizes the fast path's flow map: set fast_path = true too",
+            ));
+        }
+        if !(1024..=1 << 24).contains(&n) {
+            return Err(err(
+                "runtime.fast_path_entries",
+                format!("{n} is outside 1024-16777216 (two entries per offloaded session)"),
+            ));
+        }
+    }
+    if fast_path == Some(true) {
+        x.fast_path = Some(entries.map_or(DEFAULT_FAST_PATH_ENTRIES, |n| n as u32));
+    }
+    Ok(x)
 }
 
 /// Where the control socket lives unless configured: in a directory of its own under `/run`,
@@ -499,6 +570,12 @@ fn runtime(r: RawRuntime) -> Result<RuntimeConfig, ConfigError> {
             }
         };
     }
+    rt.xdp = xdp_settings(
+        r.xdp_attach.as_deref(),
+        r.fast_path,
+        r.fast_path_entries,
+        r.backend.as_deref().unwrap_or("pcap"),
+    )?;
     let interfaces = r.interfaces.unwrap_or_default();
     let backend = r.backend.as_deref().unwrap_or("pcap");
     rt.backend = match backend {
@@ -831,6 +908,37 @@ rules = ["rule permit tcp destination-port eq 22"]
                 interfaces: vec!["a".into(), "b".into()]
             }
         );
+        // The fast path and the attach mode: AF_XDP's, checked and named.
+        let xdp =
+            "[runtime]\nbackend = \"afxdp\"\nio_mode = \"inline\"\ninterfaces = [\"a\", \"b\"]\n";
+        let c = Config::parse(&format!(
+            "{xdp}fast_path = true\nxdp_attach = \"generic\"\nfast_path_entries = 4096"
+        ))
+        .unwrap();
+        assert_eq!(c.runtime.xdp.fast_path, Some(4096));
+        assert_eq!(c.runtime.xdp.attach, crate::io::afxdp::XdpAttach::Generic);
+        let c = Config::parse(&format!("{xdp}fast_path = true")).unwrap();
+        assert_eq!(c.runtime.xdp.fast_path, Some(DEFAULT_FAST_PATH_ENTRIES));
+        assert_eq!(Config::parse(xdp).unwrap().runtime.xdp.fast_path, None);
+        for (extra, key) in [
+            ("fast_path_entries = 10", "runtime.fast_path_entries"),
+            (
+                "fast_path = true\nfast_path_entries = 10",
+                "runtime.fast_path_entries",
+            ),
+            ("xdp_attach = \"native\"", "runtime.xdp_attach"),
+        ] {
+            assert_eq!(
+                Config::parse(&format!("{xdp}{extra}")).unwrap_err().key,
+                key
+            );
+        }
+        let e = Config::parse(
+            "[runtime]\nbackend = \"afpacket\"\nio_mode = \"inline\"\ninterfaces = [\"a\", \"b\"]\nfast_path = true",
+        )
+        .unwrap_err();
+        assert_eq!(e.key, "runtime.fast_path");
+        assert!(e.reason.contains("afxdp"), "{e}");
         let e = Config::parse("[runtime]\ncores = 0").unwrap_err();
         assert_eq!(e.key, "runtime.cores");
         let e = Config::parse("[runtime]\ncapture_pace = \"warp\"").unwrap_err();

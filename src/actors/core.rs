@@ -140,6 +140,8 @@ struct Core {
     handover: Vec<FrameBatch>,
     sync: Option<CoreSync>,
     sync_buf: Vec<SyncItem>,
+    /// The sessions this core handed to the back-end's in-kernel fast path.
+    fast: super::fast_path::CoreFastPath,
 }
 
 fn run(setup: CoreSetup) -> CoreExit {
@@ -169,6 +171,7 @@ fn run(setup: CoreSetup) -> CoreExit {
         handover: (0..setup.cores).map(|_| FrameBatch::default()).collect(),
         sync: setup.sync,
         sync_buf: Vec::new(),
+        fast: Default::default(),
     };
     // Relation entries a master here publishes cross to the peer with the sessions.
     c.p.shard.algs.record_for_sync = c.sync.is_some();
@@ -177,6 +180,10 @@ fn run(setup: CoreSetup) -> CoreExit {
     // Inline, every fragment of a datagram waits for the verdict on the whole datagram.
     c.p.hold_fragments = io.is_some() && c.io_mode == IoMode::Inline;
     c.p.shard.algs.record_published = c.results.is_some();
+    // The fast path forwards for the engine: inline only (the back-ends that have one run
+    // inline only, but the mode is the engine's to say).
+    c.p.shard.offload.enabled =
+        c.io_mode == IoMode::Inline && io.as_deref_mut().is_some_and(|i| i.fast_path().is_some());
     let mut last_snapshot = Instant::now();
     'main: loop {
         // The mailbox first: control messages and handed-over frames.
@@ -220,6 +227,9 @@ fn run(setup: CoreSetup) -> CoreExit {
             }
             c.send_released(io);
             c.flush_handover();
+            if c.p.shard.offload.enabled {
+                c.fast_path_turn(io);
+            }
         }
         c.flush_events();
         c.flush_sync();
@@ -352,6 +362,26 @@ impl Core {
             CoreMsg::Stop => return false,
         }
         true
+    }
+
+    /// The fast path's share of a loop turn: offload and withdraw what the shard noted, bring
+    /// in a slice of what the kernel forwarded; everything back while the engine must not
+    /// forward (a standby of a failover pair).
+    fn fast_path_turn(&mut self, io: &mut dyn PacketIo) {
+        let Some(fast) = io.fast_path() else {
+            return;
+        };
+        let forwarding = self.sync.as_ref().is_none_or(|s| s.handle.forwarding());
+        if !forwarding {
+            let mut ignored = Vec::new();
+            self.p.shard.take_offload(&mut ignored);
+            if !self.fast.is_empty() {
+                self.fast.withdraw_all(&mut self.p.shard, fast);
+            }
+            return;
+        }
+        self.fast.apply(&mut self.p.shard, fast);
+        self.fast.refresh(&mut self.p.shard, fast);
     }
 
     /// What the active peer sent, in order.
@@ -600,6 +630,7 @@ impl Core {
             events_dropped: self.events_dropped,
             not_ip: self.p.not_ip,
             alg: self.p.shard.algs.counters.clone(),
+            fast_path: self.fast.counters,
         }
     }
 

@@ -28,4 +28,6 @@ pub struct CoreSnapshot {
     pub not_ip: crate::pipeline::NotIpCounts,
     /// What the ALGs of this core refused or noticed.
     pub alg: crate::alg::AlgCounters,
+    /// The in-kernel fast path's work for this core (AF_XDP `fast_path`).
+    pub fast_path: super::fast_path::FastPathCounters,
 }

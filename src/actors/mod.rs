@@ -8,6 +8,7 @@ pub mod core;
 pub mod ctl;
 pub mod ctlsock;
 pub mod events;
+pub mod fast_path;
 pub mod log;
 pub mod metrics;
 pub mod replay;

@@ -47,6 +47,8 @@ pub struct Totals {
     pub not_ip: crate::pipeline::NotIpCounts,
     /// ALG counters merged over cores.
     pub alg: crate::alg::AlgCounters,
+    /// The in-kernel fast path, summed over cores.
+    pub fast_path: super::fast_path::FastPathCounters,
     /// Snapshots the stats actor has taken off its channel.
     pub snapshots_received: u64,
     pub rates: Rates,
@@ -123,6 +125,7 @@ impl StatsBook {
             t.drops.merge(&s.drops);
             t.alg.merge(&s.alg);
             add_io_stats(&mut t.io, &s.io);
+            t.fast_path.add(&s.fast_path);
             t.rates.frames_per_s += entry.rates.frames_per_s;
             t.rates.new_sessions_per_s += entry.rates.new_sessions_per_s;
         }

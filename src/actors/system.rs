@@ -109,6 +109,8 @@ fn open_afxdp(
         mode: cfg.runtime.io_mode,
         core,
         cores: cfg.runtime.cores,
+        attach: cfg.runtime.xdp.attach,
+        fast_path: cfg.runtime.xdp.fast_path,
         ..AfXdpConfig::default()
     };
     Ok(Box::new(AfXdp::open(&xc).map_err(|e| e.to_string())?))
@@ -402,6 +404,7 @@ pub fn run(cfg: Config) -> Result<RunReport, RunError> {
                     "new_sessions_per_s": t.rates.new_sessions_per_s,
                     "drops": t.drops.nonzero().map(|(r, n)| (r.name().to_string(), json!(n))).collect::<serde_json::Map<_, _>>(),
                     "io": {"rx_frames": t.io.rx_frames, "tx_frames": t.io.tx_frames, "tx_errors": t.io.tx_errors, "kernel_drops": t.io.kernel_drops},
+                    "fast_path": {"offloaded": t.fast_path.offloaded, "withdrawn": t.fast_path.withdrawn, "refused": t.fast_path.refused, "errors": t.fast_path.errors, "packets": t.fast_path.packets, "bytes": t.fast_path.bytes, "live": t.fast_path.live},
                     "events_dropped": t.events_dropped + stats_events_lost.load(Ordering::Relaxed),
                     "not_ip": {"arp": t.not_ip.arp, "other_ethertypes": t.not_ip.other},
                     "alg": t.alg.named().into_iter().map(|(k, n)| (k, json!(n))).collect::<serde_json::Map<_, _>>(),

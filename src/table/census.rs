@@ -122,6 +122,13 @@ impl Census {
         r.bytes += u64::from(bytes);
     }
 
+    /// `n` packets received at once (what a fast path forwarded for the engine).
+    pub fn receive_many(&mut self, family: Family, proto: u8, n: DirCounters) {
+        let r = &mut self.received[family.index()][group(proto)];
+        r.packets += n.packets;
+        r.bytes += n.bytes;
+    }
+
     /// `reset session statistics` at `now_ms`: the received counters and the history maxima
     /// start again (live counts stay true).
     pub fn reset_statistics(&mut self, now_ms: u64) {

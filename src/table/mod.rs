@@ -10,6 +10,7 @@ pub mod events;
 pub mod image;
 pub mod index;
 pub mod log;
+pub mod offload;
 pub mod peaks;
 pub mod port_map;
 pub mod query;

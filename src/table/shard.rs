@@ -177,6 +177,8 @@ pub struct Shard {
     pub seconds: crate::alarm::SecondClock,
     /// What the peer engine is told (`session synchronization enable`, `image.rs`).
     pub(super) sync: SyncOut,
+    /// What the core's fast path is told (`offload.rs`), while it has one.
+    pub offload: super::offload::OffloadOut,
 }
 
 impl Shard {
@@ -210,6 +212,7 @@ impl Shard {
             top: Default::default(),
             seconds: Default::default(),
             sync: Default::default(),
+            offload: Default::default(),
         };
         shard.set_log_config(log_config);
         shard
@@ -442,6 +445,9 @@ impl Shard {
             CloseReason::EarlyDrop => self.stats.evicted += 1,
         }
         self.emit(slot, EventKind::Deleted(why));
+        if self.offload.enabled {
+            self.note_offload_removed(slot);
+        }
         let flags = self.records[slot as usize].flags;
         if flags & (flag::ALG | flag::EXPECTED) != 0 {
             self.algs.on_remove(slot, self.id_of(slot), flags);

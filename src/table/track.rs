@@ -311,6 +311,9 @@ impl Shard {
         } else {
             if state != old_state {
                 self.emit(slot, EventKind::StateChanged { from: old_state });
+                if self.offload.enabled {
+                    self.note_offload(slot, dir, old_state);
+                }
                 // A new state may age sooner than the deadline on file.
                 self.schedule(slot);
             }

@@ -104,6 +104,8 @@ pub struct Lab {
     pub dir: PathBuf,
     /// The engine's `runtime.backend`: "afpacket" unless the test says otherwise.
     pub backend: &'static str,
+    /// More `[runtime]` lines for the engine's config.toml (`fast_path = true`...).
+    pub runtime_extra: String,
 }
 
 impl Drop for Lab {
@@ -140,6 +142,7 @@ impl Lab {
             engine_name: None,
             dir: std::env::temp_dir().join(format!("sessmgr-{prefix}-{id}")),
             backend: "afpacket",
+            runtime_extra: String::new(),
         };
         let _ = std::fs::remove_dir_all(&lab.dir);
         std::fs::create_dir_all(&lab.dir).expect("temp dir");
@@ -301,9 +304,10 @@ impl Lab {
         std::fs::write(
             &config,
             format!(
-                "[session]\n{session}[runtime]\ncores = {cores}\nbackend = \"{}\"\ninterfaces = [\"{FW_H1_PORT}\", \"{FW_H2_PORT}\"]\nio_mode = \"inline\"\nlog_events = false\ncontrol_socket = \"{}\"\n",
+                "[session]\n{session}[runtime]\ncores = {cores}\nbackend = \"{}\"\ninterfaces = [\"{FW_H1_PORT}\", \"{FW_H2_PORT}\"]\nio_mode = \"inline\"\nlog_events = false\ncontrol_socket = \"{}\"\n{}",
                 self.backend,
-                socket.display()
+                socket.display(),
+                self.runtime_extra
             ),
         )
         .expect("config");
