@@ -36,7 +36,15 @@
 #      Setups: the kernel routing with nf_conntrack, the same with RPS, sessmgr on AF_PACKET
 #      (SESSMGR_BIN), sessmgr from SESSMGR_BIN_BASE if given (e.g. a build of an older commit,
 #      side by side), and sessmgr on AF_XDP (`backend = "afxdp"`; skipped with a line saying
-#      why when the binary refuses that configuration or the kernel refuses the socket).
+#      why when the binary refuses that configuration or the kernel refuses the socket), plain
+#      and with its in-kernel fast path (`fast_path = true`) in the generic and the driver XDP
+#      hook (the driver hook redirects into a veth only when its peer has NAPI, so that setup
+#      turns GRO on at h1 and h2; the generic one changes nothing at the hosts).
+#
+# Established flows: unless ANSWER=0, h2 answers each of the FLOWS flows once during the
+# warm-up (one raw UDP frame per flow, from 198.18.2.2:9), so that every setup forwards
+# established flows in the window: conntrack's ESTABLISHED, sessmgr's READY (the state its
+# fast path offloads, as the kernel's flowtable offloads established flows only).
 #
 # usage: sudo scripts/measure-forwarding.sh        (env: DUR=5 WARM=1 RUNS=3 FLOWS=1024
 #                                                    KERNEL_RPS=1 SESSMGR_BIN=...
@@ -46,7 +54,8 @@
 #                                                    SESSMGR_BIN_BASE=... BASE_LABEL=sendmmsg
 #                                                    PARTS="max cost"  PERF_OUT=DIR: a system-
 #                                                    wide `perf record -g` of each sessmgr cost
-#                                                    window of run 1 goes to DIR)
+#                                                    window of run 1 goes to DIR; ANSWER=1;
+#                                                    ONLY=LABEL,...: those setups alone)
 # Needs root. Installs nftables, conntrack, ethtool, iproute2, gcc with apt-get only if missing.
 # Addresses: 198.18.0.0/15 only.
 set -euo pipefail
@@ -65,6 +74,7 @@ COST_DUR=${COST_DUR:-5}
 COST_RUNS=${COST_RUNS:-$RUNS}
 PARTS=${PARTS:-max cost}
 PERF_OUT=${PERF_OUT:-}
+ANSWER=${ANSWER:-1}
 NCPU=$(nproc)
 if [ "$NCPU" -ge 2 ]; then KERNEL_RPS=${KERNEL_RPS:-1}; else KERNEL_RPS=0; fi
 
@@ -177,7 +187,7 @@ offloads_off() { ip netns exec "$1" ethtool -K "$2" tx off tso off gso off gro o
 topo_up() {
     local mode=$1
     for ns in "$H1" "$H2" "$FW"; do ip netns add "$ns"; done
-    if [ "$mode" = direct ]; then
+    if [ "$mode" = direct ] || [ "$mode" = direct-gro ]; then
         ip link add eth0 netns "$H1" type veth peer name eth0 netns "$H2"
     else
         ip link add eth0 netns "$H1" type veth peer name fwa netns "$FW"
@@ -192,7 +202,7 @@ topo_up() {
     done
     ip -n "$H1" route add 198.18.2.0/24 via 198.18.1.254
     ip -n "$H2" route add 198.18.1.0/24 via 198.18.2.254
-    if [ "$mode" != direct ]; then
+    if [ "$mode" != direct ] && [ "$mode" != direct-gro ]; then
         for dev in fwa fwb; do
             ip -n "$FW" link set "$dev" up
             offloads_off "$FW" "$dev"
@@ -211,7 +221,16 @@ EOF
     local h2mac fwamac
     h2mac=$(mac_of "$H2" eth0)
     case $mode in
-    sink | sessmgr | direct)
+    sink | sessmgr | direct | direct-gro)
+        DMAC=$h2mac
+        ;;
+    bridge-plain)
+        # The floor of in-kernel forwarding on veth: a Linux bridge with no netfilter at all
+        # (no conntrack, no rules), the cheapest path a frame can take from fwa to fwb.
+        ip -n "$FW" link add br0 type bridge
+        ip -n "$FW" link set fwa master br0
+        ip -n "$FW" link set fwb master br0
+        ip -n "$FW" link set br0 up
         DMAC=$h2mac
         ;;
     kernel | kernel-rps)
@@ -256,6 +275,28 @@ EOF
 }
 
 ctr() { ip netns exec "$1" cat "/sys/class/net/$2/statistics/$3"; }
+
+# answer_flows DMAC: h2 sends one UDP datagram back on each of the generator's flows
+# (198.18.2.2:9 -> 198.18.1.1:40000+i), raw, to DMAC (the next hop towards h1).
+cat >"$TMP/answer.py" <<'EOF'
+import socket, struct, sys
+dmac, n = bytes.fromhex(sys.argv[1].replace(":", "")), int(sys.argv[2])
+smac = bytes.fromhex(open("/sys/class/net/eth0/address").read().strip().replace(":", ""))
+s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+s.bind(("eth0", 0))
+def csum(b):
+    t = sum(struct.unpack("!%dH" % (len(b) // 2), b))
+    while t >> 16:
+        t = (t & 0xFFFF) + (t >> 16)
+    return ~t & 0xFFFF
+for i in range(n):
+    udp = struct.pack("!HHHH", 9, 40000 + i, 16, 0) + b"answered"
+    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), 0, 0, 64, 17, 0,
+                     socket.inet_aton("198.18.2.2"), socket.inet_aton("198.18.1.1"))
+    ip = ip[:10] + struct.pack("!H", csum(ip)) + ip[12:]
+    s.send(dmac + smac + b"\x08\x00" + ip + udp)
+EOF
+answer_flows() { ip netns exec "$H2" python3 "$TMP/answer.py" "$1" "$FLOWS"; }
 
 # ---------------------------------------------------------------- one measurement
 HZ=$(getconf CLK_TCK)
@@ -332,6 +373,21 @@ measure() {
     [ "$rate" != 0 ] && dur=$COST_DUR
     topo_up "$mode"
     local eng="" sock="$TMP/ctl-$label-$run.sock"
+    # The fast-path setups: AF_XDP with fast_path on, in the generic or the driver hook.
+    local cfg_backend=$backend xdp_extra=""
+    case $backend in
+    afxdp-fast-generic)
+        cfg_backend=afxdp
+        xdp_extra=$'fast_path = true\nxdp_attach = "generic"'
+        ;;
+    afxdp-fast-driver)
+        cfg_backend=afxdp
+        xdp_extra=$'fast_path = true\nxdp_attach = "driver"'
+        ;;
+    esac
+    if [ "$backend" = afxdp-fast-driver ] || [ "$mode" = direct-gro ]; then
+        for ns in "$H1" "$H2"; do ip netns exec "$ns" ethtool -K eth0 gro on >/dev/null; done
+    fi
     if [ "$mode" = sessmgr ]; then
         cat >"$TMP/cfg-$label.toml" <<EOF
 [session]
@@ -339,11 +395,15 @@ mode = "bidirectional"
 statistics_enable = true
 [runtime]
 cores = $cores
-backend = "$backend"
+backend = "$cfg_backend"
 interfaces = ["fwa", "fwb"]
 io_mode = "inline"
 log_events = false
 control_socket = "$sock"
+startup_config = "$TMP/startup-$label-$run.cfg"
+$xdp_extra
+[restart]
+save_sessions = false
 EOF
         ip netns exec "$FW" ${SESSMGR_CPUS:+taskset -c "$SESSMGR_CPUS"} "$bin" run --config "$TMP/cfg-$label.toml" >"$TMP/sessmgr-$label-$run.log" 2>&1 &
         eng=$!
@@ -367,11 +427,23 @@ EOF
     fi
 
     local gen_secs
-    gen_secs=$(awk -v d="$dur" -v w="$WARM" 'BEGIN { print d + w + 1 }')
+    gen_secs=$(awk -v d="$dur" -v w="$WARM" 'BEGIN { print d + w + 2 }')
     ip netns exec "$H1" taskset -c 0 "$TMP/udp-flood" eth0 "$DMAC" 198.18.1.1 198.18.2.2 \
         "$FLOWS" "$gen_secs" "$PAYLOAD" "$rate" >"$TMP/gen.out" 2>&1 &
     local gen=$!
     PIDS+=("$gen")
+    if [ "$ANSWER" = 1 ] && [ "$mode" != sink ]; then
+        # Every flow has sent by now; one answer each makes them established.
+        sleep 0.3
+        local next_hop
+        case $mode in
+        kernel | kernel-rps)
+            if [ "$KMODE" = bridge ]; then next_hop=$(mac_of "$H1" eth0); else next_hop=$(mac_of "$FW" fwb); fi
+            ;;
+        *) next_hop=$(mac_of "$H1" eth0) ;;
+        esac
+        answer_flows "$next_hop"
+    fi
     sleep "$WARM"
     local perf=""
     if [ -n "$perf_file" ]; then
@@ -407,6 +479,7 @@ EOF
         local stats
         stats=$("$bin" dump stats --socket "$sock" 2>/dev/null || true)
         echo "$stats" >"$TMP/stats-$label-$run.json"
+        [ -n "${KEEP_DUMPS:-}" ] && "$bin" dump sessions --socket "$sock" >"$KEEP_DUMPS/sessions-$label-$run.json" 2>/dev/null
         check=$(python3 - "$TMP/stats-$label-$run.json" <<'EOF' 2>/dev/null || echo "stats: (unreadable)"
 import json, sys
 s = json.load(open(sys.argv[1]))
@@ -420,13 +493,18 @@ def find(d, keys, path=""):
             elif any(x in k for x in keys):
                 out.append(f"{p}={v}")
     return out
-print("sessmgr: " + " ".join(find(s, ("created", "active", "tx_errors", "kernel_drops", "drop"))[:12]))
+print("sessmgr: " + " ".join(find(s, ("created", "active", "tx_errors", "kernel_drops", "drop"))[:12])
+      + " fast_path: " + " ".join(f"{k}={v}" for k, v in s.get("fast_path", {}).items() if k in ("offloaded", "refused", "packets", "live")))
 EOF
 )
         stop_pid "$eng"
         forget_pid "$eng"
     elif [ "$mode" = sink ]; then
         check="generator alone (nothing forwards)"
+    elif [ "$mode" = bridge-plain ]; then
+        check="Linux bridge, no netfilter (the floor of kernel forwarding)"
+    elif [ "$mode" = direct-gro ]; then
+        check="generator straight to h2, GRO on at both hosts (nothing forwards)"
     elif [ "$mode" = direct ]; then
         check="generator straight to h2 (nothing forwards)"
     else
@@ -457,6 +535,8 @@ run_setup() {
     local label mode cores binkey backend bin
     read -r label mode cores binkey backend <<<"$spec"
     [ -n "${SKIPPED[$label]:-}" ] && return 0
+    # ONLY=label,label...: measure these setups (and the baselines) alone.
+    if [ -n "${ONLY:-}" ] && [[ ",$ONLY,direct,direct-gro,gen-only," != *",$label,"* ]]; then return 0; fi
     bin=$BIN
     [ "$binkey" = base ] && bin=$BIN_BASE
     local rc=0
@@ -481,8 +561,12 @@ echo "kernel setup: $KMODE${KMODE_WHY:+ ($KMODE_WHY)}"
 SESSMGR_SETUPS=("sessmgr-c1 sessmgr 1 cur afpacket" "sessmgr-c2 sessmgr 2 cur afpacket")
 [ -n "$BIN_BASE" ] && SESSMGR_SETUPS+=("$BASE_LABEL-c1 sessmgr 1 base afpacket")
 SESSMGR_SETUPS+=("sessmgr-afxdp sessmgr 1 cur afxdp")
+SESSMGR_SETUPS+=("sessmgr-xdp-fast sessmgr 1 cur afxdp-fast-generic")
+SESSMGR_SETUPS+=("sessmgr-xdp-fast-drv sessmgr 1 cur afxdp-fast-driver")
 KERNEL_SETUPS=("kernel-$KMODE kernel - - -")
 [ "$KERNEL_RPS" = 1 ] && KERNEL_SETUPS+=("kernel-$KMODE-rps kernel-rps - - -")
+# Not a firewall: the reference for what any forwarder between two veths costs at least.
+FLOOR_SETUPS=("bridge-plain bridge-plain - - -")
 
 # ---------------------------------------------------------------- part 1: maximum rate
 if [[ " $PARTS " == *" max "* ]]; then
@@ -529,15 +613,16 @@ if [[ " $PARTS " == *" max "* ]]; then
     echo "construction (the number is that one-CPU pipeline). With sessmgr, CPU 0 still carries the"
     echo "generator plus the copy into sessmgr's AF_PACKET rings; sessmgr's cores are scheduled freely"
     echo "(with cores = 2 one of them shares CPU 0 with the generator). sessmgr io.kernel_drops counts"
-    echo "frames lost at its receive rings. Unanswered UDP stays in conntrack state NEW, so the kernel's"
-    echo "'ct state new' counter carries all packets; the conntrack -L count shows one entry per flow."
+    echo "frames lost at its receive rings. With ANSWER=1 every flow was answered once in the warm-up,"
+    echo "so conntrack holds them ESTABLISHED ('ct state established' carries the packets) and sessmgr"
+    echo "READY; the conntrack -L count shows one entry per flow."
 fi
 
 # ---------------------------------------------------------------- part 2: forwarding cost
 if [[ " $PARTS " == *" cost "* ]]; then
     echo
     echo "== part 2: forwarding cost at a fixed $RATE pps (${COST_DUR}s window, $COST_RUNS runs each, interleaved)"
-    CSETUPS=("direct direct - - -" "${KERNEL_SETUPS[@]}")
+    CSETUPS=("direct direct - - -" "direct-gro direct-gro - - -" "${KERNEL_SETUPS[@]}" "${FLOOR_SETUPS[@]}")
     for s in "${SESSMGR_SETUPS[@]}"; do
         read -r l _ <<<"$s"
         [ "$l" = sessmgr-c2 ] || CSETUPS+=("$s")
@@ -558,12 +643,16 @@ if [[ " $PARTS " == *" cost "* ]]; then
         tx=$(awk '{ print $3 }' "$TMP/cost-$l" | median)
         rx=$(awk '{ print $4 }' "$TMP/cost-$l" | median)
         busy=$(awk '{ print $5 }' "$TMP/cost-$l" | median)
-        if [ "$l" = direct ]; then
+        if [ "$l" = direct ] || [ "$l" = direct-gro ]; then
             printf '  %-18s %10.0f %10.0f %10.3f %10s %10s\n' "$l" "$tx" "$rx" "$busy" "baseline" "-"
             continue
         fi
-        fwd=$(awk 'NR == FNR { base[$2] = $5; next } ($2 in base) { print $5 - base[$2] }' "$TMP/cost-direct" "$TMP/cost-$l" | median)
-        ns=$(awk 'NR == FNR { base[$2] = $5; next } ($2 in base) && $4 > 0 { print ($5 - base[$2]) * 1e9 / $4 }' "$TMP/cost-direct" "$TMP/cost-$l" | median)
+        # Each setup against the baseline with its hosts' settings (GRO on for the driver-hook
+        # fast path, whose redirect into a veth needs NAPI at the receiving host).
+        base=direct
+        [ "$l" = sessmgr-xdp-fast-drv ] && base=direct-gro
+        fwd=$(awk 'NR == FNR { base[$2] = $5; next } ($2 in base) { print $5 - base[$2] }' "$TMP/cost-$base" "$TMP/cost-$l" | median)
+        ns=$(awk 'NR == FNR { base[$2] = $5; next } ($2 in base) && $4 > 0 { print ($5 - base[$2]) * 1e9 / $4 }' "$TMP/cost-$base" "$TMP/cost-$l" | median)
         NS[$l]=$ns
         kept=$(awk -v o="$tx" -v r="$rx" 'BEGIN { if (o > 0 && r < 0.98 * o) printf "  (did NOT sustain the rate: %.1f%% lost)", 100 * (1 - r / o) }')
         printf '  %-18s %10.0f %10.0f %10.3f %10.3f %10.0f%s\n' "$l" "$tx" "$rx" "$busy" "$fwd" "$ns" "$kept"
@@ -572,9 +661,11 @@ if [[ " $PARTS " == *" cost "* ]]; then
     for s in "${SESSMGR_SETUPS[@]}"; do
         read -r c _ <<<"$s"
         [ -n "${NS[$c]:-}" ] || continue
-        for k in "kernel-$KMODE" "kernel-$KMODE-rps"; do
+        for k in "kernel-$KMODE" "kernel-$KMODE-rps" bridge-plain; do
             [ -n "${NS[$k]:-}" ] || continue
-            printf 'cost ratio %s / %s: %.2f (target <= 0.33)\n' "$c" "$k" "$(awk -v a="${NS[$c]}" -v b="${NS[$k]}" 'BEGIN { print (b > 0 ? a / b : 0) }')"
+            target=" (target <= 0.33)"
+            [ "$k" = bridge-plain ] && target=" (against the floor: no firewall)"
+            printf 'cost ratio %s / %s: %.2f%s\n' "$c" "$k" "$(awk -v a="${NS[$c]}" -v b="${NS[$k]}" 'BEGIN { print (b > 0 ? a / b : 0) }')" "$target"
         done
     done
     if [ -n "$PERF_OUT" ]; then

@@ -171,10 +171,6 @@ impl CoreFastPath {
             seen: [DirCounters::default(); 2],
         };
         let [(p0, w0), (p1, w1)] = entry.ways();
-        // Windows stop being checked before the kernel takes the first segment.
-        if !shard.offloaded(slot, generation) {
-            return;
-        }
         if fast.offload(p0, &w0).is_err() {
             self.counters.refused += 1;
             return;
@@ -182,6 +178,13 @@ impl CoreFastPath {
         if fast.offload(p1, &w1).is_err() {
             let _ = fast.withdraw(p0, &w0);
             self.counters.refused += 1;
+            return;
+        }
+        // The engine will not see the segments the kernel forwards: its windows stop being
+        // checked (nothing of this session is processed between the two calls: one thread).
+        if !shard.offloaded(slot, generation) {
+            let _ = fast.withdraw(p0, &w0);
+            let _ = fast.withdraw(p1, &w1);
             return;
         }
         self.counters.offloaded += 1;
@@ -244,9 +247,15 @@ impl CoreFastPath {
     /// Takes every session back (the engine stops forwarding: a standby of a failover pair
     /// must not let the kernel forward for it).
     pub fn withdraw_all(&mut self, shard: &mut Shard, fast: &mut dyn FastPath) {
-        while let Some(e) = self.flows.last() {
-            let orig = e.orig;
-            self.withdraw(shard, fast, &orig);
+        self.by_key.clear();
+        for mut e in std::mem::take(&mut self.flows) {
+            read_into(&mut self.counters, shard, fast, &mut e);
+            for (p, w) in e.ways() {
+                if fast.withdraw(p, &w).is_err() {
+                    self.counters.errors += 1;
+                }
+            }
+            self.counters.withdrawn += 1;
         }
         self.cursor = 0;
         self.counters.live = 0;
