@@ -19,24 +19,38 @@ use std::io;
 use std::mem::size_of;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 
-// Opcode fields (instruction-set.rst).
-const BPF_LD: u8 = 0x00;
-const BPF_LDX: u8 = 0x01;
-const BPF_JMP: u8 = 0x05;
-const BPF_ALU64: u8 = 0x07;
-const BPF_W: u8 = 0x00;
-const BPF_DW: u8 = 0x18;
-const BPF_IMM: u8 = 0x00;
-const BPF_MEM: u8 = 0x60;
-const BPF_MOV: u8 = 0xb0;
-const BPF_K: u8 = 0x00;
-const BPF_CALL: u8 = 0x80;
-const BPF_EXIT: u8 = 0x90;
+// Opcode fields (instruction-set.rst), shared with the fast-path program (`fast_prog`).
+pub(super) const BPF_LD: u8 = 0x00;
+pub(super) const BPF_LDX: u8 = 0x01;
+pub(super) const BPF_STX: u8 = 0x03;
+pub(super) const BPF_ALU: u8 = 0x04;
+pub(super) const BPF_JMP: u8 = 0x05;
+pub(super) const BPF_ALU64: u8 = 0x07;
+pub(super) const BPF_W: u8 = 0x00;
+pub(super) const BPF_H: u8 = 0x08;
+pub(super) const BPF_B: u8 = 0x10;
+pub(super) const BPF_DW: u8 = 0x18;
+pub(super) const BPF_IMM: u8 = 0x00;
+pub(super) const BPF_MEM: u8 = 0x60;
+pub(super) const BPF_ATOMIC: u8 = 0xc0;
+pub(super) const BPF_K: u8 = 0x00;
+pub(super) const BPF_X: u8 = 0x08;
+pub(super) const BPF_ADD: u8 = 0x00;
+pub(super) const BPF_AND: u8 = 0x50;
+pub(super) const BPF_MOV: u8 = 0xb0;
+pub(super) const BPF_END: u8 = 0xd0;
+pub(super) const BPF_TO_BE: u8 = 0x08;
+pub(super) const BPF_JA: u8 = 0x00;
+pub(super) const BPF_JEQ: u8 = 0x10;
+pub(super) const BPF_JGT: u8 = 0x20;
+pub(super) const BPF_JNE: u8 = 0x50;
+pub(super) const BPF_CALL: u8 = 0x80;
+pub(super) const BPF_EXIT: u8 = 0x90;
 /// `src_reg` of a 64-bit immediate load whose immediate is a map file descriptor.
-const BPF_PSEUDO_MAP_FD: u8 = 1;
-const HELPER_REDIRECT_MAP: i32 = 51;
+pub(super) const BPF_PSEUDO_MAP_FD: u8 = 1;
+pub(super) const HELPER_REDIRECT_MAP: i32 = 51;
 /// `offsetof(struct xdp_md, rx_queue_index)`.
-const XDP_MD_RX_QUEUE_INDEX: i16 = 16;
+pub(super) const XDP_MD_RX_QUEUE_INDEX: i16 = 16;
 pub(super) const XDP_PASS: i32 = 2;
 
 // bpf(2) commands, map and program types, attach type (include/uapi/linux/bpf.h).
@@ -66,7 +80,7 @@ pub(super) struct Insn {
     pub imm: i32,
 }
 
-const fn insn(code: u8, dst: u8, src: u8, off: i16, imm: i32) -> Insn {
+pub(super) const fn insn(code: u8, dst: u8, src: u8, off: i16, imm: i32) -> Insn {
     Insn {
         code,
         regs: (src << 4) | (dst & 0x0f),

@@ -37,50 +37,24 @@
 //! slow:   return bpf_redirect_map(xskmap, ctx->rx_queue_index, XDP_PASS)
 //! ```
 
-use super::bpf::Insn;
+use super::bpf::{
+    BPF_ADD, BPF_ALU, BPF_ALU64, BPF_AND, BPF_ATOMIC, BPF_B, BPF_CALL, BPF_DW, BPF_END, BPF_EXIT,
+    BPF_H, BPF_IMM, BPF_JA, BPF_JEQ, BPF_JGT, BPF_JMP, BPF_JNE, BPF_K, BPF_LD, BPF_LDX, BPF_MEM,
+    BPF_MOV, BPF_PSEUDO_MAP_FD, BPF_STX, BPF_TO_BE, BPF_W, BPF_X, HELPER_REDIRECT_MAP, Insn,
+    XDP_MD_RX_QUEUE_INDEX, XDP_PASS, insn,
+};
 
-// Instruction fields (instruction-set.rst).
-const LD: u8 = 0x00;
-const LDX: u8 = 0x01;
-const STX: u8 = 0x03;
-const ALU: u8 = 0x04;
-const JMP: u8 = 0x05;
-const ALU64: u8 = 0x07;
-const W: u8 = 0x00;
-const H: u8 = 0x08;
-const B: u8 = 0x10;
-const DW: u8 = 0x18;
-const IMM: u8 = 0x00;
-const MEM: u8 = 0x60;
-const ATOMIC: u8 = 0xc0;
-const K: u8 = 0x00;
-const X: u8 = 0x08;
-const ADD: u8 = 0x00;
-const AND: u8 = 0x50;
-const MOV: u8 = 0xb0;
-const END: u8 = 0xd0;
-const TO_BE: u8 = 0x08;
-const JA: u8 = 0x00;
-const JEQ: u8 = 0x10;
-const JGT: u8 = 0x20;
-const JNE: u8 = 0x50;
-const CALL: u8 = 0x80;
-const EXIT: u8 = 0x90;
-const PSEUDO_MAP_FD: u8 = 1;
 /// `imm` of an atomic instruction: fetch-less add.
 const ATOMIC_ADD: i32 = 0x00;
 
 // Helpers (include/uapi/linux/bpf.h, `___BPF_FUNC_MAPPER`).
 const MAP_LOOKUP_ELEM: i32 = 1;
 const REDIRECT: i32 = 23;
-const REDIRECT_MAP: i32 = 51;
 
 // `struct xdp_md` offsets.
 const MD_DATA: i16 = 0;
 const MD_DATA_END: i16 = 4;
 const MD_INGRESS_IFINDEX: i16 = 12;
-const MD_RX_QUEUE_INDEX: i16 = 16;
-const XDP_PASS: i32 = 2;
 
 /// The flow map's key: ingress interface, then the frame's IPv4 addresses, ports and protocol
 /// as they appear on the wire (network byte order), the protocol in a whole 32-bit word.
@@ -106,15 +80,6 @@ struct Asm {
     labels: [Option<usize>; 3],
 }
 
-const fn insn(code: u8, dst: u8, src: u8, off: i16, imm: i32) -> Insn {
-    Insn {
-        code,
-        regs: (src << 4) | (dst & 0x0f),
-        off,
-        imm,
-    }
-}
-
 impl Asm {
     fn op(&mut self, code: u8, dst: u8, src: u8, off: i16, imm: i32) {
         self.code.push(insn(code, dst, src, off, imm));
@@ -127,14 +92,14 @@ impl Asm {
         self.labels[t as usize] = Some(self.code.len());
     }
     fn map_fd(&mut self, dst: u8, fd: i32) {
-        self.op(LD | DW | IMM, dst, PSEUDO_MAP_FD, 0, fd);
+        self.op(BPF_LD | BPF_DW | BPF_IMM, dst, BPF_PSEUDO_MAP_FD, 0, fd);
         self.op(0, 0, 0, 0, 0);
     }
     /// `if data + len > data_end goto slow` (r2 = data, r3 = data_end, r4 scratch).
     fn need(&mut self, len: i32) {
-        self.op(ALU64 | MOV | X, 4, 2, 0, 0);
-        self.op(ALU64 | ADD | K, 4, 0, 0, len);
-        self.jump(JMP | JGT | X, 4, 3, 0, Target::Slow);
+        self.op(BPF_ALU64 | BPF_MOV | BPF_X, 4, 2, 0, 0);
+        self.op(BPF_ALU64 | BPF_ADD | BPF_K, 4, 0, 0, len);
+        self.jump(BPF_JMP | BPF_JGT | BPF_X, 4, 3, 0, Target::Slow);
     }
     fn finish(mut self) -> Vec<Insn> {
         for (at, to) in std::mem::take(&mut self.jumps) {
@@ -153,58 +118,58 @@ pub(super) fn fast_path_program(flows_fd: i32, xsk_fd: i32) -> Vec<Insn> {
         jumps: Vec::new(),
         labels: [None; 3],
     };
-    a.op(ALU64 | MOV | X, 6, 1, 0, 0);
-    a.op(LDX | MEM | W, 2, 6, MD_DATA, 0);
-    a.op(LDX | MEM | W, 3, 6, MD_DATA_END, 0);
+    a.op(BPF_ALU64 | BPF_MOV | BPF_X, 6, 1, 0, 0);
+    a.op(BPF_LDX | BPF_MEM | BPF_W, 2, 6, MD_DATA, 0);
+    a.op(BPF_LDX | BPF_MEM | BPF_W, 3, 6, MD_DATA_END, 0);
     a.need(i32::from(IP) + 20);
     // The ethertype as a little-endian load of the wire's big-endian 0x0800.
-    a.op(LDX | MEM | H, 4, 2, ETHERTYPE, 0);
-    a.jump(JMP | JNE | K, 4, 0, 0x0008, Target::Slow);
-    a.op(LDX | MEM | B, 4, 2, IP, 0);
-    a.jump(JMP | JNE | K, 4, 0, 0x45, Target::Slow);
+    a.op(BPF_LDX | BPF_MEM | BPF_H, 4, 2, ETHERTYPE, 0);
+    a.jump(BPF_JMP | BPF_JNE | BPF_K, 4, 0, 0x0008, Target::Slow);
+    a.op(BPF_LDX | BPF_MEM | BPF_B, 4, 2, IP, 0);
+    a.jump(BPF_JMP | BPF_JNE | BPF_K, 4, 0, 0x45, Target::Slow);
     // Flags and fragment offset: MF (0x2000) and the offset (0x1fff), read little-endian.
-    a.op(LDX | MEM | H, 4, 2, IP + 6, 0);
-    a.op(ALU64 | AND | K, 4, 0, 0, 0xff3f);
-    a.jump(JMP | JNE | K, 4, 0, 0, Target::Slow);
-    a.op(LDX | MEM | B, 5, 2, IP + 9, 0);
-    a.jump(JMP | JEQ | K, 5, 0, 17, Target::Udp);
-    a.jump(JMP | JNE | K, 5, 0, 6, Target::Slow);
+    a.op(BPF_LDX | BPF_MEM | BPF_H, 4, 2, IP + 6, 0);
+    a.op(BPF_ALU64 | BPF_AND | BPF_K, 4, 0, 0, 0xff3f);
+    a.jump(BPF_JMP | BPF_JNE | BPF_K, 4, 0, 0, Target::Slow);
+    a.op(BPF_LDX | BPF_MEM | BPF_B, 5, 2, IP + 9, 0);
+    a.jump(BPF_JMP | BPF_JEQ | BPF_K, 5, 0, 17, Target::Udp);
+    a.jump(BPF_JMP | BPF_JNE | BPF_K, 5, 0, 6, Target::Slow);
     a.need(i32::from(IP) + 40);
     // TCP flags: FIN 0x01, SYN 0x02, RST 0x04 (RFC 9293 §3.1).
-    a.op(LDX | MEM | B, 4, 2, IP + 33, 0);
-    a.op(ALU64 | AND | K, 4, 0, 0, 0x07);
-    a.jump(JMP | JNE | K, 4, 0, 0, Target::Slow);
-    a.jump(JMP | JA, 0, 0, 0, Target::Key);
+    a.op(BPF_LDX | BPF_MEM | BPF_B, 4, 2, IP + 33, 0);
+    a.op(BPF_ALU64 | BPF_AND | BPF_K, 4, 0, 0, 0x07);
+    a.jump(BPF_JMP | BPF_JNE | BPF_K, 4, 0, 0, Target::Slow);
+    a.jump(BPF_JMP | BPF_JA, 0, 0, 0, Target::Key);
     a.label(Target::Udp);
     a.need(i32::from(IP) + 28);
     a.label(Target::Key);
-    a.op(LDX | MEM | W, 4, 6, MD_INGRESS_IFINDEX, 0);
-    a.op(STX | MEM | W, 10, 4, -20, 0);
+    a.op(BPF_LDX | BPF_MEM | BPF_W, 4, 6, MD_INGRESS_IFINDEX, 0);
+    a.op(BPF_STX | BPF_MEM | BPF_W, 10, 4, -20, 0);
     for (i, from) in [IP + 12, IP + 16, IP + 20].into_iter().enumerate() {
-        a.op(LDX | MEM | W, 4, 2, from, 0);
-        a.op(STX | MEM | W, 10, 4, -16 + 4 * i as i16, 0);
+        a.op(BPF_LDX | BPF_MEM | BPF_W, 4, 2, from, 0);
+        a.op(BPF_STX | BPF_MEM | BPF_W, 10, 4, -16 + 4 * i as i16, 0);
     }
-    a.op(STX | MEM | W, 10, 5, -4, 0);
-    a.op(LDX | MEM | H, 7, 2, IP + 2, 0);
-    a.op(ALU | END | TO_BE, 7, 0, 0, 16);
+    a.op(BPF_STX | BPF_MEM | BPF_W, 10, 5, -4, 0);
+    a.op(BPF_LDX | BPF_MEM | BPF_H, 7, 2, IP + 2, 0);
+    a.op(BPF_ALU | BPF_END | BPF_TO_BE, 7, 0, 0, 16);
     a.map_fd(1, flows_fd);
-    a.op(ALU64 | MOV | X, 2, 10, 0, 0);
-    a.op(ALU64 | ADD | K, 2, 0, 0, -20);
-    a.op(JMP | CALL, 0, 0, 0, MAP_LOOKUP_ELEM);
-    a.jump(JMP | JEQ | K, 0, 0, 0, Target::Slow);
-    a.op(ALU64 | MOV | K, 1, 0, 0, 1);
-    a.op(STX | ATOMIC | DW, 0, 1, 8, ATOMIC_ADD);
-    a.op(STX | ATOMIC | DW, 0, 7, 16, ATOMIC_ADD);
-    a.op(LDX | MEM | W, 1, 0, 0, 0);
-    a.op(ALU64 | MOV | K, 2, 0, 0, 0);
-    a.op(JMP | CALL, 0, 0, 0, REDIRECT);
-    a.op(JMP | EXIT, 0, 0, 0, 0);
+    a.op(BPF_ALU64 | BPF_MOV | BPF_X, 2, 10, 0, 0);
+    a.op(BPF_ALU64 | BPF_ADD | BPF_K, 2, 0, 0, -20);
+    a.op(BPF_JMP | BPF_CALL, 0, 0, 0, MAP_LOOKUP_ELEM);
+    a.jump(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 0, Target::Slow);
+    a.op(BPF_ALU64 | BPF_MOV | BPF_K, 1, 0, 0, 1);
+    a.op(BPF_STX | BPF_ATOMIC | BPF_DW, 0, 1, 8, ATOMIC_ADD);
+    a.op(BPF_STX | BPF_ATOMIC | BPF_DW, 0, 7, 16, ATOMIC_ADD);
+    a.op(BPF_LDX | BPF_MEM | BPF_W, 1, 0, 0, 0);
+    a.op(BPF_ALU64 | BPF_MOV | BPF_K, 2, 0, 0, 0);
+    a.op(BPF_JMP | BPF_CALL, 0, 0, 0, REDIRECT);
+    a.op(BPF_JMP | BPF_EXIT, 0, 0, 0, 0);
     a.label(Target::Slow);
-    a.op(LDX | MEM | W, 2, 6, MD_RX_QUEUE_INDEX, 0);
+    a.op(BPF_LDX | BPF_MEM | BPF_W, 2, 6, XDP_MD_RX_QUEUE_INDEX, 0);
     a.map_fd(1, xsk_fd);
-    a.op(ALU64 | MOV | K, 3, 0, 0, XDP_PASS);
-    a.op(JMP | CALL, 0, 0, 0, REDIRECT_MAP);
-    a.op(JMP | EXIT, 0, 0, 0, 0);
+    a.op(BPF_ALU64 | BPF_MOV | BPF_K, 3, 0, 0, XDP_PASS);
+    a.op(BPF_JMP | BPF_CALL, 0, 0, 0, HELPER_REDIRECT_MAP);
+    a.op(BPF_JMP | BPF_EXIT, 0, 0, 0, 0);
     a.finish()
 }
 
@@ -264,25 +229,25 @@ pub(super) mod tests {
         let halves: Vec<usize> = p
             .iter()
             .enumerate()
-            .filter(|(_, i)| i.code == LD | DW | IMM)
+            .filter(|(_, i)| i.code == BPF_LD | BPF_DW | BPF_IMM)
             .map(|(n, _)| n + 1)
             .collect();
         for (n, i) in p.iter().enumerate() {
             let class = i.code & 0x07;
             let op = i.code & 0xf0;
-            if class == JMP && op != CALL && op != EXIT && !halves.contains(&n) {
+            if class == BPF_JMP && op != BPF_CALL && op != BPF_EXIT && !halves.contains(&n) {
                 let to = n as i64 + 1 + i64::from(i.off);
                 assert!((0..p.len() as i64).contains(&to), "insn {n} jumps to {to}");
                 assert!(!halves.contains(&(to as usize)), "insn {n} lands mid-load");
             }
         }
-        assert_eq!(p.last().map(|i| i.code), Some(JMP | EXIT));
-        assert_eq!(p[0], insn(ALU64 | MOV | X, 6, 1, 0, 0));
-        assert_eq!(p.iter().filter(|i| i.code == JMP | EXIT).count(), 2);
+        assert_eq!(p.last().map(|i| i.code), Some(BPF_JMP | BPF_EXIT));
+        assert_eq!(p[0], insn(BPF_ALU64 | BPF_MOV | BPF_X, 6, 1, 0, 0));
+        assert_eq!(p.iter().filter(|i| i.code == BPF_JMP | BPF_EXIT).count(), 2);
         // The two maps: the flows in the look-up, the sockets on the slow path.
         let fds: Vec<i32> = p
             .iter()
-            .filter(|i| i.code == LD | DW | IMM)
+            .filter(|i| i.code == BPF_LD | BPF_DW | BPF_IMM)
             .map(|i| i.imm)
             .collect();
         assert_eq!(fds, [5, 6]);
@@ -293,13 +258,13 @@ pub(super) mod tests {
         let p = fast_path_program(5, 6);
         let bytes = super::super::bpf::program_bytes(&p);
         let find = |code: u8| p.iter().position(|i| i.code == code).expect("present");
-        // lock *(u64 *)(r0 + 8) += r1: STX (3) | ATOMIC (0xc0) | DW (0x18) = 0xdb; dst 0, src 1.
+        // lock *(u64 *)(r0 + 8) += r1: BPF_STX (3) | BPF_ATOMIC (0xc0) | BPF_DW (0x18) = 0xdb; dst 0, src 1.
         let at = find(0xdb) * 8;
         assert_eq!(&bytes[at..at + 8], &[0xdb, 0x10, 8, 0, 0, 0, 0, 0]);
-        // be16 r7: ALU (4) | END (0xd0) | TO_BE (0x08) = 0xdc, imm 16.
+        // be16 r7: BPF_ALU (4) | BPF_END (0xd0) | BPF_TO_BE (0x08) = 0xdc, imm 16.
         let at = find(0xdc) * 8;
         assert_eq!(&bytes[at..at + 8], &[0xdc, 0x07, 0, 0, 16, 0, 0, 0]);
-        // if r4 > r3 (packet end) goto slow: JMP | JGT | X = 0x2d, dst 4, src 3.
+        // if r4 > r3 (packet end) goto slow: BPF_JMP | BPF_JGT | BPF_X = 0x2d, dst 4, src 3.
         assert_eq!(p[find(0x2d)].regs, 0x34);
     }
 

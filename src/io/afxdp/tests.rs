@@ -300,6 +300,24 @@ impl Bridge {
     fn config(&self) -> AfXdpConfig {
         config(&[&self.ports[0], &self.ports[1]])
     }
+
+    /// A permanent neighbour entry on host A for B's address, so that nothing has to cross
+    /// the bridge to resolve it.
+    fn host_a_knows_b_as(&self, mac: &str) {
+        ip(&[
+            "-n",
+            &self.ns[0],
+            "neigh",
+            "replace",
+            "198.18.0.2",
+            "lladdr",
+            mac,
+            "dev",
+            "eth0",
+            "nud",
+            "permanent",
+        ]);
+    }
 }
 
 impl Drop for Bridge {
@@ -362,19 +380,7 @@ fn drops_what_the_handler_drops_and_reuses_the_frames() {
     }
     let b = Bridge::new('d');
     // Host A knows B's address without asking (the handler drops ARP too).
-    ip(&[
-        "-n",
-        &b.ns[0],
-        "neigh",
-        "replace",
-        "198.18.0.2",
-        "lladdr",
-        "02:00:00:00:00:02",
-        "dev",
-        "eth0",
-        "nud",
-        "permanent",
-    ]);
+    b.host_a_knows_b_as("02:00:00:00:00:02");
     // Far fewer UMEM frames than datagrams: dropped frames must go back to the fill ring.
     let mut cfg = b.config();
     cfg.frames_per_socket = 512;
@@ -495,19 +501,7 @@ fn fast_path_forwards(tag: char, attach: XdpAttach) {
         "address",
         "02:00:00:00:00:02",
     ]);
-    ip(&[
-        "-n",
-        &b.ns[0],
-        "neigh",
-        "replace",
-        "198.18.0.2",
-        "lladdr",
-        "02:00:00:00:00:02",
-        "dev",
-        "eth0",
-        "nud",
-        "permanent",
-    ]);
+    b.host_a_knows_b_as("02:00:00:00:00:02");
     // A frame redirected into a veth in the driver hook needs NAPI on the receiving end,
     // which GRO turns on; and it arrives as a new buffer, without the sender's "checksum
     // left to the NIC" mark, so host A computes its checksums itself, as a NIC would
