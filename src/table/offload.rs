@@ -19,33 +19,12 @@
 use super::record::V6;
 use super::session::{DirCounters, flag};
 use super::shard::Shard;
+pub use super::shard::{OffloadNote, OffloadOut};
 use crate::proto::L4Track;
-use crate::proto::key::{Direction, FlowKey};
+use crate::proto::key::Direction;
 use crate::proto::tcp::TcpState;
 use crate::proto::udp::UdpState;
 use crate::proto::wire::ipproto;
-
-/// What the core must tell the fast path.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum OffloadNote {
-    /// The session became forwardable; its initiator's frames arrive on `orig_port`.
-    Ready {
-        slot: u32,
-        generation: u32,
-        orig: FlowKey,
-        orig_port: u8,
-    },
-    /// The session (initiator's tuple `orig`) stopped being forwardable or left the table.
-    Gone { orig: FlowKey },
-}
-
-/// The shard's notes for its core; collected only while `enabled` (the core's back-end has a
-/// fast path that is on).
-#[derive(Debug, Default)]
-pub struct OffloadOut {
-    pub enabled: bool,
-    notes: Vec<OffloadNote>,
-}
 
 impl Shard {
     /// Whether the session in `slot` may be forwarded by the fast path now.

@@ -96,6 +96,30 @@ pub(super) struct SyncOut {
     pub(super) quiet: bool,
 }
 
+/// The fast path's notes (`offload.rs`), kept here beside the sync output so the shard
+/// names nothing of the files that extend it.
+/// What the core must tell the fast path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OffloadNote {
+    /// The session became forwardable; its initiator's frames arrive on `orig_port`.
+    Ready {
+        slot: u32,
+        generation: u32,
+        orig: FlowKey,
+        orig_port: u8,
+    },
+    /// The session (initiator's tuple `orig`) stopped being forwardable or left the table.
+    Gone { orig: FlowKey },
+}
+
+/// The shard's notes for its core; collected only while `enabled` (the core's back-end has a
+/// fast path that is on).
+#[derive(Debug, Default)]
+pub struct OffloadOut {
+    pub enabled: bool,
+    pub(super) notes: Vec<OffloadNote>,
+}
+
 /// What only the control plane reads about a slot (kept apart from the hot record).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct SlotMeta {
@@ -178,7 +202,7 @@ pub struct Shard {
     /// What the peer engine is told (`session synchronization enable`, `image.rs`).
     pub(super) sync: SyncOut,
     /// What the core's fast path is told (`offload.rs`), while it has one.
-    pub offload: super::offload::OffloadOut,
+    pub offload: OffloadOut,
 }
 
 impl Shard {

@@ -6,11 +6,11 @@
 //! they all look up one flow map, shared by the process: its key names the ingress interface.
 
 use super::bpf::{
-    XDP_FLAGS_DRV_MODE, XDP_FLAGS_SKB_MODE, attach, create_flow_map, create_xskmap, load,
+    XDP_FLAGS_DRV_MODE, XDP_FLAGS_SKB_MODE, attach, create_hash_map, create_xskmap, load,
     load_program,
 };
 use super::config::{AfXdpError, XdpAttach};
-use super::fast_prog::fast_path_program;
+use super::fast_prog::{KEY_SIZE, VALUE_SIZE, fast_path_program};
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::sync::{Arc, Mutex, Weak};
 
@@ -39,7 +39,11 @@ fn flow_map(entries: u32) -> std::io::Result<Arc<OwnedFd>> {
     if let Some(m) = flows.upgrade() {
         return Ok(m);
     }
-    let m = Arc::new(create_flow_map(entries)?);
+    let m = Arc::new(create_hash_map(
+        entries,
+        KEY_SIZE as u32,
+        VALUE_SIZE as u32,
+    )?);
     *flows = Arc::downgrade(&m);
     Ok(m)
 }

@@ -181,15 +181,16 @@ struct MapElemAttr {
     flags: u64,
 }
 
-/// The fast path's flow map (`fast_prog`): a hash of `entries` one-way flows, preallocated
-/// so that the program's look-ups and the engine's updates never allocate.
-pub(super) fn create_flow_map(entries: u32) -> io::Result<OwnedFd> {
+/// A hash map of `entries` keys of `key_size` bytes to values of `value_size` bytes (the fast
+/// path's flow map, `fast_prog`), preallocated so that the program's look-ups and the
+/// engine's updates never allocate.
+pub(super) fn create_hash_map(entries: u32, key_size: u32, value_size: u32) -> io::Result<OwnedFd> {
     let mut name = [0u8; 16];
     name[..13].copy_from_slice(b"sessmgr_flows");
     let mut attr = MapCreateAttr {
         map_type: BPF_MAP_TYPE_HASH,
-        key_size: super::fast_prog::KEY_SIZE as u32,
-        value_size: super::fast_prog::VALUE_SIZE as u32,
+        key_size,
+        value_size,
         max_entries: entries,
         map_name: name,
         ..Default::default()
