@@ -716,3 +716,97 @@ impl Shard {
             + self.wheel.capacity_bytes()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::proto::L4Track;
+    use crate::proto::tcp::TcpState;
+    use crate::proto::wire::{Family, ipproto};
+
+    fn tcp_session(n: u32, state: TcpState, now_ms: u64) -> Session {
+        let mut src = [0u8; 16];
+        src[..4].copy_from_slice(&(0xc612_0000 | n).to_be_bytes());
+        let mut dst = [0u8; 16];
+        dst[..4].copy_from_slice(&[198, 19, 0, 1]);
+        Session {
+            key: FlowKey {
+                src,
+                dst,
+                sport: 40_000,
+                dport: 443,
+                proto: ipproto::TCP,
+                family: Family::V4,
+                vpn: 0,
+            },
+            counters: Default::default(),
+            last_seen_ms: now_ms as u32,
+            persist_hours: 0,
+            state: state as u8,
+            app: 0,
+            flags: flag::LIVE,
+            l4: L4Track::None,
+        }
+    }
+
+    /// Whenever a state change skips the wheel without reading the metadata, `schedule`
+    /// would not have filed anything either: the wheel ends the same. Every pair of TCP
+    /// states, changed after 0 to 5,000 s, with and without sync, and after the aging times
+    /// were shortened while the sessions were live (the shortcut is then off).
+    #[test]
+    fn a_skipped_refile_is_one_schedule_would_skip_too() {
+        for sync in [false, true] {
+            for shorten in [false, true] {
+                let mut config = TableConfig::default();
+                config.sync.enabled = sync;
+                let mut shard = Shard::new(0, config.clone(), FlowHasher::with_seed(1));
+                shard.now_ms = 1_000_500;
+                let mut n = 0;
+                let mut slots = Vec::new();
+                for old in TcpState::ALL {
+                    for new in TcpState::ALL {
+                        for later_s in [0u64, 1, 2, 29, 31, 1_799, 3_599, 5_000] {
+                            n += 1;
+                            let s = tcp_session(n, old, shard.now_ms);
+                            let hash = shard.hasher.hash_canonical(&s.key);
+                            slots.push((shard.insert(s, hash), old, new, later_s));
+                        }
+                    }
+                }
+                if shorten {
+                    let mut c = config.clone();
+                    for t in c.aging.state_s.iter_mut() {
+                        *t = (*t / 10).max(1);
+                    }
+                    shard.set_config(c);
+                    assert!(!shard.deadlines_current);
+                }
+                let start_ms = shard.now_ms;
+                for (slot, old, new, later_s) in slots {
+                    shard.now_ms = start_ms + later_s * 1000 + 300;
+                    let r = &mut shard.records[slot as usize];
+                    r.state = new as u8;
+                    r.last_seen_ms = shard.now_ms as u32;
+                    let (filed, entries) = (
+                        shard.meta[slot as usize].wheel_deadline_s,
+                        shard.wheel.len(),
+                    );
+                    shard.schedule_on_change(slot, old as u8);
+                    let after = (
+                        shard.meta[slot as usize].wheel_deadline_s,
+                        shard.wheel.len(),
+                    );
+                    shard.schedule(slot);
+                    let again = (
+                        shard.meta[slot as usize].wheel_deadline_s,
+                        shard.wheel.len(),
+                    );
+                    assert_eq!(
+                        after, again,
+                        "{old:?} -> {new:?} after {later_s} s (sync {sync}, shortened {shorten}): filed {filed}, {entries} entries before"
+                    );
+                }
+            }
+        }
+    }
+}
