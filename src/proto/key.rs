@@ -151,20 +151,38 @@ impl FlowKey {
     /// canonical orientation is requester -> responder with the query type, so an echo reply
     /// canonicalises onto its request (swapped) while a request from the other side stays a
     /// different key, exactly as nf_conntrack tells them apart.
-    #[inline]
+    ///
+    /// Every packet pays for this, so the ported case compares each address as one 128-bit
+    /// number (big-endian: the same order as comparing the bytes) and swaps the fields
+    /// directly; ICMP, rarer, takes its own path.
+    #[inline(always)]
     pub fn canonical(&self) -> (FlowKey, bool) {
         if self.is_icmp() {
-            let ty = (self.dport >> 8) as u8;
-            if icmp_answer_query(self.proto, ty).is_some() {
-                return (self.reversed(), true);
-            }
-            return (*self, false);
+            return self.canonical_icmp();
         }
-        if (self.src, self.sport) <= (self.dst, self.dport) {
+        let (src, dst) = (u128::from_be_bytes(self.src), u128::from_be_bytes(self.dst));
+        if src < dst || (src == dst && self.sport <= self.dport) {
             (*self, false)
         } else {
-            (self.reversed(), true)
+            // `reversed` without its ICMP case.
+            let k = FlowKey {
+                src: self.dst,
+                dst: self.src,
+                sport: self.dport,
+                dport: self.sport,
+                ..*self
+            };
+            (k, true)
         }
+    }
+
+    #[inline(never)]
+    fn canonical_icmp(&self) -> (FlowKey, bool) {
+        let ty = (self.dport >> 8) as u8;
+        if icmp_answer_query(self.proto, ty).is_some() {
+            return (self.reversed(), true);
+        }
+        (*self, false)
     }
 }
 
@@ -389,6 +407,18 @@ mod tests {
     }
 
     proptest! {
+        /// The canonical orientation is the smaller (address, port) pair first, as bytes
+        /// compare, for both families (addresses that share leading bytes included).
+        #[test]
+        fn canonical_orders_address_then_port(s in any::<[u8;16]>(), d in any::<[u8;16]>(), common in 0usize..=16, sp in any::<u16>(), dp in any::<u16>(), proto in prop::sample::select(vec![6u8, 17, 132, 33, 136, 47])) {
+            let mut d = d;
+            d[..common].copy_from_slice(&s[..common]);
+            let k = FlowKey { src: s, dst: d, sport: sp, dport: dp, proto, family: Family::V6, vpn: 0 };
+            let (c, swapped) = k.canonical();
+            prop_assert_eq!(swapped, (k.src, k.sport) > (k.dst, k.dport));
+            prop_assert_eq!(c, if swapped { k.reversed() } else { k });
+        }
+
         #[test]
         fn canonical_is_symmetric(s in any::<[u8;4]>(), d in any::<[u8;4]>(), sp in any::<u16>(), dp in any::<u16>(), proto in prop::sample::select(vec![6u8, 17, 132, 33, 136, 47])) {
             let k = FlowKey { src: v4(s), dst: v4(d), sport: sp, dport: dp, proto, family: Family::V4, vpn: 0 };

@@ -8,7 +8,7 @@
 use super::apps::{self, APPS, OTHERS_AGING_S};
 use super::record::Record;
 use super::session::{Session, flag};
-use crate::proto::{self, wire::ipproto};
+use crate::proto::{self, Protocol, STATE_SLOTS, wire::ipproto};
 
 pub use crate::proto::AgingState;
 
@@ -80,6 +80,115 @@ impl AgingConfig {
             }
         }
         u64::from(self.state(bucket(proto, state))) * 1000
+    }
+}
+
+/// `AgingConfig` laid out for the packet path (one per shard, rebuilt whenever the shard's
+/// configuration is replaced): a hit's lazy-expiry check and a state change's deadline read
+/// one precomputed number per (protocol, state) instead of walking the protocol's descriptor,
+/// the stable-state test and the application list, and multiplying by 1000, every time. It
+/// gives exactly `AgingConfig::timeout_ms` (a property test holds the two together).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AgingTable {
+    /// Per protocol class (`proto::Protocol`) and state slot (`proto::STATE_SLOTS`, slot 0 =
+    /// the fallback for state numbers past the table): the state's aging time in ms, or
+    /// `STABLE` for the stable state, where application and persistent aging come first (A4).
+    state_ms: [[u64; STATE_SLOTS]; Protocol::COUNT],
+    /// The stable state's own aging time in ms, per protocol class (when neither persistent
+    /// nor application aging applies).
+    stable_ms: [u64; Protocol::COUNT],
+    /// Per application id: its aging time in ms in the stable state, or `NO_APP_TIMER`.
+    app_ms: Box<[u64]>,
+    /// Every time in the table is at least a millisecond, so every deadline the wheel files
+    /// for a live session is a second or later (`Shard::schedule_on_change` relies on it).
+    all_positive: bool,
+}
+
+/// `AgingTable::state_ms` marks the stable state with this (no state time comes near it).
+const STABLE: u64 = u64::MAX;
+/// `AgingTable::app_ms`: the application has no timer of its own.
+const NO_APP_TIMER: u64 = u64::MAX;
+
+impl AgingTable {
+    pub fn new(cfg: &AgingConfig) -> AgingTable {
+        let mut state_ms = [[0; STATE_SLOTS]; Protocol::COUNT];
+        let mut stable_ms = [0; Protocol::COUNT];
+        for p in Protocol::ALL {
+            let row = p as usize;
+            for (slot, ms) in state_ms[row].iter_mut().enumerate() {
+                // Slot 0 is never a stable state (no state is numbered 0), as `timeout_ms`
+                // finds for state numbers past the table, which also fall back to slot 0.
+                *ms = if p.is_stable(slot as u8) {
+                    STABLE
+                } else {
+                    u64::from(cfg.state(p.aging_key(slot as u8))) * 1000
+                };
+            }
+            stable_ms[row] = match proto::STABLE_STATES[row] {
+                // No stable state: never read.
+                0 => NEVER_MS,
+                st => u64::from(cfg.state(p.aging_key(st))) * 1000,
+            };
+        }
+        let app_ms: Box<[u64]> = cfg
+            .app_s
+            .iter()
+            .map(|a| a.map_or(NO_APP_TIMER, |s| u64::from(s) * 1000))
+            .collect();
+        let all_positive = state_ms.iter().flatten().all(|&t| t > 0)
+            && stable_ms.iter().all(|&t| t > 0)
+            && app_ms.iter().all(|&t| t > 0);
+        AgingTable {
+            state_ms,
+            stable_ms,
+            app_ms,
+            all_positive,
+        }
+    }
+
+    /// `AgingConfig::timeout_ms` of a session in `state` with the other facts of `s` (the
+    /// state it had before a change, or its own).
+    #[inline]
+    pub fn timeout_in(&self, s: &impl AgingFacts, state: u8) -> u64 {
+        let proto = s.proto();
+        let row = Protocol::of(proto) as usize;
+        let slot = if usize::from(state) < STATE_SLOTS {
+            usize::from(state)
+        } else {
+            0
+        };
+        let t = self.state_ms[row][slot];
+        if t != STABLE {
+            return t;
+        }
+        if proto == ipproto::TCP && s.flags() & flag::PERSISTENT != 0 {
+            return match s.persist_hours() {
+                0 => NEVER_MS,
+                h => u64::from(h) * 3_600_000,
+            };
+        }
+        match self.app_ms.get(usize::from(s.app())) {
+            Some(&t) if t != NO_APP_TIMER => t,
+            _ => self.stable_ms[row],
+        }
+    }
+
+    /// `AgingConfig::timeout_ms`.
+    #[inline]
+    pub fn timeout_ms(&self, s: &impl AgingFacts) -> u64 {
+        self.timeout_in(s, s.state())
+    }
+
+    /// `is_expired`.
+    #[inline]
+    pub fn is_expired(&self, s: &impl AgingFacts, now_ms: u64) -> bool {
+        let t = self.timeout_ms(s);
+        t != NEVER_MS && age_ms(s, now_ms) >= t
+    }
+
+    /// Every aging time is at least a millisecond.
+    pub fn all_positive(&self) -> bool {
+        self.all_positive
     }
 }
 
@@ -280,6 +389,98 @@ impl AgingWheel {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A session's aging facts, free-standing.
+    #[derive(Clone, Copy)]
+    struct Facts {
+        proto: u8,
+        state: u8,
+        app: u8,
+        flags: u8,
+        persist_hours: u16,
+    }
+
+    impl AgingFacts for Facts {
+        fn proto(&self) -> u8 {
+            self.proto
+        }
+        fn state(&self) -> u8 {
+            self.state
+        }
+        fn app(&self) -> u8 {
+            self.app
+        }
+        fn flags(&self) -> u8 {
+            self.flags
+        }
+        fn persist_hours(&self) -> u16 {
+            self.persist_hours
+        }
+        fn last_seen_ms(&self) -> u32 {
+            0
+        }
+    }
+
+    /// Every protocol number, every state number, applications with and without a timer,
+    /// persistent or not: the table gives what the configuration gives.
+    fn table_matches_config(cfg: &AgingConfig) {
+        let table = AgingTable::new(cfg);
+        let apps = [
+            0u8,
+            1,
+            2,
+            5,
+            apps::OTHER,
+            (apps::APP_IDS - 1) as u8,
+            254,
+            255,
+        ];
+        for proto in 0..=u8::MAX {
+            for state in 0..=u8::MAX {
+                for app in apps {
+                    for (flags, persist_hours) in
+                        [(0, 0), (flag::PERSISTENT, 0), (flag::PERSISTENT, 5)]
+                    {
+                        let f = Facts {
+                            proto,
+                            state,
+                            app,
+                            flags,
+                            persist_hours,
+                        };
+                        assert_eq!(
+                            table.timeout_ms(&f),
+                            cfg.timeout_ms(&f),
+                            "proto {proto} state {state} app {app} flags {flags:#x}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_table_gives_the_configured_times() {
+        let mut cfg = AgingConfig::default();
+        table_matches_config(&cfg);
+        assert!(AgingTable::new(&cfg).all_positive());
+        // Every state and application changed.
+        for (i, s) in cfg.state_s.iter_mut().enumerate() {
+            *s = 7 + i as u32 * 13;
+        }
+        for (i, a) in cfg.app_s.iter_mut().enumerate() {
+            *a = if i % 3 == 0 {
+                None
+            } else {
+                Some(100_000 - i as u32)
+            };
+        }
+        table_matches_config(&cfg);
+        // A zero time (only a hand-made configuration has one) is noticed.
+        cfg.state_s[AgingState::Fin as usize] = 0;
+        table_matches_config(&cfg);
+        assert!(!AgingTable::new(&cfg).all_positive());
+    }
 
     #[test]
     fn wheel_fires_due_entries_and_refiles_later_ones() {

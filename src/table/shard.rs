@@ -3,7 +3,7 @@
 //!
 //! Ownership: a shard belongs to exactly one core thread; nothing in it is shared or locked.
 
-use super::aging::{AgingWheel, NEVER_MS, WHEEL_SPAN_S, age_ms, is_expired};
+use super::aging::{AgingTable, AgingWheel, NEVER_MS, WHEEL_SPAN_S, age_ms};
 use super::algs::AlgHost;
 use super::config::TableConfig;
 use super::events::{CloseReason, EventKind, SessionEvent};
@@ -178,6 +178,13 @@ pub struct Shard {
     expired_scratch: Vec<u32>,
     pub(super) apps: AppMap,
     pub config: TableConfig,
+    /// `config.aging` laid out for the packet path; rebuilt with every new configuration.
+    pub(super) aging: AgingTable,
+    /// Whether every live session's wheel entry was filed under the aging times and sync
+    /// setting in force now (no change to them since while sessions were live): a state
+    /// change then knows without reading the slot's metadata whether it can move the
+    /// session's deadline earlier (`schedule_on_change`).
+    deadlines_current: bool,
     pub drops: DropCounters,
     pub stats: ShardStats,
     /// The engine clock at the last packet or tick, in milliseconds.
@@ -223,6 +230,8 @@ impl Shard {
             wheel: AgingWheel::new(),
             expired_scratch: Vec::new(),
             apps: AppMap::with_user(&config.port_map, &config.port_map_acls),
+            aging: AgingTable::new(&config.aging),
+            deadlines_current: true,
             config,
             drops: DropCounters::default(),
             stats: ShardStats::default(),
@@ -251,6 +260,13 @@ impl Shard {
             self.apps = AppMap::with_user(&config.port_map, &config.port_map_acls);
         }
         self.set_log_config(config.session_log.clone());
+        if config.aging != self.config.aging || config.sync.enabled != self.config.sync.enabled {
+            self.aging = AgingTable::new(&config.aging);
+            // Entries filed under the old times may lie beyond what the new ones give.
+            if self.live > 0 {
+                self.deadlines_current = false;
+            }
+        }
         self.config = config;
     }
 
@@ -394,20 +410,50 @@ impl Shard {
         slot
     }
 
+    /// The wheel deadline (seconds) of a session with aging time `t_ms` whose last packet was
+    /// `age_ms` ago.
+    #[inline]
+    fn deadline_s(&self, t_ms: u64, age_ms: u64) -> u32 {
+        let now_s = self.now_ms / 1000;
+        let mut deadline_s = if t_ms == NEVER_MS {
+            now_s + WHEEL_SPAN_S
+        } else {
+            (self.now_ms - age_ms.min(self.now_ms) + t_ms).div_ceil(1000)
+        };
+        if self.config.sync.enabled {
+            deadline_s = deadline_s.min(sync_refresh_at(now_s, t_ms));
+        }
+        deadline_s.min(u64::from(u32::MAX)) as u32
+    }
+
+    /// `schedule` after the session in `slot` went from `old_state` to its state now on a
+    /// packet (its last packet is now). The entry on file is never later than the old
+    /// state's deadline computed now (filed under the times in force, from an earlier or
+    /// equal last packet, and only ever moved earlier since), so when the new state's
+    /// deadline is not earlier than the old state's, `schedule` would leave the wheel as it
+    /// is: that is known from the two aging times alone, without reading the slot's
+    /// metadata (a cache miss on every SYN -> ESTABLISHED). Otherwise `schedule` decides.
+    #[inline]
+    pub(super) fn schedule_on_change(&mut self, slot: u32, old_state: u8) {
+        if self.deadlines_current && self.aging.all_positive() {
+            let s = &self.records[slot as usize];
+            let (t_new, t_old) = (
+                self.aging.timeout_ms(s),
+                self.aging.timeout_in(s, old_state),
+            );
+            if t_new == t_old || self.deadline_s(t_new, 0) >= self.deadline_s(t_old, 0) {
+                return;
+            }
+        }
+        self.schedule(slot);
+    }
+
     /// (Re)files a slot in the wheel at its current deadline.
     pub(super) fn schedule(&mut self, slot: u32) {
         let s = &self.records[slot as usize];
-        let t = self.config.aging.timeout_ms(s);
+        let t = self.aging.timeout_ms(s);
         let now_s = self.now_ms / 1000;
-        let mut deadline_s = if t == NEVER_MS {
-            now_s + WHEEL_SPAN_S
-        } else {
-            (self.now_ms - age_ms(s, self.now_ms).min(self.now_ms) + t).div_ceil(1000)
-        };
-        if self.config.sync.enabled {
-            deadline_s = deadline_s.min(sync_refresh_at(now_s, t));
-        }
-        let deadline_s = deadline_s.min(u64::from(u32::MAX)) as u32;
+        let deadline_s = self.deadline_s(t, age_ms(s, self.now_ms));
         let filed = self.meta[slot as usize].wheel_deadline_s;
         if filed != 0 && deadline_s >= filed {
             // The entry on file fires first and re-files the session at its real deadline
@@ -598,7 +644,7 @@ impl Shard {
         let now_ms = self.now_ms;
         let records = &self.records;
         let meta = &mut self.meta;
-        let aging = &self.config.aging;
+        let aging = &self.aging;
         let expired = &mut self.expired_scratch;
         expired.clear();
         let sync = self.config.sync;
@@ -608,7 +654,7 @@ impl Shard {
             if !s.has(flag::LIVE) || m.wheel_deadline_s != deadline {
                 return None; // stale entry: the slot was re-filed or freed
             }
-            if is_expired(aging, s, now_ms) {
+            if aging.is_expired(s, now_ms) {
                 m.wheel_deadline_s = 0; // any other entry of this slot is now stale
                 expired.push(slot);
                 return None;
@@ -698,5 +744,99 @@ impl Shard {
             + self.free.capacity() * 4
             + self.evictable.capacity() * 8
             + self.wheel.capacity_bytes()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::proto::L4Track;
+    use crate::proto::tcp::TcpState;
+    use crate::proto::wire::{Family, ipproto};
+
+    fn tcp_session(n: u32, state: TcpState, now_ms: u64) -> Session {
+        let mut src = [0u8; 16];
+        src[..4].copy_from_slice(&(0xc612_0000 | n).to_be_bytes());
+        let mut dst = [0u8; 16];
+        dst[..4].copy_from_slice(&[198, 19, 0, 1]);
+        Session {
+            key: FlowKey {
+                src,
+                dst,
+                sport: 40_000,
+                dport: 443,
+                proto: ipproto::TCP,
+                family: Family::V4,
+                vpn: 0,
+            },
+            counters: Default::default(),
+            last_seen_ms: now_ms as u32,
+            persist_hours: 0,
+            state: state as u8,
+            app: 0,
+            flags: flag::LIVE,
+            l4: L4Track::None,
+        }
+    }
+
+    /// Whenever a state change skips the wheel without reading the metadata, `schedule`
+    /// would not have filed anything either: the wheel ends the same. Every pair of TCP
+    /// states, changed after 0 to 5,000 s, with and without sync, and after the aging times
+    /// were shortened while the sessions were live (the shortcut is then off).
+    #[test]
+    fn a_skipped_refile_is_one_schedule_would_skip_too() {
+        for sync in [false, true] {
+            for shorten in [false, true] {
+                let mut config = TableConfig::default();
+                config.sync.enabled = sync;
+                let mut shard = Shard::new(0, config.clone(), FlowHasher::with_seed(1));
+                shard.now_ms = 1_000_500;
+                let mut n = 0;
+                let mut slots = Vec::new();
+                for old in TcpState::ALL {
+                    for new in TcpState::ALL {
+                        for later_s in [0u64, 1, 2, 29, 31, 1_799, 3_599, 5_000] {
+                            n += 1;
+                            let s = tcp_session(n, old, shard.now_ms);
+                            let hash = shard.hasher.hash_canonical(&s.key);
+                            slots.push((shard.insert(s, hash), old, new, later_s));
+                        }
+                    }
+                }
+                if shorten {
+                    let mut c = config.clone();
+                    for t in c.aging.state_s.iter_mut() {
+                        *t = (*t / 10).max(1);
+                    }
+                    shard.set_config(c);
+                    assert!(!shard.deadlines_current);
+                }
+                let start_ms = shard.now_ms;
+                for (slot, old, new, later_s) in slots {
+                    shard.now_ms = start_ms + later_s * 1000 + 300;
+                    let r = &mut shard.records[slot as usize];
+                    r.state = new as u8;
+                    r.last_seen_ms = shard.now_ms as u32;
+                    let (filed, entries) = (
+                        shard.meta[slot as usize].wheel_deadline_s,
+                        shard.wheel.len(),
+                    );
+                    shard.schedule_on_change(slot, old as u8);
+                    let after = (
+                        shard.meta[slot as usize].wheel_deadline_s,
+                        shard.wheel.len(),
+                    );
+                    shard.schedule(slot);
+                    let again = (
+                        shard.meta[slot as usize].wheel_deadline_s,
+                        shard.wheel.len(),
+                    );
+                    assert_eq!(
+                        after, again,
+                        "{old:?} -> {new:?} after {later_s} s (sync {sync}, shortened {shorten}): filed {filed}, {entries} entries before"
+                    );
+                }
+            }
+        }
     }
 }

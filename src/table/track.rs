@@ -6,7 +6,6 @@
 //! responder has answered (the kernel's IP_CT_NEW), `Est` after, `Rel` for an ICMP error
 //! mapped to its session (S3), `Invalid` for a packet session management rejects.
 
-use super::aging::is_expired;
 use super::config::SessionMode;
 use super::events::{CloseReason, EventKind};
 use super::session::{DirCounters, Session, flag};
@@ -225,11 +224,10 @@ impl Shard {
     /// Tracks a prepared packet; `found` = the slot holding its canonical key, if any.
     fn track_prepared(&mut self, pkt: &Packet<'_>, prep: &Prepared, found: Option<u32>) -> Tracked {
         if let Some(slot) = found {
-            if is_expired(
-                &self.config.aging,
-                &self.records[slot as usize],
-                self.now_ms,
-            ) {
+            if self
+                .aging
+                .is_expired(&self.records[slot as usize], self.now_ms)
+            {
                 // Lazy expiry: the wheel has not reached it yet, but it is gone.
                 self.remove(slot, CloseReason::AgedOut);
             } else if let Some(t) = self.track_existing(slot, pkt, prep.swapped) {
@@ -315,7 +313,7 @@ impl Shard {
                     self.note_offload(slot, dir, old_state);
                 }
                 // A new state may age sooner than the deadline on file.
-                self.schedule(slot);
+                self.schedule_on_change(slot, old_state);
             }
             if state != old_state || (dir == Direction::Reply && !seen_reply) {
                 // Answered now, or out of the handshake: early drop may no longer take it.
@@ -467,10 +465,11 @@ impl Shard {
         }
         let (canon, swapped) = quoted_key.canonical();
         let hash = self.hasher.hash_canonical(&canon);
-        let Some(slot) = self
-            .find(&canon, hash)
-            .filter(|&s| !is_expired(&self.config.aging, &self.records[s as usize], self.now_ms))
-        else {
+        let Some(slot) = self.find(&canon, hash).filter(|&s| {
+            !self
+                .aging
+                .is_expired(&self.records[s as usize], self.now_ms)
+        }) else {
             self.drops.count(DropReason::IcmpErrorNoSession);
             return Tracked::invalid(DropReason::IcmpErrorNoSession, proto);
         };
