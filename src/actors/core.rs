@@ -373,8 +373,7 @@ impl Core {
         };
         let forwarding = self.sync.as_ref().is_none_or(|s| s.handle.forwarding());
         if !forwarding {
-            let mut ignored = Vec::new();
-            self.p.shard.take_offload(&mut ignored);
+            self.p.shard.discard_offload();
             if !self.fast.is_empty() {
                 self.fast.withdraw_all(&mut self.p.shard, fast);
             }

@@ -51,20 +51,22 @@ impl Shard {
                 _ => false,
             }
         };
-        let orig = self.records[slot as usize].orig_key(&self.v6);
+        let orig = || self.records[slot as usize].orig_key(&self.v6);
         if self.forwardable(slot) {
             let orig_port = match dir {
                 Direction::Orig => self.ingress,
                 Direction::Reply => self.ingress ^ 1,
             };
-            self.offload.notes.push(OffloadNote::Ready {
+            let note = OffloadNote::Ready {
                 slot,
                 generation: self.meta[slot as usize].generation,
-                orig,
+                orig: orig(),
                 orig_port,
-            });
+            };
+            self.offload.notes.push(note);
         } else if was {
-            self.offload.notes.push(OffloadNote::Gone { orig });
+            let note = OffloadNote::Gone { orig: orig() };
+            self.offload.notes.push(note);
         }
     }
 
@@ -74,6 +76,12 @@ impl Shard {
             let orig = self.records[slot as usize].orig_key(&self.v6);
             self.offload.notes.push(OffloadNote::Gone { orig });
         }
+    }
+
+    /// Forgets the notes since the last call (the engine is not forwarding: nothing is
+    /// offloaded).
+    pub fn discard_offload(&mut self) {
+        self.offload.notes.clear();
     }
 
     /// Moves the notes since the last call into `into`.
