@@ -113,6 +113,20 @@ fn a1_state_defaults() {
         &tcp(A, 40000, B, 40001, ACK, 1002, 5002, 0),
         d(AgingState::TcpTimeWait),
     );
+    // FIN sent again by the side that closed first (a retransmission or a zero-window
+    // probe) while the other still reads: still FIN aging, not TCP-TIME-WAIT (2 s) after the
+    // next ACK (docs/conformance.md, "A FIN sent again").
+    let server_fin = tcp(B, 40001, A, 40000, FINACK, 5001, 1001, 0);
+    let client_ack = tcp(A, 40000, B, 40001, ACK, 1001, 5002, 0);
+    assert_ages_at(
+        "FIN sent again",
+        &cfg,
+        &[
+            syn, synack, ack, server_fin, client_ack, server_fin, client_ack,
+        ],
+        &client_ack,
+        d(AgingState::Fin),
+    );
     // TCP-CLOSE: reset after establishment.
     let rst = tcp(A, 40000, B, 40001, RSTACK, 1001, 5001, 0);
     assert_ages_at(

@@ -261,6 +261,9 @@ const CONN_EXP_CHALLENGE_ACK: u8 = 0x08;
 /// The last ignored SYN carried Window Scale / SACK-permitted (kernel `last_flags`).
 const CONN_LAST_WSCALE: u8 = 0x10;
 const CONN_LAST_SACK_PERM: u8 = 0x20;
+/// A FIN from this side was accepted (bit 0x40 for the original direction, 0x80 for the
+/// reply): tells a FIN sent again from the side that closed first apart from the peer's FIN.
+const CONN_FIN_SEEN: [u8; 2] = [0x40, 0x80];
 
 /// RFC 7323 §2.3: a shift above 14 is treated as 14.
 const TCP_MAX_WSCALE: u8 = 14;
@@ -830,6 +833,23 @@ fn track_packet(
             Decision::Check { old: stored, new }
         }
         Next::To(Close) if kind == SegKind::Rst => rst_checks(t, stored, dir, seg, seen_reply),
+        Next::To(LastAck)
+            if kind == SegKind::Fin
+                && t.conn & CONN_FIN_SEEN[dir.index()] != 0
+                && t.conn & CONN_FIN_SEEN[1 - dir.index()] == 0 =>
+        {
+            // The side that closed first sends its FIN again (a retransmission, or the FIN a
+            // sender probes a zero window with, RFC 9293 §3.8.6.1) while its peer still sends:
+            // RFC 9293 §3.6, the connection is half closed, not in LAST-ACK. The kernel moves
+            // to LAST_ACK here anyway ("might be a retransmitted FIN as well") and lives with
+            // it through its 120 s TIME_WAIT; with Comware's 2 s TIME_WAIT the next ACK would
+            // age the session out under a peer that is still reading and then sends its own
+            // FIN into no session (docs/conformance.md). Keep FIN_WAIT / CLOSE_WAIT.
+            Decision::Check {
+                old: stored,
+                new: stored.unwrap_or(LastAck),
+            }
+        }
         Next::To(new) => Decision::Check { old: stored, new },
     };
 
@@ -849,6 +869,9 @@ fn track_packet(
     // In window from here on.
     t.set_last(kind, dir);
     *state = Some(new);
+    if kind == SegKind::Fin {
+        t.conn |= CONN_FIN_SEEN[dir.index()];
+    }
     if old != Some(new) && new == FinWait {
         t.conn |= CONN_CLOSE_INIT;
     }
@@ -1179,8 +1202,10 @@ mod tests {
         (SynSent, O, FIN | ACK, IVS),
         (SynRecv, O, FIN | ACK, To(FinWait)),
         (Established, O, FIN | ACK, To(FinWait)),
-        (FinWait, O, FIN | ACK, To(LastAck)),
-        (CloseWait, O, FIN | ACK, To(LastAck)),
+        // FIN_WAIT / CLOSE_WAIT reached by the initiator's FIN: its FIN again is a
+        // retransmission, not the peer's FIN (the kernel: LAST_ACK; see track_packet).
+        (FinWait, O, FIN | ACK, Stay),
+        (CloseWait, O, FIN | ACK, Stay),
         (LastAck, O, FIN | ACK, To(LastAck)),
         (TimeWait, O, FIN | ACK, To(TimeWait)),
         (Close, O, FIN | ACK, To(Close)),
@@ -1306,6 +1331,10 @@ mod tests {
                 (Next::Invalid, w) => assert_eq!(w, IVS),
                 (Next::Ignore, w) => assert_eq!(w, Stay),
                 (Next::To(SynSent), Reopen) => assert!(matches!(from, TimeWait | Close)),
+                // The initiator's FIN again (reach() closes from the initiator's side).
+                (Next::To(LastAck), Stay) => {
+                    assert!(dir == O && flags & FIN != 0 && matches!(from, FinWait | CloseWait))
+                }
                 (Next::To(s), To(w) | Kill(w)) => assert_eq!(s, w),
                 other => panic!("{from:?} {dir:?} {flags:#x}: {other:?}"),
             }
@@ -1461,6 +1490,48 @@ mod tests {
         assert_eq!(c.go(R, FIN | ACK), Step::Accept);
         assert_eq!(c.state, LastAck);
         assert_eq!(c.go(O, ACK), Step::Accept);
+        assert_eq!(c.state, TimeWait);
+    }
+
+    #[test]
+    fn a_fin_sent_again_keeps_the_connection_half_closed() {
+        // The server closes first while the client still reads (a download behind a
+        // rate-limited reader): the server's FIN goes out again before the client closes,
+        // as a retransmission or as a probe of the client's zero window.
+        let mut c = reach(Established);
+        assert_eq!(c.data(R, 1000), Step::Accept);
+        let fin = c.next(R, FIN | ACK);
+        assert_eq!(c.send(R, fin), Step::Accept);
+        assert_eq!(c.state, FinWait);
+        assert_eq!(
+            c.send(R, fin),
+            Step::Accept,
+            "FIN retransmitted before the ACK"
+        );
+        assert_eq!(c.state, FinWait);
+        assert_eq!(c.go(O, ACK), Step::Accept);
+        assert_eq!(c.state, CloseWait);
+        assert_eq!(
+            c.send(R, fin),
+            Step::Accept,
+            "FIN retransmitted after the ACK"
+        );
+        assert_eq!(
+            c.state, CloseWait,
+            "not LAST_ACK: the client has not closed"
+        );
+        assert_eq!(c.go(O, ACK), Step::Accept);
+        assert_eq!(
+            c.state, CloseWait,
+            "not TIME_WAIT (2 s): the client still reads"
+        );
+        // The client's own FIN is the second FIN: LAST_ACK, then TIME_WAIT.
+        let client_fin = c.next(O, FIN | ACK);
+        assert_eq!(c.send(O, client_fin), Step::Accept);
+        assert_eq!(c.state, LastAck);
+        assert_eq!(c.send(O, client_fin), Step::Accept, "its retransmission");
+        assert_eq!(c.state, LastAck);
+        assert_eq!(c.go(R, ACK), Step::Accept);
         assert_eq!(c.state, TimeWait);
     }
 
