@@ -124,7 +124,10 @@ impl Drop for Lab {
             }
             let _ = sh(&["ip", "netns", "del", ns]);
         }
-        let _ = std::fs::remove_dir_all(&self.dir);
+        // SESSMGR_KEEP_LAB keeps the logs and files for a look after a failure.
+        if std::env::var_os("SESSMGR_KEEP_LAB").is_none() {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
     }
 }
 
