@@ -41,12 +41,7 @@ c, _ = s.accept()
 c.sendall(b"hello from the server\n")
 c.shutdown(socket.SHUT_WR)
 c.settimeout(30)
-got = b""
-while True:
-    d = c.recv(4096)
-    if not d:
-        break
-    got += d
+got = c.makefile("rb").read()
 print("GOT", got.decode().strip(), flush=True)
 print("EOF", flush=True)
 "#;
@@ -55,12 +50,7 @@ print("EOF", flush=True)
 const CLIENT: &str = r#"
 import socket, sys, time
 s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=10)
-got = b""
-while True:
-    d = s.recv(4096)
-    if not d:
-        break
-    got += d
+got = s.makefile("rb").read()
 print("READ", got.decode().strip(), flush=True)
 time.sleep(float(sys.argv[3]))
 s.sendall(b"last words\n")
