@@ -233,6 +233,8 @@ pub struct CoreCounters {
     pub alg: crate::alg::AlgCounters,
     /// The never-reset totals the alarms read (created, attempts, refused at capacity).
     pub totals: crate::alarm::Totals,
+    /// What the in-kernel fast path did for this core (zero without it).
+    pub fast_path: crate::io::FastPathCounters,
 }
 
 pub enum CoreMsg {

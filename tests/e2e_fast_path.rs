@@ -4,6 +4,9 @@
 //! the handshake and the close, not the bulk, and still shows each session with every packet
 //! and byte, follows the TCP close to TIME_WAIT, and drops nothing.
 //!
+//! The Prometheus endpoint's `sessmgr_fast_path_*` series (inside the engine's namespace)
+//! show what `dump stats` shows as `fast_path`.
+//!
 //! The hosts turn GRO on: a frame the fast path redirects into a veth in the driver hook
 //! needs NAPI on the receiving end (docs/io-afxdp.md). Needs root; in CI it must run.
 
@@ -17,6 +20,27 @@ const UDP_ECHO4: &str = "import socket\ns=socket.socket(socket.AF_INET,socket.SO
 /// Sends 300 datagrams from port 41000 to the echo server and prints how many came back.
 const UDP_300: &str = "import socket,sys\ns=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\ns.bind(('0.0.0.0',41000))\ns.settimeout(2)\nn=0\nfor i in range(300):\n s.sendto(b'y'*100,(sys.argv[1],40053))\n try:\n  s.recv(2048); n+=1\n except Exception:\n  pass\nprint(n)\n";
 const FILE_SIZE: usize = 16 << 20;
+/// The engine's Prometheus endpoint, on the loopback of its namespace.
+const METRICS: &str = "127.0.0.1:9712";
+
+/// One unlabelled series' value from the engine's `/metrics`, or a labelled one's when
+/// `name` carries the labels as exposed (`name{change="offloaded"}`).
+fn metric(lab: &Lab, name: &str) -> Option<u64> {
+    let out = ns_out(
+        &lab.fw,
+        &[
+            "curl",
+            "-sS",
+            "-m",
+            "5",
+            &format!("http://{METRICS}/metrics"),
+        ],
+    );
+    String::from_utf8_lossy(&out.stdout).lines().find_map(|l| {
+        let (series, value) = l.rsplit_once(' ')?;
+        (series == name).then(|| value.parse().ok())?
+    })
+}
 
 fn session<'a>(sessions: &'a Value, proto: &str, dport: u64) -> Option<&'a Value> {
     sessions["sessions"]
@@ -47,7 +71,7 @@ fn established_flows_cross_in_the_kernel_and_the_engine_still_counts_them() {
         return;
     }
     let mut lab = Lab::with_backend("smfp", "afxdp");
-    lab.runtime_extra = "fast_path = true\n".into();
+    lab.runtime_extra = format!("fast_path = true\n[metrics]\nlisten = \"{METRICS}\"\n");
     let (h1, h2) = (lab.h1.clone(), lab.h2.clone());
     for ns in [&h1, &h2] {
         let out = ns_out(ns, &["ethtool", "-K", "eth0", "gro", "on"]);
@@ -63,6 +87,12 @@ fn established_flows_cross_in_the_kernel_and_the_engine_still_counts_them() {
     lab.http_server(&h2);
     lab.spawn_in(&h2, &["python3", "-c", UDP_ECHO4], None);
     std::thread::sleep(Duration::from_millis(500));
+    let lo = ns_out(&lab.fw, &["ip", "link", "set", "lo", "up"]);
+    assert!(
+        lo.status.success(),
+        "{}",
+        String::from_utf8_lossy(&lo.stderr)
+    );
     let socket = lab.start_engine_with(
         "fast",
         "mode = \"bidirectional\"\nstatistics_enable = true\n",
@@ -151,5 +181,42 @@ fn established_flows_cross_in_the_kernel_and_the_engine_still_counts_them() {
         "{stats}"
     );
     assert_eq!(stats["drops"], serde_json::json!({}), "{stats}");
+
+    // ---- the Prometheus endpoint shows the same (the UDP session is still offloaded) ----
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let f = &dump(&socket, "stats")["fast_path"];
+        let pairs = [
+            ("sessmgr_fast_path_sessions", &f["live"]),
+            (
+                "sessmgr_fast_path_session_changes_total{change=\"offloaded\"}",
+                &f["offloaded"],
+            ),
+            (
+                "sessmgr_fast_path_session_changes_total{change=\"withdrawn\"}",
+                &f["withdrawn"],
+            ),
+            (
+                "sessmgr_fast_path_session_changes_total{change=\"refused\"}",
+                &f["refused"],
+            ),
+            ("sessmgr_fast_path_map_errors_total", &f["errors"]),
+            ("sessmgr_fast_path_packets_total", &f["packets"]),
+            ("sessmgr_fast_path_bytes_total", &f["bytes"]),
+        ];
+        let got: Vec<_> = pairs
+            .iter()
+            .map(|(name, want)| (*name, metric(&lab, name), want.as_u64()))
+            .collect();
+        if got.iter().all(|(_, m, d)| m.is_some() && m == d) {
+            assert!(got[0].1 >= Some(1), "{got:?}");
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "/metrics and dump stats disagree (series, metrics, dump): {got:?}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
     lab.stop_engine();
 }

@@ -314,6 +314,7 @@ impl Core {
                     batches: self.batches,
                     alg: self.p.shard.algs.counters.clone(),
                     totals: self.p.shard.seconds.totals,
+                    fast_path: self.fast.counters,
                 });
             }
             CoreMsg::Reset {

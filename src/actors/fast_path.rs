@@ -23,37 +23,7 @@ const REFRESH_PER_TURN: usize = 1024;
 /// How often one session is read at most.
 const REFRESH_EVERY: Duration = Duration::from_millis(500);
 
-/// What the fast path did on this core (summed over cores for `dump stats`).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct FastPathCounters {
-    /// Sessions handed to the kernel.
-    pub offloaded: u64,
-    /// Sessions taken back (left ESTABLISHED/READY, removed, or the engine stopped
-    /// forwarding).
-    pub withdrawn: u64,
-    /// Sessions the kernel refused (flow map full, E2BIG, or another error): they stay on the
-    /// engine's path.
-    pub refused: u64,
-    /// Map reads or deletions that failed (counted; the entry is tried again next pass).
-    pub errors: u64,
-    /// Packets and IP bytes the kernel forwarded for this core's sessions.
-    pub packets: u64,
-    pub bytes: u64,
-    /// Sessions offloaded now.
-    pub live: u64,
-}
-
-impl FastPathCounters {
-    pub fn add(&mut self, o: &FastPathCounters) {
-        self.offloaded += o.offloaded;
-        self.withdrawn += o.withdrawn;
-        self.refused += o.refused;
-        self.errors += o.errors;
-        self.packets += o.packets;
-        self.bytes += o.bytes;
-        self.live += o.live;
-    }
-}
+pub use crate::io::FastPathCounters;
 
 struct Offloaded {
     slot: u32,

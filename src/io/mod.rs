@@ -118,6 +118,39 @@ pub trait FastPath {
     fn forwarded(&mut self, port: PortId, flow: &OneWay) -> std::io::Result<Option<(u64, u64)>>;
 }
 
+/// What the fast path did on this core (summed over cores for `dump stats`
+/// and the Prometheus endpoint).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FastPathCounters {
+    /// Sessions handed to the kernel.
+    pub offloaded: u64,
+    /// Sessions taken back (left ESTABLISHED/READY, removed, or the engine stopped
+    /// forwarding).
+    pub withdrawn: u64,
+    /// Sessions the kernel refused (flow map full, E2BIG, or another error): they stay on the
+    /// engine's path.
+    pub refused: u64,
+    /// Map reads or deletions that failed (counted; the entry is tried again next pass).
+    pub errors: u64,
+    /// Packets and IP bytes the kernel forwarded for this core's sessions.
+    pub packets: u64,
+    pub bytes: u64,
+    /// Sessions offloaded now.
+    pub live: u64,
+}
+
+impl FastPathCounters {
+    pub fn add(&mut self, o: &FastPathCounters) {
+        self.offloaded += o.offloaded;
+        self.withdrawn += o.withdrawn;
+        self.refused += o.refused;
+        self.errors += o.errors;
+        self.packets += o.packets;
+        self.bytes += o.bytes;
+        self.live += o.live;
+    }
+}
+
 /// The core that owns a flow: a symmetric fold of the two IP addresses, so both directions,
 /// every fragment of a datagram and (with the quoted addresses) ICMP errors reach one core.
 /// The AF_PACKET back-end's fanout program computes the same function in the kernel.

@@ -297,6 +297,7 @@ impl Collector for EngineCollector {
                 g.cores.iter().filter(|c| c.is_none()).count() as u64,
             )],
         )?;
+        self.encode_fast_path(&mut enc, &answered)?;
         let huge = crate::arena::huge_page_notes();
         family(
             &mut enc,
@@ -323,6 +324,59 @@ impl Collector for EngineCollector {
 }
 
 impl EngineCollector {
+    /// The in-kernel fast path (AF_XDP `fast_path = true`), every core summed: what `dump
+    /// stats` shows as `fast_path`. Zeros when it is off, so a dashboard's queries hold.
+    fn encode_fast_path(
+        &self,
+        enc: &mut DescriptorEncoder,
+        answered: &[&CoreCounters],
+    ) -> Result<(), std::fmt::Error> {
+        let mut f = crate::io::FastPathCounters::default();
+        for c in answered {
+            f.add(&c.fast_path);
+        }
+        family(
+            enc,
+            "sessmgr_fast_path_sessions",
+            "Sessions whose packets the kernel forwards now (AF_XDP fast path)",
+            MetricType::Gauge,
+            [(vec![], f.live)],
+        )?;
+        family(
+            enc,
+            "sessmgr_fast_path_session_changes",
+            "Sessions handed to the kernel (offloaded), taken back (withdrawn) or refused by it \
+             (flow map full)",
+            MetricType::Counter,
+            [
+                (vec![("change", "offloaded".to_string())], f.offloaded),
+                (vec![("change", "withdrawn".to_string())], f.withdrawn),
+                (vec![("change", "refused".to_string())], f.refused),
+            ],
+        )?;
+        family(
+            enc,
+            "sessmgr_fast_path_map_errors",
+            "Flow-map reads or deletions that failed (tried again at the next pass)",
+            MetricType::Counter,
+            [(vec![], f.errors)],
+        )?;
+        family(
+            enc,
+            "sessmgr_fast_path_packets",
+            "Packets the kernel forwarded for offloaded sessions (also in their counters)",
+            MetricType::Counter,
+            [(vec![], f.packets)],
+        )?;
+        family(
+            enc,
+            "sessmgr_fast_path_bytes",
+            "IP bytes the kernel forwarded for offloaded sessions",
+            MetricType::Counter,
+            [(vec![], f.bytes)],
+        )
+    }
+
     /// The log export counters of every host (display userlog export), by host and kind.
     fn encode_export(&self, enc: &mut DescriptorEncoder) -> Result<(), std::fmt::Error> {
         let hosts = self.engine.export.counters();
