@@ -76,16 +76,20 @@ fn the_config_targets_failures_stay_fixed() {
     }
 }
 
-/// fuzz/fuzz_targets/h323_per.rs's RAS check: every entry a RAS message announces admits only
-/// the other end of the RAS session and names a port (a GCF's `rasAddress` with port 0 once
-/// made an entry to port 0).
+/// fuzz/fuzz_targets/h323_per.rs's checks: every entry a RAS message announces admits only
+/// the other end of the RAS session, every H.245 entry is to an end of the control session
+/// from the other (T.120: from anyone), and every entry names a port (a GCF's `rasAddress`
+/// with port 0 once made an entry to port 0, and an OpenLogicalChannel's media port 1 an RTP
+/// entry to port 0).
 #[test]
 fn h323_per_regressions() {
-    use sessmgr::alg::h323::H323;
+    use sessmgr::alg::h323::{H245, H323};
     use sessmgr::alg::kit::AlgKit;
     for (name, data) in inputs("h323_per") {
         let (a, b) = ("198.18.0.1".parse().ok(), "198.18.0.2".parse().ok());
         let mut ras: AlgKit<H323> = AlgKit::new("198.18.0.1:1719", "198.18.0.2:1719").over_udp();
+        let mut control: AlgKit<H323> =
+            AlgKit::new("198.18.0.1:40000", "198.18.0.2:1300").expected(H245);
         for piece in data.split(|&b| b == 0xff) {
             let Some((&dir, bytes)) = piece.split_first() else {
                 continue;
@@ -97,6 +101,19 @@ fn h323_per_regressions() {
             };
             for e in e {
                 assert!(e.dport != 0 && (e.src == a || e.src == b), "{name}: {e:?}");
+            }
+            let e = if dir & 2 == 0 {
+                control.client(bytes)
+            } else {
+                control.server(bytes)
+            };
+            for e in e {
+                assert!(e.dport != 0, "{name}: {e:?}");
+                assert!(
+                    (Some(e.dst) == a && (e.src == b || e.src.is_none()))
+                        || (Some(e.dst) == b && (e.src == a || e.src.is_none())),
+                    "{name}: {e:?}"
+                );
             }
         }
     }

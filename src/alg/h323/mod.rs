@@ -312,9 +312,11 @@ impl Announce<'_, '_> {
         self.out.push_with(e, terms);
     }
 
-    /// RTP to the even port and RTCP to the odd one (the kernel's `expect_rtp_rtcp`).
+    /// RTP to the even port and RTCP to the odd one (the kernel's `expect_rtp_rtcp`). The
+    /// even port is the one checked: an announced port 1 would make an RTP entry to port 0
+    /// (the kernel makes it; we count it as a zero port and expect nothing).
     fn rtp_rtcp(&mut self, ip: IpAddr, port: u16) {
-        if !self.senders_own(ip, port) {
+        if !self.senders_own(ip, port & !1) {
             return;
         }
         let peer = Some(self.peer());
