@@ -243,10 +243,15 @@ fn xdp_settings(
                 "sizes the fast path's flow map: set fast_path = true too",
             ));
         }
-        if !(1024..=1 << 24).contains(&n) {
+        let range = crate::io::afxdp::FAST_PATH_ENTRIES;
+        if !u32::try_from(n).is_ok_and(|n| range.contains(&n)) {
             return Err(err(
                 "runtime.fast_path_entries",
-                format!("{n} is outside 1024-16777216 (two entries per offloaded session)"),
+                format!(
+                    "{n} is outside {}-{} (two entries per offloaded session)",
+                    range.start(),
+                    range.end()
+                ),
             ));
         }
     }

@@ -7,6 +7,7 @@
 mod common;
 
 use common::frames::{tcp4, udp4};
+use common::packets::{ACK, FINACK, SYN, SYNACK};
 use sessmgr::actors::fast_path::CoreFastPath;
 use sessmgr::io::{FastPath, OneWay};
 use sessmgr::pipeline::{FrameOutcome, Pipeline};
@@ -18,10 +19,6 @@ use sessmgr::table::{TableConfig, Verdict};
 
 const T0: u64 = 1_800_000_000_000_000_000;
 const MS: u64 = 1_000_000;
-const SYN: u8 = 0x02;
-const SYNACK: u8 = 0x12;
-const ACK: u8 = 0x10;
-const FINACK: u8 = 0x11;
 const C: [u8; 4] = [198, 18, 10, 1];
 const S: [u8; 4] = [198, 18, 20, 1];
 

@@ -89,6 +89,24 @@ fn read_into(
     shard.refresh_offloaded(e.slot, e.generation, delta)
 }
 
+/// Deletes `e`'s two entries after a last read. Read, then delete: what the kernel forwards
+/// in the microseconds between the two is not counted (the engine forwards the flow's next
+/// frames itself).
+fn take_back(
+    counters: &mut FastPathCounters,
+    shard: &mut Shard,
+    fast: &mut dyn FastPath,
+    e: &mut Offloaded,
+) {
+    read_into(counters, shard, fast, e);
+    for (p, w) in e.ways() {
+        if fast.withdraw(p, &w).is_err() {
+            counters.errors += 1;
+        }
+    }
+    counters.withdrawn += 1;
+}
+
 fn one_way(k: &FlowKey) -> OneWay {
     let four = |a: &[u8; 16]| [a[0], a[1], a[2], a[3]];
     OneWay {
@@ -172,15 +190,7 @@ impl CoreFastPath {
         if let Some(moved) = self.flows.get(i) {
             self.by_key.insert(moved.orig, i);
         }
-        // Read, then delete: what the kernel forwards in the microseconds between the two
-        // is not counted (the engine forwards the flow's next frames itself).
-        read_into(&mut self.counters, shard, fast, &mut e);
-        for (p, w) in e.ways() {
-            if fast.withdraw(p, &w).is_err() {
-                self.counters.errors += 1;
-            }
-        }
-        self.counters.withdrawn += 1;
+        take_back(&mut self.counters, shard, fast, &mut e);
     }
 
     /// One turn's share of the refresh.
@@ -219,13 +229,7 @@ impl CoreFastPath {
     pub fn withdraw_all(&mut self, shard: &mut Shard, fast: &mut dyn FastPath) {
         self.by_key.clear();
         for mut e in std::mem::take(&mut self.flows) {
-            read_into(&mut self.counters, shard, fast, &mut e);
-            for (p, w) in e.ways() {
-                if fast.withdraw(p, &w).is_err() {
-                    self.counters.errors += 1;
-                }
-            }
-            self.counters.withdrawn += 1;
+            take_back(&mut self.counters, shard, fast, &mut e);
         }
         self.cursor = 0;
         self.counters.live = 0;

@@ -26,31 +26,28 @@ use crate::proto::tcp::TcpState;
 use crate::proto::udp::UdpState;
 use crate::proto::wire::ipproto;
 
+/// Whether `state` is the one a session of `proto` is forwarded in: TCP ESTABLISHED, UDP
+/// READY.
+fn forwarding_state(proto: u8, state: u8) -> bool {
+    match proto {
+        ipproto::TCP => state == TcpState::Established as u8,
+        ipproto::UDP => state == UdpState::Ready as u8,
+        _ => false,
+    }
+}
+
 impl Shard {
     /// Whether the session in `slot` may be forwarded by the fast path now.
     fn forwardable(&self, slot: u32) -> bool {
         let r = &self.records[slot as usize];
-        if r.has(V6) || r.has(flag::ALG) || r.has(flag::LOGGED) || r.vpn != 0 {
-            return false;
-        }
-        match r.proto {
-            ipproto::TCP => r.state == TcpState::Established as u8,
-            ipproto::UDP => r.state == UdpState::Ready as u8,
-            _ => false,
-        }
+        !(r.has(V6) || r.has(flag::ALG) || r.has(flag::LOGGED) || r.vpn != 0)
+            && forwarding_state(r.proto, r.state)
     }
 
     /// After the session in `slot` changed state from `old_state` on a packet in direction
     /// `dir` that arrived on the shard's current ingress port.
     pub(super) fn note_offload(&mut self, slot: u32, dir: Direction, old_state: u8) {
-        let was = {
-            let r = &self.records[slot as usize];
-            match r.proto {
-                ipproto::TCP => old_state == TcpState::Established as u8,
-                ipproto::UDP => old_state == UdpState::Ready as u8,
-                _ => false,
-            }
-        };
+        let was = forwarding_state(self.records[slot as usize].proto, old_state);
         let orig = || self.records[slot as usize].orig_key(&self.v6);
         if self.forwardable(slot) {
             let orig_port = match dir {

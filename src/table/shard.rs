@@ -96,9 +96,8 @@ pub(super) struct SyncOut {
     pub(super) quiet: bool,
 }
 
-/// The fast path's notes (`offload.rs`), kept here beside the sync output so the shard
-/// names nothing of the files that extend it.
-/// What the core must tell the fast path.
+/// What the core must tell the fast path (`offload.rs`). Defined here beside the sync output
+/// so the shard names nothing of the files that extend it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OffloadNote {
     /// The session became forwardable; its initiator's frames arrive on `orig_port`.

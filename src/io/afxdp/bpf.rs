@@ -48,9 +48,9 @@ pub(super) const BPF_CALL: u8 = 0x80;
 pub(super) const BPF_EXIT: u8 = 0x90;
 /// `src_reg` of a 64-bit immediate load whose immediate is a map file descriptor.
 pub(super) const BPF_PSEUDO_MAP_FD: u8 = 1;
-pub(super) const HELPER_REDIRECT_MAP: i32 = 51;
+const HELPER_REDIRECT_MAP: i32 = 51;
 /// `offsetof(struct xdp_md, rx_queue_index)`.
-pub(super) const XDP_MD_RX_QUEUE_INDEX: i16 = 16;
+const XDP_MD_RX_QUEUE_INDEX: i16 = 16;
 pub(super) const XDP_PASS: i32 = 2;
 
 // bpf(2) commands, map and program types, attach type (include/uapi/linux/bpf.h).
@@ -91,8 +91,15 @@ pub(super) const fn insn(code: u8, dst: u8, src: u8, off: i16, imm: i32) -> Insn
 
 /// The redirect program for the XSKMAP whose descriptor is `map_fd`.
 pub(super) fn redirect_program(map_fd: i32) -> [Insn; 6] {
+    redirect_to_socket(1, map_fd)
+}
+
+/// Sends the frame to the AF_XDP socket of its receive queue in the XSKMAP `map_fd`, or to
+/// the kernel's stack when the queue has none; `ctx` is the register holding the context.
+/// The whole redirect program, and the fast-path program's slow path.
+pub(super) fn redirect_to_socket(ctx: u8, map_fd: i32) -> [Insn; 6] {
     [
-        insn(BPF_LDX | BPF_MEM | BPF_W, 2, 1, XDP_MD_RX_QUEUE_INDEX, 0),
+        insn(BPF_LDX | BPF_MEM | BPF_W, 2, ctx, XDP_MD_RX_QUEUE_INDEX, 0),
         insn(BPF_LD | BPF_DW | BPF_IMM, 1, BPF_PSEUDO_MAP_FD, 0, map_fd),
         // The upper 32 bits of the 64-bit immediate (a descriptor has none).
         insn(0, 0, 0, 0, 0),
@@ -198,65 +205,66 @@ pub(super) fn create_hash_map(entries: u32, key_size: u32, value_size: u32) -> i
     bpf(BPF_MAP_CREATE, &mut attr).map(owned)
 }
 
-/// `map[key] = value`, created or replaced. Full map: E2BIG.
-pub(super) fn map_update(map: &OwnedFd, key: &[u8], value: &[u8]) -> io::Result<()> {
+/// One element call on `map`: `key` and `value` are the addresses of the caller's key and
+/// value buffers (0 = none), which must have the map's sizes and stay alive for the call.
+/// Updates use BPF_ANY (flags 0): created or replaced.
+fn map_elem(cmd: libc::c_long, map: &OwnedFd, key: u64, value: u64) -> io::Result<()> {
     let mut attr = MapElemAttr {
         map_fd: map.as_raw_fd() as u32,
         pad: 0,
-        key: key.as_ptr() as u64,
-        value: value.as_ptr() as u64,
-        flags: 0, // BPF_ANY
+        key,
+        value,
+        flags: 0,
     };
-    // `key` and `value` are borrowed for the call and have the map's sizes (the callers
-    // pass `fast_prog`'s fixed-size arrays).
-    bpf(BPF_MAP_UPDATE_ELEM, &mut attr).map(|_| ())
+    bpf(cmd, &mut attr).map(|_| ())
+}
+
+/// An element call's result with "no such key" (ENOENT) as `Ok(false)`.
+fn found(r: io::Result<()>) -> io::Result<bool> {
+    match r {
+        Ok(()) => Ok(true),
+        Err(e) if e.raw_os_error() == Some(libc::ENOENT) => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// `map[key] = value`, created or replaced. Full map: E2BIG. (The callers pass `fast_prog`'s
+/// fixed-size arrays, which have the map's sizes.)
+pub(super) fn map_update(map: &OwnedFd, key: &[u8], value: &[u8]) -> io::Result<()> {
+    map_elem(
+        BPF_MAP_UPDATE_ELEM,
+        map,
+        key.as_ptr() as u64,
+        value.as_ptr() as u64,
+    )
 }
 
 /// Removes `key`; `Ok(false)` when it was not there.
 pub(super) fn map_delete(map: &OwnedFd, key: &[u8]) -> io::Result<bool> {
-    let mut attr = MapElemAttr {
-        map_fd: map.as_raw_fd() as u32,
-        pad: 0,
-        key: key.as_ptr() as u64,
-        value: 0,
-        flags: 0,
-    };
-    match bpf(BPF_MAP_DELETE_ELEM, &mut attr) {
-        Ok(_) => Ok(true),
-        Err(e) if e.raw_os_error() == Some(libc::ENOENT) => Ok(false),
-        Err(e) => Err(e),
-    }
+    found(map_elem(BPF_MAP_DELETE_ELEM, map, key.as_ptr() as u64, 0))
 }
 
-/// Reads `key`'s value into `value`; `Ok(false)` when the key is not there.
+/// Reads `key`'s value into `value` (exclusively borrowed); `Ok(false)` when the key is not
+/// there.
 pub(super) fn map_lookup(map: &OwnedFd, key: &[u8], value: &mut [u8]) -> io::Result<bool> {
-    let mut attr = MapElemAttr {
-        map_fd: map.as_raw_fd() as u32,
-        pad: 0,
-        key: key.as_ptr() as u64,
-        value: value.as_mut_ptr() as u64,
-        flags: 0,
-    };
-    // `value` is exclusively borrowed and has the map's value size (see `map_update`).
-    match bpf(BPF_MAP_LOOKUP_ELEM, &mut attr) {
-        Ok(_) => Ok(true),
-        Err(e) if e.raw_os_error() == Some(libc::ENOENT) => Ok(false),
-        Err(e) => Err(e),
-    }
+    found(map_elem(
+        BPF_MAP_LOOKUP_ELEM,
+        map,
+        key.as_ptr() as u64,
+        value.as_mut_ptr() as u64,
+    ))
 }
 
 /// `map[queue] = socket`.
 pub(super) fn xskmap_set(map: &OwnedFd, queue: u32, socket: &OwnedFd) -> io::Result<()> {
     let value = socket.as_raw_fd() as u32;
-    let mut attr = MapElemAttr {
-        map_fd: map.as_raw_fd() as u32,
-        pad: 0,
-        key: (&raw const queue) as u64,
-        value: (&raw const value) as u64,
-        flags: 0, // BPF_ANY
-    };
     // `queue` and `value` outlive the call.
-    bpf(BPF_MAP_UPDATE_ELEM, &mut attr).map(|_| ())
+    map_elem(
+        BPF_MAP_UPDATE_ELEM,
+        map,
+        (&raw const queue) as u64,
+        (&raw const value) as u64,
+    )
 }
 
 #[repr(C)]

@@ -41,6 +41,9 @@ pub struct AfXdpConfig {
     pub fast_path: Option<u32>,
 }
 
+/// The fast path's flow map sizes accepted (one-way entries, two per session).
+pub const FAST_PATH_ENTRIES: std::ops::RangeInclusive<u32> = 1024..=1 << 24;
+
 impl Default for AfXdpConfig {
     fn default() -> Self {
         Self {
@@ -152,7 +155,7 @@ pub(super) fn validate(cfg: &AfXdpConfig) -> Result<(), AfXdpError> {
         ));
     }
     if let Some(n) = cfg.fast_path
-        && !(1024..=1 << 24).contains(&n)
+        && !FAST_PATH_ENTRIES.contains(&n)
     {
         return bad(format!(
             "fast_path_entries {n} is not in 1024-16777216 (two per offloaded session)"

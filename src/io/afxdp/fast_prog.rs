@@ -34,14 +34,13 @@
 //!         if r0 == 0 goto slow
 //!         lock value.packets += 1 ; lock value.bytes += r7
 //!         return bpf_redirect(value.out_ifindex, 0)
-//! slow:   return bpf_redirect_map(xskmap, ctx->rx_queue_index, XDP_PASS)
+//! slow:   return bpf_redirect_map(xskmap, ctx->rx_queue_index, XDP_PASS)  ; bpf::redirect_to_socket
 //! ```
 
 use super::bpf::{
     BPF_ADD, BPF_ALU, BPF_ALU64, BPF_AND, BPF_ATOMIC, BPF_B, BPF_CALL, BPF_DW, BPF_END, BPF_EXIT,
     BPF_H, BPF_IMM, BPF_JA, BPF_JEQ, BPF_JGT, BPF_JMP, BPF_JNE, BPF_K, BPF_LD, BPF_LDX, BPF_MEM,
-    BPF_MOV, BPF_PSEUDO_MAP_FD, BPF_STX, BPF_TO_BE, BPF_W, BPF_X, HELPER_REDIRECT_MAP, Insn,
-    XDP_MD_RX_QUEUE_INDEX, XDP_PASS, insn,
+    BPF_MOV, BPF_PSEUDO_MAP_FD, BPF_STX, BPF_TO_BE, BPF_W, BPF_X, Insn, insn, redirect_to_socket,
 };
 
 /// `imm` of an atomic instruction: fetch-less add.
@@ -165,11 +164,7 @@ pub(super) fn fast_path_program(flows_fd: i32, xsk_fd: i32) -> Vec<Insn> {
     a.op(BPF_JMP | BPF_CALL, 0, 0, 0, REDIRECT);
     a.op(BPF_JMP | BPF_EXIT, 0, 0, 0, 0);
     a.label(Target::Slow);
-    a.op(BPF_LDX | BPF_MEM | BPF_W, 2, 6, XDP_MD_RX_QUEUE_INDEX, 0);
-    a.map_fd(1, xsk_fd);
-    a.op(BPF_ALU64 | BPF_MOV | BPF_K, 3, 0, 0, XDP_PASS);
-    a.op(BPF_JMP | BPF_CALL, 0, 0, 0, HELPER_REDIRECT_MAP);
-    a.op(BPF_JMP | BPF_EXIT, 0, 0, 0, 0);
+    a.code.extend(redirect_to_socket(6, xsk_fd));
     a.finish()
 }
 

@@ -41,7 +41,9 @@ mod socket;
 mod umem;
 
 pub use backend::{AfXdp, AfXdpCounters};
-pub use config::{ALTERNATIVE, AfXdpConfig, AfXdpError, MONITOR_REFUSED, XdpAttach};
+pub use config::{
+    ALTERNATIVE, AfXdpConfig, AfXdpError, FAST_PATH_ENTRIES, MONITOR_REFUSED, XdpAttach,
+};
 
 #[cfg(test)]
 mod tests;
